@@ -1,0 +1,43 @@
+//! The command line: one subcommand per job, each defined next to the code
+//! that implements it.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::python;
+
+/// Measures which concurrency approach a multi-agent Python workload should
+/// use (threads, processes, subinterpreters, asyncio, hybrids) and on which
+/// interpreter (default or free-threaded CPython), on this machine.
+#[derive(Debug, Parser)]
+#[command(name = "gil-lab", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Find, probe, check and install Python interpreters.
+    #[command(subcommand)]
+    Python(python::PythonCommand),
+}
+
+/// Runs the chosen subcommand and returns the process exit code.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Python(command) => python::run(command),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

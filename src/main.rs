@@ -1,0 +1,28 @@
+//! gil-lab: measures which concurrency approach a multi-agent Python workload
+//! should use, on which interpreter. See README.md and ../shared/DESIGN.md.
+
+mod cli;
+mod embedded;
+mod paths;
+mod python;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    // Restore the default SIGPIPE action so that `gil-lab ... | head` ends
+    // quietly instead of panicking on a closed pipe, like other Unix tools.
+    // SAFETY: called once at start-up, before any thread is spawned.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    let cli = cli::Cli::parse();
+    match cli::run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("Error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
