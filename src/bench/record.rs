@@ -1,0 +1,515 @@
+//! The records of a run, as written to its run directory: one [`TrialRecord`]
+//! per line of `trials.jsonl`, and one [`RunFile`] in `run.json` (plan, machine,
+//! interpreters and the [`RunSummary`]). Every view (terminal, exports,
+//! `compare`, dashboard) renders these types, so every field is documented here
+//! and in `docs/results-schema.md`. Bump [`SCHEMA_VERSION`] on any change that
+//! an older reader would misread.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::bench::runner_output::RunnerReport;
+use crate::stats::{Estimate, Summary};
+
+/// Version of the run directory's schema (`trials.jsonl` and `run.json`).
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One cell: (scenario, interpreter, approach, workers).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct CellKey {
+    /// What the agents do: `cpu`, `shared`, ...
+    pub scenario: String,
+    /// The [`InterpreterRecord::id`] that runs the cell (`native` for the twin).
+    pub interpreter: String,
+    /// How the agents run: `sequential`, `threads`, `processes`, ...
+    pub approach: String,
+    /// Threads / processes / interpreters / tasks at once.
+    pub workers: u32,
+}
+
+impl CellKey {
+    /// The same cell with the `sequential` approach at 1 worker: the baseline
+    /// of its speedup.
+    pub fn baseline(&self) -> CellKey {
+        CellKey {
+            approach: "sequential".into(),
+            workers: 1,
+            ..self.clone()
+        }
+    }
+
+    /// Whether this cell is its own baseline.
+    pub fn is_baseline(&self) -> bool {
+        self.approach == "sequential"
+    }
+}
+
+impl fmt::Display for CellKey {
+    /// `scenario/interpreter/approach/workers`, e.g. `cpu/cpython-3.13.5t/threads/2`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}/{}/{}/{}",
+            self.scenario, self.interpreter, self.approach, self.workers
+        )
+    }
+}
+
+/// What kind of program runs a cell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InterpreterKind {
+    /// A Python interpreter running `gil_lab.runner`.
+    Python,
+    /// gil-lab's native Rust twin (`gil-lab twin run`).
+    Native,
+}
+
+/// One interpreter of the run: an executable plus how it is started.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InterpreterRecord {
+    /// Short id, unique in the run, used by [`CellKey::interpreter`]:
+    /// e.g. `cpython-3.13.5`, `cpython-3.13.5t`, `cpython-3.13.5t-gil1`, `native`.
+    pub id: String,
+    /// Human label, e.g. `CPython 3.13.5t with PYTHON_GIL=1`.
+    pub label: String,
+    /// Python interpreter or native twin.
+    pub kind: InterpreterKind,
+    /// The executable.
+    pub path: PathBuf,
+    /// Interpreter flags put before the runner (e.g. `["-X", "gil=1"]`).
+    pub flags: Vec<String>,
+    /// Implementation name (`CPython`, `PyPy`, `native`).
+    pub implementation: String,
+    /// Full version with patch level (e.g. `3.13.5`); the twin: gil-lab's version.
+    pub version: String,
+    /// Built with free-threading (`Py_GIL_DISABLED`).
+    pub free_threaded: bool,
+    /// The GIL forced on (`Some(true)`) or off (`Some(false)`) with `-X gil=N`;
+    /// `None` = the build's default.
+    pub gil_forced: Option<bool>,
+    /// The probe's facts as reported (free-form; see `gil-lab python list --json`).
+    #[serde(default)]
+    pub facts: serde_json::Value,
+}
+
+/// The settings a run was planned with (after defaults and presets).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    /// Preset used: `default`, `quick` or `full`.
+    pub preset: String,
+    /// The runner's `scale`.
+    pub scale: f64,
+    /// The runner's `seed`.
+    pub seed: u64,
+    /// Warmup trials per cell (recorded, not measured).
+    pub warmup: u32,
+    /// Measured trials every cell gets before adaptive stopping may stop it.
+    pub min_runs: u32,
+    /// Measured trials after which a cell stops even if imprecise.
+    pub max_runs: u32,
+    /// Target relative half-width of the median's 95% CI (0.03 = 3%).
+    pub target_rel_ci: f64,
+    /// Per-trial timeout, seconds.
+    pub timeout_s: f64,
+    /// Time budget of the whole run, seconds: adaptive repetitions stop when
+    /// it is spent (the `min_runs` are always run).
+    pub budget_s: f64,
+    /// Usable cores (CPU affinity) when the run was planned.
+    pub usable_cores: u32,
+}
+
+/// A planned cell with the exact command that runs one of its trials.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlannedCell {
+    /// The cell.
+    pub cell: CellKey,
+    /// The trial spec sent to the runner (one JSON object, see
+    /// docs/trial-protocol.md).
+    pub spec: serde_json::Value,
+    /// The command line (program first), the spec as its last argument.
+    pub command: Vec<String>,
+    /// The complete environment of the trial (nothing else is inherited).
+    pub env: BTreeMap<String, String>,
+}
+
+/// How a trial ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrialStatus {
+    /// Ran, validated (exit 0, protocol JSON, digest, GIL state): measured.
+    Ok,
+    /// The runner reported that the approach cannot run on this interpreter.
+    Skipped,
+    /// Failed; [`TrialRecord::failure`] says why. Not measured.
+    Failed,
+    /// Stopped by Ctrl-C; not measured, run again on `--resume`.
+    Cancelled,
+}
+
+/// Why a trial failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// The process could not be started.
+    Spawn,
+    /// Killed by a signal (a crash, or a worker killed with `kill -9`).
+    Signaled,
+    /// Exited with a non-zero status.
+    NonZeroExit,
+    /// Ran past `--timeout`; its process group was killed.
+    TimedOut,
+    /// Did not print exactly one protocol JSON object.
+    BadOutput,
+    /// The runner reported `result: error`.
+    RunnerError,
+    /// The digest differs from the reference digest: a correctness failure.
+    DigestMismatch,
+    /// A forced-GIL cell ran with the GIL off somewhere.
+    GilNotForced,
+}
+
+/// The reason of a failed trial.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Failure {
+    /// What went wrong.
+    pub kind: FailureKind,
+    /// One line for humans.
+    pub message: String,
+}
+
+/// What gil-lab measured of a trial from outside (the whole process tree).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Measurement {
+    /// Wall time from spawn to reaped, seconds.
+    pub wall_s: f64,
+    /// User CPU time of the whole tree, seconds.
+    pub user_s: f64,
+    /// System CPU time of the whole tree, seconds.
+    pub sys_s: f64,
+    /// Parallelism: (user + sys) / wall.
+    pub parallelism: f64,
+    /// Peak of the summed resident memory of every process of the tree, bytes.
+    pub peak_memory_bytes: u64,
+    /// Voluntary context switches of the tree.
+    pub voluntary_context_switches: u64,
+    /// Involuntary context switches of the tree.
+    pub involuntary_context_switches: u64,
+    /// Number of /proc samples taken.
+    pub samples: u64,
+    /// CPU time the sampler itself used, seconds.
+    pub sampler_cpu_s: f64,
+}
+
+/// One trial: one line of `trials.jsonl`, appended and flushed when it ends.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrialRecord {
+    /// [`SCHEMA_VERSION`] of this line.
+    pub schema: u32,
+    /// Position of the trial in the run (0-based, unique; continues on resume).
+    pub index: u64,
+    /// The cell.
+    pub cell: CellKey,
+    /// Repetition of this cell (0-based, warmups included, cancelled ones not).
+    pub repetition: u32,
+    /// A warmup trial: recorded but left out of the statistics.
+    pub warmup: bool,
+    /// When it started (RFC 3339, UTC).
+    pub started_at: String,
+    /// How it ended.
+    pub status: TrialStatus,
+    /// Why it failed (status `failed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<Failure>,
+    /// Why the approach cannot run here (status `skipped`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip_reason: Option<String>,
+    /// Outside measurement (absent when the process could not start).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measurement: Option<Measurement>,
+    /// What the runner reported (absent when it printed no valid result).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runner: Option<RunnerReport>,
+    /// The reference digest it was checked against, if one was known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_digest: Option<String>,
+    /// The child's standard error (the last 8 KiB), kept for failed trials and
+    /// whenever it is not empty.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub stderr: String,
+    /// Warnings about this trial (e.g. a free-threaded build that ended with the GIL on).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    /// The sampler's per-thread CPU timeline and tree totals (free-form JSON of
+    /// the sampler report; see docs/results-schema.md).
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub timeline: serde_json::Value,
+}
+
+impl TrialRecord {
+    /// A measured trial: status ok and not a warmup.
+    pub fn is_measured(&self) -> bool {
+        self.status == TrialStatus::Ok && !self.warmup
+    }
+
+    /// The runner's work-phase time, seconds (measured trials).
+    pub fn work_s(&self) -> Option<f64> {
+        self.runner.as_ref().map(|r| r.phases.work)
+    }
+
+    /// Whole-trial wall time, seconds.
+    pub fn wall_s(&self) -> Option<f64> {
+        self.measurement.as_ref().map(|m| m.wall_s)
+    }
+}
+
+/// Which condition stopped repeating a cell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// The median's CI half-width reached the target.
+    Precise,
+    /// `max_runs` measured trials were reached.
+    MaxRuns,
+    /// The run's time budget was spent.
+    Budget,
+    /// The runner skipped the approach.
+    Skipped,
+    /// The cell failed repeatedly and was given up.
+    Failing,
+    /// Ctrl-C stopped the run before the cell was done.
+    Interrupted,
+}
+
+/// The state of a cell at the end of a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CellState {
+    /// Has measured trials.
+    Measured,
+    /// The approach cannot run on this interpreter.
+    Skipped,
+    /// Trials ran but none succeeded.
+    Failed,
+    /// No trial finished (interrupted run).
+    Pending,
+}
+
+/// Orchestration cost of a cell, apart from steady work (medians, seconds).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Orchestration {
+    /// Interpreter start-up and exit: wall − the runner's phases together.
+    pub interpreter_start_s: f64,
+    /// The runner's `setup` phase (building inputs).
+    pub setup_s: f64,
+    /// Starting the pool / interpreters / event loop.
+    pub pool_start_s: f64,
+    /// Shutting the pool down.
+    pub teardown_s: f64,
+    /// `shared` scenario: making the knowledge base available to workers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sharing_cost_s: Option<f64>,
+    /// `shared` scenario: how it was shared (`same-object`, `fork-inherited`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sharing_method: Option<String>,
+}
+
+/// Statistics of one cell.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CellSummary {
+    /// The cell.
+    pub cell: CellKey,
+    /// Measured, skipped, failed or pending.
+    pub state: CellState,
+    /// Why it was skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip_reason: Option<String>,
+    /// What stopped its repetitions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop: Option<StopReason>,
+    /// Measured trials.
+    pub trials: u32,
+    /// Failed trials (warmups included).
+    pub failed: u32,
+    /// Work-phase time, seconds (the runner's `work`).
+    pub work: Option<Summary>,
+    /// Whole-trial wall time, seconds.
+    pub wall: Option<Summary>,
+    /// Speedup: baseline median work ÷ this cell's (same interpreter and scenario).
+    pub speedup: Option<Estimate>,
+    /// End-to-end speedup: the same with whole-trial wall times.
+    pub end_to_end_speedup: Option<Estimate>,
+    /// Efficiency: speedup ÷ min(workers, usable cores).
+    pub efficiency: Option<Estimate>,
+    /// Parallelism: tree CPU time ÷ wall time, per trial.
+    pub parallelism: Option<Summary>,
+    /// Median over trials of the tree's peak memory, bytes.
+    pub peak_memory_bytes: Option<u64>,
+    /// Orchestration cost, apart from steady work.
+    pub orchestration: Option<Orchestration>,
+    /// The digest its trials reported (when they agree with the reference).
+    pub digest: Option<String>,
+    /// Whether the GIL was on at the end of its trials (`None` = unknown).
+    pub gil_enabled: Option<bool>,
+}
+
+/// The verdict for one scenario: which cell's work phase is fastest.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioVerdict {
+    /// The scenario.
+    pub scenario: String,
+    /// The fastest Python cell by median work-phase time.
+    pub winner: Option<CellKey>,
+    /// Cells whose difference from the winner is within noise (rank test).
+    pub tied_with: Vec<CellKey>,
+    /// The runner-up it was tested against.
+    pub runner_up: Option<CellKey>,
+    /// One sentence: who wins and why (or that it is a tie).
+    pub explanation: String,
+}
+
+/// What a warning is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WarningKind {
+    /// Machine state that makes timings noisy (load, governor, cores).
+    Noise,
+    /// Outlying trials (MAD rule) in a cell.
+    Outliers,
+    /// The median's CI stayed wider than the target.
+    Imprecise,
+    /// A free-threaded build ran with the GIL on.
+    Gil,
+    /// A digest differed from the reference: a correctness failure.
+    Digest,
+    /// A cell was skipped.
+    Skipped,
+    /// Trials failed.
+    Failed,
+    /// The run was interrupted or ran out of budget.
+    Incomplete,
+}
+
+/// A warning shown with the results.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Warning {
+    /// What it is about.
+    pub kind: WarningKind,
+    /// The cell concerned, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cell: Option<CellKey>,
+    /// One line for humans.
+    pub message: String,
+}
+
+/// Totals of a run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Totals {
+    /// Trials recorded (all statuses).
+    pub trials: u64,
+    /// Measured trials.
+    pub measured: u64,
+    /// Warmup trials.
+    pub warmups: u64,
+    /// Failed trials.
+    pub failed: u64,
+    /// Seconds spent running trials (sum of their wall times).
+    pub trial_time_s: f64,
+}
+
+/// The statistics of a run: everything the terminal tables show.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunSummary {
+    /// Per cell, in plan order.
+    pub cells: Vec<CellSummary>,
+    /// Per scenario, the winner.
+    pub scenarios: Vec<ScenarioVerdict>,
+    /// Warnings about the machine, cells and trials.
+    pub warnings: Vec<Warning>,
+    /// Totals.
+    pub totals: Totals,
+    /// The reference digest per scenario.
+    pub reference_digests: BTreeMap<String, String>,
+}
+
+/// State of a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Running (or the process died without rewriting run.json).
+    Running,
+    /// Every cell is done.
+    Complete,
+    /// Stopped by Ctrl-C; `--resume` completes it.
+    Interrupted,
+}
+
+/// `run.json`: written when a run starts and rewritten when it ends.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunFile {
+    /// [`SCHEMA_VERSION`].
+    pub schema: u32,
+    /// `gil-lab` version that wrote it.
+    pub gil_lab_version: String,
+    /// When the run started (RFC 3339, UTC).
+    pub started_at: String,
+    /// When it last ended (RFC 3339, UTC); absent while running.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<String>,
+    /// Running, complete or interrupted.
+    pub status: RunStatus,
+    /// Settings.
+    pub settings: Settings,
+    /// Machine metadata at the start (free-form JSON of the machine report).
+    pub machine: serde_json::Value,
+    /// The interpreters of the run.
+    pub interpreters: Vec<InterpreterRecord>,
+    /// Every cell, with its command and environment.
+    pub plan: Vec<PlannedCell>,
+    /// The statistics (absent until the run ends).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<RunSummary>,
+}
+
+impl RunFile {
+    /// The interpreter with this id.
+    pub fn interpreter(&self, id: &str) -> Option<&InterpreterRecord> {
+        self.interpreters.iter().find(|i| i.id == id)
+    }
+}
+
+/// A run read back from its directory: what exporters and `compare` read.
+#[derive(Clone, Debug)]
+pub struct LoadedRun {
+    /// The run directory.
+    pub dir: PathBuf,
+    /// `run.json`.
+    pub run: RunFile,
+    /// Every line of `trials.jsonl`, in order.
+    pub trials: Vec<TrialRecord>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cell_key_displays_and_finds_its_baseline() {
+        let key = CellKey {
+            scenario: "cpu".into(),
+            interpreter: "cpython-3.13.5t".into(),
+            approach: "threads".into(),
+            workers: 2,
+        };
+        assert_eq!(key.to_string(), "cpu/cpython-3.13.5t/threads/2");
+        assert_eq!(
+            key.baseline().to_string(),
+            "cpu/cpython-3.13.5t/sequential/1"
+        );
+        assert!(key.baseline().is_baseline());
+        assert!(!key.is_baseline());
+    }
+}

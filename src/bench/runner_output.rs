@@ -1,0 +1,293 @@
+//! Reading what a runner prints: exactly one JSON object on stdout, as defined
+//! by docs/trial-protocol.md (the Python runner and the native twin alike).
+
+use serde::{Deserialize, Serialize};
+
+/// The protocol version this gil-lab understands.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The runner's phases, seconds.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Phases {
+    /// Building inputs (tasks, knowledge base).
+    #[serde(default)]
+    pub setup: f64,
+    /// Starting the pool / interpreters / event loop.
+    #[serde(default)]
+    pub pool_start: f64,
+    /// Handing out tasks until every result is in: the steady work.
+    #[serde(default)]
+    pub work: f64,
+    /// Shutting the pool down.
+    #[serde(default)]
+    pub teardown: f64,
+}
+
+impl Phases {
+    /// All phases together.
+    pub fn total(&self) -> f64 {
+        self.setup + self.pool_start + self.work + self.teardown
+    }
+}
+
+/// What the runner says about itself.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Runtime {
+    /// `CPython`, `PyPy`, `native`, ...
+    #[serde(default)]
+    pub implementation: String,
+    /// Full version.
+    #[serde(default)]
+    pub version: String,
+    /// Built with free-threading.
+    #[serde(default)]
+    pub free_threaded_build: bool,
+    /// Process id of the runner.
+    #[serde(default)]
+    pub pid: u32,
+}
+
+/// How the `shared` scenario's knowledge base reached the workers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Sharing {
+    /// `same-object`, `fork-inherited`, `pickled` or `rebuilt`.
+    pub method: String,
+    /// Seconds spent making it available.
+    pub cost_s: f64,
+}
+
+/// One agent task as the runner reports it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TaskReport {
+    /// `planner`, `solver`, `strategist` or `reasoner`.
+    pub agent: String,
+    /// Task number.
+    pub index: u64,
+    /// Which worker ran it (`main`, `thread-1`, `process-<pid>`, ...).
+    pub worker: String,
+    /// Start, seconds since the runner's `clock_t0`.
+    pub start: f64,
+    /// End, seconds since the runner's `clock_t0`.
+    pub end: f64,
+}
+
+/// A successful runner result, as kept in the trial record (the per-task
+/// `result` integers are summarised by the digest and not kept).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunnerReport {
+    /// Protocol version.
+    pub protocol: u32,
+    /// The runner's view of itself.
+    pub runtime: Runtime,
+    /// `sys._is_gil_enabled()` at start (`None` where it does not exist).
+    pub gil_enabled_start: Option<bool>,
+    /// The same after the work.
+    pub gil_enabled_end: Option<bool>,
+    /// Per worker process / interpreter.
+    #[serde(default)]
+    pub worker_gil_enabled: Vec<Option<bool>>,
+    /// CLOCK_MONOTONIC seconds at runner start.
+    pub clock_t0: f64,
+    /// Phase times.
+    pub phases: Phases,
+    /// `shared` scenario: how the knowledge base was shared.
+    #[serde(default)]
+    pub sharing: Option<Sharing>,
+    /// One record per task.
+    #[serde(default)]
+    pub tasks: Vec<TaskReport>,
+    /// 16 hex digits.
+    pub digest: String,
+}
+
+impl RunnerReport {
+    /// Whether the GIL was on anywhere: at the start, at the end, or in any
+    /// worker. `None` when the interpreter cannot say.
+    pub fn gil_seen_on(&self) -> Option<bool> {
+        let states = [self.gil_enabled_start, self.gil_enabled_end]
+            .into_iter()
+            .chain(self.worker_gil_enabled.iter().copied());
+        let known: Vec<bool> = states.flatten().collect();
+        if known.is_empty() {
+            None
+        } else {
+            Some(known.iter().any(|&on| on))
+        }
+    }
+
+    /// Whether the GIL was on everywhere it was observed (and observed at all).
+    pub fn gil_on_everywhere(&self) -> bool {
+        self.gil_enabled_start == Some(true)
+            && self.gil_enabled_end == Some(true)
+            && self.worker_gil_enabled.iter().all(|&w| w == Some(true))
+    }
+}
+
+/// What a runner printed, understood.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RunnerOutput {
+    /// `result: success`.
+    Success(Box<RunnerReport>),
+    /// `result: skipped`, with the reason.
+    Skipped(String),
+    /// `result: error`: kind and message (the traceback goes with stderr).
+    Error {
+        /// The runner's error kind (`bad_spec`, `exception`, ...).
+        kind: String,
+        /// The message, with the traceback's last line when there is one.
+        message: String,
+    },
+}
+
+/// The raw shape, tagged by `result`.
+#[derive(Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+enum Raw {
+    Success(RunnerReport),
+    Skipped {
+        #[serde(default)]
+        reason: String,
+    },
+    Error {
+        error: RawError,
+    },
+}
+
+#[derive(Deserialize)]
+struct RawError {
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    traceback: String,
+}
+
+/// Parses a runner's stdout: exactly one JSON object (surrounding whitespace
+/// allowed). The error is one line saying what was wrong.
+pub fn parse(stdout: &str) -> Result<RunnerOutput, String> {
+    let text = stdout.trim();
+    if text.is_empty() {
+        return Err("the runner printed nothing on stdout".into());
+    }
+    // A stream deserializer rejects a second object after the first, which a
+    // plain `from_str` would report as "trailing characters" too; this keeps the
+    // message specific.
+    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<serde_json::Value>();
+    let value = match stream.next() {
+        Some(Ok(value)) => value,
+        Some(Err(err)) => return Err(format!("the runner printed bad JSON: {err}")),
+        None => return Err("the runner printed nothing on stdout".into()),
+    };
+    if stream.next().is_some() {
+        return Err("the runner printed more than one JSON value".into());
+    }
+    let protocol = value.get("protocol").and_then(|p| p.as_u64());
+    if protocol != Some(u64::from(PROTOCOL_VERSION)) {
+        return Err(format!(
+            "the runner speaks protocol {}, gil-lab expects {PROTOCOL_VERSION}",
+            protocol.map_or("(none)".to_string(), |p| p.to_string())
+        ));
+    }
+    let raw: Raw = serde_json::from_value(value)
+        .map_err(|err| format!("the runner's JSON does not follow the protocol: {err}"))?;
+    Ok(match raw {
+        Raw::Success(report) => {
+            if report.digest.len() != 16 || !report.digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(format!(
+                    "the runner's digest {:?} is not 16 hex digits",
+                    report.digest
+                ));
+            }
+            RunnerOutput::Success(Box::new(report))
+        }
+        Raw::Skipped { reason } => RunnerOutput::Skipped(reason),
+        Raw::Error { error } => {
+            let last = error.traceback.trim().lines().last().unwrap_or("").trim();
+            let message = if last.is_empty() || error.message.contains(last) {
+                error.message
+            } else {
+                format!("{} ({last})", error.message)
+            };
+            RunnerOutput::Error {
+                kind: error.kind,
+                message,
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SUCCESS: &str = r#"{"protocol": 1, "result": "success",
+        "spec": {"scenario": "cpu", "approach": "processes", "workers": 2, "scale": 1.0, "seed": 1, "start_method": null},
+        "runtime": {"implementation": "CPython", "version": "3.13.5", "free_threaded_build": true, "pid": 42},
+        "gil_enabled_start": true, "gil_enabled_end": true, "worker_gil_enabled": [true, true],
+        "clock_t0": 1234.5, "phases": {"setup": 0.01, "pool_start": 0.02, "work": 0.5, "teardown": 0.01},
+        "sharing": null,
+        "tasks": [{"agent": "planner", "index": 0, "worker": "process-7", "start": 0.1, "end": 0.2, "result": [3, 4]}],
+        "digest": "00112233aabbccdd"}"#;
+
+    #[test]
+    fn parses_a_success() {
+        let RunnerOutput::Success(report) = parse(SUCCESS).unwrap() else {
+            panic!("not a success");
+        };
+        assert_eq!(report.digest, "00112233aabbccdd");
+        assert!((report.phases.total() - 0.54).abs() < 1e-9);
+        assert!(report.gil_on_everywhere());
+        assert_eq!(report.gil_seen_on(), Some(true));
+        assert_eq!(report.tasks[0].worker, "process-7");
+    }
+
+    #[test]
+    fn a_worker_with_the_gil_off_is_not_gil_everywhere() {
+        let text = SUCCESS.replace("[true, true]", "[true, false]");
+        let RunnerOutput::Success(report) = parse(&text).unwrap() else {
+            panic!("not a success");
+        };
+        assert!(!report.gil_on_everywhere());
+    }
+
+    #[test]
+    fn parses_skipped_and_error() {
+        let skipped =
+            r#"{"protocol": 1, "result": "skipped", "reason": "no subinterpreters before 3.12"}"#;
+        assert_eq!(
+            parse(skipped).unwrap(),
+            RunnerOutput::Skipped("no subinterpreters before 3.12".into())
+        );
+        let error = r#"{"protocol": 1, "result": "error", "error": {"kind": "bad_spec", "message": "workers must be >= 1", "traceback": ""}}"#;
+        assert_eq!(
+            parse(error).unwrap(),
+            RunnerOutput::Error {
+                kind: "bad_spec".into(),
+                message: "workers must be >= 1".into()
+            }
+        );
+    }
+
+    #[test]
+    fn rejects_what_is_not_one_protocol_object() {
+        assert!(parse("").unwrap_err().contains("nothing"));
+        assert!(
+            parse("Traceback (most recent")
+                .unwrap_err()
+                .contains("bad JSON")
+        );
+        assert!(
+            parse("{\"protocol\": 1} {}")
+                .unwrap_err()
+                .contains("more than one")
+        );
+        assert!(
+            parse(r#"{"protocol": 2, "result": "success"}"#)
+                .unwrap_err()
+                .contains("protocol 2")
+        );
+        let bad_digest = SUCCESS.replace("00112233aabbccdd", "xyz");
+        assert!(parse(&bad_digest).unwrap_err().contains("16 hex digits"));
+    }
+}
