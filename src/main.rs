@@ -5,6 +5,9 @@ mod cli;
 mod embedded;
 mod paths;
 mod python;
+// Used by the bench run loop, exporters and `compare` as they land.
+#[allow(dead_code, unused_imports)]
+mod stats;
 
 use std::process::ExitCode;
 
