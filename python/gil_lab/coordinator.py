@@ -1,0 +1,62 @@
+"""The coordinator: runs one task where a worker stands and records it.
+
+Every approach hands tasks out its own way but runs each one through
+`perform`, so the timing and the record are the same everywhere.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from .blackboard import Blackboard
+from .knowledge import RoadNetwork
+from .scenarios import QUERIES_PER_TASK, SCENARIOS, Task, run_task
+
+
+@dataclass
+class TaskRecord:
+    """What one task did; picklable, so it comes back from processes too."""
+
+    #: Position in the task list.
+    index: int
+    #: Agent name.
+    agent: str
+    #: Who ran it: `main`, `thread-<n>`, `process-<pid>`, `interpreter-<id>`, `task-<n>`.
+    worker: str
+    #: `time.monotonic()` when the task started (CLOCK_MONOTONIC: one clock
+    #: for every process on the machine).
+    start: float
+    #: `time.monotonic()` when it ended.
+    end: float
+    #: The task's results.
+    result: list[int]
+
+
+def perform(scenario: str, task: Task, network: RoadNetwork | None, worker: str,
+            blackboard: Blackboard | None = None) -> TaskRecord:
+    """Runs `task` and returns its record; in the `shared` scenario, posts the
+    route lengths to `blackboard` when there is one in this process."""
+    start = time.monotonic()
+    result = run_task(scenario, task, network)
+    end = time.monotonic()
+    if blackboard is not None and SCENARIOS[scenario].uses_knowledge:
+        blackboard.post(task.index, task.agent, result[-QUERIES_PER_TASK:])
+    return TaskRecord(task.index, task.agent, worker, start, end, result)
+
+
+def post_findings(scenario: str, records: list[TaskRecord], blackboard: Blackboard) -> None:
+    """Posts the findings of records that came back from other processes or
+    interpreters (their workers cannot reach this process's blackboard)."""
+    if SCENARIOS[scenario].uses_knowledge:
+        for record in records:
+            blackboard.post(record.index, record.agent, record.result[-QUERIES_PER_TASK:])
+
+
+def gil_enabled() -> bool | None:
+    """`sys._is_gil_enabled()`, or None where it does not exist (before 3.13,
+    PyPy)."""
+    import sys
+
+    probe = getattr(sys, "_is_gil_enabled", None)
+    return probe() if probe is not None else None

@@ -1,0 +1,161 @@
+"""One trial, as the runner speaks it (docs/trial-protocol.md): read the
+spec, set up, let the approach run the tasks, print one JSON object."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import sys
+import sysconfig
+import time
+import traceback
+from typing import Any
+
+from . import knowledge
+from .approaches import APPROACHES, Trial, load
+from .coordinator import gil_enabled
+from .digest import digest, hex_digest
+from .scenarios import SCENARIOS, make_tasks
+
+#: Version of the trial protocol spoken here.
+PROTOCOL = 1
+#: multiprocessing start methods a spec may name.
+START_METHODS = ("fork", "spawn", "forkserver")
+
+
+class BadSpec(Exception):
+    """The spec cannot be run as given; the message names the fix."""
+
+
+def parse_spec(argv: list[str]) -> dict[str, Any]:
+    """The spec from the command line, checked, with defaults filled in."""
+    if len(argv) != 1:
+        raise BadSpec("expected exactly one argument, the trial spec as JSON, e.g. "
+                      '\'{"scenario": "cpu", "approach": "threads", "workers": 2}\'')
+    try:
+        raw = json.loads(argv[0])
+    except ValueError as error:
+        raise BadSpec(f"the spec is not valid JSON ({error}); pass one JSON object") from None
+    if not isinstance(raw, dict):
+        raise BadSpec("the spec must be a JSON object, e.g. "
+                      '{"scenario": "cpu", "approach": "sequential"}')
+    spec = {
+        "scenario": raw.get("scenario"),
+        "approach": raw.get("approach"),
+        "workers": raw.get("workers", 1),
+        "scale": raw.get("scale", 1.0),
+        "seed": raw.get("seed", 1),
+        "start_method": raw.get("start_method"),
+    }
+    if spec["scenario"] not in SCENARIOS:
+        raise BadSpec(f"unknown scenario {spec['scenario']!r}; set \"scenario\" to one of "
+                      + ", ".join(SCENARIOS))
+    if spec["approach"] not in APPROACHES:
+        raise BadSpec(f"unknown approach {spec['approach']!r}; set \"approach\" to one of "
+                      + ", ".join(APPROACHES))
+    workers = spec["workers"]
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        raise BadSpec(f"\"workers\" must be an integer >= 1, got {workers!r}")
+    scale = spec["scale"]
+    if (not isinstance(scale, (int, float)) or isinstance(scale, bool)
+            or not math.isfinite(scale) or scale <= 0):
+        raise BadSpec(f"\"scale\" must be a number > 0, got {scale!r}")
+    spec["scale"] = float(scale)
+    seed = spec["seed"]
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**64:
+        raise BadSpec(f"\"seed\" must be an integer in [0, 2^64), got {seed!r}")
+    method = spec["start_method"]
+    if method is not None and method not in START_METHODS:
+        raise BadSpec(f"\"start_method\" must be null or one of {', '.join(START_METHODS)}, "
+                      f"got {method!r}")
+    return spec
+
+
+def runtime() -> dict[str, Any]:
+    """Facts about the interpreter running the trial."""
+    return {
+        "implementation": platform.python_implementation(),
+        "version": platform.python_version(),
+        "free_threaded_build": sysconfig.get_config_var("Py_GIL_DISABLED") == 1,
+        "pid": os.getpid(),
+    }
+
+
+def skip_reason(spec: dict[str, Any], module: Any) -> str | None:
+    """Why the approach cannot run on this interpreter, or None."""
+    reason = module.unavailable()
+    if reason is None and spec["approach"] == "processes" and spec["start_method"]:
+        import multiprocessing
+
+        if spec["start_method"] not in multiprocessing.get_all_start_methods():
+            reason = f"start method {spec['start_method']!r} is not available here"
+    return reason
+
+
+def run(spec: dict[str, Any], result: dict[str, Any], clock_t0: float) -> None:
+    """Runs the trial and fills `result`."""
+    module = load(spec["approach"])
+    reason = skip_reason(spec, module)
+    if reason is not None:
+        result.update(result="skipped", reason=reason)
+        return
+    if spec["approach"] == "processes" and spec["start_method"] is None:
+        import multiprocessing
+
+        spec["start_method"] = multiprocessing.get_start_method()
+
+    started = time.monotonic()
+    tasks = make_tasks(spec["scale"], spec["seed"])
+    network = knowledge.build(spec["seed"]) if SCENARIOS[spec["scenario"]].uses_knowledge \
+        else None
+    setup = time.monotonic() - started
+    trial = Trial(spec["scenario"], tasks, spec["workers"], spec["start_method"], network,
+                  spec["seed"], spec["scale"])
+    outcome = module.run(trial)
+
+    records = sorted(outcome.records, key=lambda r: r.index)
+    if [r.index for r in records] != [t.index for t in tasks]:
+        raise RuntimeError(f"the approach returned {len(records)} records for "
+                           f"{len(tasks)} tasks, or some twice")
+    result.update(
+        result="success",
+        worker_gil_enabled=outcome.worker_gil_enabled,
+        phases={"setup": setup, "pool_start": outcome.pool_start, "work": outcome.work,
+                "teardown": outcome.teardown},
+        sharing=outcome.sharing,
+        tasks=[{"agent": r.agent, "index": r.index, "worker": r.worker,
+                "start": r.start - clock_t0, "end": r.end - clock_t0, "result": r.result}
+               for r in records],
+        digest=hex_digest(digest((tasks[r.index].agent_code, r.index, r.result)
+                                 for r in records)),
+    )
+
+
+def main(argv: list[str]) -> int:
+    """Runs the trial given by `argv` and prints its result; the exit code."""
+    clock_t0 = time.monotonic()
+    stdout = sys.stdout
+    # Anything a library prints goes to stderr: stdout carries one JSON object.
+    sys.stdout = sys.stderr
+    result: dict[str, Any] = {"protocol": PROTOCOL, "result": "error", "spec": None,
+                              "runtime": runtime(), "gil_enabled_start": gil_enabled(),
+                              "gil_enabled_end": None, "worker_gil_enabled": [],
+                              "clock_t0": clock_t0, "phases": None, "sharing": None,
+                              "tasks": [], "digest": None}
+    try:
+        spec = parse_spec(argv)
+        result["spec"] = spec
+        run(spec, result, clock_t0)
+    except BadSpec as error:
+        result["error"] = {"kind": "bad_spec", "message": str(error), "traceback": ""}
+    except BaseException as error:  # report everything, even KeyboardInterrupt
+        result.update(result="error", tasks=[], digest=None)
+        result["error"] = {"kind": type(error).__name__, "message": str(error),
+                           "traceback": traceback.format_exc()}
+    result["gil_enabled_end"] = gil_enabled()
+    sys.stdout = stdout
+    stdout.write(json.dumps(result) + "\n")
+    stdout.flush()
+    return 1 if result["result"] == "error" else 0
