@@ -1,12 +1,33 @@
 //! Python interpreters: discovery, probing, import checks and provisioning.
 
+pub mod check_imports;
+pub mod child;
+pub mod discovery;
+pub mod facts;
+pub mod list;
+pub mod probe;
+pub mod probe_cache;
+
 use std::process::ExitCode;
 
 use clap::Subcommand;
 
+/// `gil-lab python ...`: one variant per subcommand, each with its
+/// arguments defined next to the code that implements it.
 #[derive(Debug, Subcommand)]
-pub enum PythonCommand {}
+pub enum PythonCommand {
+    /// List the interpreters gil-lab finds, with their build variant, GIL
+    /// state and concurrency facts.
+    List(list::ListArgs),
+    /// Check whether importing modules keeps the GIL off on free-threaded
+    /// interpreters.
+    CheckImports(check_imports::CheckImportsArgs),
+}
 
+/// Runs a `gil-lab python` subcommand.
 pub fn run(command: PythonCommand) -> anyhow::Result<ExitCode> {
-    match command {}
+    match command {
+        PythonCommand::List(args) => list::run(&args),
+        PythonCommand::CheckImports(args) => check_imports::run(&args),
+    }
 }

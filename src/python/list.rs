@@ -1,0 +1,251 @@
+//! `gil-lab python list`: every interpreter found, as a table or JSON.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use comfy_table::{Attribute, Cell, Color, Table, presets};
+
+use super::discovery::{self, Discovery, Interpreter, SelectArgs};
+
+/// Lists the interpreters gil-lab finds (and those given with --python),
+/// with the facts that matter for concurrency. Free-threaded builds are
+/// marked with `*`; each is listed a second time as "with PYTHON_GIL=1",
+/// started with -X gil=1 (the GIL forced back on), as the bench measures it.
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Also show executables that were found but cannot be used, and why
+    /// (e.g. Python 2, or a version older than 3.10).
+    #[arg(long)]
+    pub all: bool,
+    /// Print a JSON array (one object per interpreter) instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `python list`.
+pub fn run(args: &ListArgs) -> Result<ExitCode> {
+    let mut options = discovery::Options::from_args(&args.select);
+    options.forced_gil_variants = true;
+    let found = discovery::discover(&options)?;
+    let mut stdout = std::io::stdout().lock();
+    if args.json {
+        let json = to_json(&found, args.all)?;
+        writeln!(stdout, "{json}")?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if found.interpreters.is_empty() {
+        anyhow::bail!(
+            "no usable Python interpreter found: install one with `gil-lab python install 3.13t` or give one with --python"
+        );
+    }
+    write!(stdout, "{}", table(&found.interpreters, use_colour()))?;
+    if found.interpreters.iter().any(Interpreter::is_free_threaded) {
+        writeln!(
+            stdout,
+            "* free-threaded build; \"with PYTHON_GIL=1\": the same build started with -X gil=1"
+        )?;
+    }
+    if args.all && !found.unusable.is_empty() {
+        writeln!(stdout, "\nFound but not usable:")?;
+        for unusable in &found.unusable {
+            writeln!(
+                stdout,
+                "  {} ({}): {}",
+                unusable.path.display(),
+                unusable.source,
+                unusable.reason
+            )?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Colour only on a terminal, and never when NO_COLOR is set (no-color.org).
+pub fn use_colour() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// The JSON array: every usable interpreter (with a few derived fields for
+/// convenience), then, with `all`, the unusable ones (`"usable": false`).
+fn to_json(found: &Discovery, all: bool) -> Result<String> {
+    let mut items = Vec::new();
+    for interpreter in &found.interpreters {
+        let mut value =
+            serde_json::to_value(interpreter).context("cannot encode an interpreter")?;
+        if let Some(object) = value.as_object_mut() {
+            object.insert("usable".into(), true.into());
+            object.insert(
+                "free_threaded".into(),
+                interpreter.is_free_threaded().into(),
+            );
+            object.insert("gil_at_start".into(), interpreter.gil_at_start().into());
+            object.insert(
+                "gil_switchable".into(),
+                interpreter.facts.gil_switchable().into(),
+            );
+            object.insert(
+                "interpreter_flags".into(),
+                interpreter.interpreter_flags().into(),
+            );
+        }
+        items.push(value);
+    }
+    if all {
+        for unusable in &found.unusable {
+            let mut value = serde_json::to_value(unusable).context("cannot encode an entry")?;
+            if let Some(object) = value.as_object_mut() {
+                object.insert("usable".into(), false.into());
+            }
+            items.push(value);
+        }
+    }
+    serde_json::to_string_pretty(&items).context("cannot encode the list")
+}
+
+/// The readable table; free-threaded builds carry a `*` (and colour).
+fn table(interpreters: &[Interpreter], colour: bool) -> String {
+    let mut table = Table::new();
+    table.load_style(presets::NOTHING);
+    if colour {
+        table.enforce_styling();
+    } else {
+        table.force_no_tty();
+    }
+    table.set_header(
+        [
+            "",
+            "interpreter",
+            "variant",
+            "GIL at start",
+            "subinterpreters",
+            "start method",
+            "found in",
+            "path",
+        ]
+        .map(|title| Cell::new(title).add_attribute(Attribute::Bold)),
+    );
+    for interpreter in interpreters {
+        let free_threaded = interpreter.is_free_threaded();
+        let highlight = |cell: Cell| {
+            if free_threaded {
+                cell.fg(Color::Green)
+            } else {
+                cell
+            }
+        };
+        let gil = match (interpreter.gil_at_start(), interpreter.gil) {
+            (false, _) => Cell::new("off").fg(Color::Green),
+            (true, Some(true)) => Cell::new("on (-X gil=1)").fg(Color::Yellow),
+            (true, _) if free_threaded => Cell::new("on").fg(Color::Yellow),
+            (true, _) => Cell::new("on"),
+        };
+        let facts = &interpreter.facts;
+        let mut subinterpreters = facts.subinterpreters.module().to_owned();
+        if facts.interpreter_pool_executor {
+            subinterpreters.push_str(" + pool");
+        }
+        table.add_row(vec![
+            highlight(Cell::new(if free_threaded { "*" } else { "" })),
+            highlight(Cell::new(&interpreter.label)).add_attribute(Attribute::Bold),
+            highlight(Cell::new(interpreter.variant.describe())),
+            gil,
+            Cell::new(subinterpreters),
+            Cell::new(facts.default_start_method.as_deref().unwrap_or("-")),
+            Cell::new(interpreter.source.to_string()),
+            Cell::new(interpreter.path.display()),
+        ]);
+    }
+    let mut text = table.to_string();
+    // comfy-table pads every line to the full width; trailing spaces only
+    // get in the way of copying and of `diff`.
+    text = text
+        .lines()
+        .map(str::trim_end)
+        .collect::<Vec<_>>()
+        .join("\n");
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::python::discovery::Source;
+    use crate::python::facts::tests::free_threaded_facts;
+
+    fn free_threaded(gil: Option<bool>) -> Interpreter {
+        let mut facts = free_threaded_facts();
+        facts.gil_enabled = Some(gil == Some(true));
+        let label = match gil {
+            Some(true) => "CPython 3.13.5t with PYTHON_GIL=1",
+            _ => "CPython 3.13.5t",
+        };
+        Interpreter {
+            label: label.into(),
+            path: "/opt/py/bin/python3.13t".into(),
+            found_as: "/opt/py/bin/python3.13t".into(),
+            source: Source::Prefix,
+            variant: facts.variant(),
+            gil,
+            facts,
+        }
+    }
+
+    #[test]
+    fn table_marks_free_threaded_builds_and_the_forced_gil() {
+        let text = table(&[free_threaded(None), free_threaded(Some(true))], false);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        assert!(lines[0].contains("GIL at start"), "{text}");
+        assert!(
+            lines[1].trim_start().starts_with('*') && lines[1].contains(" CPython 3.13.5t "),
+            "{text}"
+        );
+        assert!(lines[1].contains(" off "), "{text}");
+        assert!(
+            lines[2].contains("CPython 3.13.5t with PYTHON_GIL=1"),
+            "{text}"
+        );
+        assert!(lines[2].contains("on (-X gil=1)"), "{text}");
+        assert!(!text.contains('\u{1b}'), "no colour codes when not asked");
+        assert!(lines.iter().all(|line| !line.ends_with(' ')));
+    }
+
+    #[test]
+    fn colour_when_asked() {
+        let text = table(&[free_threaded(None)], true);
+        assert!(text.contains('\u{1b}'), "{text}");
+    }
+
+    #[test]
+    fn json_has_derived_fields_and_unusable_entries() {
+        let found = Discovery {
+            interpreters: vec![free_threaded(Some(true))],
+            unusable: vec![discovery::Unusable {
+                path: "/usr/bin/python2.7".into(),
+                source: Source::Prefix,
+                reason: "too old".into(),
+            }],
+        };
+        let value: serde_json::Value =
+            serde_json::from_str(&to_json(&found, true).unwrap()).unwrap();
+        let items = value.as_array().unwrap();
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0]["free_threaded"], true);
+        assert_eq!(items[0]["gil_at_start"], true);
+        assert_eq!(items[0]["gil"], true);
+        assert_eq!(
+            items[0]["interpreter_flags"],
+            serde_json::json!(["-X", "gil=1"])
+        );
+        assert_eq!(items[0]["variant"], "free-threaded");
+        assert_eq!(items[0]["facts"]["version"], "3.13.5");
+        assert_eq!(items[1]["usable"], false);
+        let without: serde_json::Value =
+            serde_json::from_str(&to_json(&found, false).unwrap()).unwrap();
+        assert_eq!(without.as_array().unwrap().len(), 1);
+    }
+}
