@@ -1,0 +1,713 @@
+//! Debian and Ubuntu: CPython's source from the system package manager
+//! (`apt-get source pythonX.Y`), the `deb-src` entry that makes a newer
+//! suite's source packages reachable, and the build dependencies.
+//!
+//! Source packages are fetched from the archive the machine already trusts
+//! (its own URIs and keyring), so the upstream tarball (`.orig.tar.xz`) is
+//! checked against the signed `Sources` index by apt itself.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use super::command::{self, Log, run_logged};
+use super::progress::Progress;
+use super::request::Request;
+
+/// Debian suites from oldest to newest: a source package missing from the
+/// machine's own suite is looked for in the newer ones, stable first.
+const DEBIAN_SUITES: &[&str] = &["buster", "bullseye", "bookworm", "trixie", "forky", "sid"];
+
+/// Build dependencies without which the workload cannot run: a compiler,
+/// make, `_ctypes` (libffi) and `zlib`.
+const REQUIRED_PACKAGES: &[&str] = &["gcc", "make", "libffi-dev", "zlib1g-dev"];
+
+/// Build dependencies of modules a user's code may want (`ssl`, `bz2`,
+/// `lzma`, `sqlite3`, `readline`, `uuid`): installed when possible, a build
+/// without them still works for gil-lab.
+const OPTIONAL_PACKAGES: &[&str] = &[
+    "pkg-config",
+    "libssl-dev",
+    "libbz2-dev",
+    "liblzma-dev",
+    "libsqlite3-dev",
+    "libreadline-dev",
+    "uuid-dev",
+];
+
+/// Where APT's configuration lives.
+const ETC_APT: &str = "/etc/apt";
+
+/// One entry of an APT source list, from either format (deb822 `.sources`
+/// or one-line `sources.list`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceEntry {
+    /// `deb`, `deb-src`.
+    pub types: Vec<String>,
+    /// Archive URIs, e.g. `http://deb.debian.org/debian`.
+    pub uris: Vec<String>,
+    /// Suites, e.g. `bookworm`, `bookworm-updates`.
+    pub suites: Vec<String>,
+    /// Components, e.g. `main`.
+    pub components: Vec<String>,
+    /// The `Signed-By` value as written (a keyring path or an inline key).
+    pub signed_by: Option<String>,
+    /// False for `Enabled: no`.
+    pub enabled: bool,
+    /// The file the entry was read from.
+    pub file: PathBuf,
+}
+
+fn words(value: &str) -> Vec<String> {
+    value.split_whitespace().map(str::to_string).collect()
+}
+
+/// Parses a deb822 `.sources` file: stanzas separated by blank lines,
+/// `Field: value` lines, continuation lines starting with white space (an
+/// inline `Signed-By` key), `#` comments.
+pub fn parse_deb822(text: &str, file: &Path) -> Vec<SourceEntry> {
+    let mut entries = Vec::new();
+    let mut fields: Vec<(String, String)> = Vec::new();
+    let mut finish = |fields: &mut Vec<(String, String)>| {
+        if fields.is_empty() {
+            return;
+        }
+        let get = |name: &str| {
+            fields
+                .iter()
+                .find(|(key, _)| key.eq_ignore_ascii_case(name))
+                .map(|(_, value)| value.clone())
+        };
+        entries.push(SourceEntry {
+            types: words(&get("Types").unwrap_or_default()),
+            uris: words(&get("URIs").unwrap_or_default()),
+            suites: words(&get("Suites").unwrap_or_default()),
+            components: words(&get("Components").unwrap_or_default()),
+            signed_by: get("Signed-By"),
+            enabled: !get("Enabled").is_some_and(|v| v.trim().eq_ignore_ascii_case("no")),
+            file: file.to_path_buf(),
+        });
+        fields.clear();
+    };
+    for line in text.lines() {
+        if line.trim().is_empty() {
+            finish(&mut fields);
+        } else if line.starts_with('#') {
+            continue;
+        } else if line.starts_with([' ', '\t']) {
+            // Kept verbatim so that an inline key is written back unchanged.
+            if let Some((_, value)) = fields.last_mut() {
+                value.push('\n');
+                value.push_str(line);
+            }
+        } else if let Some((key, value)) = line.split_once(':') {
+            fields.push((key.trim().to_string(), value.trim().to_string()));
+        }
+    }
+    finish(&mut fields);
+    entries
+}
+
+/// Parses a one-line `sources.list`: `deb [opt=value ...] URI SUITE COMPONENT...`.
+pub fn parse_one_line(text: &str, file: &Path) -> Vec<SourceEntry> {
+    let mut entries = Vec::new();
+    for line in text.lines() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        let Some((kind, rest)) = line.split_once(char::is_whitespace) else {
+            continue;
+        };
+        if kind != "deb" && kind != "deb-src" {
+            continue;
+        }
+        let mut rest = rest.trim_start();
+        let mut signed_by = None;
+        if let Some(options) = rest.strip_prefix('[') {
+            let Some((options, after)) = options.split_once(']') else {
+                continue;
+            };
+            signed_by = options
+                .split_whitespace()
+                .find_map(|option| option.strip_prefix("signed-by="))
+                .map(str::to_string);
+            rest = after;
+        }
+        let mut parts = rest.split_whitespace();
+        let (Some(uri), Some(suite)) = (parts.next(), parts.next()) else {
+            continue;
+        };
+        entries.push(SourceEntry {
+            types: vec![kind.to_string()],
+            uris: vec![uri.to_string()],
+            suites: vec![suite.to_string()],
+            components: parts.map(str::to_string).collect(),
+            signed_by,
+            enabled: true,
+            file: file.to_path_buf(),
+        });
+    }
+    entries
+}
+
+/// Every source list entry under an APT configuration directory
+/// (`sources.list`, `sources.list.d/*.list`, `sources.list.d/*.sources`).
+pub fn read_source_lists(etc_apt: &Path) -> Vec<SourceEntry> {
+    let mut entries = Vec::new();
+    let main = etc_apt.join("sources.list");
+    if let Ok(text) = std::fs::read_to_string(&main) {
+        entries.extend(parse_one_line(&text, &main));
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(etc_apt.join("sources.list.d"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path())
+        .collect();
+    files.sort();
+    for file in files {
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        match file.extension().and_then(|e| e.to_str()) {
+            Some("sources") => entries.extend(parse_deb822(&text, &file)),
+            Some("list") => entries.extend(parse_one_line(&text, &file)),
+            _ => {}
+        }
+    }
+    entries
+}
+
+/// Whether an enabled `deb-src` entry already covers `suite`'s `main`.
+fn covering_entry<'a>(entries: &'a [SourceEntry], suite: &str) -> Option<&'a SourceEntry> {
+    entries.iter().find(|entry| {
+        entry.enabled
+            && entry.types.iter().any(|t| t == "deb-src")
+            && entry.suites.iter().any(|s| s == suite)
+            && entry.components.iter().any(|c| c == "main")
+    })
+}
+
+/// A deb822 stanza adding `deb-src` for `suite`, reusing the URIs and
+/// keyring of the machine's main archive entry (the `deb` entry for its own
+/// codename), so no new host or key is trusted. None when there is no such
+/// entry to copy.
+pub fn deb_src_stanza(entries: &[SourceEntry], codename: &str, suite: &str) -> Option<String> {
+    let is_main_archive = |entry: &&SourceEntry| {
+        entry.enabled
+            && entry.types.iter().any(|t| t == "deb")
+            && entry.components.iter().any(|c| c == "main")
+    };
+    let archive = entries
+        .iter()
+        .filter(is_main_archive)
+        .find(|entry| entry.suites.iter().any(|s| s == codename))?;
+    let mut stanza = format!(
+        "Types: deb-src\nURIs: {}\nSuites: {suite}\nComponents: main\n",
+        archive.uris.join(" ")
+    );
+    if let Some(signed_by) = &archive.signed_by {
+        stanza.push_str(&format!("Signed-By: {signed_by}\n"));
+    }
+    Some(stanza)
+}
+
+/// The fields of `/etc/os-release` that choose the strategy.
+#[derive(Debug, Default, Clone)]
+pub struct OsRelease {
+    /// `debian`, `ubuntu`, ...
+    pub id: String,
+    /// `debian` for Ubuntu and other derivatives.
+    pub id_like: String,
+    /// `bookworm`, `noble`, ...
+    pub codename: String,
+}
+
+impl OsRelease {
+    /// Parses the `KEY=value` lines of an os-release file.
+    pub fn parse(text: &str) -> OsRelease {
+        let mut release = OsRelease::default();
+        for line in text.lines() {
+            let Some((key, value)) = line.split_once('=') else {
+                continue;
+            };
+            let value = value
+                .trim()
+                .trim_matches('"')
+                .trim_matches('\'')
+                .to_string();
+            match key.trim() {
+                "ID" => release.id = value,
+                "ID_LIKE" => release.id_like = value,
+                "VERSION_CODENAME" => release.codename = value,
+                _ => {}
+            }
+        }
+        release
+    }
+
+    fn read() -> OsRelease {
+        std::fs::read_to_string("/etc/os-release")
+            .or_else(|_| std::fs::read_to_string("/usr/lib/os-release"))
+            .map(|text| OsRelease::parse(&text))
+            .unwrap_or_default()
+    }
+
+    /// Debian suites newer than this machine's, to look for a source
+    /// package in (none on other distributions: their suites differ).
+    pub fn newer_debian_suites(&self) -> Vec<&'static str> {
+        if self.id != "debian" {
+            return Vec::new();
+        }
+        match DEBIAN_SUITES.iter().position(|s| *s == self.codename) {
+            Some(index) => DEBIAN_SUITES[index + 1..].to_vec(),
+            None => vec!["sid"],
+        }
+    }
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// A file listed by `apt-get source --print-uris`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct SourceFile {
+    name: String,
+}
+
+/// Parses `'URI' NAME SIZE HASH` lines of `apt-get source --print-uris`.
+fn parse_print_uris(output: &str) -> Vec<SourceFile> {
+    output
+        .lines()
+        .filter(|line| line.starts_with('\''))
+        .filter_map(|line| line.split_whitespace().nth(1))
+        .map(|name| SourceFile {
+            name: name.to_string(),
+        })
+        .collect()
+}
+
+/// The files of `package`'s source package, if apt knows it.
+fn source_files(package: &str) -> Result<Option<Vec<SourceFile>>> {
+    let output = Command::new("apt-get")
+        .args(["source", "--print-uris", package])
+        .output()
+        .context("cannot run apt-get")?;
+    if !output.status.success() {
+        return Ok(None);
+    }
+    let files = parse_print_uris(&String::from_utf8_lossy(&output.stdout));
+    Ok((!files.is_empty()).then_some(files))
+}
+
+/// `apt-get update` of one source list file only: fast, and a broken
+/// entry elsewhere on the machine does not get in the way.
+fn update_one_list(file: &Path, log: &mut Log) -> Result<bool> {
+    let mut update = Command::new("apt-get");
+    update
+        .arg("update")
+        .arg("-o")
+        .arg(format!("Dir::Etc::SourceList={}", file.display()))
+        .args([
+            "-o",
+            "Dir::Etc::SourceParts=/nonexistent",
+            "-o",
+            "APT::Get::List-Cleanup=0",
+        ]);
+    Ok(run_logged(update, log, |_| {})?.success())
+}
+
+/// A Debian source package's upstream tarball, downloaded.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    /// The `.orig.tar.xz` in gil-lab's sources directory.
+    pub tarball: PathBuf,
+    /// Where it came from, e.g. `Debian source package python3.13 3.13.5-2+deb13u5`.
+    pub origin: String,
+}
+
+/// Makes `package`'s source reachable, adding a `deb-src` entry for a newer
+/// Debian suite when needed (as root). Returns the source package's files
+/// and the entry file written by this call, if any.
+fn reachable_source(
+    package: &str,
+    release: &OsRelease,
+    log: &mut Log,
+    progress: &Progress,
+) -> Result<(Vec<SourceFile>, Option<PathBuf>)> {
+    if let Some(files) = source_files(package)? {
+        return Ok((files, None));
+    }
+    let suites = release.newer_debian_suites();
+    if suites.is_empty() {
+        bail!(
+            "apt knows no source package {package} and gil-lab only knows Debian's suites \
+             (this is {} {}): add a deb-src entry for a release that has {package}, or use --source",
+            release.id,
+            release.codename
+        );
+    }
+    if !is_root() {
+        bail!(
+            "apt knows no source package {package}; gil-lab adds a deb-src entry for Debian {} \
+             when run as root: rerun as root, or use --source",
+            suites.join("/")
+        );
+    }
+    let etc_apt = Path::new(ETC_APT);
+    for suite in &suites {
+        let entries = read_source_lists(etc_apt);
+        let (list, created) = match covering_entry(&entries, suite) {
+            Some(entry) => (entry.file.clone(), false),
+            None => {
+                let Some(stanza) = deb_src_stanza(&entries, &release.codename, suite) else {
+                    bail!(
+                        "no enabled `deb` entry for {} with component main in {}: \
+                         cannot tell which archive to fetch {package}'s source from; use --source",
+                        release.codename,
+                        etc_apt.display()
+                    );
+                };
+                let file = etc_apt
+                    .join("sources.list.d")
+                    .join(format!("gil-lab-{suite}-src.sources"));
+                std::fs::write(
+                    &file,
+                    format!("# Added by gil-lab to fetch CPython sources.\n{stanza}"),
+                )
+                .with_context(|| format!("cannot write {}", file.display()))?;
+                progress.println(&format!(
+                    "added a deb-src entry for Debian {suite} (same archive and keyring as {}) in {}",
+                    release.codename,
+                    file.display()
+                ));
+                (file, true)
+            }
+        };
+        progress.stage(&format!(
+            "updating the package index for Debian {suite} (apt-get update)"
+        ));
+        let updated = update_one_list(&list, log)?;
+        if updated && let Some(files) = source_files(package)? {
+            return Ok((files, created.then_some(list)));
+        }
+        if created {
+            // Leave no entry behind that does not help: it would only slow
+            // down every later `apt-get update`.
+            let _ = std::fs::remove_file(&list);
+            progress.println(&format!(
+                "Debian {suite} has no {package} source reachable from here; removed {}",
+                list.display()
+            ));
+        }
+    }
+    bail!(
+        "no Debian suite reachable from here has the source package {package} (tried {})",
+        suites.join(", ")
+    )
+}
+
+/// Downloads the upstream tarball of `python3.X` with `apt-get source
+/// --download-only` into `sources_dir` (kept, so a rebuild or `--source`
+/// reuses it).
+pub fn fetch_source(
+    request: Request,
+    sources_dir: &Path,
+    log: &mut Log,
+    progress: &Progress,
+) -> Result<Fetched> {
+    if !command::on_path("apt-get") {
+        bail!("this system has no apt-get");
+    }
+    let release = OsRelease::read();
+    let package = format!("python{}", request.minor_version());
+    progress.stage(&format!(
+        "looking for the source package {package} (apt-get source)"
+    ));
+    let (files, created) = reachable_source(&package, &release, log, progress)?;
+    let fetched = download(request, &package, &files, sources_dir, log, progress);
+    if fetched.is_err()
+        && let Some(list) = created
+    {
+        // The entry did not get us a tarball: leave the machine as it was.
+        let _ = std::fs::remove_file(&list);
+        progress.println(&format!("removed {} again", list.display()));
+    }
+    fetched
+}
+
+/// Downloads the upstream tarball among a source package's `files`.
+fn download(
+    request: Request,
+    package: &str,
+    files: &[SourceFile],
+    sources_dir: &Path,
+    log: &mut Log,
+    progress: &Progress,
+) -> Result<Fetched> {
+    let orig = files
+        .iter()
+        .find(|f| f.name.contains(".orig.tar.") && !f.name.ends_with(".asc"))
+        .with_context(|| format!("apt's source package {package} has no upstream .orig tarball"))?;
+    let upstream = orig
+        .name
+        .strip_prefix(&format!("{package}_"))
+        .and_then(|rest| rest.split(".orig.tar.").next())
+        .unwrap_or_default()
+        .to_string();
+    if !request.matches(&upstream) {
+        bail!("apt's source package {package} is CPython {upstream}, not {request}: use --source");
+    }
+    let debian_version = files
+        .iter()
+        .find_map(|f| f.name.strip_suffix(".dsc"))
+        .and_then(|dsc| dsc.strip_prefix(&format!("{package}_")))
+        .unwrap_or(&upstream)
+        .to_string();
+    let tarball = sources_dir.join(&orig.name);
+    progress.stage(&format!("downloading {}", orig.name));
+    let mut download = Command::new("apt-get");
+    download
+        .args(["source", "--download-only", package])
+        .current_dir(sources_dir);
+    // apt-get skips files that are already there with the right checksum.
+    let status = run_logged(download, log, |_| {})?;
+    if !status.success() || !tarball.is_file() {
+        bail!(
+            "`apt-get source --download-only {package}` failed ({status}): {}",
+            log.tail(5)
+        );
+    }
+    Ok(Fetched {
+        tarball,
+        origin: format!("Debian source package {package} {debian_version}"),
+    })
+}
+
+/// Which build dependencies are not installed, according to dpkg.
+fn missing_packages(packages: &[&str]) -> Result<Vec<String>> {
+    let output = Command::new("dpkg-query")
+        .arg("-W")
+        .arg("-f=${Package} ${db:Status-Abbrev}\n")
+        .args(packages)
+        .output()
+        .context("cannot run dpkg-query")?;
+    let installed: Vec<String> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| {
+            let (name, status) = line.split_once(' ')?;
+            // `ii`: desired install, currently installed.
+            status
+                .starts_with("ii")
+                .then(|| name.split(':').next().unwrap_or(name).to_string())
+        })
+        .collect();
+    Ok(packages
+        .iter()
+        .filter(|p| !installed.iter().any(|i| i == *p))
+        .map(|p| p.to_string())
+        .collect())
+}
+
+/// Makes sure CPython's build dependencies are installed (Debian/Ubuntu):
+/// installs the missing ones as root, else says which command to run. Other
+/// systems are not checked: configure reports what is missing.
+pub fn ensure_build_dependencies(log: &mut Log, progress: &Progress) -> Result<()> {
+    if !command::on_path("dpkg-query") || !command::on_path("apt-get") {
+        progress.println("not a Debian-like system: build dependencies are not checked (configure reports what is missing)");
+        return Ok(());
+    }
+    let mut all: Vec<&str> = REQUIRED_PACKAGES.to_vec();
+    all.extend(OPTIONAL_PACKAGES);
+    let missing = missing_packages(&all)?;
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let install = format!(
+        "apt-get install -y --no-install-recommends {}",
+        missing.join(" ")
+    );
+    let required_missing: Vec<&String> = missing
+        .iter()
+        .filter(|p| REQUIRED_PACKAGES.contains(&p.as_str()))
+        .collect();
+    if is_root() {
+        progress.stage(&format!(
+            "installing build dependencies: {}",
+            missing.join(" ")
+        ));
+        let mut command = Command::new("apt-get");
+        command
+            .args(["install", "-y", "--no-install-recommends"])
+            .args(&missing)
+            .env("DEBIAN_FRONTEND", "noninteractive");
+        if run_logged(command, log, |_| {})?.success() {
+            return Ok(());
+        }
+        if !required_missing.is_empty() {
+            bail!(
+                "cannot install the build dependencies ({install} failed): {}",
+                log.tail(5)
+            );
+        }
+        progress.println(&format!(
+            "warning: `{install}` failed; building without those optional modules"
+        ));
+        return Ok(());
+    }
+    if !required_missing.is_empty() {
+        bail!(
+            "CPython's build needs packages that are not installed: run `sudo {install}` and retry"
+        );
+    }
+    progress.println(&format!(
+        "note: optional build dependencies are missing (ssl, sqlite3, ... will not be built): `sudo {install}` adds them"
+    ));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BOOKWORM_DEB822: &str = "\
+Types: deb
+# http://snapshot.debian.org/archive/debian/20250520T000000Z
+URIs: http://deb.debian.org/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: http://deb.debian.org/debian-security
+Suites: bookworm-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+";
+
+    #[test]
+    fn parses_deb822_with_comments_between_fields() {
+        let entries = parse_deb822(BOOKWORM_DEB822, Path::new("debian.sources"));
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[0].types, ["deb"]);
+        assert_eq!(entries[0].uris, ["http://deb.debian.org/debian"]);
+        assert_eq!(entries[0].suites, ["bookworm", "bookworm-updates"]);
+        assert_eq!(entries[1].suites, ["bookworm-security"]);
+        assert!(entries.iter().all(|e| e.enabled));
+    }
+
+    #[test]
+    fn adds_deb_src_for_a_newer_suite_reusing_uris_and_keyring() {
+        let entries = parse_deb822(BOOKWORM_DEB822, Path::new("debian.sources"));
+        let stanza = deb_src_stanza(&entries, "bookworm", "trixie").unwrap();
+        assert_eq!(
+            stanza,
+            "Types: deb-src\nURIs: http://deb.debian.org/debian\nSuites: trixie\nComponents: main\n\
+             Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n"
+        );
+        // The stanza parses back into the entry that covers the suite.
+        let added = parse_deb822(&stanza, Path::new("gil-lab-trixie-src.sources"));
+        assert!(covering_entry(&added, "trixie").is_some());
+        assert!(covering_entry(&entries, "trixie").is_none());
+        // No entry for the machine's codename: nothing to copy.
+        assert_eq!(deb_src_stanza(&entries, "noble", "trixie"), None);
+    }
+
+    #[test]
+    fn keeps_an_inline_key_and_skips_disabled_entries() {
+        let text = "\
+Types: deb
+URIs: https://mirror.example/debian
+Suites: bookworm
+Components: main contrib
+Signed-By:
+ -----BEGIN PGP PUBLIC KEY BLOCK-----
+ .
+ abc
+ -----END PGP PUBLIC KEY BLOCK-----
+
+Types: deb
+URIs: http://disabled.example/debian
+Suites: bookworm
+Components: main
+Enabled: no
+";
+        let entries = parse_deb822(text, Path::new("x.sources"));
+        assert!(!entries[1].enabled);
+        let stanza = deb_src_stanza(&entries, "bookworm", "trixie").unwrap();
+        assert!(stanza.contains("URIs: https://mirror.example/debian\n"));
+        assert!(stanza.ends_with("Signed-By: \n -----BEGIN PGP PUBLIC KEY BLOCK-----\n .\n abc\n -----END PGP PUBLIC KEY BLOCK-----\n"));
+        let back = parse_deb822(&stanza, Path::new("y.sources"));
+        assert_eq!(back[0].signed_by, entries[0].signed_by);
+    }
+
+    #[test]
+    fn parses_one_line_lists_with_options() {
+        let text = "\
+# a comment
+deb [arch=amd64 signed-by=/usr/share/keyrings/debian.gpg] http://ftp.de.debian.org/debian bookworm main non-free
+deb http://security.debian.org/debian-security bookworm-security main
+deb-src http://ftp.de.debian.org/debian trixie main # sources
+deb cdrom:[Debian]/ bookworm main
+";
+        let entries = parse_one_line(text, Path::new("sources.list"));
+        assert_eq!(entries.len(), 4);
+        assert_eq!(
+            entries[0].signed_by.as_deref(),
+            Some("/usr/share/keyrings/debian.gpg")
+        );
+        assert_eq!(entries[0].components, ["main", "non-free"]);
+        assert!(covering_entry(&entries, "trixie").is_some());
+        let stanza = deb_src_stanza(&entries, "bookworm", "forky").unwrap();
+        assert!(
+            stanza.starts_with(
+                "Types: deb-src\nURIs: http://ftp.de.debian.org/debian\nSuites: forky\n"
+            )
+        );
+    }
+
+    #[test]
+    fn reads_both_formats_from_an_apt_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("sources.list.d")).unwrap();
+        std::fs::write(
+            dir.path().join("sources.list"),
+            "deb http://a.example/debian bookworm main\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("sources.list.d/debian.sources"),
+            BOOKWORM_DEB822,
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("sources.list.d/old.list.disabled"),
+            "deb http://x/ y main\n",
+        )
+        .unwrap();
+        let entries = read_source_lists(dir.path());
+        assert_eq!(entries.len(), 3);
+        assert_eq!(entries[0].uris, ["http://a.example/debian"]);
+        assert!(entries[1].file.ends_with("debian.sources"));
+    }
+
+    #[test]
+    fn knows_which_debian_suites_are_newer() {
+        let bookworm = OsRelease::parse("ID=debian\nVERSION_CODENAME=bookworm\n");
+        assert_eq!(bookworm.newer_debian_suites(), ["trixie", "forky", "sid"]);
+        let ubuntu = OsRelease::parse("ID=ubuntu\nID_LIKE=debian\nVERSION_CODENAME=noble\n");
+        assert!(ubuntu.newer_debian_suites().is_empty());
+        assert_eq!(ubuntu.id_like, "debian");
+    }
+
+    #[test]
+    fn parses_print_uris_output() {
+        let output = "Need to get 24.5 MB of source archives.\n\
+'http://deb.debian.org/debian/pool/main/p/python3.13/python3.13_3.13.5-2+deb13u5.dsc' python3.13_3.13.5-2+deb13u5.dsc 3494 SHA256:f4\n\
+'http://deb.debian.org/debian/pool/main/p/python3.13/python3.13_3.13.5.orig.tar.xz' python3.13_3.13.5.orig.tar.xz 22856016 SHA256:93\n";
+        let files = parse_print_uris(output);
+        assert_eq!(files.len(), 2);
+        assert_eq!(files[1].name, "python3.13_3.13.5.orig.tar.xz");
+    }
+}

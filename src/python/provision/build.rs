@@ -1,0 +1,183 @@
+//! Building CPython from a source tarball: unpack, `configure`, `make`,
+//! `make install`, with the whole output in the build log and the compile
+//! step's progress counted from make's output.
+//!
+//! No PGO or LTO: the default and the free-threaded build are made with the
+//! same flags from the same sources, which is what a fair comparison needs,
+//! and a build takes minutes instead of most of an hour.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus};
+use std::time::Instant;
+
+use anyhow::{Result, anyhow, bail};
+
+use super::command::{Log, run_logged};
+use super::progress::Progress;
+use super::source;
+
+/// One build to make.
+#[derive(Debug, Clone)]
+pub struct BuildSpec {
+    /// The CPython source tarball.
+    pub tarball: PathBuf,
+    /// `--disable-gil`: the free-threaded build.
+    pub free_threaded: bool,
+    /// The install prefix (baked into the interpreter by configure).
+    pub prefix: PathBuf,
+    /// Scratch directory the sources are unpacked and compiled in.
+    pub build_dir: PathBuf,
+    /// Parallel compile jobs (`make -j`).
+    pub jobs: usize,
+}
+
+/// What a finished build reports for the install marker.
+#[derive(Debug, Clone)]
+pub struct Built {
+    /// The arguments given to `configure`.
+    pub configure_flags: Vec<String>,
+    /// Wall-clock seconds from unpacking to the end of `make install`.
+    pub seconds: f64,
+}
+
+/// The arguments `configure` gets: the prefix, and `--disable-gil` for
+/// the free-threaded build; nothing else, so both builds differ only there.
+pub fn configure_flags(prefix: &Path, free_threaded: bool) -> Vec<String> {
+    let mut flags = vec![format!("--prefix={}", prefix.display())];
+    if free_threaded {
+        flags.push("--disable-gil".to_string());
+    }
+    flags
+}
+
+/// Whether a line of make's output is a compiler building one object file
+/// (`gcc ... -c Objects/abstract.c -o Objects/abstract.o`).
+pub fn is_compile_line(line: &str) -> bool {
+    let tokens: Vec<&str> = line.split_whitespace().collect();
+    tokens.contains(&"-c")
+        && tokens
+            .windows(2)
+            .any(|pair| pair[0] == "-o" && pair[1].ends_with(".o"))
+}
+
+fn failed(step: &str, status: ExitStatus, log: &Log) -> anyhow::Error {
+    anyhow!(
+        "{step} failed ({status}); the full build log is {}; its last lines:\n{}",
+        log.path().display(),
+        log.tail(15)
+    )
+}
+
+/// How many objects `make` will compile, from a dry run (`make -n`), so the
+/// compile step can show N/M. Zero when the dry run fails: the bar then
+/// grows with the count.
+fn planned_objects(tree: &Path) -> u64 {
+    let output = Command::new("make").arg("-n").current_dir(tree).output();
+    match output {
+        Ok(output) if output.status.success() => String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter(|line| is_compile_line(line))
+            .count() as u64,
+        _ => 0,
+    }
+}
+
+/// Builds and installs one CPython into `spec.prefix`.
+pub fn build(spec: &BuildSpec, log: &mut Log, progress: &Progress) -> Result<Built> {
+    let started = Instant::now();
+    progress.stage(&format!("unpacking {}", spec.tarball.display()));
+    let tree = source::unpack(&spec.tarball, &spec.build_dir)?;
+
+    let flags = configure_flags(&spec.prefix, spec.free_threaded);
+    progress.stage(&format!("configuring ({})", flags.join(" ")));
+    let mut configure = Command::new("./configure");
+    configure.args(&flags).current_dir(&tree);
+    let status = run_logged(configure, log, |_| {})?;
+    if !status.success() {
+        return Err(failed("./configure", status, log));
+    }
+
+    progress.stage("compiling");
+    let total = planned_objects(&tree);
+    let mut done = 0u64;
+    let mut make = Command::new("make");
+    make.arg(format!("-j{}", spec.jobs)).current_dir(&tree);
+    let status = run_logged(make, log, |line| {
+        if is_compile_line(line) {
+            done += 1;
+            progress.compiling(done, total);
+        }
+    })?;
+    if !status.success() {
+        return Err(failed(&format!("make -j{}", spec.jobs), status, log));
+    }
+
+    progress.stage(&format!("installing into {}", spec.prefix.display()));
+    if spec.prefix.exists() {
+        // An incomplete install (no marker) or `--force`: start clean so no
+        // file of an older build survives.
+        std::fs::remove_dir_all(&spec.prefix).map_err(|error| {
+            anyhow!(
+                "cannot remove the old install {}: {error}",
+                spec.prefix.display()
+            )
+        })?;
+    }
+    let mut install = Command::new("make");
+    install.arg("install").current_dir(&tree);
+    let status = run_logged(install, log, |_| {})?;
+    if !status.success() {
+        return Err(failed("make install", status, log));
+    }
+    if let Err(error) = std::fs::remove_dir_all(&spec.build_dir) {
+        // Only disk space is at stake: say so and go on.
+        progress.println(&format!(
+            "note: cannot remove the build directory {}: {error}",
+            spec.build_dir.display()
+        ));
+    }
+    if !spec.prefix.is_dir() {
+        bail!("make install put nothing into {}", spec.prefix.display());
+    }
+    Ok(Built {
+        configure_flags: flags,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_compiler_lines_only() {
+        assert!(is_compile_line(
+            "gcc -c -fno-strict-overflow -O3 -Wall -std=c11 -IInclude -DPy_BUILD_CORE -o Objects/abstract.o Objects/abstract.c"
+        ));
+        assert!(is_compile_line(
+            "gcc -pthread -fPIC -c ./Modules/_ctypes/_ctypes.c -o Modules/_ctypes/_ctypes.o"
+        ));
+        assert!(!is_compile_line(
+            "gcc -pthread -o python Programs/python.o libpython3.13t.a -ldl"
+        ));
+        assert!(!is_compile_line(
+            "./Programs/_freeze_module importlib._bootstrap Lib/x.py Python/x.h"
+        ));
+        assert!(!is_compile_line(
+            "In file included from ./Include/Python.h:70,"
+        ));
+    }
+
+    #[test]
+    fn configure_differs_between_builds_only_by_disable_gil() {
+        let prefix = Path::new("/home/u/.cache/gil-lab/pythons/cpython-3.13.5t");
+        assert_eq!(
+            configure_flags(prefix, true),
+            [
+                "--prefix=/home/u/.cache/gil-lab/pythons/cpython-3.13.5t",
+                "--disable-gil"
+            ]
+        );
+        assert_eq!(configure_flags(prefix, false).len(), 1);
+    }
+}
