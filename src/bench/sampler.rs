@@ -1,0 +1,724 @@
+//! The /proc sampler: a thread that, about 100 times a second, reads the CPU
+//! time of every thread and the resident memory of every process of a trial's
+//! process tree. Its report draws the parallelism timeline (one lane per
+//! thread: threads taking turns under the GIL, or running side by side
+//! without it) and gives the tree's peak memory.
+//!
+//! /proc is read directly rather than through the `procfs` crate: the sampler
+//! must cost under 1% of a trial, and that budget (100 µs per sample at 100 Hz)
+//! only fits when the few files it needs stay open and are re-read with
+//! `pread` from offset 0 (procfs regenerates them on every read), which a crate
+//! that opens and fully parses a file per call does not allow. Kept-open files
+//! are also safe against pid reuse: a file of /proc/<pid>/ belongs to that
+//! task, and reads fail once it is gone.
+//!
+//! Per-thread CPU comes from `/proc/<pid>/task/<tid>/schedstat` (nanoseconds
+//! on CPU), not from `stat`'s utime+stime, which count 10 ms clock ticks and
+//! would make every 10 ms interval read as 0% or 100%.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::FileExt;
+use std::path::PathBuf;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+/// Default time between two samples: 100 Hz.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_millis(10);
+
+/// How often (in samples) thread names are read again: a thread may name
+/// itself after it starts (Python 3.14 sets the OS thread name), and reading
+/// every name at every sample would cost more than the CPU times do.
+const NAME_REFRESH_SAMPLES: u32 = 20;
+
+/// What the sampler saw of one trial's process tree.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SamplerReport {
+    /// Requested time between samples, seconds.
+    pub interval_s: f64,
+    /// Number of samples taken.
+    pub samples: u32,
+    /// Actual mean time between samples, seconds (0 with fewer than 2 samples).
+    pub mean_interval_s: f64,
+    /// Time of each sample, microseconds since the trial's spawn.
+    pub sample_times_us: Vec<u64>,
+    /// Resident memory of the whole tree at each sample (sum over its
+    /// processes), bytes.
+    pub memory_bytes: Vec<u64>,
+    /// Peak of the summed resident memory of every process of the tree, bytes
+    /// (the maximum of `memory_bytes`; not the largest single process). Pages
+    /// shared between processes (after `fork`) count once per process, as
+    /// `ps` shows them.
+    pub peak_memory_bytes: u64,
+    /// One lane per thread of every process seen, in order of discovery.
+    pub lanes: Vec<Lane>,
+    /// Every process of the tree seen, in order of discovery.
+    pub processes: Vec<ProcessSeen>,
+    /// CPU time the sampler thread itself used, seconds.
+    pub cpu_s: f64,
+    /// The sampler's CPU time ÷ the time it ran (its overhead on one core).
+    pub overhead: f64,
+}
+
+impl SamplerReport {
+    /// Utilisation of the whole tree per interval (sum of its lanes' CPU ÷ the
+    /// interval's length): the parallelism timeline. One value per sample
+    /// after the first; a value of 2.0 means two cores busy.
+    pub fn parallelism_timeline(&self) -> Vec<f64> {
+        let n = self.sample_times_us.len();
+        let mut cpu_us = vec![0u64; n];
+        for lane in &self.lanes {
+            for (k, &delta) in lane.cpu_us.iter().enumerate() {
+                if let Some(slot) = cpu_us.get_mut(lane.first_sample as usize + k) {
+                    *slot += u64::from(delta);
+                }
+            }
+        }
+        (1..n)
+            .map(|i| {
+                let dt = self.sample_times_us[i].saturating_sub(self.sample_times_us[i - 1]);
+                if dt == 0 {
+                    0.0
+                } else {
+                    cpu_us[i] as f64 / dt as f64
+                }
+            })
+            .collect()
+    }
+}
+
+/// One thread of the tree over time.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Lane {
+    /// Process id of the thread's process.
+    pub pid: u32,
+    /// Thread id (equal to `pid` for a process's main thread).
+    pub tid: u32,
+    /// The thread's name (`comm`, at most 15 bytes), last value seen.
+    pub name: String,
+    /// The main thread of its process, or another thread.
+    pub kind: LaneKind,
+    /// Index of the first sample that saw the thread.
+    pub first_sample: u32,
+    /// CPU microseconds the thread used in each interval, from `first_sample`
+    /// on: `cpu_us[k]` is the CPU used up to sample `first_sample + k` since
+    /// the sample before it (for `k = 0`: since the thread started). The last
+    /// sample that saw the thread is `first_sample + cpu_us.len() - 1`.
+    pub cpu_us: Vec<u32>,
+    /// CPU time of the thread when last seen, seconds.
+    pub cpu_s: f64,
+}
+
+/// Whether a lane is a process's main thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LaneKind {
+    /// The thread that started the process (its tid is the pid): for a
+    /// single-threaded worker process, the whole process.
+    Process,
+    /// Another thread of the process.
+    Thread,
+}
+
+/// One process of the tree.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProcessSeen {
+    /// Process id.
+    pub pid: u32,
+    /// Parent process id when first seen.
+    pub ppid: u32,
+    /// Process name (`comm`), last value seen.
+    pub name: String,
+    /// Index of the first sample that saw it.
+    pub first_sample: u32,
+    /// Index of the last sample that saw it.
+    pub last_sample: u32,
+    /// Largest resident memory seen, bytes.
+    pub peak_rss_bytes: u64,
+    /// CPU time (user + system, every thread including finished ones) when
+    /// last seen, seconds; 10 ms resolution.
+    pub cpu_s: f64,
+}
+
+/// A running sampler thread; [`Sampler::stop`] ends it and returns its report.
+pub struct Sampler {
+    stop: mpsc::Sender<()>,
+    handle: JoinHandle<SamplerReport>,
+}
+
+impl Sampler {
+    /// Starts sampling the tree of `root` (a process that leads its own
+    /// process group), with times measured from `origin` (the spawn).
+    ///
+    /// The tree is the root's process group plus any process whose parent is
+    /// in the tree (so a worker that calls `setsid` is still seen).
+    pub fn start(root: u32, origin: Instant, interval: Duration) -> Result<Sampler> {
+        let (stop, stop_rx) = mpsc::channel();
+        let interval = interval.max(Duration::from_millis(1));
+        let handle = std::thread::Builder::new()
+            .name("gil-lab-sampler".into())
+            .spawn(move || {
+                let mut state = State::new(root, origin, interval);
+                state.run(&stop_rx);
+                state.finish()
+            })
+            .context("cannot start the sampler thread")?;
+        Ok(Sampler { stop, handle })
+    }
+
+    /// Stops the sampler and returns what it saw.
+    pub fn stop(self) -> SamplerReport {
+        // A send error means the thread has already ended, which is fine.
+        let _ = self.stop.send(());
+        // The sampler thread does not panic on bad /proc data (it skips it);
+        // if it did anyway, an empty report is more useful than a crash.
+        self.handle.join().unwrap_or_default()
+    }
+}
+
+/// CPU time of the calling thread, seconds.
+fn thread_cpu_s() -> f64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if rc != 0 {
+        return 0.0;
+    }
+    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
+}
+
+/// Bytes per page and clock ticks per second, for `stat`'s rss and utime.
+fn page_size_and_ticks() -> (u64, f64) {
+    // SAFETY: sysconf has no preconditions.
+    let (page, ticks) = unsafe {
+        (
+            libc::sysconf(libc::_SC_PAGESIZE),
+            libc::sysconf(libc::_SC_CLK_TCK),
+        )
+    };
+    (
+        if page > 0 { page as u64 } else { 4096 },
+        if ticks > 0 { ticks as f64 } else { 100.0 },
+    )
+}
+
+/// Re-reads a kept-open /proc file from its start; `None` once the task is
+/// gone.
+fn reread<'a>(file: &File, buf: &'a mut [u8]) -> Option<&'a str> {
+    let n = file.read_at(buf, 0).ok()?;
+    if n == 0 {
+        return None;
+    }
+    std::str::from_utf8(&buf[..n]).ok()
+}
+
+/// The fields of `/proc/<pid>/stat` the sampler uses.
+struct Stat<'a> {
+    name: &'a str,
+    ppid: u32,
+    pgrp: u32,
+    /// utime + stime, clock ticks.
+    cpu_ticks: u64,
+    /// Threads of the process.
+    num_threads: usize,
+    /// Resident pages.
+    rss_pages: u64,
+}
+
+/// Parses `/proc/<pid>/stat`. The name may hold spaces and parentheses, so
+/// the fields are counted from the last `)`.
+fn parse_stat(text: &str) -> Option<Stat<'_>> {
+    let open = text.find('(')?;
+    let close = text.rfind(')')?;
+    let name = text.get(open + 1..close)?;
+    // Field n of proc(5) is the (n - 3)th after the name (field 3, the
+    // state, comes first). One pass, no allocation: this runs for every
+    // process at every sample.
+    let mut fields = text.get(close + 1..)?.split_ascii_whitespace();
+    let mut at = 3;
+    let mut field = |n: usize| -> Option<u64> {
+        let value = fields.nth(n - at)?.parse().ok();
+        at = n + 1;
+        value
+    };
+    let ppid = field(4)? as u32;
+    let pgrp = field(5)? as u32;
+    let cpu_ticks = field(14)? + field(15)?;
+    let num_threads = field(20)? as usize;
+    let rss_pages = field(24)?;
+    Some(Stat {
+        name,
+        ppid,
+        pgrp,
+        cpu_ticks,
+        num_threads,
+        rss_pages,
+    })
+}
+
+/// Nanoseconds on CPU: the first field of `schedstat`.
+fn parse_schedstat(text: &str) -> Option<u64> {
+    text.split_ascii_whitespace().next()?.parse().ok()
+}
+
+struct TrackedThread {
+    schedstat: File,
+    comm_path: PathBuf,
+    lane: usize,
+    last_cpu_ns: u64,
+}
+
+struct TrackedProcess {
+    stat: File,
+    /// Index in the report's `processes`.
+    index: usize,
+    threads: HashMap<u32, TrackedThread>,
+    /// The task directory must be listed again: the process has threads the
+    /// sampler does not know yet (`num_threads` in `stat` differs).
+    rescan_threads: bool,
+}
+
+/// The numeric entries (pids) of `/proc`, listed with `getdents64` on a
+/// directory kept open and rewound, which costs a syscall or two for the
+/// whole listing instead of an allocation per entry.
+struct PidLister {
+    dir: File,
+    buf: Vec<u8>,
+}
+
+impl PidLister {
+    fn open() -> Option<PidLister> {
+        Some(PidLister {
+            dir: File::open("/proc").ok()?,
+            buf: vec![0; 32 * 1024],
+        })
+    }
+
+    /// Replaces `out` with the pids listed now; false on failure.
+    fn list(&mut self, out: &mut Vec<u32>) -> bool {
+        out.clear();
+        let fd = self.dir.as_raw_fd();
+        // SAFETY: lseek on a descriptor we own.
+        if unsafe { libc::lseek(fd, 0, libc::SEEK_SET) } != 0 {
+            return false;
+        }
+        loop {
+            // SAFETY: the buffer is valid for writes of its whole length.
+            let n = unsafe {
+                libc::syscall(
+                    libc::SYS_getdents64,
+                    fd,
+                    self.buf.as_mut_ptr(),
+                    self.buf.len(),
+                )
+            };
+            if n < 0 {
+                return false;
+            }
+            if n == 0 {
+                return true;
+            }
+            let mut records = &self.buf[..n as usize];
+            // struct linux_dirent64: d_ino u64, d_off i64, d_reclen u16,
+            // d_type u8, then the NUL-terminated name.
+            while records.len() >= 19 {
+                let reclen = usize::from(u16::from_ne_bytes([records[16], records[17]]));
+                if reclen < 19 || reclen > records.len() {
+                    return false;
+                }
+                let name = &records[19..reclen];
+                let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
+                if let Some(pid) = std::str::from_utf8(name).ok().and_then(|s| s.parse().ok()) {
+                    out.push(pid);
+                }
+                records = &records[reclen..];
+            }
+        }
+    }
+}
+
+struct State {
+    root: u32,
+    origin: Instant,
+    interval: Duration,
+    page_size: u64,
+    ticks_per_s: f64,
+    /// `/proc/loadavg`: its last field is the most recently allocated pid.
+    /// Pids are handed out in increasing order (wrapping at `pid_max`), so
+    /// the pids created since the last sample are those after the last value
+    /// seen, up to the new one: only they can be new members of the tree.
+    loadavg: Option<File>,
+    /// The last pid allocated, at the last sample.
+    last_pid: Option<u32>,
+    /// Largest pid + 1 (`/proc/sys/kernel/pid_max`).
+    pid_max: u32,
+    /// Lists /proc when too many pids were created to probe them one by one.
+    lister: Option<PidLister>,
+    listing: Vec<u32>,
+    processes: HashMap<u32, TrackedProcess>,
+    report: SamplerReport,
+    started: Instant,
+    cpu_at_start: f64,
+    buf: Vec<u8>,
+}
+
+impl State {
+    fn new(root: u32, origin: Instant, interval: Duration) -> State {
+        let (page_size, ticks_per_s) = page_size_and_ticks();
+        State {
+            root,
+            origin,
+            interval,
+            page_size,
+            ticks_per_s,
+            loadavg: File::open("/proc/loadavg").ok(),
+            last_pid: None,
+            pid_max: std::fs::read_to_string("/proc/sys/kernel/pid_max")
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+                .unwrap_or(1 << 22),
+            lister: PidLister::open(),
+            listing: Vec::new(),
+            processes: HashMap::new(),
+            report: SamplerReport {
+                interval_s: interval.as_secs_f64(),
+                ..SamplerReport::default()
+            },
+            started: Instant::now(),
+            cpu_at_start: thread_cpu_s(),
+            buf: vec![0; 4096],
+        }
+    }
+
+    /// Samples on a fixed schedule (no drift) until told to stop.
+    fn run(&mut self, stop: &mpsc::Receiver<()>) {
+        let mut next = Instant::now();
+        loop {
+            self.sample();
+            next += self.interval;
+            let now = Instant::now();
+            if next < now {
+                // Fell behind (the machine is overloaded): skip the missed
+                // samples rather than firing a burst of them.
+                next = now + self.interval;
+            }
+            match stop.recv_timeout(next - now) {
+                Err(RecvTimeoutError::Timeout) => {}
+                Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
+            }
+        }
+    }
+
+    fn finish(mut self) -> SamplerReport {
+        let ran_s = self.started.elapsed().as_secs_f64();
+        let report = &mut self.report;
+        report.samples = report.sample_times_us.len() as u32;
+        if let (Some(first), Some(last)) = (
+            report.sample_times_us.first(),
+            report.sample_times_us.last(),
+        ) && report.samples > 1
+        {
+            report.mean_interval_s = (last - first) as f64 * 1e-6 / f64::from(report.samples - 1);
+        }
+        report.peak_memory_bytes = report.memory_bytes.iter().copied().max().unwrap_or(0);
+        report.cpu_s = (thread_cpu_s() - self.cpu_at_start).max(0.0);
+        report.overhead = if ran_s > 0.0 {
+            report.cpu_s / ran_s
+        } else {
+            0.0
+        };
+        self.report
+    }
+
+    /// The last pid allocated on the system, from `/proc/loadavg`.
+    fn read_last_pid(&mut self) -> Option<u32> {
+        let text = reread(self.loadavg.as_ref()?, &mut self.buf)?;
+        text.split_ascii_whitespace().last()?.parse().ok()
+    }
+
+    fn sample(&mut self) {
+        let index = self.report.sample_times_us.len() as u32;
+        let t_us = self.origin.elapsed().as_micros() as u64;
+        let last_pid = self.read_last_pid();
+        match (self.last_pid, last_pid) {
+            // Nothing was created anywhere since the last sample.
+            (Some(before), Some(now)) if before == now => {}
+            // Pids created since the last sample (the root's, at the first).
+            (before, Some(now)) => {
+                let after = before.unwrap_or(self.root.saturating_sub(1));
+                self.discover_processes(after, now, index);
+            }
+            // Cannot tell what is new: look at everything.
+            (_, None) => self.discover_processes(0, u32::MAX - 1, index),
+        }
+        self.last_pid = last_pid;
+        let refresh_names = index.is_multiple_of(NAME_REFRESH_SAMPLES);
+        let mut memory = 0u64;
+        let mut gone = Vec::new();
+        for (&pid, process) in self.processes.iter_mut() {
+            let Some(stat) = reread(&process.stat, &mut self.buf).and_then(parse_stat) else {
+                gone.push(pid);
+                continue;
+            };
+            if process.rescan_threads {
+                discover_threads(pid, process, &mut self.report.lanes, index);
+            }
+            let rss = stat.rss_pages * self.page_size;
+            memory += rss;
+            let seen = &mut self.report.processes[process.index];
+            seen.last_sample = index;
+            seen.peak_rss_bytes = seen.peak_rss_bytes.max(rss);
+            seen.cpu_s = stat.cpu_ticks as f64 / self.ticks_per_s;
+            if seen.name != stat.name {
+                seen.name = stat.name.to_string();
+            }
+            let num_threads = stat.num_threads;
+            process.threads.retain(|_, thread| {
+                let Some(cpu_ns) =
+                    reread(&thread.schedstat, &mut self.buf).and_then(parse_schedstat)
+                else {
+                    return false;
+                };
+                let lane = &mut self.report.lanes[thread.lane];
+                let delta_us = cpu_ns.saturating_sub(thread.last_cpu_ns) / 1000;
+                lane.cpu_us
+                    .push(u32::try_from(delta_us).unwrap_or(u32::MAX));
+                lane.cpu_s = cpu_ns as f64 * 1e-9;
+                thread.last_cpu_ns = cpu_ns;
+                if refresh_names && let Ok(name) = std::fs::read_to_string(&thread.comm_path) {
+                    lane.name = name.trim_end().to_string();
+                }
+                true
+            });
+            // A thread created since this sample's listing, or one that
+            // ended and was replaced, shows as a different count: list the
+            // task directory again at the next sample.
+            process.rescan_threads = num_threads != process.threads.len();
+        }
+        for pid in gone {
+            self.processes.remove(&pid);
+        }
+        self.report.sample_times_us.push(t_us);
+        self.report.memory_bytes.push(memory);
+    }
+
+    /// Finds processes of the tree not tracked yet among the pids allocated
+    /// after `after` up to `last` (wrapping around at `pid_max`): the root,
+    /// members of its process group, and children of tracked processes.
+    fn discover_processes(&mut self, after: u32, last: u32, index: u32) {
+        // Pids in the (cyclic) range, without the tracked ones. Probing each
+        // pid costs a failed or short `open`; past a few hundred, one listing
+        // of /proc is cheaper.
+        const MAX_PROBES: u32 = 256;
+        let in_range = |pid: u32| {
+            if after < last {
+                pid > after && pid <= last
+            } else {
+                pid > after || pid <= last
+            }
+        };
+        let count = if after < last {
+            last - after
+        } else {
+            (self.pid_max.saturating_sub(after)).saturating_add(last)
+        };
+        let mut candidates = Vec::new();
+        if count <= MAX_PROBES {
+            let mut pid = after;
+            for _ in 0..count {
+                pid = if pid + 1 >= self.pid_max { 1 } else { pid + 1 };
+                candidates.push(pid);
+            }
+        } else if let Some(lister) = &mut self.lister
+            && lister.list(&mut self.listing)
+        {
+            candidates.extend(self.listing.iter().copied().filter(|&pid| in_range(pid)));
+        }
+        candidates.retain(|pid| !self.processes.contains_key(pid));
+        // Parents come before their children in pid order (except after a
+        // wrap-around), so one pass finds whole new subtrees.
+        candidates.sort_unstable();
+        for pid in candidates {
+            let Ok(file) = File::open(format!("/proc/{pid}/stat")) else {
+                continue;
+            };
+            let Some(stat) = reread(&file, &mut self.buf).and_then(parse_stat) else {
+                continue;
+            };
+            let in_tree = pid == self.root
+                || stat.pgrp == self.root
+                || self.processes.contains_key(&stat.ppid);
+            // A probed pid may be a new thread, which /proc also answers
+            // for; threads are found through their process.
+            if !in_tree || !is_process(pid) {
+                continue;
+            }
+            let mut process = TrackedProcess {
+                stat: file,
+                index: self.report.processes.len(),
+                threads: HashMap::new(),
+                rescan_threads: true,
+            };
+            self.report.processes.push(ProcessSeen {
+                pid,
+                ppid: stat.ppid,
+                name: stat.name.to_string(),
+                first_sample: index,
+                last_sample: index,
+                peak_rss_bytes: 0,
+                cpu_s: 0.0,
+            });
+            discover_threads(pid, &mut process, &mut self.report.lanes, index);
+            self.processes.insert(pid, process);
+        }
+    }
+}
+
+/// Whether `pid` is a process (its own thread group leader), not another
+/// thread of one.
+fn is_process(pid: u32) -> bool {
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+        return false;
+    };
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("Tgid:"))
+        .and_then(|tgid| tgid.trim().parse::<u32>().ok())
+        == Some(pid)
+}
+
+/// Starts tracking the threads of a process not tracked yet.
+fn discover_threads(pid: u32, process: &mut TrackedProcess, lanes: &mut Vec<Lane>, index: u32) {
+    process.rescan_threads = false;
+    let task_dir = PathBuf::from(format!("/proc/{pid}/task"));
+    let Ok(entries) = std::fs::read_dir(&task_dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let Some(tid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if process.threads.contains_key(&tid) {
+            continue;
+        }
+        let dir = task_dir.join(tid.to_string());
+        let Ok(schedstat) = File::open(dir.join("schedstat")) else {
+            continue;
+        };
+        let comm_path = dir.join("comm");
+        let name = std::fs::read_to_string(&comm_path)
+            .map(|s| s.trim_end().to_string())
+            .unwrap_or_default();
+        process.threads.insert(
+            tid,
+            TrackedThread {
+                schedstat,
+                comm_path,
+                lane: lanes.len(),
+                last_cpu_ns: 0,
+            },
+        );
+        lanes.push(Lane {
+            pid,
+            tid,
+            name,
+            kind: if tid == pid {
+                LaneKind::Process
+            } else {
+                LaneKind::Thread
+            },
+            first_sample: index,
+            cpu_us: Vec::new(),
+            cpu_s: 0.0,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_with_a_tricky_name_is_parsed() {
+        let text = "4242 (a) b (c)) S 17 4242 4242 0 -1 4194560 100 0 0 0 \
+                    250 30 0 0 20 0 3 0 12345 1000000 777 18446744073709551615";
+        let stat = parse_stat(text).unwrap();
+        assert_eq!(stat.name, "a) b (c)");
+        assert_eq!(stat.ppid, 17);
+        assert_eq!(stat.pgrp, 4242);
+        assert_eq!(stat.cpu_ticks, 280);
+        assert_eq!(stat.rss_pages, 777);
+    }
+
+    #[test]
+    fn truncated_stat_is_rejected() {
+        assert!(parse_stat("4242 (x) S 1 2").is_none());
+        assert!(parse_stat("garbage").is_none());
+    }
+
+    #[test]
+    fn schedstat_gives_nanoseconds() {
+        assert_eq!(
+            parse_schedstat("438396024 151020337 116\n"),
+            Some(438396024)
+        );
+        assert_eq!(parse_schedstat(""), None);
+    }
+
+    #[test]
+    fn parallelism_timeline_sums_lanes_per_interval() {
+        let lane = |first_sample, cpu_us: Vec<u32>| Lane {
+            pid: 1,
+            tid: 1,
+            name: String::new(),
+            kind: LaneKind::Thread,
+            first_sample,
+            cpu_us,
+            cpu_s: 0.0,
+        };
+        let report = SamplerReport {
+            sample_times_us: vec![0, 10_000, 20_000, 30_000],
+            lanes: vec![
+                lane(0, vec![0, 10_000, 5_000, 0]),
+                lane(1, vec![10_000, 10_000]),
+            ],
+            ..SamplerReport::default()
+        };
+        assert_eq!(report.parallelism_timeline(), vec![2.0, 1.5, 0.0]);
+    }
+
+    #[test]
+    fn sampler_sees_its_own_process() {
+        // The test process leads no group of its own, so sample our own pid
+        // as the root: the tree is at least this process and its threads.
+        let me = std::process::id();
+        let sampler = Sampler::start(me, Instant::now(), DEFAULT_INTERVAL).unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        let report = sampler.stop();
+        assert!(report.samples >= 3, "only {} samples", report.samples);
+        assert!(report.processes.iter().any(|p| p.pid == me));
+        assert!(report.peak_memory_bytes > 0);
+        let main = report.lanes.iter().find(|l| l.tid == me).unwrap();
+        assert_eq!(main.kind, LaneKind::Process);
+        // The sampler thread itself is a lane, and it has used CPU.
+        assert!(
+            report
+                .lanes
+                .iter()
+                .any(|l| l.name == "gil-lab-sampler" && l.cpu_s > 0.0)
+        );
+        assert!(report.cpu_s > 0.0 && report.overhead < 0.5);
+    }
+}

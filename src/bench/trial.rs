@@ -1,0 +1,490 @@
+//! One trial: start a command in its own process group with an explicit
+//! environment, measure it from outside (wall time, CPU time and context
+//! switches of the whole tree from `wait4`, the /proc sampler), enforce the
+//! timeout and cancellation by killing the whole group, and leave no process
+//! of the group behind.
+
+use std::ffi::OsString;
+use std::io::Read;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+
+use super::sampler::{self, Sampler, SamplerReport};
+
+/// How long a group gets between SIGTERM and SIGKILL when a trial is stopped.
+pub const DEFAULT_KILL_GRACE: Duration = Duration::from_millis(300);
+
+/// How often the waiting thread checks the timeout and the cancel flag. It
+/// does not limit the precision of the wall time, which is taken by the
+/// thread blocked in `wait4` the moment the child ends.
+const POLL: Duration = Duration::from_millis(5);
+
+/// How long to wait, after the child ended, for the rest of its group to die
+/// and for its output pipes to close (a process outside the group may hold
+/// them open).
+const CLEANUP_LIMIT: Duration = Duration::from_secs(3);
+
+/// The command of one trial.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrialCommand {
+    /// The executable (an absolute path: `PATH` is not searched in the
+    /// child's environment).
+    pub program: PathBuf,
+    /// Its arguments.
+    pub args: Vec<OsString>,
+    /// The complete environment: nothing of gil-lab's own is inherited.
+    pub env: Vec<(OsString, OsString)>,
+    /// Working directory; `None` keeps gil-lab's.
+    pub cwd: Option<PathBuf>,
+}
+
+/// Limits and settings of one trial.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TrialOptions {
+    /// The trial is killed (its whole process group) after this long.
+    pub timeout: Duration,
+    /// Time between /proc samples; `None` runs without the sampler.
+    pub sample_interval: Option<Duration>,
+    /// Time between SIGTERM and SIGKILL when the trial is stopped.
+    pub kill_grace: Duration,
+}
+
+impl TrialOptions {
+    /// The given timeout, the sampler at 100 Hz and the default kill grace.
+    pub fn new(timeout: Duration) -> TrialOptions {
+        TrialOptions {
+            timeout,
+            sample_interval: Some(sampler::DEFAULT_INTERVAL),
+            kill_grace: DEFAULT_KILL_GRACE,
+        }
+    }
+}
+
+/// How a trial's child process ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TrialExit {
+    /// Exited by itself with this status code.
+    Exited {
+        /// The exit status (0 = success).
+        code: i32,
+    },
+    /// Killed by a signal it did not get from gil-lab (a crash, or `kill`).
+    Signaled {
+        /// The signal number (e.g. 9 for SIGKILL, 11 for SIGSEGV).
+        signal: i32,
+    },
+    /// Ran past the timeout; gil-lab killed its process group.
+    TimedOut,
+    /// Stopped because the run was cancelled (Ctrl-C); gil-lab killed its
+    /// process group.
+    Cancelled,
+}
+
+impl TrialExit {
+    /// Exited with status 0.
+    pub fn success(self) -> bool {
+        self == TrialExit::Exited { code: 0 }
+    }
+}
+
+/// What one trial measured.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrialOutcome {
+    /// How the child ended.
+    pub exit: TrialExit,
+    /// Wall time from just before spawn to the child reaped, seconds.
+    pub wall_s: f64,
+    /// User CPU time of the whole tree, seconds: the child and every
+    /// descendant it waited for (`wait4`), plus the group's stragglers.
+    pub user_s: f64,
+    /// System CPU time of the whole tree, seconds (same scope as `user_s`).
+    pub sys_s: f64,
+    /// Voluntary context switches of the tree (same scope as `user_s`).
+    pub voluntary_context_switches: u64,
+    /// Involuntary context switches of the tree (same scope as `user_s`).
+    pub involuntary_context_switches: u64,
+    /// Largest resident memory of any single process of the tree, bytes
+    /// (`ru_maxrss`); the sampler's `peak_memory_bytes` is the tree's sum.
+    pub max_single_rss_bytes: u64,
+    /// Process id of the child (also its process group id).
+    pub pid: u32,
+    /// CLOCK_MONOTONIC seconds just before spawn, to align the runner's
+    /// `clock_t0` (Python's `time.monotonic()`) with the sampler's times.
+    pub started_monotonic_s: f64,
+    /// Processes of the group still alive after the child ended (a worker
+    /// left behind), killed by gil-lab.
+    pub stragglers: u32,
+    /// Processes of the group gil-lab could not get rid of (should be 0; a
+    /// process stuck in the kernel survives SIGKILL for a while).
+    pub survivors: u32,
+    /// The child's standard output, complete.
+    pub stdout: String,
+    /// The child's standard error, complete.
+    pub stderr: String,
+    /// What the sampler saw (empty when it was off).
+    pub sampler: SamplerReport,
+}
+
+impl TrialOutcome {
+    /// Parallelism: CPU time of the whole tree ÷ wall time.
+    pub fn parallelism(&self) -> f64 {
+        if self.wall_s > 0.0 {
+            (self.user_s + self.sys_s) / self.wall_s
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Runs one trial with the sampler at 100 Hz and the default kill grace.
+pub fn run_trial(
+    cmd: &TrialCommand,
+    timeout: Duration,
+    cancel: &AtomicBool,
+) -> Result<TrialOutcome> {
+    run_trial_with(cmd, &TrialOptions::new(timeout), cancel)
+}
+
+/// Runs one trial: spawn in a new process group, sample, wait, stop it on
+/// timeout or `cancel`, clean up the group. An error means the trial could
+/// not be run at all (the program could not start); everything about how it
+/// ended is in the outcome.
+pub fn run_trial_with(
+    cmd: &TrialCommand,
+    options: &TrialOptions,
+    cancel: &AtomicBool,
+) -> Result<TrialOutcome> {
+    become_subreaper();
+
+    let mut command = Command::new(&cmd.program);
+    command
+        .args(&cmd.args)
+        .env_clear()
+        .envs(cmd.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    if let Some(cwd) = &cmd.cwd {
+        command.current_dir(cwd);
+    }
+
+    let started_monotonic_s = monotonic_s();
+    let started = Instant::now();
+    let mut child = command.spawn().with_context(|| {
+        format!(
+            "cannot start {}: check that the interpreter path exists and is executable",
+            cmd.program.display()
+        )
+    })?;
+    let pid = child.id();
+    let pgid = pid as libc::pid_t;
+
+    // From here on the child must be reaped whatever happens, so nothing
+    // below returns early.
+    let sampler = options
+        .sample_interval
+        .and_then(|interval| Sampler::start(pid, started, interval).ok());
+    let stdout = child.stdout.take().map(Drain::start);
+    let stderr = child.stderr.take().map(Drain::start);
+
+    // A thread blocks in wait4 so that the end is timed exactly; this thread
+    // watches the clock and the cancel flag meanwhile.
+    let (reaped_tx, reaped_rx) = mpsc::channel();
+    std::thread::Builder::new()
+        .name("gil-lab-wait".into())
+        .spawn(move || {
+            let reaped = wait_blocking(pgid);
+            let _ = reaped_tx.send((reaped, Instant::now()));
+        })
+        .context("cannot start the thread that waits for a trial")?;
+
+    let mut stopped_as = None;
+    let (reaped, ended) = loop {
+        match reaped_rx.recv_timeout(POLL) {
+            Ok(result) => break result,
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                bail!("lost the thread waiting for trial process {pid}")
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+        }
+        let why = if cancel.load(Ordering::Relaxed) {
+            TrialExit::Cancelled
+        } else if started.elapsed() >= options.timeout {
+            TrialExit::TimedOut
+        } else {
+            continue;
+        };
+        stopped_as = Some(why);
+        break stop_group(pgid, options.kill_grace, &reaped_rx)?;
+    };
+    let (status, usage) = reaped.with_context(|| format!("cannot wait for trial process {pid}"))?;
+    let wall_s = ended.duration_since(started).as_secs_f64();
+
+    let cleanup = clean_up_group(pgid);
+    let sampler = sampler.map(Sampler::stop).unwrap_or_default();
+    let deadline = Instant::now() + CLEANUP_LIMIT;
+    let stdout = stdout.map(|d| d.finish(deadline)).unwrap_or_default();
+    let stderr = stderr.map(|d| d.finish(deadline)).unwrap_or_default();
+
+    let exit = stopped_as.unwrap_or(if libc::WIFSIGNALED(status) {
+        TrialExit::Signaled {
+            signal: libc::WTERMSIG(status),
+        }
+    } else {
+        TrialExit::Exited {
+            code: libc::WEXITSTATUS(status),
+        }
+    });
+    let mut total = usage;
+    total.add(&cleanup.usage);
+    Ok(TrialOutcome {
+        exit,
+        wall_s,
+        user_s: total.user_s,
+        sys_s: total.sys_s,
+        voluntary_context_switches: total.voluntary_context_switches,
+        involuntary_context_switches: total.involuntary_context_switches,
+        max_single_rss_bytes: total.max_rss_bytes,
+        pid,
+        started_monotonic_s,
+        stragglers: cleanup.stragglers,
+        survivors: cleanup.survivors,
+        stdout,
+        stderr,
+        sampler,
+    })
+}
+
+/// Makes orphaned descendants of trials (a worker whose parent died) children
+/// of gil-lab instead of init, so that gil-lab can reap them, count their
+/// CPU time, and prove that none is left: a zombie nobody reaps still belongs
+/// to its process group. Process-wide and idempotent.
+fn become_subreaper() {
+    // SAFETY: prctl with PR_SET_CHILD_SUBREAPER takes one integer argument.
+    // Failure (very old kernel) only means stragglers go to init instead.
+    unsafe {
+        libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    }
+}
+
+/// CLOCK_MONOTONIC now, seconds (the clock of Python's `time.monotonic()`).
+fn monotonic_s() -> f64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
+}
+
+/// CPU time and context switches from `wait4`.
+#[derive(Clone, Copy, Debug, Default)]
+struct Usage {
+    user_s: f64,
+    sys_s: f64,
+    voluntary_context_switches: u64,
+    involuntary_context_switches: u64,
+    max_rss_bytes: u64,
+}
+
+impl Usage {
+    fn from_rusage(ru: &libc::rusage) -> Usage {
+        let secs = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 * 1e-6;
+        Usage {
+            user_s: secs(ru.ru_utime),
+            sys_s: secs(ru.ru_stime),
+            voluntary_context_switches: ru.ru_nvcsw.max(0) as u64,
+            involuntary_context_switches: ru.ru_nivcsw.max(0) as u64,
+            // Linux reports ru_maxrss in KiB.
+            max_rss_bytes: ru.ru_maxrss.max(0) as u64 * 1024,
+        }
+    }
+
+    fn add(&mut self, other: &Usage) {
+        self.user_s += other.user_s;
+        self.sys_s += other.sys_s;
+        self.voluntary_context_switches += other.voluntary_context_switches;
+        self.involuntary_context_switches += other.involuntary_context_switches;
+        self.max_rss_bytes = self.max_rss_bytes.max(other.max_rss_bytes);
+    }
+}
+
+/// `wait4(pid, options)`, retried on EINTR: `Ok(None)` when nothing has
+/// ended yet (WNOHANG), `Err` with the errno otherwise (ECHILD: no such
+/// child).
+fn wait4(pid: libc::pid_t, options: libc::c_int) -> std::io::Result<Option<(libc::c_int, Usage)>> {
+    loop {
+        let mut status = 0;
+        // SAFETY: an all-zero rusage is a valid value to be overwritten.
+        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: `status` and `ru` are valid, writable and outlive the call.
+        let rc = unsafe { libc::wait4(pid, &mut status, options, &mut ru) };
+        if rc > 0 {
+            return Ok(Some((status, Usage::from_rusage(&ru))));
+        }
+        if rc == 0 {
+            return Ok(None);
+        }
+        let err = std::io::Error::last_os_error();
+        if err.kind() != std::io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}
+
+/// Waits for the child `pid` to end and reaps it.
+fn wait_blocking(pid: libc::pid_t) -> std::io::Result<(libc::c_int, Usage)> {
+    match wait4(pid, 0)? {
+        Some(reaped) => Ok(reaped),
+        None => Err(std::io::Error::other("wait4 returned no child")),
+    }
+}
+
+/// Sends `signal` to every process of the group; false when none is left.
+fn signal_group(pgid: libc::pid_t, signal: libc::c_int) -> bool {
+    // SAFETY: killpg has no memory-safety preconditions.
+    unsafe { libc::killpg(pgid, signal) == 0 }
+}
+
+/// Whether any process (zombies included) is left in the group.
+pub fn group_exists(pgid: u32) -> bool {
+    signal_group(pgid as libc::pid_t, 0)
+}
+
+type Reaped = (std::io::Result<(libc::c_int, Usage)>, Instant);
+
+/// Stops a running trial: SIGTERM to the group, then SIGKILL after the grace
+/// period, and waits until the child is reaped.
+fn stop_group(
+    pgid: libc::pid_t,
+    grace: Duration,
+    reaped: &mpsc::Receiver<Reaped>,
+) -> Result<Reaped> {
+    signal_group(pgid, libc::SIGTERM);
+    if let Ok(result) = reaped.recv_timeout(grace) {
+        return Ok(result);
+    }
+    signal_group(pgid, libc::SIGKILL);
+    reaped
+        .recv_timeout(CLEANUP_LIMIT)
+        .with_context(|| format!("trial process {pgid} survived SIGKILL for {CLEANUP_LIMIT:?}"))
+}
+
+/// What was left of a group after its leader ended.
+#[derive(Debug, Default)]
+struct Cleanup {
+    stragglers: u32,
+    survivors: u32,
+    usage: Usage,
+}
+
+/// Kills and reaps whatever is left of the group after its leader ended (a
+/// worker left behind, or the rest of a group being stopped), until
+/// `killpg(pgid, 0)` says the group is gone or the time limit is hit.
+fn clean_up_group(pgid: libc::pid_t) -> Cleanup {
+    let mut cleanup = Cleanup::default();
+    let deadline = Instant::now() + CLEANUP_LIMIT;
+    let mut killed = false;
+    while signal_group(pgid, 0) {
+        if !killed {
+            signal_group(pgid, libc::SIGKILL);
+            killed = true;
+        }
+        // Reap the members that are our children (orphans re-parented to
+        // us as the subreaper); the others are reaped by their parents in
+        // the group, which are dying too.
+        while let Ok(Some((_, usage))) = wait4(-pgid, libc::WNOHANG) {
+            cleanup.stragglers += 1;
+            cleanup.usage.add(&usage);
+        }
+        if Instant::now() >= deadline {
+            break;
+        }
+        // Newly orphaned members may appear after the first SIGKILL (a
+        // process forked just then): signal again each round.
+        signal_group(pgid, libc::SIGKILL);
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    if signal_group(pgid, 0) {
+        cleanup.survivors = count_group(pgid as u32);
+    }
+    cleanup
+}
+
+/// Counts the processes of a group by reading /proc (for the report only).
+fn count_group(pgid: u32) -> u32 {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 1;
+    };
+    let mut count = 0;
+    for entry in entries.flatten() {
+        let path = entry.path().join("stat");
+        let Ok(text) = std::fs::read_to_string(path) else {
+            continue;
+        };
+        let pgrp = text
+            .rfind(')')
+            .and_then(|i| text[i + 1..].split_ascii_whitespace().nth(2))
+            .and_then(|s| s.parse::<u32>().ok());
+        if pgrp == Some(pgid) {
+            count += 1;
+        }
+    }
+    count.max(1)
+}
+
+/// A thread that reads one output pipe to its end, so that a child writing
+/// a lot to both stdout and stderr never blocks on a full pipe.
+struct Drain {
+    buffer: Arc<Mutex<Vec<u8>>>,
+    done: mpsc::Receiver<()>,
+}
+
+impl Drain {
+    fn start(mut pipe: impl Read + Send + 'static) -> Drain {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let (done_tx, done) = mpsc::channel();
+        let sink = Arc::clone(&buffer);
+        let spawned = std::thread::Builder::new()
+            .name("gil-lab-drain".into())
+            .spawn(move || {
+                let mut chunk = vec![0u8; 64 * 1024];
+                loop {
+                    match pipe.read(&mut chunk) {
+                        Ok(0) => break,
+                        Ok(n) => sink
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .extend_from_slice(&chunk[..n]),
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(_) => break,
+                    }
+                }
+                let _ = done_tx.send(());
+            });
+        // Without the thread the pipe is dropped: the child gets EPIPE on
+        // output instead of blocking forever, and the outcome has no output.
+        drop(spawned);
+        Drain { buffer, done }
+    }
+
+    /// The output, once the pipe closed or at `deadline` (a process outside
+    /// the group may keep it open; its later output is then lost).
+    fn finish(self, deadline: Instant) -> String {
+        let _ = self
+            .done
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()));
+        let bytes = self.buffer.lock().unwrap_or_else(|e| e.into_inner());
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}

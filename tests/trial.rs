@@ -1,0 +1,521 @@
+//! One trial, with real processes: the fixtures under tests/scripts/ run with
+//! /usr/bin/python3 (always present here) and spin threads, fork workers,
+//! allocate memory, hang, crash and chatter.
+//!
+//! The trial modules are compiled into this test directly (gil-lab is a
+//! binary crate); their inline unit tests run here too.
+
+#[allow(dead_code)]
+#[path = "../src/bench/machine.rs"]
+mod machine;
+#[allow(dead_code)]
+#[path = "../src/bench/sampler.rs"]
+mod sampler;
+#[allow(dead_code)]
+#[path = "../src/bench/trial.rs"]
+mod trial;
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use trial::{TrialCommand, TrialExit, TrialOptions, TrialOutcome, run_trial, run_trial_with};
+
+const PYTHON: &str = "/usr/bin/python3";
+
+/// The tests measure CPU and wall time on a 2-core machine: one at a time.
+fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/scripts")
+        .join(name)
+}
+
+/// `python3 -I -B tests/scripts/<name> args...` with an empty environment
+/// except `LC_ALL=C.UTF-8`.
+fn python(name: &str, args: &[&str]) -> TrialCommand {
+    let mut all = vec![
+        OsString::from("-I"),
+        OsString::from("-B"),
+        script(name).into(),
+    ];
+    all.extend(args.iter().map(OsString::from));
+    TrialCommand {
+        program: PYTHON.into(),
+        args: all,
+        env: vec![("LC_ALL".into(), "C.UTF-8".into())],
+        cwd: None,
+    }
+}
+
+fn run(cmd: &TrialCommand) -> TrialOutcome {
+    run_trial(cmd, Duration::from_secs(60), &AtomicBool::new(false)).unwrap()
+}
+
+/// Whether a process exists (zombies included).
+fn alive(pid: i32) -> bool {
+    // SAFETY: kill with signal 0 only checks for existence.
+    unsafe { libc::kill(pid, 0) == 0 }
+}
+
+/// Asserts that nothing of the trial's process group is left.
+fn assert_group_gone(outcome: &TrialOutcome) {
+    assert_eq!(outcome.survivors, 0, "survivors: {outcome:#?}");
+    // SAFETY: killpg with signal 0 only checks for existence.
+    let rc = unsafe { libc::killpg(outcome.pid as i32, 0) };
+    let errno = std::io::Error::last_os_error().raw_os_error();
+    assert!(
+        rc == -1 && errno == Some(libc::ESRCH),
+        "process group {} still exists",
+        outcome.pid
+    );
+    assert!(!trial::group_exists(outcome.pid));
+}
+
+/// Waits until a fixture wrote its pid file, then returns the pids in it.
+fn read_pids(path: &Path) -> Vec<i32> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            return text.lines().map(|l| l.parse().unwrap()).collect();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn exit_status_output_and_timing_of_a_simple_trial() {
+    let _serial = serial();
+    let outcome = run(&python("spin.py", &["--cpu", "0.2"]));
+    assert_eq!(outcome.exit, TrialExit::Exited { code: 0 });
+    assert!(outcome.exit.success());
+    assert!(
+        outcome.wall_s >= 0.2 && outcome.wall_s < 30.0,
+        "{}",
+        outcome.wall_s
+    );
+    // It burned 0.2 s of its own thread's CPU: the tree's CPU is at least that.
+    assert!(outcome.user_s + outcome.sys_s >= 0.19, "{outcome:#?}");
+    assert!(outcome.sampler.samples >= 5, "{}", outcome.sampler.samples);
+    assert_eq!(outcome.stragglers, 0);
+    assert_group_gone(&outcome);
+}
+
+#[test]
+fn environment_is_exactly_the_given_one_and_cwd_and_clock_are_honoured() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = python("report_env.py", &[]);
+    cmd.env.push(("GIL_LAB_TEST_VAR".into(), "42".into()));
+    cmd.cwd = Some(dir.path().to_path_buf());
+    let outcome = run(&cmd);
+    assert!(outcome.exit.success(), "{outcome:#?}");
+    let report: serde_json::Value = serde_json::from_str(&outcome.stdout).unwrap();
+    let env = report["env"].as_object().unwrap();
+    assert_eq!(env["GIL_LAB_TEST_VAR"], "42");
+    assert_eq!(env["LC_ALL"], "C.UTF-8");
+    for inherited in ["PATH", "HOME", "CARGO_MANIFEST_DIR"] {
+        assert!(
+            !env.contains_key(inherited),
+            "{inherited} leaked into {env:?}"
+        );
+    }
+    assert_eq!(
+        Path::new(report["cwd"].as_str().unwrap())
+            .canonicalize()
+            .unwrap(),
+        dir.path().canonicalize().unwrap()
+    );
+    assert_eq!(report["stdin"], "", "stdin must be null");
+    // Its own process group, led by itself.
+    assert_eq!(report["pgid"], report["pid"]);
+    assert_eq!(report["pid"], outcome.pid);
+    // The runner's clock_t0 and our spawn time are on the same clock.
+    let after_spawn = report["monotonic"].as_f64().unwrap() - outcome.started_monotonic_s;
+    assert!(
+        after_spawn > 0.0 && after_spawn < outcome.wall_s,
+        "python started {after_spawn} s after spawn, trial took {} s",
+        outcome.wall_s
+    );
+}
+
+#[test]
+fn large_output_on_both_pipes_is_captured_whole() {
+    let _serial = serial();
+    let size = 2 << 20;
+    let outcome = run(&python("chatter.py", &[&size.to_string()]));
+    assert!(outcome.exit.success(), "{}", outcome.stderr);
+    assert_eq!(outcome.stdout.len(), size);
+    assert_eq!(outcome.stderr.len(), size);
+    assert!(outcome.stdout.bytes().all(|b| b == b'o'));
+    assert!(outcome.stderr.bytes().all(|b| b == b'e'));
+}
+
+#[test]
+fn a_program_that_cannot_start_is_an_error_naming_it() {
+    let _serial = serial();
+    let cmd = TrialCommand {
+        program: "/nonexistent/python3.99".into(),
+        args: vec![],
+        env: vec![],
+        cwd: None,
+    };
+    let err = run_trial(&cmd, Duration::from_secs(5), &AtomicBool::new(false)).unwrap_err();
+    let message = format!("{err:#}");
+    assert!(message.contains("/nonexistent/python3.99"), "{message}");
+}
+
+#[test]
+fn a_crash_is_reported_with_its_signal_and_stderr() {
+    let _serial = serial();
+    let outcome = run(&python("crash.py", &[]));
+    assert_eq!(
+        outcome.exit,
+        TrialExit::Signaled {
+            signal: libc::SIGSEGV
+        }
+    );
+    assert!(!outcome.exit.success());
+    assert!(outcome.stderr.contains("about to crash"));
+    assert_group_gone(&outcome);
+}
+
+#[test]
+fn gil_bound_threads_take_turns_and_gil_free_threads_run_side_by_side() {
+    let _serial = serial();
+    let gil = run(&python(
+        "spin.py",
+        &["--threads", "2", "--cpu", "0.4", "--mode", "gil"],
+    ));
+    let nogil = run(&python(
+        "spin.py",
+        &["--threads", "2", "--cpu", "0.4", "--mode", "nogil"],
+    ));
+    for outcome in [&gil, &nogil] {
+        assert!(outcome.exit.success(), "{}", outcome.stderr);
+        // Two lanes in one process: the main thread and the second thread,
+        // both busy.
+        let lanes = &outcome.sampler.lanes;
+        assert_eq!(lanes.len(), 2, "{lanes:#?}");
+        assert_eq!(lanes[0].pid, outcome.pid);
+        assert_eq!(lanes[0].kind, sampler::LaneKind::Process);
+        assert_eq!(lanes[1].kind, sampler::LaneKind::Thread);
+        for lane in lanes {
+            assert!(lane.cpu_s >= 0.3, "lane {} used {} s", lane.tid, lane.cpu_s);
+        }
+    }
+    println!(
+        "parallelism: GIL-bound {:.2}, GIL released {:.2}",
+        gil.parallelism(),
+        nogil.parallelism()
+    );
+    // Under the GIL the tree never uses much more than one core.
+    assert!(gil.parallelism() <= 1.15, "{}", gil.parallelism());
+    // Without it, the two threads overlap (two cores here, shared with other
+    // work: a generous bound).
+    assert!(
+        nogil.parallelism() > 1.3 && nogil.parallelism() > gil.parallelism() + 0.2,
+        "{} vs {}",
+        nogil.parallelism(),
+        gil.parallelism()
+    );
+    // The sampler's timeline agrees: some intervals show both lanes on CPU
+    // without the GIL, none with it (allowing for interval jitter).
+    let peak = |o: &TrialOutcome| {
+        o.sampler
+            .parallelism_timeline()
+            .into_iter()
+            .fold(0.0f64, f64::max)
+    };
+    assert!(peak(&nogil) >= 1.6, "peak {}", peak(&nogil));
+    let busy_gil = gil
+        .sampler
+        .parallelism_timeline()
+        .iter()
+        .filter(|&&p| p > 1.5)
+        .count();
+    assert!(
+        busy_gil * 10 < gil.sampler.samples as usize,
+        "{busy_gil} of {} GIL-bound intervals above 1.5 cores",
+        gil.sampler.samples
+    );
+}
+
+#[test]
+fn forked_workers_count_in_tree_cpu_and_summed_peak_memory() {
+    let _serial = serial();
+    let outcome = run(&python(
+        "fork_workers.py",
+        &["--workers", "2", "--mb", "50", "--cpu", "0.5"],
+    ));
+    assert!(outcome.exit.success(), "{}", outcome.stderr);
+    // Both workers burned 0.5 s of CPU; the parent waited for them, so wait4
+    // counts them in the tree.
+    let cpu = outcome.user_s + outcome.sys_s;
+    assert!(cpu >= 0.95, "tree CPU {cpu} s");
+    let report = &outcome.sampler;
+    assert_eq!(report.processes.len(), 3, "{:#?}", report.processes);
+    assert!(
+        report.processes[1..]
+            .iter()
+            .all(|p| p.ppid == outcome.pid && p.peak_rss_bytes >= 50 << 20)
+    );
+    // The peak is the sum over processes, not the largest one.
+    assert!(
+        report.peak_memory_bytes >= 100 << 20,
+        "peak {}",
+        report.peak_memory_bytes
+    );
+    assert!(report.peak_memory_bytes > outcome.max_single_rss_bytes + (40 << 20));
+    assert_group_gone(&outcome);
+}
+
+#[test]
+fn timeout_kills_the_whole_group_including_grandchildren() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("pids");
+    let cmd = python("hang.py", &[pidfile.to_str().unwrap()]);
+    let options = TrialOptions {
+        timeout: Duration::from_millis(1500),
+        ..TrialOptions::new(Duration::ZERO)
+    };
+    let outcome = run_trial_with(&cmd, &options, &AtomicBool::new(false)).unwrap();
+    assert_eq!(outcome.exit, TrialExit::TimedOut);
+    // Every process ignores SIGTERM: it took SIGKILL after the grace period.
+    assert!(
+        outcome.wall_s >= 1.5 + options.kill_grace.as_secs_f64() * 0.9,
+        "{}",
+        outcome.wall_s
+    );
+    assert!(outcome.wall_s < 10.0, "{}", outcome.wall_s);
+    let pids = read_pids(&pidfile);
+    assert_eq!(pids.len(), 3);
+    assert_eq!(outcome.sampler.processes.len(), 3);
+    for pid in pids {
+        assert!(!alive(pid), "process {pid} survived the timeout");
+    }
+    assert_group_gone(&outcome);
+}
+
+#[test]
+fn cancel_stops_the_trial_and_its_group() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("pids");
+    let cmd = python("hang.py", &[pidfile.to_str().unwrap()]);
+    let cancel = AtomicBool::new(false);
+    let outcome = std::thread::scope(|scope| {
+        let running = scope.spawn(|| run_trial(&cmd, Duration::from_secs(60), &cancel));
+        read_pids(&pidfile);
+        cancel.store(true, Ordering::Relaxed);
+        running.join().unwrap().unwrap()
+    });
+    assert_eq!(outcome.exit, TrialExit::Cancelled);
+    assert!(outcome.wall_s < 30.0);
+    for pid in read_pids(&pidfile) {
+        assert!(!alive(pid), "process {pid} survived the cancel");
+    }
+    assert_group_gone(&outcome);
+}
+
+#[test]
+fn a_worker_killed_mid_trial_is_reported() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("pids");
+    let cmd = python(
+        "fork_workers.py",
+        &[
+            "--workers",
+            "2",
+            "--mb",
+            "1",
+            "--cpu",
+            "30",
+            "--pidfile",
+            pidfile.to_str().unwrap(),
+        ],
+    );
+    let outcome = std::thread::scope(|scope| {
+        let running = scope.spawn(|| run(&cmd));
+        let victim = read_pids(&pidfile)[0];
+        std::thread::sleep(Duration::from_millis(200));
+        // SAFETY: plain kill(2) of a process this test started.
+        assert_eq!(unsafe { libc::kill(victim, libc::SIGKILL) }, 0);
+        running.join().unwrap()
+    });
+    assert_eq!(outcome.exit, TrialExit::Exited { code: 3 });
+    assert!(
+        outcome.stderr.contains("killed by signal 9"),
+        "{}",
+        outcome.stderr
+    );
+    assert!(outcome.wall_s < 25.0, "{}", outcome.wall_s);
+    // The sampler saw the killed worker (and its CPU time) while it ran.
+    let victim = read_pids(&pidfile)[0] as u32;
+    let seen = outcome.sampler.processes.iter().find(|p| p.pid == victim);
+    assert!(seen.is_some_and(|p| p.cpu_s > 0.0), "{seen:?}");
+    assert_group_gone(&outcome);
+}
+
+#[test]
+fn stragglers_left_after_a_normal_exit_are_killed_and_counted() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("pids");
+    let cmd = python(
+        "fork_workers.py",
+        &[
+            "--workers",
+            "2",
+            "--mb",
+            "1",
+            "--leave",
+            "--pidfile",
+            pidfile.to_str().unwrap(),
+        ],
+    );
+    let outcome = run(&cmd);
+    assert_eq!(outcome.exit, TrialExit::Exited { code: 0 });
+    assert_eq!(outcome.stragglers, 2);
+    assert!(outcome.wall_s < 10.0, "{}", outcome.wall_s);
+    for pid in read_pids(&pidfile) {
+        assert!(!alive(pid), "worker {pid} was left behind");
+    }
+    assert_group_gone(&outcome);
+}
+
+#[test]
+fn sampler_costs_under_one_percent_of_a_two_process_four_thread_trial() {
+    let _serial = serial();
+    let outcome = run(&python(
+        "spin.py",
+        &["--processes", "2", "--threads", "2", "--cpu", "0.5"],
+    ));
+    assert!(outcome.exit.success(), "{}", outcome.stderr);
+    let report = &outcome.sampler;
+    assert_eq!(report.processes.len(), 2, "{:#?}", report.processes);
+    assert_eq!(report.lanes.len(), 4, "{:#?}", report.lanes);
+    let expected = outcome.wall_s / report.interval_s;
+    assert!(
+        f64::from(report.samples) >= expected * 0.5,
+        "{} samples in {} s",
+        report.samples,
+        outcome.wall_s
+    );
+    let cost = report.cpu_s / outcome.wall_s;
+    println!(
+        "sampler: {} samples, mean interval {:.2} ms, {:.2} ms CPU in {:.3} s = {:.3}% of the trial ({:.1} µs per sample)",
+        report.samples,
+        report.mean_interval_s * 1e3,
+        report.cpu_s * 1e3,
+        outcome.wall_s,
+        cost * 100.0,
+        report.cpu_s * 1e6 / f64::from(report.samples)
+    );
+    assert!(
+        cost < 0.01,
+        "sampler used {:.3}% of the trial",
+        cost * 100.0
+    );
+    // Each lane's sampled CPU agrees with what its thread burned (0.5 s).
+    for lane in &report.lanes {
+        assert!(
+            lane.cpu_s > 0.4 && lane.cpu_s < 0.8,
+            "{}: {}",
+            lane.tid,
+            lane.cpu_s
+        );
+    }
+}
+
+/// Median of a non-empty list.
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
+
+/// `hyperfine --export-json` timing of `cmd`: every run's wall time.
+fn hyperfine_times(cmd: &TrialCommand, runs: u32) -> Vec<f64> {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("hyperfine.json");
+    let mut command_line = cmd.program.display().to_string();
+    for arg in &cmd.args {
+        command_line.push(' ');
+        command_line.push_str(arg.to_str().unwrap());
+    }
+    let status = std::process::Command::new("hyperfine")
+        .args(["--shell=none", "--style=none", "--warmup", "1", "--runs"])
+        .arg(runs.to_string())
+        .arg("--export-json")
+        .arg(&json)
+        .arg(&command_line)
+        .env_clear()
+        .envs(cmd.env.iter().map(|(k, v)| (k, v)))
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("hyperfine runs");
+    assert!(status.success());
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+    report["results"][0]["times"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_f64().unwrap())
+        .collect()
+}
+
+#[test]
+fn wall_time_agrees_with_hyperfine_within_3_percent() {
+    if std::process::Command::new("hyperfine")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        if std::env::var_os("CI").is_some() {
+            panic!("hyperfine is missing: install it (apt-get install hyperfine)");
+        }
+        eprintln!("SKIPPED: hyperfine is not installed (apt-get install hyperfine); CI is not set");
+        return;
+    }
+    let _serial = serial();
+    let cmd = python("spin.py", &["--cpu", "0.3"]);
+    // Interleave the two timers in rounds so that drift of the (shared)
+    // machine spreads over both evenly.
+    let mut ours = Vec::new();
+    let mut theirs = Vec::new();
+    for _ in 0..4 {
+        theirs.extend(hyperfine_times(&cmd, 3));
+        run(&cmd);
+        for _ in 0..3 {
+            let outcome = run(&cmd);
+            assert!(outcome.exit.success());
+            ours.push(outcome.wall_s);
+        }
+    }
+    let (ours, theirs) = (median(&mut ours), median(&mut theirs));
+    let ratio = ours / theirs;
+    println!("median wall time: gil-lab {ours:.4} s, hyperfine {theirs:.4} s, ratio {ratio:.4}");
+    assert!(
+        (ratio - 1.0).abs() <= 0.03,
+        "gil-lab {ours} s vs hyperfine {theirs} s"
+    );
+}
