@@ -19,6 +19,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the workload on every interpreter and approach, measure, and report
+    /// which approach wins where.
+    Bench(Box<crate::bench::args::BenchArgs>),
     /// Find, probe, check and install Python interpreters.
     #[command(subcommand)]
     Python(python::PythonCommand),
@@ -27,6 +30,7 @@ pub enum Command {
 /// Runs the chosen subcommand and returns the process exit code.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Bench(args) => crate::bench::run(*args),
         Command::Python(command) => python::run(command),
     }
 }

@@ -1,5 +1,337 @@
 //! `gil-lab bench`: plans cells, runs their trials interleaved, records every
 //! trial as it ends, and summarises the run.
+//!
+//! The pipeline: interpreters (discovered, provisioned when no free-threaded
+//! build exists) → [`plan`] → run directory ([`run_dir`]) → [`run_loop`]
+//! (each trial through [`trial`], judged, appended) → [`summary`] →
+//! [`terminal`] tables and exports.
 
+pub mod args;
+pub mod interrupt;
+pub mod machine;
+pub mod plan;
 pub mod record;
+pub mod run_dir;
+pub mod run_loop;
 pub mod runner_output;
+pub mod sampler;
+pub mod summary;
+pub mod terminal;
+pub mod trial;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+
+use crate::python::discovery::{self, Interpreter};
+use args::BenchArgs;
+use machine::MachineInfo;
+use record::{
+    InterpreterKind, InterpreterRecord, LoadedRun, PlannedCell, RunFile, RunStatus, SCHEMA_VERSION,
+};
+use run_dir::RunDir;
+use run_loop::RunState;
+use terminal::Progress;
+
+/// Version of free-threaded CPython gil-lab builds when none is found.
+const PROVISION_VERSION: &str = "3.13t";
+
+/// The short id of an interpreter in a run: `cpython-3.13.5t`, `-gil1` for the
+/// forced-GIL variant.
+fn interpreter_id(interpreter: &Interpreter) -> String {
+    let facts = &interpreter.facts;
+    let [major, minor, patch] = facts.version_info;
+    let mut id = format!(
+        "{}-{major}.{minor}.{patch}{}",
+        facts.implementation.to_lowercase(),
+        if interpreter.is_free_threaded() {
+            "t"
+        } else {
+            ""
+        }
+    );
+    if interpreter.gil == Some(true) {
+        id.push_str("-gil1");
+    }
+    id
+}
+
+/// What the run records about a discovered interpreter.
+fn interpreter_record(interpreter: &Interpreter) -> InterpreterRecord {
+    let facts = &interpreter.facts;
+    let [major, minor, patch] = facts.version_info;
+    InterpreterRecord {
+        id: interpreter_id(interpreter),
+        label: interpreter.label.clone(),
+        kind: InterpreterKind::Python,
+        path: interpreter.path.clone(),
+        flags: interpreter.interpreter_flags(),
+        implementation: facts.implementation_display(),
+        version: format!("{major}.{minor}.{patch}"),
+        free_threaded: interpreter.is_free_threaded(),
+        gil_forced: interpreter.gil,
+        facts: serde_json::to_value(facts).unwrap_or_default(),
+    }
+}
+
+/// Discovers the interpreters (with `--python` paths), and provisions a
+/// free-threaded CPython when none is found and provisioning is allowed.
+fn find_interpreters(args: &BenchArgs) -> Result<Vec<InterpreterRecord>> {
+    let explicit: Vec<PathBuf> = args
+        .python
+        .iter()
+        .filter(|p| p.contains('/'))
+        .map(PathBuf::from)
+        .collect();
+    let options = discovery::Options {
+        explicit,
+        forced_gil_variants: true,
+        ..discovery::Options::default()
+    };
+    let mut found = discovery::discover(&options)?;
+    let has_free_threaded = found.interpreters.iter().any(Interpreter::is_free_threaded);
+    if !has_free_threaded && args.python.is_empty() {
+        if args.no_provision {
+            eprintln!(
+                "warning: no free-threaded CPython found and --no-provision given: the run compares default builds only (`gil-lab python install {PROVISION_VERSION}` provides one)"
+            );
+        } else {
+            eprintln!(
+                "No free-threaded CPython found: provisioning one with `gil-lab python install {PROVISION_VERSION} --with-default` (cached for later runs; --no-provision skips this)."
+            );
+            crate::python::provision::ensure(PROVISION_VERSION, true).context(
+                "cannot provision a free-threaded CPython: install one yourself (see the message above) or run with --no-provision",
+            )?;
+            found = discovery::discover(&options)?;
+        }
+    }
+    Ok(found.interpreters.iter().map(interpreter_record).collect())
+}
+
+/// The native twin (`gil-lab twin run`), when this build of gil-lab has one
+/// that answers a tiny trial correctly.
+fn find_twin(env: &BTreeMap<String, String>) -> Option<InterpreterRecord> {
+    let exe = std::env::current_exe().ok()?;
+    let spec = r#"{"scenario":"cpu","approach":"sequential","workers":1,"scale":0.01,"seed":1}"#;
+    let command = trial::TrialCommand {
+        program: exe.clone(),
+        args: vec!["twin".into(), "run".into(), spec.into()],
+        env: env.iter().map(|(k, v)| (k.into(), v.into())).collect(),
+        cwd: None,
+    };
+    let options = trial::TrialOptions {
+        sample_interval: None,
+        ..trial::TrialOptions::new(Duration::from_secs(20))
+    };
+    let outcome = trial::run_trial_with(&command, &options, &AtomicBool::new(false)).ok()?;
+    let works = outcome.exit.success()
+        && matches!(
+            runner_output::parse(&outcome.stdout),
+            Ok(runner_output::RunnerOutput::Success(_))
+        );
+    works.then(|| InterpreterRecord {
+        id: "native".into(),
+        label: "native twin (Rust)".into(),
+        kind: InterpreterKind::Native,
+        path: exe,
+        flags: vec![],
+        implementation: "native".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        free_threaded: true,
+        gil_forced: None,
+        facts: serde_json::Value::Null,
+    })
+}
+
+/// The planned cells with their commands: Python cells run the embedded
+/// runner in isolated mode, native cells `gil-lab twin run`.
+fn planned_cells(
+    cells: &[record::CellKey],
+    interpreters: &[InterpreterRecord],
+    settings: &record::Settings,
+    env: &BTreeMap<String, String>,
+) -> Result<Vec<PlannedCell>> {
+    cells
+        .iter()
+        .map(|cell| {
+            let interpreter = interpreters
+                .iter()
+                .find(|i| i.id == cell.interpreter)
+                .with_context(|| {
+                    format!("the plan names an unknown interpreter {}", cell.interpreter)
+                })?;
+            let spec = plan::spec(cell, settings);
+            let spec_text = spec.to_string();
+            let mut command: Vec<String> = match interpreter.kind {
+                InterpreterKind::Python => {
+                    let command = crate::embedded::module_command(
+                        &interpreter.path,
+                        &interpreter.flags,
+                        "gil_lab.runner",
+                    )?;
+                    std::iter::once(command.get_program())
+                        .chain(command.get_args())
+                        .map(|s| s.to_string_lossy().into_owned())
+                        .collect()
+                }
+                InterpreterKind::Native => vec![
+                    interpreter.path.to_string_lossy().into_owned(),
+                    "twin".into(),
+                    "run".into(),
+                ],
+            };
+            command.push(spec_text);
+            Ok(PlannedCell {
+                cell: cell.clone(),
+                spec,
+                command,
+                env: env.clone(),
+            })
+        })
+        .collect()
+}
+
+/// The default run directory: `./gil-lab-results/<UTC timestamp>/`.
+fn default_output() -> PathBuf {
+    let stamp = jiff::Timestamp::now()
+        .strftime("%Y%m%dT%H%M%SZ")
+        .to_string();
+    PathBuf::from("gil-lab-results").join(stamp)
+}
+
+/// A new run: plan it, create its directory.
+fn start(
+    args: &BenchArgs,
+    machine: &MachineInfo,
+) -> Result<(RunFile, RunDir, Vec<record::TrialRecord>)> {
+    let env = run_loop::trial_environment();
+    let found = find_interpreters(args)?;
+    let twin = if args.no_twin { None } else { find_twin(&env) };
+    let plan = plan::build(args, &found, twin, machine.usable_cores.max(1))?;
+    let cells = planned_cells(&plan.cells, &plan.interpreters, &plan.settings, &env)?;
+    let run = RunFile {
+        schema: SCHEMA_VERSION,
+        gil_lab_version: env!("CARGO_PKG_VERSION").into(),
+        started_at: jiff::Timestamp::now().to_string(),
+        finished_at: None,
+        status: RunStatus::Running,
+        settings: plan.settings,
+        machine: serde_json::to_value(machine).unwrap_or_default(),
+        interpreters: plan.interpreters,
+        plan: cells,
+        summary: None,
+    };
+    let dir = args.output.clone().unwrap_or_else(default_output);
+    let run_dir = RunDir::create(&dir, &run)?;
+    Ok((run, run_dir, Vec::new()))
+}
+
+/// An interrupted run: reload it and refresh its commands (the embedded
+/// package is extracted again if needed).
+fn resume(dir: &Path) -> Result<(RunFile, RunDir, Vec<record::TrialRecord>)> {
+    let LoadedRun {
+        mut run, trials, ..
+    } = run_dir::load(dir)?;
+    for interpreter in &run.interpreters {
+        if !interpreter.path.is_file() {
+            bail!(
+                "cannot resume {}: interpreter {} ({}) is gone",
+                dir.display(),
+                interpreter.label,
+                interpreter.path.display()
+            );
+        }
+    }
+    let env = run_loop::trial_environment();
+    let keys: Vec<_> = run.plan.iter().map(|p| p.cell.clone()).collect();
+    run.plan = planned_cells(&keys, &run.interpreters, &run.settings, &env)?;
+    run.status = RunStatus::Running;
+    run.finished_at = None;
+    let run_dir = RunDir::reopen(dir)?;
+    run_dir.write_run(&run)?;
+    Ok((run, run_dir, trials))
+}
+
+/// Runs `gil-lab bench`.
+pub fn run(args: BenchArgs) -> Result<ExitCode> {
+    let machine = MachineInfo::collect();
+    let cancel = interrupt::install()?;
+    let (mut run, mut run_dir, trials) = match &args.resume {
+        Some(dir) => resume(dir)?,
+        None => start(&args, &machine)?,
+    };
+    let mut state = RunState::new(&run, &trials);
+    let settings = run.settings.clone();
+    let max_workers = run.plan.iter().map(|p| p.cell.workers).max().unwrap_or(1);
+    let machine_warnings: Vec<String> = machine
+        .noise_warnings(max_workers)
+        .into_iter()
+        .map(|w| w.message)
+        .collect();
+
+    let interactive = !args.json;
+    if interactive {
+        eprintln!(
+            "Run directory: {} ({} cells, {} interpreters; Ctrl-C stops, --resume continues)",
+            run_dir.path().display(),
+            run.plan.len(),
+            run.interpreters.len()
+        );
+    }
+    let progress = Progress::new(
+        state.recorded() + state.remaining(settings.warmup, settings.min_runs),
+        state.recorded(),
+        interactive,
+    );
+    let outcome = run_loop::run(&run, &mut state, &mut run_dir, &cancel, &progress);
+    progress.finish();
+    // Whatever happened, the records on disk are the truth: summarise them.
+    let LoadedRun { trials, .. } = run_dir::load(run_dir.path())?;
+    let interrupted = cancel.load(Ordering::SeqCst) || !state.complete();
+    run.status = if interrupted {
+        RunStatus::Interrupted
+    } else {
+        RunStatus::Complete
+    };
+    run.finished_at = Some(jiff::Timestamp::now().to_string());
+    run.summary = Some(summary::summarize(
+        &run,
+        &trials,
+        &state.stops(),
+        &machine_warnings,
+    ));
+    run_dir.write_run(&run)?;
+    outcome?;
+
+    let summary = run.summary.as_ref().expect("the summary was just computed");
+    if args.json {
+        let json = serde_json::json!({
+            "run_dir": run_dir.path(),
+            "status": run.status,
+            "settings": run.settings,
+            "interpreters": run.interpreters,
+            "summary": summary,
+        });
+        println!("{}", serde_json::to_string_pretty(&json)?);
+    } else {
+        let mut stdout = std::io::stdout().lock();
+        terminal::print_report(&mut stdout, &run, summary, terminal::colour_stdout())
+            .context("cannot write the report")?;
+    }
+    if interrupted {
+        eprintln!(
+            "Interrupted: every finished trial is in {}; complete the run with `gil-lab bench --resume {}`.",
+            run_dir.path().display(),
+            run_dir.path().display()
+        );
+        return Ok(ExitCode::from(interrupt::EXIT_INTERRUPTED));
+    }
+    if interactive {
+        eprintln!("Results: {}", run_dir.path().display());
+    }
+    Ok(ExitCode::SUCCESS)
+}

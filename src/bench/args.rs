@@ -1,0 +1,157 @@
+//! The options of `gil-lab bench`.
+
+use std::path::PathBuf;
+
+use clap::{ArgGroup, Args};
+
+/// Every scenario the runner knows.
+pub const SCENARIOS: &[&str] = &["cpu", "shared"];
+
+/// Every approach of the Python runner, in the order the tables show them.
+pub const PYTHON_APPROACHES: &[&str] = &[
+    "sequential",
+    "threads",
+    "processes",
+    "interpreters",
+    "asyncio",
+    "asyncio+threads",
+];
+
+/// The approaches of the native twin.
+pub const NATIVE_APPROACHES: &[&str] = &["sequential", "threads", "processes"];
+
+/// Runs the multi-agent workload across scenarios × interpreters × approaches
+/// × workers, next to the native twin, and reports which approach wins on which
+/// interpreter. Trials are written to a run directory as they end.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("plan").multiple(true).conflicts_with("resume")))]
+pub struct BenchArgs {
+    /// A short run (under 30 s here): the `cpu` scenario, sequential/threads/
+    /// processes, fewer trials.
+    #[arg(long, conflicts_with = "full", group = "plan")]
+    pub quick: bool,
+
+    /// A thorough run: workers 1, 2, 4, 8 and the usable cores (oversubscription
+    /// shows), every interpreter found, more trials.
+    #[arg(long, group = "plan")]
+    pub full: bool,
+
+    /// Only these scenarios (repeatable or comma-separated): cpu, shared.
+    #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(SCENARIOS), group = "plan")]
+    pub scenario: Vec<String>,
+
+    /// Only these approaches (repeatable or comma-separated). `sequential` is
+    /// always kept: speedups need it.
+    #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(PYTHON_APPROACHES), group = "plan")]
+    pub approach: Vec<String>,
+
+    /// Only these interpreters (repeatable): a path to a Python executable, or
+    /// a version such as `3.12`, `3.13.5` or `3.13t` (`t` = free-threaded).
+    #[arg(long, value_name = "PATH|VERSION", group = "plan")]
+    pub python: Vec<String>,
+
+    /// Worker counts (repeatable or comma-separated); default: the usable cores.
+    #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u32).range(1..=1024), group = "plan")]
+    pub workers: Vec<u32>,
+
+    /// Size of the work (the runner's `scale`, > 0).
+    #[arg(long, value_parser = positive_f64, group = "plan")]
+    pub scale: Option<f64>,
+
+    /// Exactly this many measured trials per cell (sets --min-runs and --max-runs).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000), conflicts_with_all = ["min_runs", "max_runs"], group = "plan")]
+    pub runs: Option<u32>,
+
+    /// Measured trials every cell gets before adaptive stopping.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000), group = "plan")]
+    pub min_runs: Option<u32>,
+
+    /// Most measured trials per cell.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000), group = "plan")]
+    pub max_runs: Option<u32>,
+
+    /// Warmup trials per cell (recorded, left out of the statistics).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=100), group = "plan")]
+    pub warmup: Option<u32>,
+
+    /// Stop repeating a cell once its median's 95% CI half-width is within
+    /// this percentage of the median.
+    #[arg(long, value_name = "PERCENT", value_parser = positive_f64, group = "plan")]
+    pub target_ci: Option<f64>,
+
+    /// Time budget in seconds: after every cell has --min-runs trials, adaptive
+    /// repetitions stop when it is spent.
+    #[arg(long, value_name = "SECONDS", value_parser = positive_f64, group = "plan")]
+    pub budget: Option<f64>,
+
+    /// Per-trial timeout in seconds; the trial's process group is killed.
+    #[arg(long, value_name = "SECONDS", value_parser = positive_f64, group = "plan")]
+    pub timeout: Option<f64>,
+
+    /// Seed of the workload (the runner's `seed`).
+    #[arg(long, group = "plan")]
+    pub seed: Option<u64>,
+
+    /// Leave out the native Rust twin.
+    #[arg(long, group = "plan")]
+    pub no_twin: bool,
+
+    /// Do not build a free-threaded CPython when none is found.
+    #[arg(long)]
+    pub no_provision: bool,
+
+    /// Run directory to create (default: ./gil-lab-results/<timestamp>/).
+    #[arg(long, short, value_name = "DIR", conflicts_with = "resume")]
+    pub output: Option<PathBuf>,
+
+    /// Complete an interrupted run in DIR without repeating its finished
+    /// trials (its plan and settings are reused).
+    #[arg(long, value_name = "DIR")]
+    pub resume: Option<PathBuf>,
+
+    /// Print the run's summary as JSON on stdout (progress and tables go away).
+    #[arg(long)]
+    pub json: bool,
+
+    /// Also write the summary as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub export_json: Option<PathBuf>,
+
+    /// Also write every trial as CSV (long format, one row per trial) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub export_csv: Option<PathBuf>,
+
+    /// Also write the tables as Markdown to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub export_markdown: Option<PathBuf>,
+
+    /// Also write a pyperf-compatible JSON file (one benchmark per cell) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub export_pyperf: Option<PathBuf>,
+}
+
+/// A finite number > 0.
+fn positive_f64(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number"))?;
+    if value.is_finite() && value > 0.0 {
+        Ok(value)
+    } else {
+        Err(format!("`{text}` must be a number greater than 0"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positive_numbers_only() {
+        assert_eq!(positive_f64("0.5"), Ok(0.5));
+        assert!(positive_f64("0").is_err());
+        assert!(positive_f64("-1").is_err());
+        assert!(positive_f64("inf").is_err());
+        assert!(positive_f64("x").is_err());
+    }
+}

@@ -1,0 +1,601 @@
+//! The plan of a run: which interpreters, which cells, with which settings.
+//!
+//! Defaults answer the question quickly: a default CPython build (the same
+//! version as the free-threaded one when there is one, so the cost of
+//! free-threading is measured on identical sources), every free-threaded
+//! build, each of those with the GIL forced back on, every approach at workers
+//! = usable cores, and the native twin.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Result, bail};
+
+use crate::bench::args::{BenchArgs, NATIVE_APPROACHES, PYTHON_APPROACHES, SCENARIOS};
+use crate::bench::record::{CellKey, InterpreterKind, InterpreterRecord, Settings};
+
+/// A preset: the settings a flag-less, `--quick` or `--full` run starts from.
+struct Preset {
+    name: &'static str,
+    scenarios: &'static [&'static str],
+    approaches: &'static [&'static str],
+    scale: f64,
+    warmup: u32,
+    min_runs: u32,
+    max_runs: u32,
+    budget_s: f64,
+}
+
+/// `gil-lab bench`: within 120 s here with >= 5 measured trials per cell.
+/// The scale keeps a sequential `cpu` trial around 0.2 s on CPython 3.13, long
+/// enough that a 2-worker speedup is not drowned by start-up noise.
+const DEFAULT: Preset = Preset {
+    name: "default",
+    scenarios: SCENARIOS,
+    approaches: PYTHON_APPROACHES,
+    scale: 0.3,
+    warmup: 1,
+    min_runs: 5,
+    max_runs: 12,
+    budget_s: 100.0,
+};
+
+/// `--quick`: under 30 s.
+const QUICK: Preset = Preset {
+    name: "quick",
+    scenarios: &["cpu"],
+    approaches: &["sequential", "threads", "processes"],
+    scale: 0.2,
+    warmup: 1,
+    min_runs: 3,
+    max_runs: 6,
+    budget_s: 20.0,
+};
+
+/// `--full`: every interpreter, several worker counts, more trials.
+const FULL: Preset = Preset {
+    name: "full",
+    scenarios: SCENARIOS,
+    approaches: PYTHON_APPROACHES,
+    scale: 1.0,
+    warmup: 1,
+    min_runs: 5,
+    max_runs: 30,
+    budget_s: 1800.0,
+};
+
+/// Default per-trial timeout, seconds.
+const DEFAULT_TIMEOUT_S: f64 = 120.0;
+/// Default CI target: 3% of the median.
+const DEFAULT_TARGET_REL_CI: f64 = 0.03;
+/// Default workload seed.
+const DEFAULT_SEED: u64 = 1;
+/// Oldest Python the workload runs on.
+const MIN_PYTHON: (u32, u32) = (3, 10);
+
+/// The plan of a run.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Settings after presets and flags.
+    pub settings: Settings,
+    /// The interpreters of the run (forced-GIL variants and the twin included).
+    pub interpreters: Vec<InterpreterRecord>,
+    /// The cells in run order: per scenario, per interpreter, the sequential
+    /// baseline first (so reference digests are known early).
+    pub cells: Vec<CellKey>,
+}
+
+/// A Python version `major.minor.patch` parsed from a probe's version string.
+fn version_of(text: &str) -> Option<(u32, u32, u32)> {
+    let mut parts = text
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|p| !p.is_empty());
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    let patch = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    Some((major, minor, patch))
+}
+
+/// An interpreter selector given with `--python`.
+#[derive(Debug, PartialEq)]
+enum Selector {
+    /// A path: matches the same real file.
+    Path(PathBuf),
+    /// `3.13`, `3.13.5`, `3.13t`: matches the version prefix and, with `t`,
+    /// free-threaded builds only (without `t`, default builds only).
+    Version {
+        numbers: Vec<u32>,
+        free_threaded: bool,
+    },
+}
+
+impl Selector {
+    fn parse(text: &str) -> Result<Selector> {
+        if text.contains('/') {
+            return Ok(Selector::Path(PathBuf::from(text)));
+        }
+        let (body, free_threaded) = match text.strip_suffix('t') {
+            Some(body) => (body, true),
+            None => (text, false),
+        };
+        let numbers: Option<Vec<u32>> = body.split('.').map(|p| p.parse().ok()).collect();
+        match numbers {
+            Some(numbers) if (1..=3).contains(&numbers.len()) => Ok(Selector::Version {
+                numbers,
+                free_threaded,
+            }),
+            _ => bail!(
+                "--python {text}: expected a path to a Python executable or a version such as 3.13, 3.13.5 or 3.13t"
+            ),
+        }
+    }
+
+    fn matches(&self, interpreter: &InterpreterRecord) -> bool {
+        match self {
+            Selector::Path(path) => same_file(path, &interpreter.path),
+            Selector::Version {
+                numbers,
+                free_threaded,
+            } => {
+                let Some((a, b, c)) = version_of(&interpreter.version) else {
+                    return false;
+                };
+                interpreter.free_threaded == *free_threaded
+                    && numbers
+                        .iter()
+                        .zip([a, b, c])
+                        .all(|(want, have)| *want == have)
+            }
+        }
+    }
+}
+
+/// Whether two paths name the same real file.
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+/// Whether the workload can run on this interpreter at all.
+fn supported(interpreter: &InterpreterRecord) -> bool {
+    version_of(&interpreter.version).is_some_and(|(major, minor, _)| (major, minor) >= MIN_PYTHON)
+}
+
+fn is_cpython(interpreter: &InterpreterRecord) -> bool {
+    interpreter.implementation.eq_ignore_ascii_case("cpython")
+}
+
+/// The same free-threaded build with the GIL forced back on (`-X gil=1`,
+/// because isolated mode ignores `PYTHON_GIL`).
+pub fn forced_gil_variant(interpreter: &InterpreterRecord) -> InterpreterRecord {
+    InterpreterRecord {
+        id: format!("{}-gil1", interpreter.id),
+        label: format!("{} with PYTHON_GIL=1", interpreter.label),
+        flags: vec!["-X".into(), "gil=1".into()],
+        gil_forced: Some(true),
+        ..interpreter.clone()
+    }
+}
+
+/// Chooses the Python interpreters of the run among the discovered ones
+/// (default builds and free-threaded builds, without forced-GIL variants).
+fn choose_interpreters(
+    found: &[InterpreterRecord],
+    selectors: &[Selector],
+    every: bool,
+) -> Result<Vec<InterpreterRecord>> {
+    let usable: Vec<&InterpreterRecord> = found
+        .iter()
+        .filter(|i| i.gil_forced.is_none() && supported(i))
+        .collect();
+    let mut chosen: Vec<InterpreterRecord> = if !selectors.is_empty() {
+        let mut chosen = Vec::new();
+        for selector in selectors {
+            let matching: Vec<_> = usable.iter().filter(|i| selector.matches(i)).collect();
+            if matching.is_empty() {
+                bail!(
+                    "no usable interpreter (Python 3.10+) matches --python {}: see `gil-lab python list`",
+                    match selector {
+                        Selector::Path(path) => path.display().to_string(),
+                        Selector::Version {
+                            numbers,
+                            free_threaded,
+                        } => format!(
+                            "{}{}",
+                            numbers
+                                .iter()
+                                .map(u32::to_string)
+                                .collect::<Vec<_>>()
+                                .join("."),
+                            if *free_threaded { "t" } else { "" }
+                        ),
+                    }
+                );
+            }
+            chosen.extend(matching.into_iter().map(|i| (*i).clone()));
+        }
+        chosen
+    } else if every {
+        usable.iter().map(|i| (*i).clone()).collect()
+    } else {
+        let free_threaded: Vec<&InterpreterRecord> = usable
+            .iter()
+            .copied()
+            .filter(|i| i.free_threaded && is_cpython(i))
+            .collect();
+        let defaults: Vec<&InterpreterRecord> = usable
+            .iter()
+            .copied()
+            .filter(|i| !i.free_threaded && is_cpython(i))
+            .collect();
+        // The default build of the same version as the newest free-threaded
+        // one (same patch level first), else the newest default build.
+        let newest_ft = free_threaded
+            .iter()
+            .filter_map(|i| version_of(&i.version))
+            .max();
+        let key = |i: &InterpreterRecord| {
+            let v = version_of(&i.version).unwrap_or_default();
+            let same_patch = newest_ft == Some(v);
+            let same_minor = newest_ft.is_some_and(|f| (f.0, f.1) == (v.0, v.1));
+            (same_patch, same_minor, v)
+        };
+        let default_build = defaults.iter().copied().max_by_key(|i| key(i));
+        default_build
+            .into_iter()
+            .chain(free_threaded.iter().copied())
+            .cloned()
+            .collect()
+    };
+    dedup_by_path(&mut chosen);
+    Ok(chosen)
+}
+
+/// Removes interpreters that are the same real file started the same way.
+fn dedup_by_path(interpreters: &mut Vec<InterpreterRecord>) {
+    let mut seen: Vec<(PathBuf, Vec<String>)> = Vec::new();
+    interpreters.retain(|i| {
+        let real = i.path.canonicalize().unwrap_or_else(|_| i.path.clone());
+        let key = (real, i.flags.clone());
+        if seen.contains(&key) {
+            false
+        } else {
+            seen.push(key);
+            true
+        }
+    });
+}
+
+/// Makes interpreter ids unique (`-2`, `-3`, ... on collisions).
+fn unique_ids(interpreters: &mut [InterpreterRecord]) {
+    let mut used: Vec<String> = Vec::new();
+    for interpreter in interpreters.iter_mut() {
+        let mut id = interpreter.id.clone();
+        let mut n = 2;
+        while used.contains(&id) {
+            id = format!("{}-{n}", interpreter.id);
+            n += 1;
+        }
+        interpreter.id = id.clone();
+        used.push(id);
+    }
+}
+
+/// Builds the plan from the discovered Python interpreters, the native twin
+/// (when available) and the options.
+pub fn build(
+    args: &BenchArgs,
+    found: &[InterpreterRecord],
+    twin: Option<InterpreterRecord>,
+    usable_cores: u32,
+) -> Result<Plan> {
+    let preset = if args.quick {
+        &QUICK
+    } else if args.full {
+        &FULL
+    } else {
+        &DEFAULT
+    };
+    let selectors = args
+        .python
+        .iter()
+        .map(|s| Selector::parse(s))
+        .collect::<Result<Vec<_>>>()?;
+
+    let chosen = choose_interpreters(found, &selectors, args.full)?;
+    if chosen.is_empty() {
+        bail!(
+            "no usable Python interpreter (CPython 3.10+) was found: install one, or name one with --python PATH"
+        );
+    }
+    let mut interpreters = Vec::new();
+    for interpreter in chosen {
+        let variant = interpreter
+            .free_threaded
+            .then(|| forced_gil_variant(&interpreter));
+        interpreters.push(interpreter);
+        interpreters.extend(variant);
+    }
+    unique_ids(&mut interpreters);
+
+    let scenarios: Vec<String> = if args.scenario.is_empty() {
+        preset.scenarios.iter().map(|s| s.to_string()).collect()
+    } else {
+        keep_order(SCENARIOS, &args.scenario)
+    };
+    let mut approaches: Vec<String> = if args.approach.is_empty() {
+        preset.approaches.iter().map(|s| s.to_string()).collect()
+    } else {
+        keep_order(PYTHON_APPROACHES, &args.approach)
+    };
+    // Speedups need the baseline of every (scenario, interpreter).
+    if !approaches.iter().any(|a| a == "sequential") {
+        approaches.insert(0, "sequential".into());
+    }
+    let workers: Vec<u32> = if !args.workers.is_empty() {
+        sorted_unique(args.workers.clone())
+    } else if args.full {
+        sorted_unique(vec![1, 2, 4, 8, usable_cores])
+    } else {
+        vec![usable_cores.max(1)]
+    };
+
+    if let Some(twin) = twin.filter(|_| !args.no_twin) {
+        interpreters.push(twin);
+    }
+
+    let mut cells = Vec::new();
+    for scenario in &scenarios {
+        for interpreter in &interpreters {
+            let offered: &[&str] = match interpreter.kind {
+                InterpreterKind::Python => PYTHON_APPROACHES,
+                InterpreterKind::Native => NATIVE_APPROACHES,
+            };
+            for approach in approaches.iter().filter(|a| offered.contains(&a.as_str())) {
+                let counts: &[u32] = if approach == "sequential" {
+                    &[1]
+                } else {
+                    &workers
+                };
+                for &workers in counts {
+                    cells.push(CellKey {
+                        scenario: scenario.clone(),
+                        interpreter: interpreter.id.clone(),
+                        approach: approach.clone(),
+                        workers,
+                    });
+                }
+            }
+        }
+    }
+
+    let (min_runs, max_runs) = match (args.runs, args.min_runs, args.max_runs) {
+        (Some(runs), _, _) => (runs, runs),
+        (None, min, max) => {
+            let min = min.unwrap_or(preset.min_runs);
+            let max = max.unwrap_or(preset.max_runs.max(min));
+            (min, max)
+        }
+    };
+    if max_runs < min_runs {
+        bail!("--max-runs {max_runs} is below --min-runs {min_runs}: raise --max-runs");
+    }
+    let settings = Settings {
+        preset: preset.name.into(),
+        scale: args.scale.unwrap_or(preset.scale),
+        seed: args.seed.unwrap_or(DEFAULT_SEED),
+        warmup: args.warmup.unwrap_or(preset.warmup),
+        min_runs,
+        max_runs,
+        target_rel_ci: args.target_ci.map_or(DEFAULT_TARGET_REL_CI, |p| p / 100.0),
+        timeout_s: args.timeout.unwrap_or(DEFAULT_TIMEOUT_S),
+        budget_s: args.budget.unwrap_or(preset.budget_s),
+        usable_cores,
+    };
+    Ok(Plan {
+        settings,
+        interpreters,
+        cells,
+    })
+}
+
+/// The trial spec of a cell (docs/trial-protocol.md).
+pub fn spec(cell: &CellKey, settings: &Settings) -> serde_json::Value {
+    serde_json::json!({
+        "scenario": cell.scenario,
+        "approach": cell.approach,
+        "workers": cell.workers,
+        "scale": settings.scale,
+        "seed": settings.seed,
+        "start_method": null,
+    })
+}
+
+/// `wanted` in the order of `all`.
+fn keep_order(all: &[&str], wanted: &[String]) -> Vec<String> {
+    all.iter()
+        .filter(|a| wanted.iter().any(|w| w == *a))
+        .map(|a| a.to_string())
+        .collect()
+}
+
+fn sorted_unique(mut values: Vec<u32>) -> Vec<u32> {
+    values.sort_unstable();
+    values.dedup();
+    values
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        args: BenchArgs,
+    }
+
+    fn args(flags: &[&str]) -> BenchArgs {
+        let mut argv = vec!["bench"];
+        argv.extend_from_slice(flags);
+        Wrapper::try_parse_from(argv).unwrap().args
+    }
+
+    fn python(id: &str, version: &str, free_threaded: bool) -> InterpreterRecord {
+        InterpreterRecord {
+            id: id.into(),
+            label: format!("CPython {version}{}", if free_threaded { "t" } else { "" }),
+            kind: InterpreterKind::Python,
+            path: PathBuf::from(format!("/nonexistent/{id}")),
+            flags: vec![],
+            implementation: "CPython".into(),
+            version: version.into(),
+            free_threaded,
+            gil_forced: None,
+            facts: serde_json::Value::Null,
+        }
+    }
+
+    fn twin() -> InterpreterRecord {
+        InterpreterRecord {
+            kind: InterpreterKind::Native,
+            implementation: "native".into(),
+            ..python("native", "0.1.0", false)
+        }
+    }
+
+    fn found() -> Vec<InterpreterRecord> {
+        vec![
+            python("cpython-3.9.18", "3.9.18", false),
+            python("cpython-3.12.1", "3.12.1", false),
+            python("cpython-3.13.0", "3.13.0", false),
+            python("cpython-3.13.5", "3.13.5", false),
+            python("cpython-3.13.5t", "3.13.5", true),
+        ]
+    }
+
+    #[test]
+    fn default_plan_pairs_the_free_threaded_build_with_its_default_build() {
+        let plan = build(&args(&[]), &found(), Some(twin()), 2).unwrap();
+        let ids: Vec<&str> = plan.interpreters.iter().map(|i| i.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "cpython-3.13.5",
+                "cpython-3.13.5t",
+                "cpython-3.13.5t-gil1",
+                "native"
+            ]
+        );
+        assert_eq!(plan.interpreters[2].flags, ["-X", "gil=1"]);
+        // 2 scenarios × (3 interpreters × 6 approaches + 3 native approaches).
+        assert_eq!(plan.cells.len(), 2 * (3 * 6 + 3));
+        assert!(
+            plan.cells
+                .iter()
+                .all(|c| c.workers == if c.approach == "sequential" { 1 } else { 2 })
+        );
+        assert_eq!(plan.cells[0].approach, "sequential");
+        assert_eq!(plan.settings.min_runs, 5);
+    }
+
+    #[test]
+    fn without_free_threaded_build_the_newest_default_build_is_used() {
+        let found: Vec<_> = found().into_iter().filter(|i| !i.free_threaded).collect();
+        let plan = build(&args(&["--no-twin"]), &found, Some(twin()), 2).unwrap();
+        let ids: Vec<&str> = plan.interpreters.iter().map(|i| i.id.as_str()).collect();
+        assert_eq!(ids, ["cpython-3.13.5"]);
+    }
+
+    #[test]
+    fn filters_narrow_the_plan_but_keep_the_baseline() {
+        let plan = build(
+            &args(&[
+                "--scenario",
+                "cpu",
+                "--approach",
+                "threads",
+                "--python",
+                "3.12",
+                "--workers",
+                "1,4",
+            ]),
+            &found(),
+            None,
+            2,
+        )
+        .unwrap();
+        let cells: Vec<String> = plan.cells.iter().map(|c| c.to_string()).collect();
+        assert_eq!(
+            cells,
+            [
+                "cpu/cpython-3.12.1/sequential/1",
+                "cpu/cpython-3.12.1/threads/1",
+                "cpu/cpython-3.12.1/threads/4"
+            ]
+        );
+    }
+
+    #[test]
+    fn full_takes_every_supported_interpreter_and_worker_counts() {
+        let plan = build(&args(&["--full", "--scenario", "cpu"]), &found(), None, 2).unwrap();
+        assert_eq!(
+            plan.interpreters.len(),
+            5,
+            "3.9 is left out, 3.13.5t gets its GIL variant"
+        );
+        let workers: Vec<u32> = plan
+            .cells
+            .iter()
+            .filter(|c| c.approach == "threads" && c.interpreter == "cpython-3.12.1")
+            .map(|c| c.workers)
+            .collect();
+        assert_eq!(workers, [1, 2, 4, 8]);
+    }
+
+    #[test]
+    fn runs_and_bad_selectors() {
+        let plan = build(&args(&["--runs", "7", "--quick"]), &found(), None, 2).unwrap();
+        assert_eq!((plan.settings.min_runs, plan.settings.max_runs), (7, 7));
+        let err = build(&args(&["--python", "3.11"]), &found(), None, 2).unwrap_err();
+        assert!(err.to_string().contains("--python 3.11"), "{err}");
+        let err = build(&args(&["--python", "three"]), &found(), None, 2).unwrap_err();
+        assert!(err.to_string().contains("expected a path"), "{err}");
+        let err = build(
+            &args(&["--min-runs", "9", "--max-runs", "3"]),
+            &found(),
+            None,
+            2,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("--max-runs"), "{err}");
+    }
+
+    #[test]
+    fn selector_versions() {
+        assert_eq!(
+            Selector::parse("3.13t").unwrap(),
+            Selector::Version {
+                numbers: vec![3, 13],
+                free_threaded: true
+            }
+        );
+        assert!(
+            Selector::parse("3.13t")
+                .unwrap()
+                .matches(&python("x", "3.13.5", true))
+        );
+        assert!(
+            !Selector::parse("3.13")
+                .unwrap()
+                .matches(&python("x", "3.13.5", true))
+        );
+        assert!(
+            Selector::parse("3.13.0")
+                .unwrap()
+                .matches(&python("x", "3.13.0", false))
+        );
+    }
+}

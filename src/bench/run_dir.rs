@@ -1,0 +1,172 @@
+//! The run directory: `run.json` (plan, machine, interpreters, summary) and
+//! `trials.jsonl` (one trial per line, appended and flushed to disk as each
+//! trial ends, so a crash or Ctrl-C loses nothing that finished).
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+
+use crate::bench::record::{LoadedRun, RunFile, SCHEMA_VERSION, TrialRecord};
+
+/// Name of the run file.
+pub const RUN_FILE: &str = "run.json";
+/// Name of the trials file.
+pub const TRIALS_FILE: &str = "trials.jsonl";
+
+/// An open run directory, ready to append trials.
+pub struct RunDir {
+    dir: PathBuf,
+    trials: File,
+}
+
+impl RunDir {
+    /// Creates a new run directory (it must not hold a run already) and writes
+    /// its first `run.json`.
+    pub fn create(dir: &Path, run: &RunFile) -> Result<RunDir> {
+        if dir.join(RUN_FILE).exists() {
+            bail!(
+                "{} already holds a run: choose another --output, or continue it with --resume {}",
+                dir.display(),
+                dir.display()
+            );
+        }
+        std::fs::create_dir_all(dir).with_context(|| {
+            format!(
+                "cannot create the run directory {}: choose another --output",
+                dir.display()
+            )
+        })?;
+        write_run_file(dir, run)?;
+        let trials = open_trials(dir, true)?;
+        Ok(RunDir {
+            dir: dir.to_path_buf(),
+            trials,
+        })
+    }
+
+    /// Opens an existing run directory to append more trials (`--resume`).
+    pub fn reopen(dir: &Path) -> Result<RunDir> {
+        drop_partial_line(&dir.join(TRIALS_FILE))?;
+        let trials = open_trials(dir, false)?;
+        Ok(RunDir {
+            dir: dir.to_path_buf(),
+            trials,
+        })
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Appends one trial as a JSON line and flushes it to disk before
+    /// returning: the next trial starts only once this one is safe.
+    pub fn append(&mut self, trial: &TrialRecord) -> Result<()> {
+        let mut line = serde_json::to_vec(trial).context("cannot serialise a trial record")?;
+        line.push(b'\n');
+        self.trials
+            .write_all(&line)
+            .and_then(|()| self.trials.sync_data())
+            .with_context(|| format!("cannot write {}", self.dir.join(TRIALS_FILE).display()))
+    }
+
+    /// Rewrites `run.json` (atomically: a reader sees the old or the new file).
+    pub fn write_run(&self, run: &RunFile) -> Result<()> {
+        write_run_file(&self.dir, run)
+    }
+}
+
+/// Cuts a last line left half-written by a crash, so that appended trials
+/// start on a line of their own.
+fn drop_partial_line(path: &Path) -> Result<()> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if bytes.is_empty() || bytes.ends_with(b"\n") {
+        return Ok(());
+    }
+    let keep = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let file = OpenOptions::new()
+        .write(true)
+        .open(path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    file.set_len(keep as u64)
+        .with_context(|| format!("cannot repair {}", path.display()))
+}
+
+fn open_trials(dir: &Path, create: bool) -> Result<File> {
+    let path = dir.join(TRIALS_FILE);
+    OpenOptions::new()
+        .append(true)
+        .create(create)
+        .open(&path)
+        .with_context(|| format!("cannot open {} for appending", path.display()))
+}
+
+fn write_run_file(dir: &Path, run: &RunFile) -> Result<()> {
+    let path = dir.join(RUN_FILE);
+    let staging = dir.join(format!(".{RUN_FILE}.tmp"));
+    let mut text = serde_json::to_vec_pretty(run).context("cannot serialise run.json")?;
+    text.push(b'\n');
+    let write = || -> std::io::Result<()> {
+        let mut file = File::create(&staging)?;
+        file.write_all(&text)?;
+        file.sync_data()?;
+        std::fs::rename(&staging, &path)
+    };
+    write().with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Reads a run directory: `run.json` and every complete line of `trials.jsonl`.
+/// A last line cut short by a crash mid-write is ignored; any other bad line
+/// is an error naming the line.
+pub fn load(dir: &Path) -> Result<LoadedRun> {
+    let run_path = dir.join(RUN_FILE);
+    let text = std::fs::read_to_string(&run_path).with_context(|| {
+        format!(
+            "{} is not a gil-lab run directory (no readable {RUN_FILE})",
+            dir.display()
+        )
+    })?;
+    let schema = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| v.get("schema").and_then(|s| s.as_u64()));
+    if schema != Some(u64::from(SCHEMA_VERSION)) {
+        bail!(
+            "{} has schema {}, this gil-lab reads schema {SCHEMA_VERSION}: use the gil-lab version that wrote it",
+            run_path.display(),
+            schema.map_or("(none)".to_string(), |s| s.to_string())
+        );
+    }
+    let run: RunFile = serde_json::from_str(&text)
+        .with_context(|| format!("{} is damaged", run_path.display()))?;
+
+    let trials_path = dir.join(TRIALS_FILE);
+    let mut trials = Vec::new();
+    if trials_path.exists() {
+        let file = File::open(&trials_path)
+            .with_context(|| format!("cannot read {}", trials_path.display()))?;
+        let lines: Vec<String> = BufReader::new(file)
+            .lines()
+            .collect::<std::io::Result<_>>()
+            .with_context(|| format!("cannot read {}", trials_path.display()))?;
+        let count = lines.len();
+        for (n, line) in lines.iter().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            match serde_json::from_str::<TrialRecord>(line) {
+                Ok(trial) => trials.push(trial),
+                // Only the very last line can be half-written (the process
+                // died mid-append); everything before it was flushed whole.
+                Err(_) if n + 1 == count => {}
+                Err(err) => bail!("{} line {}: {err}", trials_path.display(), n + 1),
+            }
+        }
+    }
+    Ok(LoadedRun {
+        dir: dir.to_path_buf(),
+        run,
+        trials,
+    })
+}

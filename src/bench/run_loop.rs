@@ -1,0 +1,553 @@
+//! The run loop: trials of every cell interleaved round-robin (so machine drift
+//! spreads evenly over cells), warmups first, then adaptive repetitions until
+//! each cell is precise enough, reaches `max_runs`, or the budget is spent.
+//! Every trial is judged (exit status, protocol JSON, digest, GIL state) and
+//! appended to `trials.jsonl` before the next one starts.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+
+use crate::bench::record::{
+    CellKey, Failure, FailureKind, InterpreterRecord, Measurement, PlannedCell, RunFile,
+    SCHEMA_VERSION, StopReason, TrialRecord, TrialStatus,
+};
+use crate::bench::run_dir::RunDir;
+use crate::bench::runner_output::{self, RunnerOutput};
+use crate::bench::summary::describe;
+use crate::bench::terminal::Progress;
+use crate::bench::trial::{self, TrialCommand, TrialExit, TrialOutcome};
+use crate::stats;
+
+/// A cell that failed this many times in a row is given up.
+const MAX_FAILURES_IN_ROW: u32 = 3;
+/// How much of a child's stderr a record keeps.
+const STDERR_KEEP: usize = 8 * 1024;
+
+/// Where a cell stands.
+#[derive(Debug, Default, Clone)]
+struct CellProgress {
+    /// Trials recorded (warmups and failures included, cancelled ones not).
+    reps: u32,
+    /// Measured trials.
+    measured: u32,
+    failures_in_row: u32,
+    /// Work-phase times of the measured trials.
+    work: Vec<f64>,
+    /// Wall time of its last trial: the estimate of the next one.
+    last_wall_s: f64,
+    done: Option<StopReason>,
+}
+
+/// The state of a run: rebuilt from the records on `--resume`.
+pub struct RunState {
+    cells: Vec<(PlannedCell, CellProgress)>,
+    /// Reference digest per scenario (scale and seed are fixed per run).
+    references: BTreeMap<String, String>,
+    next_index: u64,
+    /// Seconds of trials before this invocation (resume).
+    spent_before_s: f64,
+}
+
+impl RunState {
+    /// The state after the given records (none for a new run).
+    pub fn new(run: &RunFile, trials: &[TrialRecord]) -> RunState {
+        let mut state = RunState {
+            cells: run
+                .plan
+                .iter()
+                .map(|p| (p.clone(), CellProgress::default()))
+                .collect(),
+            references: BTreeMap::new(),
+            next_index: 0,
+            spent_before_s: 0.0,
+        };
+        for trial in trials {
+            state.next_index = state.next_index.max(trial.index + 1);
+            state.spent_before_s += trial.wall_s().unwrap_or(0.0);
+            state.note_reference(trial);
+            if let Some(i) = state.position(&trial.cell) {
+                state.count(i, trial);
+            }
+        }
+        let settings = &run.settings;
+        for (_, progress) in &mut state.cells {
+            if progress.done.is_none() {
+                progress.done = stop_reason(
+                    progress,
+                    settings.min_runs,
+                    settings.max_runs,
+                    settings.target_rel_ci,
+                );
+            }
+        }
+        state
+    }
+
+    fn position(&self, cell: &CellKey) -> Option<usize> {
+        self.cells.iter().position(|(p, _)| &p.cell == cell)
+    }
+
+    /// The first successful sequential trial of a scenario sets its reference
+    /// digest (warmups count: their results are as valid as any).
+    fn note_reference(&mut self, trial: &TrialRecord) {
+        if trial.status == TrialStatus::Ok
+            && trial.cell.is_baseline()
+            && let Some(report) = &trial.runner
+        {
+            self.references
+                .entry(trial.cell.scenario.clone())
+                .or_insert_with(|| report.digest.clone());
+        }
+    }
+
+    fn count(&mut self, i: usize, trial: &TrialRecord) {
+        let progress = &mut self.cells[i].1;
+        match trial.status {
+            TrialStatus::Cancelled => return,
+            TrialStatus::Skipped => progress.done = Some(StopReason::Skipped),
+            TrialStatus::Failed => progress.failures_in_row += 1,
+            TrialStatus::Ok => {
+                progress.failures_in_row = 0;
+                if !trial.warmup {
+                    progress.measured += 1;
+                    progress.work.extend(trial.work_s());
+                }
+            }
+        }
+        progress.reps += 1;
+        progress.last_wall_s = trial.wall_s().unwrap_or(progress.last_wall_s);
+        if progress.failures_in_row >= MAX_FAILURES_IN_ROW {
+            progress.done = Some(StopReason::Failing);
+        }
+    }
+
+    /// Which condition stopped each cell (cells still open are `interrupted`).
+    pub fn stops(&self) -> BTreeMap<CellKey, StopReason> {
+        self.cells
+            .iter()
+            .map(|(p, progress)| {
+                (
+                    p.cell.clone(),
+                    progress.done.unwrap_or(StopReason::Interrupted),
+                )
+            })
+            .collect()
+    }
+
+    /// Whether every cell is done.
+    pub fn complete(&self) -> bool {
+        self.cells.iter().all(|(_, p)| p.done.is_some())
+    }
+
+    /// Trials recorded so far (for the progress bar).
+    pub fn recorded(&self) -> u64 {
+        self.cells.iter().map(|(_, p)| u64::from(p.reps)).sum()
+    }
+
+    /// Trials still expected: the mandatory ones, and one more for each cell
+    /// that is not done beyond them.
+    pub fn remaining(&self, warmup: u32, min_runs: u32) -> u64 {
+        self.cells
+            .iter()
+            .filter(|(_, p)| p.done.is_none())
+            .map(|(_, p)| u64::from((warmup + min_runs).saturating_sub(p.reps).max(1)))
+            .sum()
+    }
+}
+
+/// Whether a cell is done after its latest trial, and why.
+fn stop_reason(
+    progress: &CellProgress,
+    min_runs: u32,
+    max_runs: u32,
+    target: f64,
+) -> Option<StopReason> {
+    if progress.done.is_some() {
+        return progress.done;
+    }
+    if progress.failures_in_row >= MAX_FAILURES_IN_ROW {
+        Some(StopReason::Failing)
+    } else if progress.measured >= max_runs {
+        Some(StopReason::MaxRuns)
+    } else if progress.measured >= min_runs
+        && stats::precise_enough(&progress.work, target, min_runs as usize)
+    {
+        Some(StopReason::Precise)
+    } else {
+        None
+    }
+}
+
+/// The environment every trial gets: a whitelist of the user's variables, so
+/// that no `PYTHON*` setting (or anything else) changes what is measured.
+pub fn trial_environment() -> BTreeMap<String, String> {
+    const KEEP: &[&str] = &[
+        "PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TMPDIR", "TZ",
+    ];
+    std::env::vars()
+        .filter(|(name, _)| KEEP.contains(&name.as_str()) || name.starts_with("LC_"))
+        .collect()
+}
+
+/// The command of one trial, from its planned cell.
+fn trial_command(planned: &PlannedCell) -> TrialCommand {
+    let mut words = planned.command.iter();
+    TrialCommand {
+        program: PathBuf::from(words.next().cloned().unwrap_or_default()),
+        args: words.map(OsString::from).collect(),
+        env: planned
+            .env
+            .iter()
+            .map(|(k, v)| (OsString::from(k), OsString::from(v)))
+            .collect(),
+        cwd: None,
+    }
+}
+
+/// The last `STDERR_KEEP` bytes of stderr (cut at a character boundary).
+fn stderr_tail(stderr: &str) -> String {
+    let text = stderr.trim_end();
+    if text.len() <= STDERR_KEEP {
+        return text.to_string();
+    }
+    let mut start = text.len() - STDERR_KEEP;
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    format!("[...]{}", &text[start..])
+}
+
+fn last_line(text: &str) -> &str {
+    text.trim().lines().last().unwrap_or("").trim()
+}
+
+fn signal_name(signal: i32) -> String {
+    match signal {
+        libc::SIGKILL => "SIGKILL".into(),
+        libc::SIGSEGV => "SIGSEGV".into(),
+        libc::SIGABRT => "SIGABRT".into(),
+        libc::SIGTERM => "SIGTERM".into(),
+        libc::SIGINT => "SIGINT".into(),
+        libc::SIGBUS => "SIGBUS".into(),
+        other => format!("signal {other}"),
+    }
+}
+
+/// What a trial's outcome means: its status, failure, runner report and warnings.
+struct Judgement {
+    status: TrialStatus,
+    failure: Option<Failure>,
+    skip_reason: Option<String>,
+    runner: Option<runner_output::RunnerReport>,
+    warnings: Vec<String>,
+}
+
+fn failed(kind: FailureKind, message: String) -> Judgement {
+    Judgement {
+        status: TrialStatus::Failed,
+        failure: Some(Failure { kind, message }),
+        skip_reason: None,
+        runner: None,
+        warnings: vec![],
+    }
+}
+
+/// Judges one trial: exit status, one protocol JSON object, digest against the
+/// reference, and the GIL state the cell asks for.
+fn judge(
+    outcome: &TrialOutcome,
+    interpreter: &InterpreterRecord,
+    reference: Option<&str>,
+    timeout_s: f64,
+) -> Judgement {
+    let code = match outcome.exit {
+        TrialExit::Cancelled => {
+            return Judgement {
+                status: TrialStatus::Cancelled,
+                failure: None,
+                skip_reason: None,
+                runner: None,
+                warnings: vec![],
+            };
+        }
+        TrialExit::TimedOut => {
+            return failed(
+                FailureKind::TimedOut,
+                format!(
+                    "ran past the {timeout_s} s timeout (--timeout); its process group was killed"
+                ),
+            );
+        }
+        TrialExit::Signaled { signal } => {
+            return failed(
+                FailureKind::Signaled,
+                format!("the runner was killed by {}", signal_name(signal)),
+            );
+        }
+        TrialExit::Exited { code } => code,
+    };
+    let parsed = runner_output::parse(&outcome.stdout);
+    let report = match parsed {
+        Err(_) if code != 0 => {
+            let tail = last_line(&outcome.stderr);
+            return failed(
+                FailureKind::NonZeroExit,
+                format!(
+                    "exited with status {code}{}",
+                    if tail.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {tail}")
+                    }
+                ),
+            );
+        }
+        Err(message) => return failed(FailureKind::BadOutput, message),
+        Ok(RunnerOutput::Error { kind, message }) => {
+            return failed(
+                FailureKind::RunnerError,
+                format!("the runner reported {kind}: {message}"),
+            );
+        }
+        Ok(_) if code != 0 => {
+            return failed(
+                FailureKind::NonZeroExit,
+                format!("exited with status {code} after printing its result"),
+            );
+        }
+        Ok(RunnerOutput::Skipped(reason)) => {
+            return Judgement {
+                status: TrialStatus::Skipped,
+                failure: None,
+                skip_reason: Some(reason),
+                runner: None,
+                warnings: vec![],
+            };
+        }
+        Ok(RunnerOutput::Success(report)) => *report,
+    };
+    let mut judgement = Judgement {
+        status: TrialStatus::Ok,
+        failure: None,
+        skip_reason: None,
+        runner: None,
+        warnings: vec![],
+    };
+    if let Some(reference) = reference
+        && report.digest != reference
+    {
+        judgement.status = TrialStatus::Failed;
+        judgement.failure = Some(Failure {
+            kind: FailureKind::DigestMismatch,
+            message: format!(
+                "digest {} differs from the reference {reference} (first successful sequential trial of this scenario)",
+                report.digest
+            ),
+        });
+    }
+    if judgement.failure.is_none()
+        && interpreter.gil_forced == Some(true)
+        && !report.gil_on_everywhere()
+    {
+        judgement.status = TrialStatus::Failed;
+        judgement.failure = Some(Failure {
+            kind: FailureKind::GilNotForced,
+            message: format!(
+                "the GIL was forced on (-X gil=1) but was off somewhere: start {:?}, end {:?}, workers {:?}",
+                report.gil_enabled_start, report.gil_enabled_end, report.worker_gil_enabled
+            ),
+        });
+    }
+    if interpreter.free_threaded
+        && interpreter.gil_forced.is_none()
+        && report.gil_seen_on() == Some(true)
+    {
+        judgement.warnings.push(
+            "the free-threaded build ran with the GIL on (an import turned it back on?)".into(),
+        );
+    }
+    if outcome.stragglers > 0 {
+        judgement.warnings.push(format!(
+            "{} process(es) of the trial were still running after the runner exited; gil-lab killed them",
+            outcome.stragglers
+        ));
+    }
+    if outcome.survivors > 0 {
+        judgement.warnings.push(format!(
+            "{} process(es) of the trial could not be killed",
+            outcome.survivors
+        ));
+    }
+    judgement.runner = Some(report);
+    judgement
+}
+
+fn measurement(outcome: &TrialOutcome) -> Measurement {
+    let sampler = &outcome.sampler;
+    Measurement {
+        wall_s: outcome.wall_s,
+        user_s: outcome.user_s,
+        sys_s: outcome.sys_s,
+        parallelism: outcome.parallelism(),
+        // The sampler's sum over processes; a trial too short for a single
+        // sample falls back on the largest single process.
+        peak_memory_bytes: sampler.peak_memory_bytes.max(outcome.max_single_rss_bytes),
+        voluntary_context_switches: outcome.voluntary_context_switches,
+        involuntary_context_switches: outcome.involuntary_context_switches,
+        samples: u64::from(sampler.samples),
+        sampler_cpu_s: sampler.cpu_s,
+    }
+}
+
+/// Runs the remaining trials of a run, appending each to the run directory.
+/// Returns when every cell is done, or after Ctrl-C (the flag is set).
+pub fn run(
+    run: &RunFile,
+    state: &mut RunState,
+    dir: &mut RunDir,
+    cancel: &AtomicBool,
+    progress: &Progress,
+) -> Result<()> {
+    let settings = run.settings.clone();
+    let timeout = Duration::from_secs_f64(settings.timeout_s);
+    let started = Instant::now();
+    let mandatory = settings.warmup + settings.min_runs;
+    while !state.complete() {
+        for i in 0..state.cells.len() {
+            if cancel.load(Ordering::SeqCst) {
+                return Ok(());
+            }
+            let (planned, cell) = &state.cells[i];
+            if cell.done.is_some() {
+                continue;
+            }
+            // Beyond the mandatory trials, a trial runs only if it fits the budget.
+            let spent = state.spent_before_s + started.elapsed().as_secs_f64();
+            if cell.reps >= mandatory && spent + cell.last_wall_s > settings.budget_s {
+                state.cells[i].1.done = Some(StopReason::Budget);
+                continue;
+            }
+            let interpreter = run
+                .interpreter(&planned.cell.interpreter)
+                .cloned()
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "run.json names an unknown interpreter {}",
+                        planned.cell.interpreter
+                    )
+                })?;
+            let warmup = cell.reps < settings.warmup;
+            let repetition = cell.reps;
+            let name = describe(run, &planned.cell);
+            progress.start_trial(
+                &format!(
+                    "{}: {name}{}",
+                    planned.cell.scenario,
+                    if warmup { " (warmup)" } else { "" }
+                ),
+                state.recorded() + state.remaining(settings.warmup, settings.min_runs),
+            );
+            let command = trial_command(planned);
+            let started_at = jiff::Timestamp::now().to_string();
+            let record = match trial::run_trial(&command, timeout, cancel) {
+                Ok(outcome) => {
+                    let reference = state.references.get(&planned.cell.scenario).cloned();
+                    let judgement = judge(
+                        &outcome,
+                        &interpreter,
+                        reference.as_deref(),
+                        settings.timeout_s,
+                    );
+                    let reference_digest = reference.or_else(|| {
+                        (judgement.status == TrialStatus::Ok && planned.cell.is_baseline())
+                            .then(|| judgement.runner.as_ref().map(|r| r.digest.clone()))
+                            .flatten()
+                    });
+                    let keep_stderr = judgement.status == TrialStatus::Failed
+                        || !outcome.stderr.trim().is_empty();
+                    TrialRecord {
+                        schema: SCHEMA_VERSION,
+                        index: state.next_index,
+                        cell: planned.cell.clone(),
+                        repetition,
+                        warmup,
+                        started_at,
+                        status: judgement.status,
+                        failure: judgement.failure,
+                        skip_reason: judgement.skip_reason,
+                        measurement: Some(measurement(&outcome)),
+                        runner: judgement.runner,
+                        reference_digest,
+                        stderr: if keep_stderr {
+                            stderr_tail(&outcome.stderr)
+                        } else {
+                            String::new()
+                        },
+                        warnings: judgement.warnings,
+                        timeline: serde_json::to_value(&outcome.sampler).unwrap_or_default(),
+                    }
+                }
+                Err(err) => TrialRecord {
+                    schema: SCHEMA_VERSION,
+                    index: state.next_index,
+                    cell: planned.cell.clone(),
+                    repetition,
+                    warmup,
+                    started_at,
+                    status: TrialStatus::Failed,
+                    failure: Some(Failure {
+                        kind: FailureKind::Spawn,
+                        message: format!("{err:#}"),
+                    }),
+                    skip_reason: None,
+                    measurement: None,
+                    runner: None,
+                    reference_digest: None,
+                    stderr: String::new(),
+                    warnings: vec![],
+                    timeline: serde_json::Value::Null,
+                },
+            };
+            dir.append(&record)?;
+            state.next_index += 1;
+            progress.finish_trial();
+            match (&record.status, &record.failure) {
+                (TrialStatus::Failed, Some(failure)) => {
+                    let loud = if failure.kind == FailureKind::DigestMismatch {
+                        "CORRECTNESS FAILURE: "
+                    } else {
+                        ""
+                    };
+                    progress.println(&format!(
+                        "{loud}{} {name}: trial failed: {}",
+                        planned.cell.scenario, failure.message
+                    ));
+                }
+                (TrialStatus::Skipped, _) => progress.println(&format!(
+                    "{} {name}: skipped: {}",
+                    planned.cell.scenario,
+                    record.skip_reason.as_deref().unwrap_or("")
+                )),
+                _ => {}
+            }
+            if record.status == TrialStatus::Cancelled {
+                return Ok(());
+            }
+            state.note_reference(&record);
+            state.count(i, &record);
+            let cell = &mut state.cells[i].1;
+            cell.done = stop_reason(
+                cell,
+                settings.min_runs,
+                settings.max_runs,
+                settings.target_rel_ci,
+            );
+        }
+    }
+    Ok(())
+}

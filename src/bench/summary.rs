@@ -1,0 +1,491 @@
+//! The statistics of a run, computed from its trial records: per cell the
+//! median work-phase time with its CI, speedups, efficiency, parallelism,
+//! memory and orchestration cost; per scenario the winner; and the warnings.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::bench::record::{
+    CellKey, CellState, CellSummary, FailureKind, InterpreterKind, Orchestration, RunFile,
+    RunSummary, ScenarioVerdict, StopReason, Totals, TrialRecord, TrialStatus, Warning,
+    WarningKind,
+};
+use crate::stats::{self, Comparison, Estimate, Summary, Verdict};
+
+/// A stable seed per cell, so that the same trials always give the same CIs.
+fn seed_of(cell: &CellKey) -> u64 {
+    // FNV-1a: tiny, stable across Rust versions (unlike `DefaultHasher`).
+    cell.to_string()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        })
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_unstable_by(f64::total_cmp);
+    let n = values.len();
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
+
+/// The measured trials of each cell.
+fn measured_by_cell(trials: &[TrialRecord]) -> BTreeMap<&CellKey, Vec<&TrialRecord>> {
+    let mut by_cell: BTreeMap<&CellKey, Vec<&TrialRecord>> = BTreeMap::new();
+    for trial in trials.iter().filter(|t| t.is_measured()) {
+        by_cell.entry(&trial.cell).or_default().push(trial);
+    }
+    by_cell
+}
+
+/// Work-phase times of a cell's measured trials.
+fn work_samples(trials: &[&TrialRecord]) -> Vec<f64> {
+    trials.iter().filter_map(|t| t.work_s()).collect()
+}
+
+/// Whole-trial wall times of a cell's measured trials.
+fn wall_samples(trials: &[&TrialRecord]) -> Vec<f64> {
+    trials.iter().filter_map(|t| t.wall_s()).collect()
+}
+
+fn scaled(estimate: Estimate, by: f64) -> Estimate {
+    Estimate {
+        point: estimate.point / by,
+        ci_low: estimate.ci_low / by,
+        ci_high: estimate.ci_high / by,
+    }
+}
+
+fn orchestration(trials: &[&TrialRecord]) -> Option<Orchestration> {
+    let reports: Vec<_> = trials
+        .iter()
+        .filter_map(|t| Some((t.runner.as_ref()?, t.measurement.as_ref()?)))
+        .collect();
+    if reports.is_empty() {
+        return None;
+    }
+    let pick = |f: &dyn Fn(
+        &(
+            &crate::bench::runner_output::RunnerReport,
+            &crate::bench::record::Measurement,
+        ),
+    ) -> f64| { median(&mut reports.iter().map(f).collect::<Vec<_>>()) };
+    let interpreter_start_s = pick(&|(r, m)| (m.wall_s - r.phases.total()).max(0.0));
+    let setup_s = pick(&|(r, _)| r.phases.setup);
+    let pool_start_s = pick(&|(r, _)| r.phases.pool_start);
+    let teardown_s = pick(&|(r, _)| r.phases.teardown);
+    let sharing: Vec<_> = reports
+        .iter()
+        .filter_map(|(r, _)| r.sharing.as_ref())
+        .collect();
+    let sharing_cost_s = (!sharing.is_empty())
+        .then(|| median(&mut sharing.iter().map(|s| s.cost_s).collect::<Vec<_>>()));
+    Some(Orchestration {
+        interpreter_start_s,
+        setup_s,
+        pool_start_s,
+        teardown_s,
+        sharing_cost_s,
+        sharing_method: sharing.first().map(|s| s.method.clone()),
+    })
+}
+
+/// Summarises one cell.
+fn cell_summary(
+    run: &RunFile,
+    cell: &CellKey,
+    all: &[TrialRecord],
+    measured: &BTreeMap<&CellKey, Vec<&TrialRecord>>,
+    stops: &BTreeMap<CellKey, StopReason>,
+) -> CellSummary {
+    let mine: Vec<&TrialRecord> = measured.get(cell).cloned().unwrap_or_default();
+    let of_cell = || all.iter().filter(move |t| &t.cell == cell);
+    let failed = of_cell()
+        .filter(|t| t.status == TrialStatus::Failed)
+        .count() as u32;
+    let skip_reason = of_cell()
+        .find(|t| t.status == TrialStatus::Skipped)
+        .map(|t| t.skip_reason.clone().unwrap_or_default());
+    let state = if !mine.is_empty() {
+        CellState::Measured
+    } else if skip_reason.is_some() {
+        CellState::Skipped
+    } else if failed > 0 {
+        CellState::Failed
+    } else {
+        CellState::Pending
+    };
+    let seed = seed_of(cell);
+    let work = work_samples(&mine);
+    let wall = wall_samples(&mine);
+    let baseline: Vec<&TrialRecord> = measured.get(&cell.baseline()).cloned().unwrap_or_default();
+    let base_work = work_samples(&baseline);
+    let base_wall = wall_samples(&baseline);
+    let speedup = (!work.is_empty() && !base_work.is_empty())
+        .then(|| stats::ratio_of_medians(&base_work, &work, seed));
+    let end_to_end_speedup = (!wall.is_empty() && !base_wall.is_empty())
+        .then(|| stats::ratio_of_medians(&base_wall, &wall, seed ^ 1));
+    let usable = run.settings.usable_cores.max(1);
+    let efficiency = speedup.map(|s| scaled(s, f64::from(cell.workers.min(usable).max(1))));
+    let parallelism: Vec<f64> = mine
+        .iter()
+        .filter_map(|t| t.measurement.as_ref().map(|m| m.parallelism))
+        .collect();
+    let mut memory: Vec<f64> = mine
+        .iter()
+        .filter_map(|t| t.measurement.as_ref().map(|m| m.peak_memory_bytes as f64))
+        .collect();
+    let gil_states: Vec<bool> = mine
+        .iter()
+        .filter_map(|t| t.runner.as_ref()?.gil_seen_on())
+        .collect();
+    CellSummary {
+        cell: cell.clone(),
+        state,
+        skip_reason,
+        stop: stops.get(cell).copied(),
+        trials: mine.len() as u32,
+        failed,
+        work: (!work.is_empty()).then(|| Summary::of(&work, seed)),
+        wall: (!wall.is_empty()).then(|| Summary::of(&wall, seed ^ 2)),
+        speedup,
+        end_to_end_speedup,
+        efficiency,
+        parallelism: (!parallelism.is_empty()).then(|| Summary::of(&parallelism, seed ^ 3)),
+        peak_memory_bytes: (!memory.is_empty()).then(|| median(&mut memory) as u64),
+        orchestration: orchestration(&mine),
+        digest: mine
+            .iter()
+            .find_map(|t| Some(t.runner.as_ref()?.digest.clone())),
+        gil_enabled: (!gil_states.is_empty()).then(|| gil_states.iter().any(|&on| on)),
+    }
+}
+
+/// How a cell is named for humans: `threads ×2 on CPython 3.13.5t`.
+pub fn describe(run: &RunFile, cell: &CellKey) -> String {
+    let label = run
+        .interpreter(&cell.interpreter)
+        .map_or(cell.interpreter.as_str(), |i| i.label.as_str());
+    if cell.is_baseline() {
+        format!("{} on {label}", cell.approach)
+    } else {
+        format!("{} ×{} on {label}", cell.approach, cell.workers)
+    }
+}
+
+/// The winner of one scenario among its Python cells, by median work-phase
+/// time; a cell is only called faster when the rank test says so.
+fn scenario_verdict(
+    run: &RunFile,
+    scenario: &str,
+    cells: &[CellSummary],
+    measured: &BTreeMap<&CellKey, Vec<&TrialRecord>>,
+) -> ScenarioVerdict {
+    let python = |c: &&CellSummary| {
+        run.interpreter(&c.cell.interpreter)
+            .is_none_or(|i| i.kind == InterpreterKind::Python)
+    };
+    let mut ranked: Vec<(&CellSummary, f64)> = cells
+        .iter()
+        .filter(|c| c.cell.scenario == scenario)
+        .filter(python)
+        .filter_map(|c| Some((c, c.work.as_ref()?.median)))
+        .collect();
+    ranked.sort_by(|a, b| a.1.total_cmp(&b.1));
+    let Some(&(best, best_median)) = ranked.first() else {
+        return ScenarioVerdict {
+            scenario: scenario.into(),
+            winner: None,
+            tied_with: vec![],
+            runner_up: None,
+            explanation: format!("no Python cell of `{scenario}` was measured"),
+        };
+    };
+    let best_work = work_samples(measured.get(&best.cell).map_or(&[][..], |v| v));
+    let mut tied_with = Vec::new();
+    let mut runner_up: Option<(CellKey, Comparison)> = None;
+    for &(other, _) in ranked.iter().skip(1) {
+        let other_work = work_samples(measured.get(&other.cell).map_or(&[][..], |v| v));
+        let comparison = Comparison::of(
+            &other_work,
+            &best_work,
+            stats::DEFAULT_ALPHA,
+            seed_of(&best.cell),
+        );
+        if comparison.verdict != Verdict::Faster {
+            tied_with.push(other.cell.clone());
+        }
+        if runner_up.is_none() {
+            runner_up = Some((other.cell.clone(), comparison));
+        }
+    }
+    let speedup = best
+        .speedup
+        .map(|s| format!(", {:.2}x its sequential", s.point))
+        .unwrap_or_default();
+    let explanation = match (&runner_up, tied_with.is_empty()) {
+        (None, _) => format!(
+            "{} is the only measured cell ({:.3} s of work)",
+            describe(run, &best.cell),
+            best_median
+        ),
+        (Some((second, comparison)), true) => format!(
+            "{} wins by steady-state work time ({:.3} s{speedup}); it is faster than the runner-up, {}, by {:.0}% (Mann-Whitney p = {:.3})",
+            describe(run, &best.cell),
+            best_median,
+            describe(run, second),
+            (1.0 - comparison.ratio.point) * 100.0,
+            comparison.test.p_value
+        ),
+        (Some(_), false) => {
+            let mut names: Vec<String> =
+                tied_with.iter().take(3).map(|c| describe(run, c)).collect();
+            if tied_with.len() > 3 {
+                names.push(format!("{} more", tied_with.len() - 3));
+            }
+            format!(
+                "tie: {} has the lowest median work time ({:.3} s{speedup}), but {} {} within noise of it (Mann-Whitney at {:.0}%)",
+                describe(run, &best.cell),
+                best_median,
+                names.join(", "),
+                if tied_with.len() == 1 { "is" } else { "are" },
+                stats::DEFAULT_ALPHA * 100.0
+            )
+        }
+    };
+    ScenarioVerdict {
+        scenario: scenario.into(),
+        winner: Some(best.cell.clone()),
+        tied_with,
+        runner_up: runner_up.map(|(cell, _)| cell),
+        explanation,
+    }
+}
+
+/// The warnings about cells and trials.
+fn cell_warnings(run: &RunFile, cells: &[CellSummary], trials: &[TrialRecord]) -> Vec<Warning> {
+    let mut warnings = Vec::new();
+    let target = run.settings.target_rel_ci;
+    for summary in cells {
+        let cell = &summary.cell;
+        let name = describe(run, cell);
+        let of_cell: Vec<&TrialRecord> = trials.iter().filter(|t| &t.cell == cell).collect();
+        let failures: Vec<_> = of_cell.iter().filter_map(|t| t.failure.as_ref()).collect();
+        let digest_failures = failures
+            .iter()
+            .filter(|f| f.kind == FailureKind::DigestMismatch)
+            .count();
+        if digest_failures > 0 {
+            warnings.push(Warning {
+                kind: WarningKind::Digest,
+                cell: Some(cell.clone()),
+                message: format!(
+                    "CORRECTNESS FAILURE: {name} produced a different digest in {digest_failures} trial(s): {}",
+                    failures
+                        .iter()
+                        .find(|f| f.kind == FailureKind::DigestMismatch)
+                        .map_or("", |f| f.message.as_str())
+                ),
+            });
+        }
+        if let Some(failure) = failures
+            .iter()
+            .find(|f| f.kind == FailureKind::GilNotForced)
+        {
+            warnings.push(Warning {
+                kind: WarningKind::Gil,
+                cell: Some(cell.clone()),
+                message: format!("{name}: {}", failure.message),
+            });
+        }
+        let other_failures: Vec<_> = failures
+            .iter()
+            .filter(|f| {
+                !matches!(
+                    f.kind,
+                    FailureKind::DigestMismatch | FailureKind::GilNotForced
+                )
+            })
+            .collect();
+        if let Some(first) = other_failures.first() {
+            warnings.push(Warning {
+                kind: WarningKind::Failed,
+                cell: Some(cell.clone()),
+                message: format!(
+                    "{name}: {} of {} trials failed (first: {})",
+                    other_failures.len(),
+                    of_cell.len(),
+                    first.message
+                ),
+            });
+        }
+        if let Some(reason) = &summary.skip_reason {
+            warnings.push(Warning {
+                kind: WarningKind::Skipped,
+                cell: Some(cell.clone()),
+                message: format!("{name} skipped: {reason}"),
+            });
+        }
+        let interpreter = run.interpreter(&cell.interpreter);
+        let free_threaded_default =
+            interpreter.is_some_and(|i| i.free_threaded && i.gil_forced.is_none());
+        if free_threaded_default && summary.gil_enabled == Some(true) {
+            warnings.push(Warning {
+                kind: WarningKind::Gil,
+                cell: Some(cell.clone()),
+                message: format!(
+                    "{name} ran with the GIL turned on (an import re-enabled it?): its figures are not free-threaded ones"
+                ),
+            });
+        }
+        for trial in &of_cell {
+            for message in &trial.warnings {
+                if !warnings
+                    .iter()
+                    .any(|w| w.message.ends_with(message.as_str()))
+                {
+                    warnings.push(Warning {
+                        kind: WarningKind::Gil,
+                        cell: Some(cell.clone()),
+                        message: format!("{name}: {message}"),
+                    });
+                }
+            }
+        }
+    }
+    // Outliers are common on a shared machine: one line for all cells.
+    let outlying: Vec<String> = cells
+        .iter()
+        .filter_map(|c| {
+            let work = c.work.as_ref().filter(|w| !w.outliers.is_empty())?;
+            Some(format!(
+                "{} ({} of {})",
+                describe(run, &c.cell),
+                work.outliers.len(),
+                work.n
+            ))
+        })
+        .collect();
+    if !outlying.is_empty() {
+        let shown = outlying.len().min(4);
+        warnings.push(Warning {
+            kind: WarningKind::Outliers,
+            cell: None,
+            message: format!(
+                "{} cell(s) have outlying trials (MAD rule; kept in the statistics): {}{}",
+                outlying.len(),
+                outlying[..shown].join(", "),
+                if outlying.len() > shown {
+                    format!(" and {} more", outlying.len() - shown)
+                } else {
+                    String::new()
+                }
+            ),
+        });
+    }
+    let imprecise: Vec<&CellSummary> = cells
+        .iter()
+        .filter(|c| {
+            c.work
+                .as_ref()
+                .is_some_and(|w| w.relative_half_width() > target)
+        })
+        .collect();
+    if !imprecise.is_empty() {
+        let budget = imprecise
+            .iter()
+            .filter(|c| c.stop == Some(StopReason::Budget))
+            .count();
+        let max_runs = imprecise
+            .iter()
+            .filter(|c| c.stop == Some(StopReason::MaxRuns))
+            .count();
+        warnings.push(Warning {
+            kind: WarningKind::Imprecise,
+            cell: None,
+            message: format!(
+                "{} cell(s) stopped with a CI wider than ±{:.0}% of the median ({budget} by the time budget, {max_runs} at --max-runs): raise --budget or --max-runs for tighter figures",
+                imprecise.len(),
+                target * 100.0
+            ),
+        });
+    }
+    warnings
+}
+
+/// Summarises a run from its records. `stops` says which condition stopped
+/// each cell; `machine_warnings` are the noise warnings of the machine report.
+pub fn summarize(
+    run: &RunFile,
+    trials: &[TrialRecord],
+    stops: &BTreeMap<CellKey, StopReason>,
+    machine_warnings: &[String],
+) -> RunSummary {
+    let measured = measured_by_cell(trials);
+    let cells: Vec<CellSummary> = run
+        .plan
+        .iter()
+        .map(|planned| cell_summary(run, &planned.cell, trials, &measured, stops))
+        .collect();
+    let scenarios: Vec<String> = {
+        let mut seen = BTreeSet::new();
+        run.plan
+            .iter()
+            .map(|p| p.cell.scenario.clone())
+            .filter(|s| seen.insert(s.clone()))
+            .collect()
+    };
+    let verdicts = scenarios
+        .iter()
+        .map(|s| scenario_verdict(run, s, &cells, &measured))
+        .collect();
+    let mut warnings: Vec<Warning> = machine_warnings
+        .iter()
+        .map(|message| Warning {
+            kind: WarningKind::Noise,
+            cell: None,
+            message: message.clone(),
+        })
+        .collect();
+    warnings.extend(cell_warnings(run, &cells, trials));
+    let pending = cells
+        .iter()
+        .filter(|c| c.state == CellState::Pending)
+        .count();
+    if pending > 0 {
+        warnings.push(Warning {
+            kind: WarningKind::Incomplete,
+            cell: None,
+            message: format!(
+                "{pending} cell(s) have no finished trial yet: complete the run with --resume"
+            ),
+        });
+    }
+    let mut reference_digests = BTreeMap::new();
+    for trial in trials {
+        if let (Some(reference), TrialStatus::Ok) = (&trial.reference_digest, trial.status) {
+            reference_digests
+                .entry(trial.cell.scenario.clone())
+                .or_insert_with(|| reference.clone());
+        }
+    }
+    let totals = Totals {
+        trials: trials.len() as u64,
+        measured: trials.iter().filter(|t| t.is_measured()).count() as u64,
+        warmups: trials.iter().filter(|t| t.warmup).count() as u64,
+        failed: trials
+            .iter()
+            .filter(|t| t.status == TrialStatus::Failed)
+            .count() as u64,
+        trial_time_s: trials.iter().filter_map(|t| t.wall_s()).sum(),
+    };
+    RunSummary {
+        cells,
+        scenarios: verdicts,
+        warnings,
+        totals,
+        reference_digests,
+    }
+}

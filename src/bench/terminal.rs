@@ -1,0 +1,273 @@
+//! What `gil-lab bench` shows: a progress bar with ETA and the current cell
+//! while it runs (on stderr), then per scenario a table of every cell, the
+//! winner line and the warnings (on stdout).
+
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table, presets};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::bench::args::PYTHON_APPROACHES;
+use crate::bench::record::{
+    CellState, CellSummary, InterpreterKind, RunFile, RunSummary, WarningKind,
+};
+use crate::bench::summary::describe;
+use crate::stats::{Estimate, Summary};
+
+/// Whether to colour what goes to stdout: a terminal, and NO_COLOR unset
+/// (<https://no-color.org>).
+pub fn colour_stdout() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// The progress bar of a run (drawn on stderr when it is a terminal).
+pub struct Progress {
+    bar: ProgressBar,
+}
+
+impl Progress {
+    /// A bar for `total` trials (the length grows if cells need more).
+    pub fn new(total: u64, done: u64, visible: bool) -> Progress {
+        let bar = ProgressBar::with_draw_target(
+            Some(total),
+            if visible {
+                ProgressDrawTarget::stderr()
+            } else {
+                ProgressDrawTarget::hidden()
+            },
+        );
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{elapsed:>4} [{bar:28}] {pos}/{len} trials, ETA {eta:>3}  {wide_msg}",
+            )
+            .expect("the progress template is valid")
+            .progress_chars("=> "),
+        );
+        bar.set_position(done);
+        bar.enable_steady_tick(Duration::from_millis(200));
+        Progress { bar }
+    }
+
+    /// Shows the cell about to run and the expected total.
+    pub fn start_trial(&self, cell: &str, total: u64) {
+        self.bar.set_length(total);
+        self.bar.set_message(cell.to_string());
+    }
+
+    /// Counts a finished trial.
+    pub fn finish_trial(&self) {
+        self.bar.inc(1);
+    }
+
+    /// Prints a line above the bar.
+    pub fn println(&self, line: &str) {
+        if self.bar.is_hidden() {
+            eprintln!("{line}");
+        } else {
+            self.bar.println(line);
+        }
+    }
+
+    /// Removes the bar.
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+/// `212.3 ms` / `1.234 s`.
+pub fn format_seconds(seconds: f64) -> String {
+    if seconds < 1.0 {
+        format!("{:.1} ms", seconds * 1000.0)
+    } else {
+        format!("{seconds:.3} s")
+    }
+}
+
+/// `212.3 ms ±1.2%`: a median with its CI half-width relative to it.
+fn format_summary(summary: &Summary) -> String {
+    format!(
+        "{} ±{:.1}%",
+        format_seconds(summary.median),
+        summary.relative_half_width() * 100.0
+    )
+}
+
+/// `1.93× (1.88–1.98)`.
+fn format_ratio(estimate: &Estimate) -> String {
+    format!(
+        "{:.2}× ({:.2}–{:.2})",
+        estimate.point, estimate.ci_low, estimate.ci_high
+    )
+}
+
+/// `45.2 MiB`.
+pub fn format_bytes(bytes: u64) -> String {
+    const MIB: f64 = 1024.0 * 1024.0;
+    let mib = bytes as f64 / MIB;
+    if mib >= 1024.0 {
+        format!("{:.2} GiB", mib / 1024.0)
+    } else {
+        format!("{mib:.1} MiB")
+    }
+}
+
+/// Rows of a scenario in display order: Python approaches in their usual
+/// order (interpreters in plan order within each), the native twin last.
+fn ordered<'a>(run: &RunFile, cells: &'a [CellSummary], scenario: &str) -> Vec<&'a CellSummary> {
+    let is_native = |c: &CellSummary| {
+        run.interpreter(&c.cell.interpreter)
+            .is_some_and(|i| i.kind == InterpreterKind::Native)
+    };
+    let rank = |c: &CellSummary| {
+        let approach = PYTHON_APPROACHES
+            .iter()
+            .position(|a| *a == c.cell.approach)
+            .unwrap_or(PYTHON_APPROACHES.len());
+        (is_native(c), approach, c.cell.workers)
+    };
+    let mut rows: Vec<(usize, &CellSummary)> = cells
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.cell.scenario == scenario)
+        .collect();
+    rows.sort_by_key(|(i, c)| (rank(c), *i));
+    rows.into_iter().map(|(_, c)| c).collect()
+}
+
+/// The table of one scenario.
+fn scenario_table(run: &RunFile, summary: &RunSummary, scenario: &str, colour: bool) -> Table {
+    let winner = summary
+        .scenarios
+        .iter()
+        .find(|v| v.scenario == scenario)
+        .and_then(|v| v.winner.clone());
+    let mut table = Table::new();
+    table
+        .load_style(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(vec![
+            "approach",
+            "workers",
+            "interpreter",
+            "work (median ±CI)",
+            "speedup",
+            "end-to-end speedup",
+            "efficiency",
+            "parallelism",
+            "peak memory",
+            "trials",
+        ]);
+    for cell in ordered(run, &summary.cells, scenario) {
+        let label = run
+            .interpreter(&cell.cell.interpreter)
+            .map_or(cell.cell.interpreter.clone(), |i| i.label.clone());
+        let dash = || "–".to_string();
+        let (work, note) = match cell.state {
+            CellState::Measured => (cell.work.as_ref().map_or_else(dash, format_summary), None),
+            CellState::Skipped => ("skipped".into(), Some(Color::DarkGrey)),
+            CellState::Failed => ("FAILED".into(), Some(Color::Red)),
+            CellState::Pending => ("not run".into(), Some(Color::DarkGrey)),
+        };
+        let row = vec![
+            cell.cell.approach.clone(),
+            cell.cell.workers.to_string(),
+            label,
+            work,
+            cell.speedup.as_ref().map_or_else(dash, format_ratio),
+            cell.end_to_end_speedup
+                .as_ref()
+                .map_or_else(dash, format_ratio),
+            cell.efficiency
+                .map_or_else(dash, |e| format!("{:.0}%", e.point * 100.0)),
+            cell.parallelism
+                .as_ref()
+                .map_or_else(dash, |p| format!("{:.2}", p.median)),
+            cell.peak_memory_bytes.map_or_else(dash, format_bytes),
+            if cell.failed > 0 {
+                format!("{} ({} failed)", cell.trials, cell.failed)
+            } else {
+                cell.trials.to_string()
+            },
+        ];
+        let is_winner = winner.as_ref() == Some(&cell.cell);
+        table.add_row(row.into_iter().map(|text| {
+            let mut c = Cell::new(text);
+            if colour {
+                if let Some(color) = note {
+                    c = c.fg(color);
+                } else if is_winner {
+                    c = c.fg(Color::Green).add_attribute(Attribute::Bold);
+                }
+            }
+            c
+        }));
+    }
+    table
+}
+
+/// Writes the final report: per scenario a table and the winner line, then
+/// the warnings.
+pub fn print_report(
+    out: &mut dyn Write,
+    run: &RunFile,
+    summary: &RunSummary,
+    colour: bool,
+) -> std::io::Result<()> {
+    for verdict in &summary.scenarios {
+        writeln!(
+            out,
+            "\nScenario `{}`: work = the runner's steady work phase; speedups against `sequential` on the same interpreter, 95% CIs in brackets",
+            verdict.scenario
+        )?;
+        writeln!(
+            out,
+            "{}",
+            scenario_table(run, summary, &verdict.scenario, colour)
+        )?;
+        let winner = match &verdict.winner {
+            Some(cell) if verdict.tied_with.is_empty() => {
+                format!("Winner: {}. ", describe(run, cell))
+            }
+            _ => String::new(),
+        };
+        writeln!(out, "{winner}{}", verdict.explanation)?;
+    }
+    if !summary.warnings.is_empty() {
+        writeln!(out, "\nWarnings:")?;
+        for warning in &summary.warnings {
+            let loud = matches!(warning.kind, WarningKind::Digest);
+            let line = format!("  - {}", warning.message);
+            if colour && loud {
+                writeln!(out, "\x1b[1;31m{line}\x1b[0m")?;
+            } else {
+                writeln!(out, "{line}")?;
+            }
+        }
+    }
+    let totals = &summary.totals;
+    writeln!(
+        out,
+        "\n{} trials ({} measured, {} warmup, {} failed), {:.1} s of trials.",
+        totals.trials, totals.measured, totals.warmups, totals.failed, totals.trial_time_s
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        assert_eq!(format_seconds(0.2123), "212.3 ms");
+        assert_eq!(format_seconds(1.5), "1.500 s");
+        assert_eq!(format_bytes(47_395_635), "45.2 MiB");
+        let e = Estimate {
+            point: 1.934,
+            ci_low: 1.88,
+            ci_high: 1.981,
+        };
+        assert_eq!(format_ratio(&e), "1.93× (1.88–1.98)");
+    }
+}
