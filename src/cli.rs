@@ -25,6 +25,11 @@ pub enum Command {
     /// Find, probe, check and install Python interpreters.
     #[command(subcommand)]
     Python(python::PythonCommand),
+    /// Compare two runs cell by cell: change of the median work-phase time
+    /// with its CI, and whether it is faster, slower or a tie.
+    Compare(crate::compare::CompareArgs),
+    /// Write the exports (JSON, CSV, Markdown, pyperf) of a stored run.
+    Export(crate::export::ExportArgs),
 }
 
 /// Runs the chosen subcommand and returns the process exit code.
@@ -32,6 +37,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Bench(args) => crate::bench::run(*args),
         Command::Python(command) => python::run(command),
+        Command::Compare(args) => crate::compare::run(args),
+        Command::Export(args) => crate::export::run(args),
     }
 }
 

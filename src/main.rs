@@ -3,11 +3,11 @@
 
 mod bench;
 mod cli;
+mod compare;
 mod embedded;
+mod export;
 mod paths;
 mod python;
-// Used by the bench run loop, exporters and `compare` as they land.
-#[allow(dead_code, unused_imports)]
 mod stats;
 
 use std::process::ExitCode;

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 pub use bootstrap::ratio_of_medians;
 pub use rank::{MannWhitney, hodges_lehmann, mann_whitney_u};
 pub use summary::{Summary, precise_enough};
-pub use verdict::{Comparison, Verdict, verdict};
+pub use verdict::{Comparison, Verdict};
 
 /// Confidence level of every interval in this module.
 pub const CONFIDENCE: f64 = 0.95;
@@ -41,14 +41,6 @@ pub struct Estimate {
     pub ci_low: f64,
     /// Upper end of the 95% confidence interval.
     pub ci_high: f64,
-}
-
-impl Estimate {
-    /// True when the interval contains `value` (e.g. a ratio's CI contains 1:
-    /// no detectable change).
-    pub fn contains(&self, value: f64) -> bool {
-        self.ci_low <= value && value <= self.ci_high
-    }
 }
 
 /// The samples in ascending order. `total_cmp` keeps the sort total even if a
@@ -108,16 +100,5 @@ mod tests {
         assert_eq!(quantile_of_sorted(&s, 0.5), 2.5);
         assert!((quantile_of_sorted(&s, 0.975) - 3.925).abs() < 1e-12);
         assert_eq!(quantile_of_sorted(&s, 1.0), 4.0);
-    }
-
-    #[test]
-    fn estimate_contains_its_bounds() {
-        let e = Estimate {
-            point: 1.0,
-            ci_low: 0.9,
-            ci_high: 1.1,
-        };
-        assert!(e.contains(1.0) && e.contains(0.9) && e.contains(1.1));
-        assert!(!e.contains(1.2));
     }
 }

@@ -36,9 +36,14 @@ impl std::fmt::Display for Verdict {
     }
 }
 
-/// The verdict implied by a Mann-Whitney test of A against B.
-fn from_test(test: &MannWhitney, len_a: usize, len_b: usize, alpha: f64) -> Verdict {
-    let middle = (len_a * len_b) as f64 / 2.0;
+/// Is A (times, lower is better) faster than B? `Faster` or `Slower` only
+/// when the two-sided Mann-Whitney test has p < `alpha`; `Tie` otherwise.
+///
+/// # Panics
+/// If either sample is empty.
+pub fn verdict(a: &[f64], b: &[f64], alpha: f64) -> Verdict {
+    let test = mann_whitney_u(a, b);
+    let middle = (a.len() * b.len()) as f64 / 2.0;
     if test.p_value >= alpha || test.u == middle {
         Verdict::Tie
     } else if test.u < middle {
@@ -46,15 +51,6 @@ fn from_test(test: &MannWhitney, len_a: usize, len_b: usize, alpha: f64) -> Verd
     } else {
         Verdict::Slower
     }
-}
-
-/// Is A (times, lower is better) faster than B? `Faster` or `Slower` only
-/// when the two-sided Mann-Whitney test has p < `alpha`; `Tie` otherwise.
-///
-/// # Panics
-/// If either sample is empty.
-pub fn verdict(a: &[f64], b: &[f64], alpha: f64) -> Verdict {
-    from_test(&mann_whitney_u(a, b), a.len(), b.len(), alpha)
 }
 
 /// Everything gil-lab says when it compares a candidate's times with a
@@ -83,12 +79,11 @@ impl Comparison {
     /// # Panics
     /// If either sample is empty.
     pub fn of(baseline: &[f64], candidate: &[f64], alpha: f64, seed: u64) -> Comparison {
-        let test = mann_whitney_u(candidate, baseline);
         Comparison {
-            verdict: from_test(&test, candidate.len(), baseline.len(), alpha),
+            verdict: verdict(candidate, baseline, alpha),
             ratio: ratio_of_medians(candidate, baseline, seed),
             shift: hodges_lehmann(candidate, baseline),
-            test,
+            test: mann_whitney_u(candidate, baseline),
             alpha,
         }
     }

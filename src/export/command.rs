@@ -1,0 +1,50 @@
+//! `gil-lab export RUN_DIR`: writes the exports of a stored run, the same
+//! files `gil-lab bench --export-*` writes when a run ends.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+use clap::Args;
+
+use super::{ExportFormat, ExportManager};
+use crate::bench::run_dir;
+
+/// Arguments of `gil-lab export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The run directory (made by `gil-lab bench`).
+    #[arg(value_name = "RUN_DIR")]
+    pub run: PathBuf,
+
+    /// Write the summary as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+
+    /// Write every trial as CSV (long format, one row per trial) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+
+    /// Write the tables as Markdown to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+
+    /// Write a pyperf-compatible JSON file (one benchmark per cell) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub pyperf: Option<PathBuf>,
+}
+
+/// Runs `gil-lab export`.
+pub fn run(args: ExportArgs) -> Result<ExitCode> {
+    let mut exports = ExportManager::default();
+    exports.add(ExportFormat::Json, args.json.as_deref());
+    exports.add(ExportFormat::Csv, args.csv.as_deref());
+    exports.add(ExportFormat::Markdown, args.markdown.as_deref());
+    exports.add(ExportFormat::Pyperf, args.pyperf.as_deref());
+    if exports.is_empty() {
+        bail!("nothing to export: give at least one of --json, --csv, --markdown, --pyperf FILE");
+    }
+    let run = run_dir::load(&args.run)?;
+    exports.write(&run)?;
+    Ok(ExitCode::SUCCESS)
+}

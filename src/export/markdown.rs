@@ -1,0 +1,184 @@
+//! `--export-markdown`: the run as a report to paste into an issue or a pull
+//! request: one table per scenario (interpreter x approach with median
+//! work-phase time and its 95% CI, both speedups, efficiency, parallelism,
+//! peak memory), the verdict of each scenario, and the warnings.
+
+use std::fmt::Write as _;
+
+use anyhow::Result;
+
+use super::{Exporter, summary_of, time_unit};
+use crate::bench::record::{CellState, CellSummary, LoadedRun, RunSummary, WarningKind};
+use crate::stats::{Estimate, Summary};
+
+/// Writes a Markdown report.
+pub struct MarkdownExporter;
+
+/// Escapes text for a table cell.
+fn cell_text(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+/// `512.3 ms [508.1, 517.0]`: a median with its 95% CI, in the median's unit.
+fn time_with_ci(summary: &Summary) -> String {
+    let (scale, decimals, unit) = time_unit(summary.median);
+    format!(
+        "{:.decimals$} {unit} [{:.decimals$}, {:.decimals$}]",
+        summary.median * scale,
+        summary.ci_low * scale,
+        summary.ci_high * scale
+    )
+}
+
+/// `1.95× [1.90, 2.00]` (with `suffix` "×"), or `—` when there is none.
+fn estimate(estimate: Option<&Estimate>, suffix: &str) -> String {
+    estimate.map_or_else(
+        || "—".to_string(),
+        |e| format!("{:.2}{suffix} [{:.2}, {:.2}]", e.point, e.ci_low, e.ci_high),
+    )
+}
+
+/// A scenario's cells as table rows.
+fn table(out: &mut String, run: &LoadedRun, cells: &[&CellSummary]) {
+    out.push_str(
+        "| interpreter | approach | workers | work phase (median, 95% CI) | speedup | end-to-end speedup | efficiency | parallelism | peak memory | trials |\n",
+    );
+    out.push_str("|---|---|---:|---|---|---|---|---|---:|---:|\n");
+    for cell in cells {
+        let key = &cell.cell;
+        let interpreter = run
+            .run
+            .interpreter(&key.interpreter)
+            .map_or(key.interpreter.as_str(), |i| i.label.as_str());
+        let work = match (&cell.state, &cell.work) {
+            (_, Some(work)) => time_with_ci(work),
+            (CellState::Skipped, None) => format!(
+                "skipped: {}",
+                cell.skip_reason.as_deref().unwrap_or("not supported")
+            ),
+            (CellState::Failed, None) => "failed".to_string(),
+            (_, None) => "not measured".to_string(),
+        };
+        let parallelism = cell
+            .parallelism
+            .as_ref()
+            .map_or_else(|| "—".to_string(), |p| format!("{:.2}", p.median));
+        let memory = cell.peak_memory_bytes.map_or_else(
+            || "—".to_string(),
+            |bytes| format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0)),
+        );
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            cell_text(interpreter),
+            cell_text(&key.approach),
+            key.workers,
+            cell_text(&work),
+            estimate(cell.speedup.as_ref(), "×"),
+            estimate(cell.end_to_end_speedup.as_ref(), "×"),
+            estimate(cell.efficiency.as_ref(), ""),
+            parallelism,
+            memory,
+            cell.trials,
+        );
+    }
+}
+
+fn warning_word(kind: WarningKind) -> &'static str {
+    match kind {
+        WarningKind::Noise => "noise",
+        WarningKind::Outliers => "outliers",
+        WarningKind::Imprecise => "imprecise",
+        WarningKind::Gil => "gil",
+        WarningKind::Digest => "digest",
+        WarningKind::Skipped => "skipped",
+        WarningKind::Failed => "failed",
+        WarningKind::Incomplete => "incomplete",
+    }
+}
+
+/// Scenarios in the order their first cell appears.
+fn scenarios(summary: &RunSummary) -> Vec<&str> {
+    let mut names: Vec<&str> = Vec::new();
+    for cell in &summary.cells {
+        if !names.contains(&cell.cell.scenario.as_str()) {
+            names.push(&cell.cell.scenario);
+        }
+    }
+    names
+}
+
+impl Exporter for MarkdownExporter {
+    fn serialize(&self, run: &LoadedRun) -> Result<Vec<u8>> {
+        let summary = summary_of(run)?;
+        let file = &run.run;
+        let mut out = String::new();
+        let _ = writeln!(out, "# gil-lab run of {}\n", file.started_at);
+        let machine = file
+            .machine
+            .get("cpu_model")
+            .and_then(|m| m.as_str())
+            .unwrap_or("unknown CPU");
+        let _ = writeln!(
+            out,
+            "gil-lab {}, preset `{}`, scale {}, seed {}, on {} with {} usable cores; {} measured trials.\n",
+            file.gil_lab_version,
+            file.settings.preset,
+            file.settings.scale,
+            file.settings.seed,
+            cell_text(machine),
+            file.settings.usable_cores,
+            summary.totals.measured,
+        );
+        out.push_str(
+            "Speedup: the `sequential` cell's median work-phase time ÷ this cell's (same \
+             interpreter and scenario); end-to-end speedup uses whole-trial wall time. \
+             Brackets hold 95% confidence intervals.\n",
+        );
+        for scenario in scenarios(summary) {
+            let _ = writeln!(out, "\n## Scenario `{scenario}`\n");
+            let cells: Vec<&CellSummary> = summary
+                .cells
+                .iter()
+                .filter(|c| c.cell.scenario == scenario)
+                .collect();
+            table(&mut out, run, &cells);
+            if let Some(verdict) = summary.scenarios.iter().find(|v| v.scenario == scenario) {
+                let _ = writeln!(out, "\n**Verdict:** {}", verdict.explanation);
+            }
+        }
+        if !summary.warnings.is_empty() {
+            out.push_str("\n## Warnings\n\n");
+            for warning in &summary.warnings {
+                let cell = warning
+                    .cell
+                    .as_ref()
+                    .map_or_else(String::new, |c| format!(" `{c}`"));
+                let _ = writeln!(
+                    out,
+                    "- **{}**{cell}: {}",
+                    warning_word(warning.kind),
+                    warning.message
+                );
+            }
+        }
+        Ok(out.into_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_keep_the_median_unit() {
+        let s = Summary::of(&[0.5123, 0.5081, 0.5170], 1);
+        // Three samples: the CI is their full range.
+        assert_eq!(time_with_ci(&s), "512.3 ms [508.1, 517.0]");
+    }
+
+    #[test]
+    fn table_text_is_escaped() {
+        assert_eq!(cell_text("a|b\nc"), "a\\|b c");
+    }
+}
