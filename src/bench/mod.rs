@@ -27,6 +27,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
+use crate::export::{ExportFormat, ExportManager};
 use crate::python::discovery::{self, Interpreter};
 use args::BenchArgs;
 use machine::MachineInfo;
@@ -306,6 +307,15 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     ));
     run_dir.write_run(&run)?;
     outcome?;
+
+    let mut exports = ExportManager::default();
+    exports.add(ExportFormat::Json, args.export_json.as_deref());
+    exports.add(ExportFormat::Csv, args.export_csv.as_deref());
+    exports.add(ExportFormat::Markdown, args.export_markdown.as_deref());
+    exports.add(ExportFormat::Pyperf, args.export_pyperf.as_deref());
+    if !exports.is_empty() {
+        exports.write(&run_dir::load(run_dir.path())?)?;
+    }
 
     let summary = run.summary.as_ref().expect("the summary was just computed");
     if args.json {

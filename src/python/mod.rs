@@ -7,6 +7,7 @@ pub mod facts;
 pub mod list;
 pub mod probe;
 pub mod probe_cache;
+pub mod provision;
 
 use std::process::ExitCode;
 
@@ -22,6 +23,9 @@ pub enum PythonCommand {
     /// Check whether importing modules keeps the GIL off on free-threaded
     /// interpreters.
     CheckImports(check_imports::CheckImportsArgs),
+    /// Install a CPython (free-threaded `3.13t`, `3.14t`, or the default
+    /// build) into gil-lab's home, verified with the probe.
+    Install(provision::InstallArgs),
 }
 
 /// Runs a `gil-lab python` subcommand.
@@ -29,5 +33,6 @@ pub fn run(command: PythonCommand) -> anyhow::Result<ExitCode> {
     match command {
         PythonCommand::List(args) => list::run(&args),
         PythonCommand::CheckImports(args) => check_imports::run(&args),
+        PythonCommand::Install(args) => provision::run(args),
     }
 }
