@@ -30,6 +30,10 @@ pub enum Command {
     Compare(crate::compare::CompareArgs),
     /// Write the exports (JSON, CSV, Markdown, pyperf) of a stored run.
     Export(crate::export::ExportArgs),
+    /// Write a run's dashboard as one self-contained HTML file (works offline).
+    Report(crate::dashboard::ReportArgs),
+    /// Serve the dashboards of runs on a local, read-only web server.
+    Serve(crate::dashboard::ServeArgs),
 }
 
 /// Runs the chosen subcommand and returns the process exit code.
@@ -39,6 +43,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Python(command) => python::run(command),
         Command::Compare(args) => crate::compare::run(args),
         Command::Export(args) => crate::export::run(args),
+        Command::Report(args) => crate::dashboard::report::run(args),
+        Command::Serve(args) => crate::dashboard::serve::run(args),
     }
 }
 

@@ -4,6 +4,7 @@
 mod bench;
 mod cli;
 mod compare;
+mod dashboard;
 mod embedded;
 mod export;
 mod paths;

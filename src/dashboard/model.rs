@@ -1,0 +1,556 @@
+//! The dashboard's data: everything the page shows, computed from a loaded
+//! run as plain, serialisable values. The page embeds it as JSON (so the
+//! snapshot tests and any script read exactly what a person sees); the SVG
+//! charts are kept apart in [`Dashboard::svgs`] because they are drawings, not
+//! data.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::bench::args::PYTHON_APPROACHES;
+use crate::bench::record::{
+    CellKey, CellState, CellSummary, InterpreterKind, InterpreterRecord, LoadedRun, RunStatus,
+    RunSummary, Totals,
+};
+use crate::bench::summary;
+use crate::bench::terminal::{format_bytes, format_seconds};
+use crate::stats::Estimate;
+
+use super::charts::{self, Chart};
+use super::claims::{self, ClaimsCheck};
+use super::timeline::{self, TimelineSet};
+use super::verdict::{self, VerdictView};
+
+/// Everything the dashboard of one run shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct Dashboard {
+    /// Page title.
+    pub title: String,
+    /// What run this is and how far it got.
+    pub run: RunInfo,
+    /// Per scenario, the verdict in one sentence with its evidence.
+    pub verdicts: Vec<VerdictView>,
+    /// The interpreters, free-threaded builds and GIL state marked.
+    pub interpreters: Vec<InterpreterView>,
+    /// Per scenario, the charts and the parallelism timelines.
+    pub scenarios: Vec<ScenarioView>,
+    /// The cost of free-threading measured here next to published figures.
+    pub claims: ClaimsCheck,
+    /// Machine metadata, as label and value.
+    pub machine: Vec<Fact>,
+    /// Warnings about the machine, cells and trials.
+    pub warnings: Vec<WarningView>,
+    /// Every cell, for the sortable table.
+    pub cells: Vec<CellRow>,
+    /// The drawn charts by [`Chart::id`]: SVG markup, not data, so left out of
+    /// the embedded JSON.
+    #[serde(skip)]
+    pub svgs: BTreeMap<String, String>,
+}
+
+/// What run this is and how far it got.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunInfo {
+    /// The run directory as given.
+    pub dir: String,
+    /// `running`, `complete` or `interrupted`.
+    pub status: String,
+    /// When it started (RFC 3339).
+    pub started_at: String,
+    /// When it ended, if it did.
+    pub finished_at: Option<String>,
+    /// gil-lab version that wrote it.
+    pub gil_lab_version: String,
+    /// Preset (`default`, `quick`, `full`).
+    pub preset: String,
+    /// The runner's scale.
+    pub scale: f64,
+    /// The runner's seed.
+    pub seed: u64,
+    /// Usable cores when the run was planned.
+    pub usable_cores: u32,
+    /// Counts of trials.
+    pub totals: Totals,
+    /// Trials recorded so far.
+    pub trials_recorded: u64,
+    /// Trials the plan needs at least (warmups and minimum runs of every cell).
+    pub trials_planned_min: u64,
+    /// Cells with at least one measured, skipped or failed trial.
+    pub cells_started: usize,
+    /// Cells in the plan.
+    pub cells_planned: usize,
+    /// The statistics were computed for this page from the trials so far
+    /// (the run has not written its summary yet).
+    pub provisional: bool,
+}
+
+/// How an interpreter runs with respect to the GIL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GilMode {
+    /// A default build: one GIL.
+    Gil,
+    /// A free-threaded build running without the GIL.
+    FreeThreaded,
+    /// A free-threaded build with the GIL forced back on (`-X gil=1`).
+    ForcedOn,
+    /// The native twin: no interpreter lock at all.
+    Native,
+}
+
+impl GilMode {
+    /// The mode of a recorded interpreter.
+    pub fn of(interpreter: &InterpreterRecord) -> GilMode {
+        match (
+            interpreter.kind,
+            interpreter.free_threaded,
+            interpreter.gil_forced,
+        ) {
+            (InterpreterKind::Native, _, _) => GilMode::Native,
+            (_, true, Some(true)) => GilMode::ForcedOn,
+            (_, true, _) => GilMode::FreeThreaded,
+            (_, false, _) => GilMode::Gil,
+        }
+    }
+
+    /// Short words for humans.
+    pub fn words(self) -> &'static str {
+        match self {
+            GilMode::Gil => "default build (GIL)",
+            GilMode::FreeThreaded => "free-threaded (no GIL)",
+            GilMode::ForcedOn => "free-threaded build, GIL forced on",
+            GilMode::Native => "native twin (no interpreter lock)",
+        }
+    }
+}
+
+/// One interpreter of the run.
+#[derive(Debug, Clone, Serialize)]
+pub struct InterpreterView {
+    /// Short id used by cells.
+    pub id: String,
+    /// Human label.
+    pub label: String,
+    /// The executable.
+    pub path: String,
+    /// Interpreter flags, space separated.
+    pub flags: String,
+    /// Implementation and version, e.g. `CPython 3.13.5`.
+    pub version: String,
+    /// GIL mode.
+    pub mode: GilMode,
+    /// [`GilMode::words`].
+    pub mode_words: String,
+    /// A free-threaded build (not forced) that ran with the GIL on in some
+    /// trial: its threads did not run in parallel there.
+    pub gil_turned_on: bool,
+    /// Why it matters, when `gil_turned_on`.
+    pub warning: Option<String>,
+}
+
+/// One scenario's charts and timelines.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioView {
+    /// The scenario.
+    pub name: String,
+    /// What the agents do in it.
+    pub description: String,
+    /// Speedup vs workers, median time, peak memory, orchestration cost.
+    pub charts: Vec<Chart>,
+    /// The parallelism timelines of representative trials.
+    pub timelines: TimelineSet,
+}
+
+/// A label and a value.
+#[derive(Debug, Clone, Serialize)]
+pub struct Fact {
+    /// What it is.
+    pub label: String,
+    /// Its value, as text.
+    pub value: String,
+}
+
+/// A warning shown on the page.
+#[derive(Debug, Clone, Serialize)]
+pub struct WarningView {
+    /// Kind (`noise`, `gil`, `digest`, ...).
+    pub kind: String,
+    /// The cell concerned, described.
+    pub cell: Option<String>,
+    /// One line for humans.
+    pub message: String,
+}
+
+/// One row of the table of all cells.
+#[derive(Debug, Clone, Serialize)]
+pub struct CellRow {
+    /// Scenario.
+    pub scenario: String,
+    /// Approach.
+    pub approach: String,
+    /// Workers.
+    pub workers: u32,
+    /// Interpreter id.
+    pub interpreter: String,
+    /// Interpreter label.
+    pub interpreter_label: String,
+    /// GIL mode of the interpreter.
+    pub mode: GilMode,
+    /// `measured`, `skipped`, `failed` or `pending`.
+    pub state: String,
+    /// Why it was skipped.
+    pub skip_reason: Option<String>,
+    /// Median work-phase time, seconds, with its CI.
+    pub work: Option<Estimate>,
+    /// Median whole-trial wall time, seconds, with its CI.
+    pub wall: Option<Estimate>,
+    /// Speedup (work phase) with its CI.
+    pub speedup: Option<Estimate>,
+    /// End-to-end speedup (wall time) with its CI.
+    pub end_to_end_speedup: Option<Estimate>,
+    /// Efficiency with its CI.
+    pub efficiency: Option<Estimate>,
+    /// Median parallelism (tree CPU ÷ wall).
+    pub parallelism: Option<f64>,
+    /// Median peak memory of the tree, bytes.
+    pub peak_memory_bytes: Option<u64>,
+    /// Orchestration cost (everything but the work phase), seconds.
+    pub orchestration_s: Option<f64>,
+    /// Measured trials.
+    pub trials: u32,
+    /// Failed trials.
+    pub failed: u32,
+    /// GIL seen on at the end of its trials.
+    pub gil_enabled: Option<bool>,
+    /// Texts of the numeric columns, formatted for the table.
+    pub text: RowText,
+}
+
+/// The formatted numbers of a [`CellRow`].
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RowText {
+    /// `366.6 ms (340.1–380.2)`.
+    pub work: String,
+    /// `1.93× (1.88–1.98)`.
+    pub speedup: String,
+    /// The same for the end-to-end speedup.
+    pub end_to_end_speedup: String,
+    /// `96%`.
+    pub efficiency: String,
+    /// `1.94`.
+    pub parallelism: String,
+    /// `45.2 MiB`.
+    pub peak_memory: String,
+    /// `52.0 ms`.
+    pub orchestration: String,
+}
+
+/// `1.93× (1.88–1.98)`.
+pub fn ratio_text(e: &Estimate) -> String {
+    format!("{:.2}× ({:.2}–{:.2})", e.point, e.ci_low, e.ci_high)
+}
+
+/// `366.6 ms (340.1 ms–380.2 ms)`.
+pub fn seconds_text(e: &Estimate) -> String {
+    format!(
+        "{} ({}–{})",
+        format_seconds(e.point),
+        format_seconds(e.ci_low),
+        format_seconds(e.ci_high)
+    )
+}
+
+/// The median of a summary as an estimate with its CI.
+fn median_estimate(s: &crate::stats::Summary) -> Estimate {
+    Estimate {
+        point: s.median,
+        ci_low: s.ci_low,
+        ci_high: s.ci_high,
+    }
+}
+
+/// What a scenario's agents do, for the page.
+fn scenario_description(name: &str) -> String {
+    match name {
+        "cpu" => "independent CPU-bound agent tasks (search, constraint solving, game search, inference): the case where parallel threads should help".into(),
+        "shared" => "agents reading one shared knowledge base: sharing it costs differently for threads (same object), processes (inherited or pickled) and subinterpreters".into(),
+        "io" => "agents waiting on simulated I/O".into(),
+        "mixed" => "a mix of CPU-bound and waiting agents".into(),
+        other => format!("scenario `{other}`"),
+    }
+}
+
+/// The run's summary: the stored one, or computed now from the trials so
+/// far (a running or crashed run has none yet).
+fn summary_of(loaded: &LoadedRun) -> (RunSummary, bool) {
+    match &loaded.run.summary {
+        Some(summary) => (summary.clone(), false),
+        None => (
+            summary::summarize(&loaded.run, &loaded.trials, &BTreeMap::new(), &[]),
+            true,
+        ),
+    }
+}
+
+/// Display rank of a cell: approaches in their usual order, interpreters in
+/// run order, the native twin last.
+pub fn cell_order(loaded: &LoadedRun, cell: &CellKey) -> (usize, usize, usize, u32) {
+    let native = loaded
+        .run
+        .interpreter(&cell.interpreter)
+        .is_some_and(|i| i.kind == InterpreterKind::Native);
+    let approach = PYTHON_APPROACHES
+        .iter()
+        .position(|a| *a == cell.approach)
+        .unwrap_or(PYTHON_APPROACHES.len());
+    let interpreter = loaded
+        .run
+        .interpreters
+        .iter()
+        .position(|i| i.id == cell.interpreter)
+        .unwrap_or(usize::MAX);
+    (usize::from(native), approach, interpreter, cell.workers)
+}
+
+fn interpreter_views(loaded: &LoadedRun) -> Vec<InterpreterView> {
+    loaded
+        .run
+        .interpreters
+        .iter()
+        .map(|i| {
+            let mode = GilMode::of(i);
+            let turned_on: BTreeSet<&str> = loaded
+                .trials
+                .iter()
+                .filter(|t| t.cell.interpreter == i.id)
+                .filter(|t| t.runner.as_ref().and_then(|r| r.gil_seen_on()) == Some(true))
+                .map(|t| t.cell.approach.as_str())
+                .collect();
+            let gil_turned_on = mode == GilMode::FreeThreaded && !turned_on.is_empty();
+            InterpreterView {
+                id: i.id.clone(),
+                label: i.label.clone(),
+                path: i.path.display().to_string(),
+                flags: i.flags.join(" "),
+                version: format!("{} {}", i.implementation, i.version),
+                mode,
+                mode_words: mode.words().into(),
+                gil_turned_on,
+                warning: gil_turned_on.then(|| {
+                    format!(
+                        "the GIL was turned back on during trials of: {} (an imported C extension without free-threading support enables it): those threads took turns",
+                        turned_on.into_iter().collect::<Vec<_>>().join(", ")
+                    )
+                }),
+            }
+        })
+        .collect()
+}
+
+fn cell_row(loaded: &LoadedRun, c: &CellSummary) -> CellRow {
+    let interpreter = loaded.run.interpreter(&c.cell.interpreter);
+    let work = c.work.as_ref().map(median_estimate);
+    let orchestration_s = c
+        .orchestration
+        .as_ref()
+        .map(|o| o.interpreter_start_s + o.setup_s + o.pool_start_s + o.teardown_s);
+    let state = match c.state {
+        CellState::Measured => "measured",
+        CellState::Skipped => "skipped",
+        CellState::Failed => "failed",
+        CellState::Pending => "pending",
+    };
+    let dash = || "—".to_string();
+    let text = RowText {
+        work: work.as_ref().map_or_else(dash, seconds_text),
+        speedup: c.speedup.as_ref().map_or_else(dash, ratio_text),
+        end_to_end_speedup: c.end_to_end_speedup.as_ref().map_or_else(dash, ratio_text),
+        efficiency: c
+            .efficiency
+            .map_or_else(dash, |e| format!("{:.0}%", e.point * 100.0)),
+        parallelism: c
+            .parallelism
+            .as_ref()
+            .map_or_else(dash, |p| format!("{:.2}", p.median)),
+        peak_memory: c.peak_memory_bytes.map_or_else(dash, format_bytes),
+        orchestration: orchestration_s.map_or_else(dash, format_seconds),
+    };
+    CellRow {
+        scenario: c.cell.scenario.clone(),
+        approach: c.cell.approach.clone(),
+        workers: c.cell.workers,
+        interpreter: c.cell.interpreter.clone(),
+        interpreter_label: interpreter
+            .map_or_else(|| c.cell.interpreter.clone(), |i| i.label.clone()),
+        mode: interpreter.map_or(GilMode::Gil, GilMode::of),
+        state: state.into(),
+        skip_reason: c.skip_reason.clone(),
+        work,
+        wall: c.wall.as_ref().map(median_estimate),
+        speedup: c.speedup,
+        end_to_end_speedup: c.end_to_end_speedup,
+        efficiency: c.efficiency,
+        parallelism: c.parallelism.as_ref().map(|p| p.median),
+        peak_memory_bytes: c.peak_memory_bytes,
+        orchestration_s,
+        trials: c.trials,
+        failed: c.failed,
+        gil_enabled: c.gil_enabled,
+        text,
+    }
+}
+
+/// Machine metadata as label/value pairs, from the free-form machine report.
+fn machine_facts(machine: &serde_json::Value) -> Vec<Fact> {
+    let get = |key: &str| machine.get(key).filter(|v| !v.is_null());
+    let mut facts = Vec::new();
+    let mut push = |label: &str, value: Option<String>| {
+        if let Some(value) = value {
+            facts.push(Fact {
+                label: label.into(),
+                value,
+            });
+        }
+    };
+    let text =
+        |key: &str| get(key).map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string));
+    push("CPU", text("cpu_model"));
+    push(
+        "cores (physical / logical / usable)",
+        Some(format!(
+            "{} / {} / {}",
+            text("physical_cores").unwrap_or_else(|| "?".into()),
+            text("logical_cores").unwrap_or_else(|| "?".into()),
+            text("usable_cores").unwrap_or_else(|| "?".into())
+        )),
+    );
+    push("CPU quota (cores)", text("cpu_quota_cores"));
+    push(
+        "memory (total / available at start)",
+        match (
+            get("memory_bytes").and_then(|v| v.as_u64()),
+            get("memory_available_bytes").and_then(|v| v.as_u64()),
+        ) {
+            (Some(total), Some(free)) => {
+                Some(format!("{} / {}", format_bytes(total), format_bytes(free)))
+            }
+            (Some(total), None) => Some(format_bytes(total)),
+            _ => None,
+        },
+    );
+    push("operating system", text("os"));
+    push("kernel", text("kernel"));
+    push("architecture", text("arch"));
+    push("CPU frequency governor", text("governor"));
+    push(
+        "virtualised",
+        get("virtualized")
+            .and_then(|v| v.as_bool())
+            .map(|v| if v { "yes" } else { "no" }.into()),
+    );
+    push(
+        "load average at start (1, 5, 15 min)",
+        get("load_average").and_then(|v| v.as_array()).map(|a| {
+            a.iter()
+                .map(|x| {
+                    x.as_f64()
+                        .map_or_else(|| x.to_string(), |f| format!("{f:.2}"))
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        }),
+    );
+    facts
+}
+
+/// Builds the dashboard of a loaded run (and draws its charts).
+pub fn build(loaded: &LoadedRun) -> anyhow::Result<Dashboard> {
+    let run = &loaded.run;
+    let (summary, provisional) = summary_of(loaded);
+    let mut cells: Vec<&CellSummary> = summary.cells.iter().collect();
+    cells.sort_by_key(|c| cell_order(loaded, &c.cell));
+
+    let status = match run.status {
+        RunStatus::Running => "running",
+        RunStatus::Complete => "complete",
+        RunStatus::Interrupted => "interrupted",
+    };
+    let per_cell = u64::from(run.settings.warmup + run.settings.min_runs);
+    let started: BTreeSet<&CellKey> = loaded.trials.iter().map(|t| &t.cell).collect();
+    let info = RunInfo {
+        dir: loaded.dir.display().to_string(),
+        status: status.into(),
+        started_at: run.started_at.clone(),
+        finished_at: run.finished_at.clone(),
+        gil_lab_version: run.gil_lab_version.clone(),
+        preset: run.settings.preset.clone(),
+        scale: run.settings.scale,
+        seed: run.settings.seed,
+        usable_cores: run.settings.usable_cores,
+        totals: summary.totals.clone(),
+        trials_recorded: loaded.trials.len() as u64,
+        trials_planned_min: per_cell * run.plan.len() as u64,
+        cells_started: started.len(),
+        cells_planned: run.plan.len(),
+        provisional,
+    };
+
+    let mut svgs = BTreeMap::new();
+    let scenario_names: Vec<String> = {
+        let mut seen = BTreeSet::new();
+        run.plan
+            .iter()
+            .map(|p| p.cell.scenario.clone())
+            .filter(|s| seen.insert(s.clone()))
+            .collect()
+    };
+    let mut scenarios = Vec::new();
+    for name in &scenario_names {
+        let of_scenario: Vec<&CellSummary> = cells
+            .iter()
+            .copied()
+            .filter(|c| &c.cell.scenario == name)
+            .collect();
+        let drawn = charts::scenario_charts(loaded, name, &of_scenario)?;
+        let mut charts = Vec::new();
+        for (chart, svg) in drawn {
+            svgs.insert(chart.id.clone(), svg);
+            charts.push(chart);
+        }
+        let (timelines, timeline_svgs) = timeline::scenario_timelines(loaded, name, &of_scenario)?;
+        svgs.extend(timeline_svgs);
+        scenarios.push(ScenarioView {
+            name: name.clone(),
+            description: scenario_description(name),
+            charts,
+            timelines,
+        });
+    }
+
+    let warnings = summary
+        .warnings
+        .iter()
+        .map(|w| WarningView {
+            kind: serde_json::to_value(w.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            cell: w.cell.as_ref().map(|c| summary::describe(run, c)),
+            message: w.message.clone(),
+        })
+        .collect();
+
+    Ok(Dashboard {
+        title: format!("gil-lab run of {}", run.started_at),
+        run: info,
+        verdicts: verdict::verdicts(loaded, &summary),
+        interpreters: interpreter_views(loaded),
+        scenarios,
+        claims: claims::check(loaded, &summary),
+        machine: machine_facts(&run.machine),
+        warnings,
+        cells: cells.iter().map(|c| cell_row(loaded, c)).collect(),
+        svgs,
+    })
+}

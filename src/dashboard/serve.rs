@@ -1,0 +1,514 @@
+//! `gil-lab serve [RUN_DIR...]`: a local web server that lists the runs it
+//! was given and shows each run's dashboard; while a run is running its page
+//! updates live (server-sent events, one per finished trial).
+//!
+//! It only reads. The URL space is fixed (`/`, `/runs/<n>/`, its `fragment`,
+//! `events` and the two `raw/` files) and no part of a URL is ever joined to
+//! a file path, so `..` and its encodings cannot reach anything: whatever is
+//! not one of those routes is a 404.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::future::IntoFuture;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context, Result, anyhow};
+use axum::Router;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use clap::Args;
+use minijinja::context;
+use serde::Serialize;
+use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio_stream::wrappers::ReceiverStream;
+
+use crate::bench::record::RunStatus;
+use crate::bench::run_dir::{self, RUN_FILE, TRIALS_FILE};
+
+use super::report::{self, Page};
+
+/// Serves the dashboards of runs on a local web server (read only).
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Run directories, or folders holding run directories (default:
+    /// ./gil-lab-results).
+    #[arg(value_name = "RUN_DIR")]
+    pub run_dirs: Vec<PathBuf>,
+    /// Address to listen on; the default only accepts this machine.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port to listen on (0: any free port).
+    #[arg(long, default_value_t = 8000)]
+    pub port: u16,
+}
+
+/// How often a run's files are checked for new trials.
+const POLL: Duration = Duration::from_millis(250);
+
+/// A run directory being served.
+struct ServedRun {
+    dir: PathBuf,
+    /// Cached renders, keyed by kind (`page`, `fragment`), with the
+    /// fingerprint of the files they were made from. The lock also makes
+    /// concurrent requests for a changed run render it once.
+    cache: Mutex<HashMap<&'static str, (Fingerprint, Arc<String>)>>,
+}
+
+/// What identifies the state of a run's files: sizes and modification time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Fingerprint {
+    run_len: u64,
+    run_modified: Option<SystemTime>,
+    trials_len: u64,
+}
+
+fn fingerprint(dir: &Path) -> Fingerprint {
+    let run = std::fs::metadata(dir.join(RUN_FILE)).ok();
+    Fingerprint {
+        run_len: run.as_ref().map_or(0, |m| m.len()),
+        run_modified: run.and_then(|m| m.modified().ok()),
+        trials_len: std::fs::metadata(dir.join(TRIALS_FILE)).map_or(0, |m| m.len()),
+    }
+}
+
+struct AppState {
+    runs: Vec<ServedRun>,
+}
+
+type Shared = Arc<AppState>;
+
+/// The run directories named (or found one level inside the folders named).
+fn find_runs(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let defaults = [PathBuf::from("gil-lab-results")];
+    let explicit = !paths.is_empty();
+    let paths = if explicit { paths } else { &defaults[..] };
+    let mut runs = Vec::new();
+    for path in paths {
+        if path.join(RUN_FILE).is_file() {
+            runs.push(path.clone());
+            continue;
+        }
+        let entries = match std::fs::read_dir(path) {
+            Ok(entries) => entries,
+            Err(_) if !explicit => continue,
+            Err(err) => {
+                return Err(err).with_context(|| {
+                    format!(
+                        "cannot read {}: name a run directory made by `gil-lab bench`",
+                        path.display()
+                    )
+                });
+            }
+        };
+        let mut found: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.join(RUN_FILE).is_file())
+            .collect();
+        if found.is_empty() && explicit {
+            anyhow::bail!(
+                "{} is not a run directory and holds none: name a run directory made by `gil-lab bench`",
+                path.display()
+            );
+        }
+        found.sort();
+        runs.extend(found);
+    }
+    Ok(runs)
+}
+
+/// The server's routes over the given runs.
+fn router(runs: Vec<PathBuf>) -> Router {
+    let state = Arc::new(AppState {
+        runs: runs
+            .into_iter()
+            .map(|dir| ServedRun {
+                dir,
+                cache: Mutex::new(HashMap::new()),
+            })
+            .collect(),
+    });
+    Router::new()
+        .route("/", get(index))
+        .route("/runs/{n}", get(run_redirect))
+        .route("/runs/{n}/", get(run_page))
+        .route("/runs/{n}/fragment", get(run_fragment))
+        .route("/runs/{n}/events", get(run_events))
+        .route("/runs/{n}/raw/{file}", get(raw_file))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+async fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, "not found\n").into_response()
+}
+
+fn server_error(err: anyhow::Error) -> Response {
+    (StatusCode::INTERNAL_SERVER_ERROR, format!("{err:#}\n")).into_response()
+}
+
+/// The served run number `n`, if it is one.
+fn served(state: &Shared, n: &str) -> Option<usize> {
+    n.parse::<usize>().ok().filter(|&i| i < state.runs.len())
+}
+
+/// One row of the index page.
+#[derive(Serialize)]
+struct RunRow {
+    index: usize,
+    name: String,
+    dir: String,
+    status: String,
+    started_at: String,
+    preset: String,
+    interpreters: Vec<String>,
+    cells: usize,
+    trials: usize,
+    error: Option<String>,
+}
+
+fn run_row(index: usize, dir: &Path) -> RunRow {
+    let name = dir.file_name().map_or_else(
+        || dir.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let mut row = RunRow {
+        index,
+        name,
+        dir: dir.display().to_string(),
+        status: String::new(),
+        started_at: String::new(),
+        preset: String::new(),
+        interpreters: vec![],
+        cells: 0,
+        trials: 0,
+        error: None,
+    };
+    match run_dir::load(dir) {
+        Ok(loaded) => {
+            row.status = status_word(loaded.run.status).into();
+            row.started_at = loaded.run.started_at.clone();
+            row.preset = loaded.run.settings.preset.clone();
+            row.interpreters = loaded
+                .run
+                .interpreters
+                .iter()
+                .map(|i| i.label.clone())
+                .collect();
+            row.cells = loaded.run.plan.len();
+            row.trials = loaded.trials.len();
+        }
+        Err(err) => row.error = Some(format!("{err:#}")),
+    }
+    row
+}
+
+fn status_word(status: RunStatus) -> &'static str {
+    match status {
+        RunStatus::Running => "running",
+        RunStatus::Complete => "complete",
+        RunStatus::Interrupted => "interrupted",
+    }
+}
+
+async fn index(State(state): State<Shared>) -> Response {
+    let dirs: Vec<PathBuf> = state.runs.iter().map(|r| r.dir.clone()).collect();
+    let rendered = tokio::task::spawn_blocking(move || -> Result<String> {
+        let rows: Vec<RunRow> = dirs
+            .iter()
+            .enumerate()
+            .map(|(i, d)| run_row(i, d))
+            .collect();
+        let env = report::environment()?;
+        env.get_template("index.html")
+            .and_then(|t| {
+                t.render(
+                    context! { runs => minijinja::Value::from(minijinja::value::Serde(&rows)) },
+                )
+            })
+            .map_err(|e| anyhow!("cannot render the index: {e:#}"))
+    })
+    .await;
+    match rendered {
+        Ok(Ok(html)) => Html(html).into_response(),
+        Ok(Err(err)) => server_error(err),
+        Err(err) => server_error(anyhow!("the render task failed: {err}")),
+    }
+}
+
+async fn run_redirect(State(state): State<Shared>, UrlPath(n): UrlPath<String>) -> Response {
+    match served(&state, &n) {
+        Some(i) => Redirect::permanent(&format!("/runs/{i}/")).into_response(),
+        None => not_found().await,
+    }
+}
+
+/// Renders (or takes from the cache) a page of run `i`.
+async fn cached(state: &Shared, i: usize, kind: &'static str) -> Result<Arc<String>> {
+    let run = &state.runs[i];
+    let mut cache = run.cache.lock().await;
+    let now = fingerprint(&run.dir);
+    if let Some((seen, html)) = cache.get(kind)
+        && *seen == now
+    {
+        return Ok(html.clone());
+    }
+    let dir = run.dir.clone();
+    let html = tokio::task::spawn_blocking(move || -> Result<String> {
+        let loaded = run_dir::load(&dir)?;
+        let page = match kind {
+            "fragment" => Page::Fragment,
+            _ => Page::Served {
+                base: format!("/runs/{i}/"),
+                live: loaded.run.status == RunStatus::Running,
+            },
+        };
+        report::render(&loaded, &page)
+    })
+    .await
+    .map_err(|e| anyhow!("the render task failed: {e}"))??;
+    let html = Arc::new(html);
+    cache.insert(kind, (now, html.clone()));
+    Ok(html)
+}
+
+async fn run_page(State(state): State<Shared>, UrlPath(n): UrlPath<String>) -> Response {
+    let Some(i) = served(&state, &n) else {
+        return not_found().await;
+    };
+    match cached(&state, i, "page").await {
+        Ok(html) => Html(html.as_str().to_owned()).into_response(),
+        Err(err) => server_error(err),
+    }
+}
+
+async fn run_fragment(State(state): State<Shared>, UrlPath(n): UrlPath<String>) -> Response {
+    let Some(i) = served(&state, &n) else {
+        return not_found().await;
+    };
+    match cached(&state, i, "fragment").await {
+        Ok(html) => (
+            [(header::CACHE_CONTROL, "no-store")],
+            Html(html.as_str().to_owned()),
+        )
+            .into_response(),
+        Err(err) => server_error(err),
+    }
+}
+
+async fn raw_file(
+    State(state): State<Shared>,
+    UrlPath((n, file)): UrlPath<(String, String)>,
+) -> Response {
+    let Some(i) = served(&state, &n) else {
+        return not_found().await;
+    };
+    // Only the two files of a run, by their fixed names.
+    let name = match file.as_str() {
+        RUN_FILE => RUN_FILE,
+        TRIALS_FILE => TRIALS_FILE,
+        _ => return not_found().await,
+    };
+    match tokio::fs::read(state.runs[i].dir.join(name)).await {
+        Ok(bytes) => (
+            [
+                (header::CONTENT_TYPE, "application/json"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(_) => not_found().await,
+    }
+}
+
+/// What a live page is told: trials so far and the run's state.
+#[derive(Serialize)]
+struct Progress {
+    trials: usize,
+    status: &'static str,
+}
+
+fn progress_of(dir: &Path) -> Progress {
+    let trials = std::fs::read(dir.join(TRIALS_FILE))
+        .map(|b| b.iter().filter(|&&c| c == b'\n').count())
+        .unwrap_or(0);
+    let status = std::fs::read_to_string(dir.join(RUN_FILE))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| v.get("status")?.as_str().map(str::to_owned));
+    Progress {
+        trials,
+        status: match status.as_deref() {
+            Some("complete") => "complete",
+            Some("interrupted") => "interrupted",
+            _ => "running",
+        },
+    }
+}
+
+/// Server-sent events of run `n`: `trial` whenever its files change (data:
+/// the progress as JSON), `done` once the run is no longer running.
+async fn run_events(State(state): State<Shared>, UrlPath(n): UrlPath<String>) -> Response {
+    let Some(i) = served(&state, &n) else {
+        return not_found().await;
+    };
+    let dir = state.runs[i].dir.clone();
+    let (tx, rx) = mpsc::channel::<Result<Event, Infallible>>(8);
+    tokio::spawn(async move {
+        let mut last = fingerprint(&dir);
+        let mut ticker = tokio::time::interval(POLL);
+        loop {
+            ticker.tick().await;
+            let now = fingerprint(&dir);
+            let progress = progress_of(&dir);
+            let done = progress.status != "running";
+            if now != last || done {
+                last = now;
+                let kind = if done { "done" } else { "trial" };
+                let data = serde_json::to_string(&progress).unwrap_or_default();
+                // A send error means the page went away: stop watching.
+                if tx
+                    .send(Ok(Event::default().event(kind).data(data)))
+                    .await
+                    .is_err()
+                    || done
+                {
+                    break;
+                }
+            } else if tx.is_closed() {
+                break;
+            }
+        }
+    });
+    Sse::new(ReceiverStream::new(rx))
+        .keep_alive(KeepAlive::default())
+        .into_response()
+}
+
+/// Binds the listener (an error names `--port`/`--host` when it fails).
+fn bind(host: &str, port: u16) -> Result<std::net::TcpListener> {
+    let listener = std::net::TcpListener::bind((host, port)).with_context(|| {
+        format!("cannot listen on {host}:{port}: choose another --port (or --host)")
+    })?;
+    listener
+        .set_nonblocking(true)
+        .context("cannot make the listener non-blocking")?;
+    Ok(listener)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the web server's runtime")
+}
+
+/// Runs `gil-lab serve` until it is stopped (Ctrl-C).
+pub fn run(args: ServeArgs) -> Result<ExitCode> {
+    let runs = find_runs(&args.run_dirs)?;
+    let listener = bind(&args.host, args.port)?;
+    let addr = listener
+        .local_addr()
+        .context("cannot read the bound address")?;
+    println!("http://{addr}/");
+    eprintln!(
+        "Serving {} run(s) at http://{addr}/ (read only; Ctrl-C stops)",
+        runs.len()
+    );
+    runtime()?.block_on(async move {
+        let listener = tokio::net::TcpListener::from_std(listener)
+            .context("cannot hand the listener to the runtime")?;
+        axum::serve(listener, router(runs))
+            .await
+            .context("the web server stopped")
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A dashboard server running in the background for `gil-lab bench --serve`;
+/// it stops when dropped.
+#[allow(dead_code)]
+pub struct LiveServer {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+#[allow(dead_code)]
+impl LiveServer {
+    /// The URL of the run's live page.
+    pub fn url(&self) -> String {
+        format!("http://{}/runs/0/", self.addr)
+    }
+}
+
+impl Drop for LiveServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            // An error means the server has already stopped.
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Serves `run_dir` live in a background thread, for `gil-lab bench
+/// --serve`: its page updates as trials are appended to `trials.jsonl`.
+/// Fails at once (naming `--port`) when the address cannot be bound.
+#[allow(dead_code)]
+pub fn spawn_live(run_dir: &Path, host: &str, port: u16) -> Result<LiveServer> {
+    let listener = bind(host, port)?;
+    let addr = listener
+        .local_addr()
+        .context("cannot read the bound address")?;
+    let runtime = runtime()?;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let runs = vec![run_dir.to_path_buf()];
+    let thread = std::thread::Builder::new()
+        .name("gil-lab-serve".into())
+        .spawn(move || {
+            let served = runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener)?;
+                // Not a graceful shutdown: open event streams never end by
+                // themselves and would keep it waiting. Connections left are
+                // dropped with the runtime below.
+                tokio::select! {
+                    served = axum::serve(listener, router(runs)).into_future() => served,
+                    _ = stopped => Ok(()),
+                }
+            });
+            if let Err(err) = served {
+                eprintln!("warning: the live dashboard stopped: {err}");
+            }
+            runtime.shutdown_timeout(Duration::from_millis(200));
+        })
+        .context("cannot start the live dashboard thread")?;
+    Ok(LiveServer {
+        addr,
+        stop: Some(stop),
+        thread: Some(thread),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_listed_runs_are_served() {
+        let state = Arc::new(AppState { runs: vec![] });
+        assert!(served(&state, "0").is_none());
+        assert!(served(&state, "..").is_none());
+        assert!(served(&state, "-1").is_none());
+    }
+}

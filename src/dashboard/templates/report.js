@@ -1,0 +1,87 @@
+// gil-lab dashboard: table sorting, raw-file downloads and (on `gil-lab
+// serve`) live updates. Written for gil-lab; no library.
+"use strict";
+(function () {
+  // Sorting: click a heading of a .sortable table. Numeric columns sort by
+  // their data-sort value; empty values go last either way.
+  document.addEventListener("click", function (event) {
+    var th = event.target.closest && event.target.closest("table.sortable th");
+    if (!th) return;
+    var table = th.closest("table");
+    var column = Array.prototype.indexOf.call(th.parentNode.children, th);
+    var numeric = th.dataset.type === "num";
+    var descending = th.classList.contains("sorted-asc");
+    table.querySelectorAll("th").forEach(function (h) { h.classList.remove("sorted-asc", "sorted-desc"); });
+    th.classList.add(descending ? "sorted-desc" : "sorted-asc");
+    var body = table.tBodies[0];
+    var rows = Array.prototype.slice.call(body.rows);
+    var key = function (row) {
+      var cell = row.cells[column];
+      var raw = cell.dataset.sort !== undefined ? cell.dataset.sort : cell.textContent.trim();
+      if (!numeric) return raw.toLowerCase();
+      return raw === "" ? null : parseFloat(raw);
+    };
+    rows.sort(function (a, b) {
+      var x = key(a), y = key(b);
+      if (x === null || y === null) return (x === null) - (y === null);
+      var order = x < y ? -1 : x > y ? 1 : 0;
+      return descending ? -order : order;
+    });
+    rows.forEach(function (row) { body.appendChild(row); });
+  });
+
+  // Downloads of the embedded raw files (gzip + base64): unpacked with the
+  // browser's DecompressionStream, or offered as .gz where it is missing.
+  function save(blob, name) {
+    var url = URL.createObjectURL(blob);
+    var a = document.createElement("a");
+    a.href = url;
+    a.download = name;
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
+  }
+  document.querySelectorAll("button.download").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var packed = document.getElementById(button.dataset.packed).textContent.trim();
+      var binary = atob(packed);
+      var bytes = new Uint8Array(binary.length);
+      for (var i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+      var gz = new Blob([bytes], { type: "application/gzip" });
+      if (typeof DecompressionStream === "undefined") {
+        save(gz, button.dataset.name + ".gz");
+        return;
+      }
+      new Response(gz.stream().pipeThrough(new DecompressionStream("gzip")))
+        .blob()
+        .then(function (plain) {
+          save(new Blob([plain], { type: "application/json" }), button.dataset.name);
+        });
+    });
+  });
+
+  // Live updates (gil-lab serve): the server sends an event when a trial
+  // ends; the page fetches the re-rendered dashboard and swaps it in.
+  var base = document.body.dataset.base;
+  if (document.body.dataset.live !== "true" || !base || typeof EventSource === "undefined") return;
+  var main = document.getElementById("dashboard");
+  var pending = false;
+  function refresh() {
+    if (pending) return;
+    pending = true;
+    fetch(base + "fragment", { cache: "no-store" })
+      .then(function (response) { return response.ok ? response.text() : null; })
+      .then(function (html) {
+        pending = false;
+        if (html !== null) main.innerHTML = html;
+      })
+      .catch(function () { pending = false; });
+  }
+  var events = new EventSource(base + "events");
+  events.addEventListener("trial", refresh);
+  events.addEventListener("done", function () {
+    refresh();
+    events.close();
+  });
+})();

@@ -1,0 +1,172 @@
+//! The verdict per scenario in one sentence ("cpu: free-threaded threads,
+//! 1.93× at 2 workers, 0.4× the memory of processes"), with the evidence
+//! behind it. The winner and the ties come from the run's summary (rank
+//! tests in `stats`); this module only words them.
+
+use serde::Serialize;
+
+use crate::bench::record::{CellKey, CellSummary, InterpreterKind, LoadedRun, RunSummary};
+use crate::bench::summary::describe;
+use crate::bench::terminal::{format_bytes, format_seconds};
+
+use super::model::{GilMode, ratio_text, seconds_text};
+
+/// One scenario's verdict.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerdictView {
+    /// The scenario.
+    pub scenario: String,
+    /// The verdict in one sentence.
+    pub sentence: String,
+    /// Whether the winner is within noise of other cells.
+    pub tie: bool,
+    /// The facts the sentence rests on, one per line.
+    pub evidence: Vec<String>,
+}
+
+/// How an approach on an interpreter is called in a verdict:
+/// "free-threaded threads", "threads under the GIL", "processes".
+fn flavoured(loaded: &LoadedRun, cell: &CellKey) -> String {
+    let mode = loaded.run.interpreter(&cell.interpreter).map(GilMode::of);
+    match mode {
+        Some(GilMode::FreeThreaded) => format!("free-threaded {}", cell.approach),
+        Some(GilMode::ForcedOn) => {
+            format!("{} (free-threaded build, GIL forced on)", cell.approach)
+        }
+        Some(GilMode::Native) => format!("native {}", cell.approach),
+        _ if cell.approach == "threads" => "threads under the GIL".into(),
+        _ => cell.approach.clone(),
+    }
+}
+
+fn summary_of<'a>(summary: &'a RunSummary, cell: &CellKey) -> Option<&'a CellSummary> {
+    summary.cells.iter().find(|c| &c.cell == cell)
+}
+
+/// The memory comparison of the sentence: the winner against the other
+/// family (threads-like approaches against `processes`, `processes` against
+/// `threads`), on the same interpreter and workers when measured there.
+fn memory_clause(summary: &RunSummary, winner: &CellSummary) -> Option<(String, String)> {
+    let other = if winner.cell.approach == "processes" {
+        "threads"
+    } else {
+        "processes"
+    };
+    let mine = winner.peak_memory_bytes? as f64;
+    let candidates: Vec<&CellSummary> = summary
+        .cells
+        .iter()
+        .filter(|c| c.cell.scenario == winner.cell.scenario && c.cell.approach == other)
+        .filter(|c| c.peak_memory_bytes.is_some())
+        .collect();
+    let same = candidates.iter().find(|c| {
+        c.cell.interpreter == winner.cell.interpreter && c.cell.workers == winner.cell.workers
+    });
+    let theirs = same.or_else(|| candidates.first())?;
+    let bytes = theirs.peak_memory_bytes? as f64;
+    if bytes <= 0.0 {
+        return None;
+    }
+    Some((
+        format!("{:.1}× the memory of {other}", mine / bytes),
+        format!(
+            "peak memory {} vs {} for {other} ×{} on the same run ({})",
+            format_bytes(mine as u64),
+            format_bytes(bytes as u64),
+            theirs.cell.workers,
+            theirs.cell.interpreter
+        ),
+    ))
+}
+
+/// The verdict of every scenario of the summary.
+pub fn verdicts(loaded: &LoadedRun, summary: &RunSummary) -> Vec<VerdictView> {
+    summary
+        .scenarios
+        .iter()
+        .map(|v| {
+            let scenario = v.scenario.clone();
+            let Some(winner) = v.winner.as_ref().and_then(|w| summary_of(summary, w)) else {
+                return VerdictView {
+                    sentence: format!("{scenario}: no verdict yet ({})", v.explanation),
+                    scenario,
+                    tie: false,
+                    evidence: vec![],
+                };
+            };
+            let tie = !v.tied_with.is_empty();
+            let mut evidence = vec![v.explanation.clone()];
+            let mut parts = vec![flavoured(loaded, &winner.cell)];
+            if winner.cell.is_baseline() {
+                parts.push("no concurrent approach was measurably faster than running the agents one after another".into());
+            } else if let Some(s) = winner.speedup {
+                parts.push(format!("{:.2}× at {} workers", s.point, winner.cell.workers));
+            }
+            if let Some((clause, detail)) = memory_clause(summary, winner) {
+                parts.push(clause);
+                evidence.push(detail);
+            }
+            if let Some(work) = &winner.work {
+                evidence.push(format!(
+                    "{}: median work phase {} over {} trials",
+                    describe(&loaded.run, &winner.cell),
+                    seconds_text(&crate::stats::Estimate {
+                        point: work.median,
+                        ci_low: work.ci_low,
+                        ci_high: work.ci_high,
+                    }),
+                    work.n
+                ));
+            }
+            if let Some(s) = &winner.speedup {
+                evidence.push(format!("speedup (work phase) {}", ratio_text(s)));
+            }
+            if let Some(s) = &winner.end_to_end_speedup {
+                evidence.push(format!("end-to-end speedup (wall time) {}", ratio_text(s)));
+            }
+            if let Some(ceiling) = native_ceiling(loaded, summary, &scenario) {
+                evidence.push(ceiling);
+            }
+            let mut sentence = format!("{scenario}: {}", parts.join(", "));
+            if tie {
+                sentence.push_str(&format!(
+                    " — but within noise of {} other cell{}",
+                    v.tied_with.len(),
+                    if v.tied_with.len() == 1 { "" } else { "s" }
+                ));
+            }
+            VerdictView {
+                scenario,
+                sentence,
+                tie,
+                evidence,
+            }
+        })
+        .collect()
+}
+
+/// "native twin ceiling: threads ×2, 1.98× (...), 120.1 ms of work".
+fn native_ceiling(loaded: &LoadedRun, summary: &RunSummary, scenario: &str) -> Option<String> {
+    let best = summary
+        .cells
+        .iter()
+        .filter(|c| c.cell.scenario == scenario && !c.cell.is_baseline())
+        .filter(|c| {
+            loaded
+                .run
+                .interpreter(&c.cell.interpreter)
+                .is_some_and(|i| i.kind == InterpreterKind::Native)
+        })
+        .filter_map(|c| Some((c, c.speedup?)))
+        .max_by(|a, b| a.1.point.total_cmp(&b.1.point))?;
+    Some(format!(
+        "ceiling, the native twin: {} ×{} reaches {} ({} of work)",
+        best.0.cell.approach,
+        best.0.cell.workers,
+        ratio_text(&best.1),
+        best.0
+            .work
+            .as_ref()
+            .map_or_else(|| "—".into(), |w| format_seconds(w.median))
+    ))
+}
