@@ -127,8 +127,11 @@ class Worker:
         self.thread = threading.Thread(target=self.main, name=f"interpreter-{self.id}")
 
     def main(self) -> None:
-        """Thread body: runs the worker loop in the subinterpreter; closing
-        the write end afterwards tells the main thread this worker is done."""
+        """Thread body: runs the worker loop in the subinterpreter, closes the
+        result pipe (which tells the main thread this worker is done), then
+        destroys the subinterpreter. Destroying it from this thread matters on
+        3.12: from another thread the subinterpreter's threading._shutdown
+        waits forever for the thread that ran it."""
         try:
             if self.module.__name__ == "_xxsubinterpreters":
                 self.module.run_string(self.id, self.script)
@@ -140,6 +143,10 @@ class Worker:
             self.failure = f"{type(error).__name__}: {error}"
         finally:
             os.close(self.write_fd)
+            try:
+                self.module.destroy(self.id)
+            except Exception as error:
+                self.failure = self.failure or f"cannot destroy: {error}"
 
 
 def read_lines(workers: list[Worker], wanted: int | None) -> list[tuple[Worker, Any]]:
@@ -210,8 +217,6 @@ def run_private(trial: Trial) -> Outcome:
         os.close(worker.read_fd)
     os.close(task_read)
     failures = [w.failure for w in workers if w.failure]
-    for worker in workers:
-        module.destroy(worker.id)
     teardown = time.monotonic() - started
     if failures:
         raise RuntimeError("a subinterpreter failed:\n" + failures[0])
