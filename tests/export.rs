@@ -315,3 +315,69 @@ fn pyperf_reads_the_pyperf_export() {
         "{text}"
     );
 }
+
+#[test]
+fn real_run_exports_read_by_pyperf_and_reexported_identically() {
+    // A small real run: Debian's Python 3, sequential and threads, 3 trials
+    // each, exported as the run ends.
+    let temp = tempfile::tempdir().unwrap();
+    let run = temp.path().join("run");
+    let at_end = temp.path().join("at-end.json");
+    gil_lab()
+        .args(["bench", "--quick", "--no-provision", "--no-twin"])
+        .args([
+            "--python",
+            "/usr/bin/python3",
+            "--approach",
+            "sequential,threads",
+        ])
+        .args([
+            "--scale",
+            "0.05",
+            "--runs",
+            "3",
+            "--warmup",
+            "0",
+            "--timeout",
+            "60",
+        ])
+        .arg("-o")
+        .arg(&run)
+        .arg("--export-pyperf")
+        .arg(&at_end)
+        .arg("--export-csv")
+        .arg(temp.path().join("trials.csv"))
+        .assert()
+        .success();
+    let trials = std::fs::read_to_string(run.join("trials.jsonl")).unwrap();
+    let csv = std::fs::read_to_string(temp.path().join("trials.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + trials.lines().count());
+
+    // `gil-lab export` of the stored run writes the same bytes.
+    let later = temp.path().join("later.json");
+    gil_lab()
+        .arg("export")
+        .arg(&run)
+        .arg("--pyperf")
+        .arg(&later)
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read(&at_end).unwrap(),
+        std::fs::read(&later).unwrap()
+    );
+
+    let stats = Process::new(pyperf_python())
+        .args(["-m", "pyperf", "stats"])
+        .arg(&at_end)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&stats.stdout);
+    assert!(
+        stats.status.success(),
+        "pyperf stats failed: {}",
+        String::from_utf8_lossy(&stats.stderr)
+    );
+    assert!(text.contains("Number of benchmarks: 2"), "{text}");
+    assert_eq!(text.matches("Total number of run: 3").count(), 2, "{text}");
+}
