@@ -170,3 +170,79 @@ pub fn load(dir: &Path) -> Result<LoadedRun> {
         trials,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::record::fixtures::{cell, run_file, trial};
+
+    #[test]
+    fn trials_are_appended_and_read_back_and_a_cut_last_line_is_dropped() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("run");
+        let key = cell("py", "sequential", 1);
+        let run = run_file(std::slice::from_ref(&key));
+        let mut run_dir = RunDir::create(&dir, &run).unwrap();
+        run_dir.append(&trial(0, &key, 0, true, 0.5)).unwrap();
+        run_dir.append(&trial(1, &key, 1, false, 0.4)).unwrap();
+        let loaded = load(&dir).unwrap();
+        assert_eq!(loaded.run, run);
+        assert_eq!(loaded.trials.len(), 2);
+        assert_eq!(loaded.trials[1], trial(1, &key, 1, false, 0.4));
+
+        // A crash in the middle of an append leaves half a line: it is
+        // ignored on load and cut before the next append.
+        drop(run_dir);
+        let path = dir.join(TRIALS_FILE);
+        let mut file = OpenOptions::new().append(true).open(&path).unwrap();
+        file.write_all(b"{\"schema\": 1, \"ind").unwrap();
+        assert_eq!(load(&dir).unwrap().trials.len(), 2);
+        let mut run_dir = RunDir::reopen(&dir).unwrap();
+        run_dir.append(&trial(2, &key, 2, false, 0.4)).unwrap();
+        let loaded = load(&dir).unwrap();
+        assert_eq!(
+            loaded.trials.iter().map(|t| t.index).collect::<Vec<_>>(),
+            [0, 1, 2]
+        );
+    }
+
+    #[test]
+    fn refuses_to_overwrite_a_run_and_reads_only_known_schemas() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("run");
+        let run = run_file(&[cell("py", "sequential", 1)]);
+        RunDir::create(&dir, &run).unwrap();
+        let err = RunDir::create(&dir, &run).err().unwrap();
+        assert!(err.to_string().contains("--resume"), "{err}");
+
+        let text = std::fs::read_to_string(dir.join(RUN_FILE)).unwrap();
+        std::fs::write(
+            dir.join(RUN_FILE),
+            text.replace("\"schema\": 1", "\"schema\": 99"),
+        )
+        .unwrap();
+        let err = load(&dir).unwrap_err();
+        assert!(err.to_string().contains("schema 99"), "{err}");
+
+        let err = load(tmp.path()).unwrap_err();
+        assert!(
+            err.to_string().contains("not a gil-lab run directory"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_bad_line_in_the_middle_is_an_error_naming_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("run");
+        let key = cell("py", "sequential", 1);
+        let mut run_dir = RunDir::create(&dir, &run_file(std::slice::from_ref(&key))).unwrap();
+        run_dir.append(&trial(0, &key, 0, false, 0.5)).unwrap();
+        let path = dir.join(TRIALS_FILE);
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.insert_str(0, "not json\n");
+        std::fs::write(&path, text).unwrap();
+        let err = load(&dir).unwrap_err();
+        assert!(err.to_string().contains("line 1"), "{err}");
+    }
+}

@@ -551,3 +551,68 @@ pub fn run(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::record::fixtures::{cell, run_file, trial};
+
+    #[test]
+    fn state_after_records_counts_warmups_failures_and_cancellations() {
+        let sequential = cell("py", "sequential", 1);
+        let threads = cell("py", "threads", 2);
+        let run = run_file(&[sequential.clone(), threads.clone()]);
+        let mut cancelled = trial(3, &threads, 1, false, 0.5);
+        cancelled.status = TrialStatus::Cancelled;
+        let trials = vec![
+            trial(0, &sequential, 0, true, 1.0),
+            trial(1, &threads, 0, true, 0.5),
+            trial(2, &sequential, 1, false, 1.0),
+            cancelled,
+        ];
+        let state = RunState::new(&run, &trials);
+        assert_eq!(state.next_index, 4);
+        assert_eq!(state.cells[0].1.reps, 2);
+        assert_eq!(state.cells[0].1.measured, 1);
+        assert_eq!(state.cells[1].1.reps, 1, "a cancelled trial is run again");
+        assert_eq!(
+            state.references.get("cpu").map(String::as_str),
+            Some("0123456789abcdef")
+        );
+        // warmup 1 + min_runs 3 = 4 per cell: 2 + 3 still to go.
+        assert_eq!(state.remaining(1, 3), 5);
+        assert!(!state.complete());
+    }
+
+    #[test]
+    fn stopping_rules() {
+        let mut progress = CellProgress {
+            measured: 3,
+            work: vec![1.0, 1.0, 1.0],
+            ..CellProgress::default()
+        };
+        assert_eq!(
+            stop_reason(&progress, 3, 5, 0.03),
+            Some(StopReason::Precise)
+        );
+        progress.work = vec![1.0, 2.0, 3.0];
+        assert_eq!(stop_reason(&progress, 3, 5, 0.03), None);
+        progress.measured = 5;
+        assert_eq!(
+            stop_reason(&progress, 3, 5, 0.03),
+            Some(StopReason::MaxRuns)
+        );
+        progress.failures_in_row = MAX_FAILURES_IN_ROW;
+        assert_eq!(
+            stop_reason(&progress, 3, 5, 0.03),
+            Some(StopReason::Failing)
+        );
+    }
+
+    #[test]
+    fn the_environment_is_a_whitelist() {
+        let env = trial_environment();
+        assert!(env.keys().all(|k| !k.starts_with("PYTHON")));
+        assert!(env.contains_key("PATH"));
+    }
+}

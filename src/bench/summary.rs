@@ -489,3 +489,112 @@ pub fn summarize(
         reference_digests,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::record::Failure;
+    use crate::bench::record::fixtures::{cell, run_file, trial};
+
+    #[test]
+    fn speedup_efficiency_and_the_winner_come_from_the_trials() {
+        let sequential = cell("py", "sequential", 1);
+        let threads = cell("py", "threads", 2);
+        let run = run_file(&[sequential.clone(), threads.clone()]);
+        let mut trials = vec![trial(0, &sequential, 0, true, 9.0)];
+        for (i, jitter) in [0.0, 0.01, -0.01, 0.02, -0.02].iter().enumerate() {
+            let i = i as u64;
+            trials.push(trial(
+                1 + 2 * i,
+                &sequential,
+                1 + i as u32,
+                false,
+                1.0 + jitter,
+            ));
+            trials.push(trial(
+                2 + 2 * i,
+                &threads,
+                i as u32,
+                false,
+                0.5 + jitter / 2.0,
+            ));
+        }
+        let summary = summarize(&run, &trials, &BTreeMap::new(), &[]);
+        let seq = &summary.cells[0];
+        assert_eq!(seq.trials, 5, "the warmup is left out");
+        assert_eq!(seq.work.as_ref().unwrap().median, 1.0);
+        let thr = &summary.cells[1];
+        let speedup = thr.speedup.unwrap();
+        assert!((speedup.point - 2.0).abs() < 1e-9, "{speedup:?}");
+        assert!(speedup.ci_low <= 2.0 && 2.0 <= speedup.ci_high);
+        assert!((thr.efficiency.unwrap().point - 1.0).abs() < 1e-9);
+        let e2e = thr.end_to_end_speedup.unwrap().point;
+        assert!((e2e - 1.05 / 0.55).abs() < 1e-9, "{e2e}");
+        let orchestration = thr.orchestration.as_ref().unwrap();
+        assert!((orchestration.interpreter_start_s - (0.55 - 0.513)).abs() < 1e-9);
+        assert_eq!(thr.gil_enabled, Some(true));
+        let verdict = &summary.scenarios[0];
+        assert_eq!(verdict.winner.as_ref(), Some(&threads));
+        assert!(verdict.tied_with.is_empty());
+        assert!(
+            verdict.explanation.contains("wins"),
+            "{}",
+            verdict.explanation
+        );
+        assert_eq!(summary.totals.measured, 10);
+        assert_eq!(summary.totals.warmups, 1);
+    }
+
+    #[test]
+    fn overlapping_cells_tie_and_failures_and_skips_are_warned_about() {
+        let sequential = cell("py", "sequential", 1);
+        let threads = cell("py", "threads", 2);
+        let interpreters = cell("py", "interpreters", 2);
+        let run = run_file(&[sequential.clone(), threads.clone(), interpreters.clone()]);
+        let mut trials = Vec::new();
+        for (i, work) in [1.0, 1.02, 0.98, 1.01, 0.99].iter().enumerate() {
+            trials.push(trial(i as u64, &sequential, i as u32, false, *work));
+            trials.push(trial(
+                10 + i as u64,
+                &threads,
+                i as u32,
+                false,
+                work + 0.005,
+            ));
+        }
+        let mut failed = trial(20, &threads, 5, false, 1.0);
+        failed.status = TrialStatus::Failed;
+        failed.failure = Some(Failure {
+            kind: FailureKind::DigestMismatch,
+            message: "digest 1 differs".into(),
+        });
+        trials.push(failed);
+        let mut skipped = trial(21, &interpreters, 0, true, 0.0);
+        skipped.status = TrialStatus::Skipped;
+        skipped.skip_reason = Some("no subinterpreters".into());
+        skipped.runner = None;
+        trials.push(skipped);
+        let summary = summarize(&run, &trials, &BTreeMap::new(), &["load is high".into()]);
+        assert!(
+            summary.scenarios[0].explanation.starts_with("tie"),
+            "{}",
+            summary.scenarios[0].explanation
+        );
+        assert_eq!(summary.cells[2].state, CellState::Skipped);
+        assert_eq!(summary.cells[1].failed, 1);
+        let kinds: Vec<WarningKind> = summary.warnings.iter().map(|w| w.kind).collect();
+        for kind in [
+            WarningKind::Noise,
+            WarningKind::Digest,
+            WarningKind::Skipped,
+        ] {
+            assert!(kinds.contains(&kind), "{kind:?} in {:?}", summary.warnings);
+        }
+        let digest = summary
+            .warnings
+            .iter()
+            .find(|w| w.kind == WarningKind::Digest)
+            .unwrap();
+        assert!(digest.message.contains("CORRECTNESS FAILURE"));
+    }
+}

@@ -150,12 +150,13 @@ fn scenario_table(run: &RunFile, summary: &RunSummary, scenario: &str, colour: b
             "approach",
             "workers",
             "interpreter",
-            "work (median ±CI)",
+            "work ±CI",
             "speedup",
-            "end-to-end speedup",
+            "end-to-end",
             "efficiency",
             "parallelism",
             "peak memory",
+            "start + pool",
             "trials",
         ]);
     for cell in ordered(run, &summary.cells, scenario) {
@@ -184,6 +185,13 @@ fn scenario_table(run: &RunFile, summary: &RunSummary, scenario: &str, colour: b
                 .as_ref()
                 .map_or_else(dash, |p| format!("{:.2}", p.median)),
             cell.peak_memory_bytes.map_or_else(dash, format_bytes),
+            cell.orchestration.as_ref().map_or_else(dash, |o| {
+                format!(
+                    "{} + {}",
+                    format_seconds(o.interpreter_start_s),
+                    format_seconds(o.pool_start_s)
+                )
+            }),
             if cell.failed > 0 {
                 format!("{} ({} failed)", cell.trials, cell.failed)
             } else {
@@ -217,7 +225,7 @@ pub fn print_report(
     for verdict in &summary.scenarios {
         writeln!(
             out,
-            "\nScenario `{}`: work = the runner's steady work phase; speedups against `sequential` on the same interpreter, 95% CIs in brackets",
+            "\nScenario `{}`: work = the runner's steady work phase (median, ±95% CI); speedup = `sequential` ÷ this, same interpreter (95% CI in brackets), end-to-end = the same with whole-trial wall time; start + pool = interpreter start-up/exit and pool start (medians)",
             verdict.scenario
         )?;
         writeln!(
