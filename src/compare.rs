@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::bench::record::{CellKey, LoadedRun};
 use crate::bench::run_dir;
-use crate::export::format_seconds;
+use crate::bench::terminal::format_seconds;
 use crate::stats::{Comparison, DEFAULT_ALPHA, Summary, Verdict};
 
 /// Seed of the bootstrap behind every interval `compare` shows: fixed, so

@@ -7,8 +7,9 @@ use std::fmt::Write as _;
 
 use anyhow::Result;
 
-use super::{Exporter, summary_of, time_unit};
+use super::{Exporter, summary_of};
 use crate::bench::record::{CellState, CellSummary, LoadedRun, RunSummary, WarningKind};
+use crate::bench::terminal::{format_bytes, format_seconds};
 use crate::stats::{Estimate, Summary};
 
 /// Writes a Markdown report.
@@ -19,14 +20,13 @@ fn cell_text(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
 }
 
-/// `512.3 ms [508.1, 517.0]`: a median with its 95% CI, in the median's unit.
+/// `512.3 ms [508.1 ms, 517.0 ms]`: a median with its 95% CI.
 fn time_with_ci(summary: &Summary) -> String {
-    let (scale, decimals, unit) = time_unit(summary.median);
     format!(
-        "{:.decimals$} {unit} [{:.decimals$}, {:.decimals$}]",
-        summary.median * scale,
-        summary.ci_low * scale,
-        summary.ci_high * scale
+        "{} [{}, {}]",
+        format_seconds(summary.median),
+        format_seconds(summary.ci_low),
+        format_seconds(summary.ci_high)
     )
 }
 
@@ -63,10 +63,9 @@ fn table(out: &mut String, run: &LoadedRun, cells: &[&CellSummary]) {
             .parallelism
             .as_ref()
             .map_or_else(|| "—".to_string(), |p| format!("{:.2}", p.median));
-        let memory = cell.peak_memory_bytes.map_or_else(
-            || "—".to_string(),
-            |bytes| format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0)),
-        );
+        let memory = cell
+            .peak_memory_bytes
+            .map_or_else(|| "—".to_string(), format_bytes);
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
@@ -171,10 +170,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn times_keep_the_median_unit() {
+    fn times_come_with_their_ci() {
         let s = Summary::of(&[0.5123, 0.5081, 0.5170], 1);
         // Three samples: the CI is their full range.
-        assert_eq!(time_with_ci(&s), "512.3 ms [508.1, 517.0]");
+        assert_eq!(time_with_ci(&s), "512.3 ms [508.1 ms, 517.0 ms]");
     }
 
     #[test]

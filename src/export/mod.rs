@@ -98,24 +98,6 @@ impl ExportManager {
     }
 }
 
-/// Scale, decimals and unit that show `seconds` with about four significant
-/// digits (`s`, `ms` or `µs`); a median's unit is used for its CI too.
-pub fn time_unit(seconds: f64) -> (f64, usize, &'static str) {
-    if seconds >= 1.0 {
-        (1.0, 3, "s")
-    } else if seconds >= 1e-3 {
-        (1e3, 1, "ms")
-    } else {
-        (1e6, 0, "µs")
-    }
-}
-
-/// `seconds` in its [`time_unit`]: `512.3 ms`, `2.000 s`.
-pub fn format_seconds(seconds: f64) -> String {
-    let (scale, decimals, unit) = time_unit(seconds);
-    format!("{:.decimals$} {unit}", seconds * scale)
-}
-
 /// The run's summary, or an error for a run that never reached its end.
 fn summary_of(run: &LoadedRun) -> Result<&RunSummary> {
     run.run.summary.as_ref().with_context(|| {
@@ -125,16 +107,4 @@ fn summary_of(run: &LoadedRun) -> Result<&RunSummary> {
             run.dir.display()
         )
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn seconds_get_a_readable_unit() {
-        assert_eq!(format_seconds(2.0), "2.000 s");
-        assert_eq!(format_seconds(0.5123), "512.3 ms");
-        assert_eq!(format_seconds(0.0004), "400 µs");
-    }
 }
