@@ -311,9 +311,15 @@ pub fn build(
     }
     let mut interpreters = Vec::new();
     for interpreter in chosen {
-        let variant = interpreter
-            .free_threaded
-            .then(|| forced_gil_variant(&interpreter));
+        // Discovery probes the forced-GIL variant itself (confirming that
+        // `-X gil=1` turns the GIL on); derive it only when it did not.
+        let variant = interpreter.free_threaded.then(|| {
+            found
+                .iter()
+                .find(|f| f.gil_forced == Some(true) && same_file(&f.path, &interpreter.path))
+                .cloned()
+                .unwrap_or_else(|| forced_gil_variant(&interpreter))
+        });
         interpreters.push(interpreter);
         interpreters.extend(variant);
     }
@@ -499,6 +505,19 @@ mod tests {
         );
         assert_eq!(plan.cells[0].approach, "sequential");
         assert_eq!(plan.settings.min_runs, 5);
+    }
+
+    #[test]
+    fn a_probed_forced_gil_variant_from_discovery_is_used() {
+        let mut found = found();
+        let probed = InterpreterRecord {
+            label: "probed with -X gil=1".into(),
+            ..forced_gil_variant(&found[4])
+        };
+        found.push(probed.clone());
+        let plan = build(&args(&["--no-twin"]), &found, None, 2).unwrap();
+        assert_eq!(plan.interpreters.len(), 3);
+        assert_eq!(plan.interpreters[2], probed);
     }
 
     #[test]
