@@ -497,11 +497,15 @@ pub fn build(loaded: &LoadedRun) -> anyhow::Result<Dashboard> {
     };
 
     let mut svgs = BTreeMap::new();
+    // Scenarios in plan order; cells of the summary too (a run written by
+    // another tool may come without its plan).
     let scenario_names: Vec<String> = {
         let mut seen = BTreeSet::new();
         run.plan
             .iter()
-            .map(|p| p.cell.scenario.clone())
+            .map(|p| &p.cell)
+            .chain(summary.cells.iter().map(|c| &c.cell))
+            .map(|c| c.scenario.clone())
             .filter(|s| seen.insert(s.clone()))
             .collect()
     };

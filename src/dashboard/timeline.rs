@@ -303,16 +303,15 @@ fn prepare(
     // lanes truly ran at the same time. Under the GIL, threads switching
     // every 5 ms each show about half a core per sample, and the sum stays
     // near one.
-    let busy_time: f64 = total
+    // (`fold` from +0.0: an empty float `sum` is -0.0, shown as "-0%".)
+    let busy_time = total
         .iter()
         .filter(|s| s.2 >= BUSY)
-        .map(|s| s.1 - s.0)
-        .sum();
-    let overlap_time: f64 = total
+        .fold(0.0, |acc, s| acc + (s.1 - s.0));
+    let overlap_time = total
         .iter()
         .filter(|s| s.2 >= 1.0 + BUSY)
-        .map(|s| s.1 - s.0)
-        .sum();
+        .fold(0.0, |acc, s| acc + (s.1 - s.0));
     let lanes: Vec<Steps> = per_group
         .into_iter()
         .map(|lane| {

@@ -46,7 +46,11 @@ fn summary_of<'a>(summary: &'a RunSummary, cell: &CellKey) -> Option<&'a CellSum
 /// The memory comparison of the sentence: the winner against the other
 /// family (threads-like approaches against `processes`, `processes` against
 /// `threads`), on the same interpreter and workers when measured there.
-fn memory_clause(summary: &RunSummary, winner: &CellSummary) -> Option<(String, String)> {
+fn memory_clause(
+    loaded: &LoadedRun,
+    summary: &RunSummary,
+    winner: &CellSummary,
+) -> Option<(String, String)> {
     let other = if winner.cell.approach == "processes" {
         "threads"
     } else {
@@ -70,11 +74,10 @@ fn memory_clause(summary: &RunSummary, winner: &CellSummary) -> Option<(String, 
     Some((
         format!("{:.1}× the memory of {other}", mine / bytes),
         format!(
-            "peak memory {} vs {} for {other} ×{} on the same run ({})",
+            "peak memory {} vs {} for {}",
             format_bytes(mine as u64),
             format_bytes(bytes as u64),
-            theirs.cell.workers,
-            theirs.cell.interpreter
+            describe(&loaded.run, &theirs.cell)
         ),
     ))
 }
@@ -102,7 +105,7 @@ pub fn verdicts(loaded: &LoadedRun, summary: &RunSummary) -> Vec<VerdictView> {
             } else if let Some(s) = winner.speedup {
                 parts.push(format!("{:.2}× at {} workers", s.point, winner.cell.workers));
             }
-            if let Some((clause, detail)) = memory_clause(summary, winner) {
+            if let Some((clause, detail)) = memory_clause(loaded, summary, winner) {
                 parts.push(clause);
                 evidence.push(detail);
             }
