@@ -36,6 +36,10 @@ const OPTIONAL_PACKAGES: &[&str] = &[
     "uuid-dev",
 ];
 
+/// Wait for another apt or dpkg run (unattended upgrades, a second gil-lab)
+/// to release its lock instead of failing at once.
+const LOCK_WAIT: [&str; 2] = ["-o", "DPkg::Lock::Timeout=120"];
+
 /// Where APT's configuration lives.
 const ETC_APT: &str = "/etc/apt";
 
@@ -314,7 +318,8 @@ fn update_one_list(file: &Path, log: &mut Log) -> Result<bool> {
             "Dir::Etc::SourceParts=/nonexistent",
             "-o",
             "APT::Get::List-Cleanup=0",
-        ]);
+        ])
+        .args(LOCK_WAIT);
     Ok(run_logged(update, log, |_| {})?.success())
 }
 
@@ -540,6 +545,7 @@ pub fn ensure_build_dependencies(log: &mut Log, progress: &Progress) -> Result<(
         let mut command = Command::new("apt-get");
         command
             .args(["install", "-y", "--no-install-recommends"])
+            .args(LOCK_WAIT)
             .args(&missing)
             .env("DEBIAN_FRONTEND", "noninteractive");
         if run_logged(command, log, |_| {})?.success() {
