@@ -110,7 +110,48 @@ fn find_interpreters(args: &BenchArgs) -> Result<Vec<InterpreterRecord>> {
             found = discovery::discover(&options)?;
         }
     }
+    if args.python.is_empty() && !args.no_provision && provision_default_build(&found.interpreters)
+    {
+        found = discovery::discover(&options)?;
+    }
     Ok(found.interpreters.iter().map(interpreter_record).collect())
+}
+
+/// The cost of free-threading is best measured against the default build of
+/// the same sources: when gil-lab provisioned the free-threaded build and its
+/// default twin is missing, build that too (a warning, not an error, if it
+/// cannot be). Returns whether something was installed.
+fn provision_default_build(interpreters: &[Interpreter]) -> bool {
+    let version = |i: &Interpreter| i.facts.version_info;
+    let Some(free_threaded) = interpreters
+        .iter()
+        .filter(|i| i.is_free_threaded() && i.source == discovery::Source::GilLab)
+        .max_by_key(|i| version(i))
+    else {
+        return false;
+    };
+    let wanted = version(free_threaded);
+    if interpreters
+        .iter()
+        .any(|i| !i.is_free_threaded() && version(i) == wanted)
+    {
+        return false;
+    }
+    let [major, minor, patch] = wanted;
+    let request = format!("{major}.{minor}.{patch}");
+    eprintln!(
+        "No default build of CPython {request} next to {}: provisioning it from the same sources (`gil-lab python install {request}`; --no-provision skips this).",
+        free_threaded.label
+    );
+    match crate::python::provision::ensure(&request, false) {
+        Ok(_) => true,
+        Err(err) => {
+            eprintln!(
+                "warning: cannot provision CPython {request} ({err:#}); comparing with the newest default build found instead"
+            );
+            false
+        }
+    }
 }
 
 /// The native twin (`gil-lab twin run`), when this build of gil-lab has one

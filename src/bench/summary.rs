@@ -223,6 +223,7 @@ fn scenario_verdict(
     }
     let speedup = best
         .speedup
+        .filter(|_| !best.cell.is_baseline())
         .map(|s| format!(", {:.2}x its sequential", s.point))
         .unwrap_or_default();
     let explanation = match (&runner_up, tied_with.is_empty()) {
