@@ -34,6 +34,10 @@ pub enum Command {
     Report(crate::dashboard::ReportArgs),
     /// Serve the dashboards of runs on a local, read-only web server.
     Serve(crate::dashboard::ServeArgs),
+    /// The native Rust twin of the workload (`twin run <spec-json>`), run by
+    /// `bench` like a Python runner; internal, hidden from `--help`.
+    #[command(subcommand, hide = true)]
+    Twin(crate::twin::TwinCommand),
 }
 
 /// Runs the chosen subcommand and returns the process exit code.
@@ -45,6 +49,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export(args) => crate::export::run(args),
         Command::Report(args) => crate::dashboard::report::run(args),
         Command::Serve(args) => crate::dashboard::serve::run(args),
+        Command::Twin(command) => crate::twin::run(command),
     }
 }
 

@@ -10,6 +10,7 @@ mod export;
 mod paths;
 mod python;
 mod stats;
+mod twin;
 
 use std::process::ExitCode;
 

@@ -1,0 +1,190 @@
+//! Scenarios and the task list they make (docs/agents.md, sections 2 and 7;
+//! `python/gil_lab/scenarios.py`).
+//!
+//! The task list depends only on the scale and the seed, never on the
+//! approach or the number of workers, so every approach (and the Python
+//! runner) computes the same results and the same digest.
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use super::agents::Agent;
+use super::knowledge::{RoadNetwork, Router};
+use super::prng::SplitMix64;
+
+/// Tasks per agent at scale 1.0.
+const TASKS_PER_AGENT: f64 = 8.0;
+/// Knowledge-base queries per task in the `shared` scenario.
+pub const QUERIES_PER_TASK: usize = 2;
+/// Largest |dx| and |dy| between a query's source and target junction.
+const QUERY_RADIUS: i64 = 96;
+/// Mixed into a task seed to seed its knowledge-base queries.
+const QUERY_SALT: u64 = 0x7175_6572_7973_6565;
+
+/// What the agents do in a trial.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scenario {
+    /// The agents work on independent tasks.
+    Cpu,
+    /// Each task also queries the shared road network and posts its findings
+    /// to the blackboard.
+    Shared,
+}
+
+impl Scenario {
+    /// The scenarios the twin runs, as named in a trial spec.
+    pub const NAMES: [&'static str; 2] = ["cpu", "shared"];
+
+    /// The scenario named `name` in a spec, if the twin knows it.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "cpu" => Some(Scenario::Cpu),
+            "shared" => Some(Scenario::Shared),
+            _ => None,
+        }
+    }
+
+    /// True if tasks query the knowledge base.
+    pub fn uses_knowledge(self) -> bool {
+        self == Scenario::Shared
+    }
+}
+
+/// One unit of agent work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Task {
+    /// Position in the task list (0-based).
+    pub index: usize,
+    /// The agent that does it.
+    pub agent: Agent,
+    /// The task's own 64-bit seed.
+    pub seed: u64,
+}
+
+/// 4 x max(1, floor(8 x scale + 0.5)) tasks, computed in IEEE double like
+/// Python's `int(8 * scale + 0.5)`.
+pub fn task_count(scale: f64) -> u64 {
+    4 * ((TASKS_PER_AGENT * scale + 0.5).floor() as u64).max(1)
+}
+
+/// The task list: task i goes to agent i mod 4 and its seed is output i of
+/// SplitMix64(seed).
+pub fn make_tasks(scale: f64, seed: u64) -> Vec<Task> {
+    let mut master = SplitMix64::new(seed);
+    (0..task_count(scale) as usize)
+        .map(|index| Task {
+            index,
+            agent: Agent::ALL[index % 4],
+            seed: master.next_u64(),
+        })
+        .collect()
+}
+
+/// A task's knowledge-base queries as (source, target), from
+/// SplitMix64(task seed ^ QUERY_SALT): per query, source = below(nodes),
+/// dx = below(2R + 1) - R, dy = below(2R + 1) - R, the target being the source
+/// moved by (dx, dy) and clamped to the grid.
+pub fn query_pairs(task_seed: u64, network: &RoadNetwork) -> [(usize, usize); QUERIES_PER_TASK] {
+    let mut rng = SplitMix64::new(task_seed ^ QUERY_SALT);
+    let (width, height) = (network.width as i64, network.height as i64);
+    let span = (2 * QUERY_RADIUS + 1) as u64;
+    let mut pairs = [(0, 0); QUERIES_PER_TASK];
+    for pair in &mut pairs {
+        let source = rng.below((width * height) as u64) as i64;
+        let dx = rng.below(span) as i64 - QUERY_RADIUS;
+        let dy = rng.below(span) as i64 - QUERY_RADIUS;
+        let x = (source % width + dx).clamp(0, width - 1);
+        let y = (source / width + dy).clamp(0, height - 1);
+        *pair = (source as usize, (y * width + x) as usize);
+    }
+    pairs
+}
+
+/// Where a task runs: the scenario, the knowledge base when the scenario has
+/// one, and this worker's route-finding scratch space.
+pub struct Workbench<'a> {
+    scenario: Scenario,
+    network: Option<&'a RoadNetwork>,
+    router: Router,
+}
+
+impl<'a> Workbench<'a> {
+    /// A workbench for one worker; `network` must be given for `shared`.
+    pub fn new(scenario: Scenario, network: Option<&'a RoadNetwork>) -> Self {
+        Self {
+            scenario,
+            network,
+            router: Router::default(),
+        }
+    }
+
+    /// Runs one task; result = the agent's results, then (`shared`) the
+    /// length of each knowledge-base query's shortest route.
+    pub fn run_task(&mut self, task: &Task) -> Result<Vec<i64>> {
+        let mut results = task.agent.run(task.seed);
+        if self.scenario.uses_knowledge() {
+            let network = self
+                .network
+                .context("the shared scenario needs the knowledge base")?;
+            results.reserve(QUERIES_PER_TASK);
+            for (source, target) in query_pairs(task.seed, network) {
+                let length = self
+                    .router
+                    .shortest_path(network, source, target)
+                    .with_context(|| format!("no route from junction {source} to {target}"))?;
+                results.push(length as i64);
+            }
+        }
+        Ok(results)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn task_counts_follow_the_scale() {
+        assert_eq!(task_count(1.0), 32);
+        assert_eq!(task_count(0.25), 8);
+        assert_eq!(task_count(0.1), 4);
+        assert_eq!(task_count(1e-9), 4);
+        // 8 * 0.1875 + 0.5 = 2.0 exactly: rounds half up like Python.
+        assert_eq!(task_count(0.1875), 8);
+    }
+
+    /// Same task seeds and queries as the Python scenarios (seed 1).
+    #[test]
+    fn golden_tasks_and_queries() {
+        let tasks = make_tasks(1.0, 1);
+        let seeds: Vec<u64> = tasks[..3].iter().map(|t| t.seed).collect();
+        assert_eq!(
+            seeds,
+            [0x910a2dec89025cc1, 0xbeeb8da1658eec67, 0xf893a2eefb32555e]
+        );
+        assert_eq!(tasks[5].agent, Agent::Solver);
+        let network = RoadNetwork::for_seed(1);
+        assert_eq!(
+            query_pairs(tasks[0].seed, &network),
+            [(44887, 30496), (55427, 49767)]
+        );
+    }
+
+    #[test]
+    fn shared_tasks_append_route_lengths() {
+        let network = RoadNetwork::for_seed(1);
+        let task = make_tasks(0.1, 1)[1];
+        let cpu = Workbench::new(Scenario::Cpu, None).run_task(&task).unwrap();
+        let shared = Workbench::new(Scenario::Shared, Some(&network))
+            .run_task(&task)
+            .unwrap();
+        assert_eq!(shared.len(), cpu.len() + QUERIES_PER_TASK);
+        assert_eq!(&shared[..cpu.len()], &cpu[..]);
+        assert!(
+            Workbench::new(Scenario::Shared, None)
+                .run_task(&task)
+                .is_err()
+        );
+    }
+}
