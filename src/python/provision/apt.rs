@@ -477,11 +477,19 @@ fn download(
         .args(["source", "--download-only", package])
         .current_dir(sources_dir);
     // apt-get skips files that are already there with the right checksum.
-    let status = run_logged(download, log, |_| {})?;
+    let mut first_error = None;
+    let status = run_logged(download, log, |line| {
+        // apt says `E: Failed to fetch URI  404  Not Found` per file: the
+        // first one tells the story.
+        if first_error.is_none() && line.starts_with("E: ") {
+            first_error = Some(line.split_whitespace().collect::<Vec<_>>().join(" "));
+        }
+    })?;
     if !status.success() || !tarball.is_file() {
         bail!(
-            "`apt-get source --download-only {package}` failed ({status}): {}",
-            log.tail(5)
+            "`apt-get source --download-only {package}` failed ({status}): {} (log: {})",
+            first_error.unwrap_or_else(|| log.tail(3)),
+            log.path().display()
         );
     }
     Ok(Fetched {
