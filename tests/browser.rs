@@ -1,0 +1,306 @@
+//! The dashboard in a real browser: headless Chromium (Debian package
+//! `chromium`, installed by scripts/test) loads the report of a real small
+//! run offline and a live `gil-lab serve` page while trials are still being
+//! appended. Each must log nothing to the console and draw marks in every
+//! chart; screenshots are kept under `target/test-artifacts/`.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use wait_timeout::ChildExt;
+
+/// Where screenshots and the report are kept for a person to look at.
+fn artifacts() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-artifacts");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The Chromium executable (Debian's `chromium`).
+fn chromium() -> PathBuf {
+    for name in ["chromium", "chromium-browser"] {
+        for dir in std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()) {
+            let path = dir.join(name);
+            if path.is_file() {
+                return path;
+            }
+        }
+    }
+    panic!("no chromium on PATH: install the Debian package `chromium` (scripts/test does)");
+}
+
+/// Runs headless Chromium on `url` with `extra` switches (a fresh profile,
+/// no network services, console messages logged to stderr), killed after
+/// two minutes.
+fn headless(url: &str, extra: &[&str]) -> Output {
+    let profile = tempfile::tempdir().unwrap();
+    let mut child = Command::new(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--enable-logging=stderr",
+            "--v=0",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(extra)
+        .arg(url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("chromium starts");
+    // Read both pipes while it runs so that a full pipe cannot block it.
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut stdout, &mut buf).ok();
+        buf
+    });
+    let err = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut stderr, &mut buf).ok();
+        buf
+    });
+    let status = match child.wait_timeout(Duration::from_secs(120)).unwrap() {
+        Some(status) => status,
+        None => {
+            child.kill().ok();
+            child.wait().unwrap();
+            panic!("chromium did not finish {url} within 2 minutes");
+        }
+    };
+    Output {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
+}
+
+/// What the page wrote to the console (Chromium logs it as `CONSOLE` lines).
+fn console_messages(output: &Output) -> Vec<String> {
+    String::from_utf8_lossy(&output.stderr)
+        .lines()
+        .filter(|l| l.contains(":CONSOLE"))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Checks that every chart of a DOM has marks: its `data-marks` is positive
+/// and its SVG holds shapes besides the invisible hover areas.
+fn assert_every_chart_drawn(dom: &str) -> usize {
+    let mut charts = 0;
+    for (start, _) in dom.match_indices("<figure class=\"chart") {
+        let figure = &dom[start..start + dom[start..].find("</figure>").unwrap()];
+        let id = figure
+            .split("id=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
+        let marks: usize = figure
+            .split("data-marks=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(marks > 0, "{id} has no marks");
+        let shapes = ["<polygon", "<circle", "<path", "<polyline"]
+            .iter()
+            .map(|s| figure.matches(s).count())
+            .sum::<usize>()
+            + figure.matches("<rect").count()
+            - figure.matches("class=\"hit\"").count();
+        assert!(shapes > 0, "{id} drew nothing");
+        charts += 1;
+    }
+    charts
+}
+
+/// A real small run (`bench --quick` with a default and a free-threaded
+/// CPython), made once per test binary.
+fn real_run() -> &'static Path {
+    static RUN: OnceLock<PathBuf> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let dir = artifacts().join("browser-run");
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+        let free_threaded = common::free_threaded_python();
+        let output = common::gil_lab()
+            .args(["bench", "--quick", "--python"])
+            .arg(&free_threaded)
+            .args(["--python", "3.13", "--output"])
+            .arg(&dir)
+            .timeout(Duration::from_secs(600))
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "bench --quick failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        dir
+    })
+}
+
+#[test]
+fn report_of_a_real_run_opens_offline_without_errors() {
+    let run = real_run();
+    let report = artifacts().join("report.html");
+    common::gil_lab()
+        .arg("report")
+        .arg(run)
+        .arg("-o")
+        .arg(&report)
+        .assert()
+        .success();
+    let size = std::fs::metadata(&report).unwrap().len();
+    assert!(size < 2 * 1024 * 1024, "the report is {size} bytes");
+    let url = format!("file://{}", report.display());
+    // A proxy that does not exist: any attempt to fetch something from a
+    // network fails and is logged as a console error.
+    let offline = ["--proxy-server=http://127.0.0.1:9", "--dump-dom"];
+    let output = headless(&url, &offline);
+    assert!(output.status.success(), "chromium failed: {output:?}");
+    assert_eq!(console_messages(&output), Vec::<String>::new());
+    let dom = String::from_utf8_lossy(&output.stdout);
+    for section in [
+        "verdict",
+        "interpreters",
+        "scenario-cpu",
+        "timeline-cpu",
+        "claims",
+        "machine",
+        "warnings",
+        "cells",
+        "raw",
+    ] {
+        assert!(
+            dom.contains(&format!("<section id=\"{section}\"")),
+            "no {section}"
+        );
+    }
+    let charts = assert_every_chart_drawn(&dom);
+    assert!(charts >= 6, "only {charts} charts");
+    assert!(
+        dom.contains("free-threaded (no GIL)"),
+        "no free-threaded build marked"
+    );
+
+    let png = artifacts().join("report.png");
+    let _ = std::fs::remove_file(&png);
+    let shot = format!("--screenshot={}", png.display());
+    let output = headless(&url, &["--window-size=1300,9000", &shot]);
+    assert!(output.status.success(), "screenshot failed: {output:?}");
+    assert!(
+        std::fs::metadata(&png).unwrap().len() > 50_000,
+        "an empty screenshot"
+    );
+}
+
+/// A `gil-lab serve` child, killed when dropped.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn live_serve_page_fills_in_as_trials_finish() {
+    let run = real_run();
+    let tmp = tempfile::tempdir().unwrap();
+    let live = tmp.path().join("live");
+    std::fs::create_dir_all(&live).unwrap();
+    // The run as it was half-way: the first half of its trials, running.
+    let trials = std::fs::read_to_string(run.join("trials.jsonl")).unwrap();
+    let lines: Vec<&str> = trials.lines().collect();
+    let half = lines.len() / 2;
+    std::fs::write(live.join("trials.jsonl"), lines[..half].join("\n") + "\n").unwrap();
+    let run_json = std::fs::read_to_string(run.join("run.json")).unwrap();
+    let mut running: serde_json::Value = serde_json::from_str(&run_json).unwrap();
+    running["status"] = "running".into();
+    running.as_object_mut().unwrap().remove("summary");
+    running.as_object_mut().unwrap().remove("finished_at");
+    std::fs::write(live.join("run.json"), running.to_string()).unwrap();
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gil-lab"))
+        .arg("serve")
+        .arg(&live)
+        .args(["--port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut url = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut url)
+        .unwrap();
+    let _server = Server(child);
+    let page = format!("{}runs/0/", url.trim());
+
+    // While the browser has the page open: the other trials end one by one,
+    // then the run.
+    let writer = {
+        let live = live.clone();
+        let rest: Vec<String> = lines[half..].iter().map(|l| l.to_string()).collect();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_secs(2));
+            let mut file = std::fs::OpenOptions::new()
+                .append(true)
+                .open(live.join("trials.jsonl"))
+                .unwrap();
+            for line in rest {
+                writeln!(file, "{line}").unwrap();
+                std::thread::sleep(Duration::from_millis(30));
+            }
+            std::thread::sleep(Duration::from_secs(1));
+            std::fs::write(live.join("run.json"), run_json).unwrap();
+        })
+    };
+    // Virtual time lets the page's script run for a while before the DOM
+    // is taken; the page closes its event stream on `done`.
+    let output = headless(&page, &["--virtual-time-budget=20000", "--dump-dom"]);
+    writer.join().unwrap();
+    assert!(output.status.success(), "chromium failed: {output:?}");
+    assert_eq!(console_messages(&output), Vec::<String>::new());
+    let dom = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        dom.contains(&format!("{} trials recorded", lines.len())),
+        "the page did not fill in to all {} trials",
+        lines.len()
+    );
+    assert!(
+        dom.contains("status-complete"),
+        "the page did not see the run end"
+    );
+    assert_every_chart_drawn(&dom);
+
+    let png = artifacts().join("serve-live.png");
+    let _ = std::fs::remove_file(&png);
+    let shot = format!("--screenshot={}", png.display());
+    let output = headless(&page, &["--window-size=1300,3000", &shot]);
+    assert!(output.status.success(), "screenshot failed: {output:?}");
+    assert!(
+        std::fs::metadata(&png).unwrap().len() > 20_000,
+        "an empty screenshot"
+    );
+}
