@@ -54,7 +54,14 @@ class RoadNetwork:
     def shortest_path(self, source: int, target: int) -> int:
         """Length of the shortest route from `source` to `target` (Dijkstra
         with a bucket queue: lengths are small integers)."""
-        offsets, targets, lengths = self.offsets, self.targets, self.lengths
+        # Per-query memoryviews of the shared arrays: indexing an array loads
+        # the array object itself, and on a free-threaded build every load of
+        # an object another thread owns is an atomic reference-count write
+        # to one shared cache line. A view made here belongs to this thread,
+        # so reading the graph writes nothing shared.
+        offsets = memoryview(self.offsets)
+        targets = memoryview(self.targets)
+        lengths = memoryview(self.lengths)
         dist = {source: 0}
         buckets: list[list[int]] = [[source]]
         d = 0

@@ -82,6 +82,12 @@ def run(trial: Trial) -> Outcome:
             initializer=init_worker,
             initargs=(context.Barrier(trial.workers), payload),
         )
+        if not hasattr(pool, "_adjust_process_count") and hasattr(
+                pool, "_adjust_process_count_cpython"):
+            # Debian's PyPy 3.9 ships a process.py whose submit() calls a
+            # method it renamed, so spawn/forkserver pools fail on the first
+            # submit; point the old name at the renamed method.
+            pool._adjust_process_count = pool._adjust_process_count_cpython
         hellos = [f.result() for f in [pool.submit(hello) for _ in range(trial.workers)]]
     finally:
         _NETWORK = None
