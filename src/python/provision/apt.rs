@@ -523,62 +523,99 @@ fn missing_packages(packages: &[&str]) -> Result<Vec<String>> {
         .collect())
 }
 
+/// What to do about missing build dependencies.
+#[derive(Debug, PartialEq, Eq)]
+enum DependencyPlan {
+    /// Running as root: install them; `required` when the build needs them.
+    Install {
+        /// The missing packages.
+        packages: Vec<String>,
+        /// Whether a required one is among them (a failed install is fatal).
+        required: bool,
+    },
+    /// Not root and the build cannot work without them: the error to show.
+    Refuse(String),
+    /// Not root and only optional ones are missing: the note to show.
+    Note(String),
+}
+
+/// Decides what to do about the `missing` packages.
+fn plan_dependencies(missing: &[String], root: bool) -> Option<DependencyPlan> {
+    if missing.is_empty() {
+        return None;
+    }
+    let required = missing
+        .iter()
+        .any(|p| REQUIRED_PACKAGES.contains(&p.as_str()));
+    let command = format!(
+        "sudo apt-get install -y --no-install-recommends {}",
+        missing.join(" ")
+    );
+    Some(if root {
+        DependencyPlan::Install {
+            packages: missing.to_vec(),
+            required,
+        }
+    } else if required {
+        DependencyPlan::Refuse(format!(
+            "CPython's build needs packages that are not installed: run `{command}` and retry"
+        ))
+    } else {
+        DependencyPlan::Note(format!(
+            "note: optional build dependencies are missing (ssl, sqlite3, ... will not be built): \
+             `{command}` adds them"
+        ))
+    })
+}
+
 /// Makes sure CPython's build dependencies are installed (Debian/Ubuntu):
 /// installs the missing ones as root, else says which command to run. Other
 /// systems are not checked: configure reports what is missing.
 pub fn ensure_build_dependencies(log: &mut Log, progress: &Progress) -> Result<()> {
     if !command::on_path("dpkg-query") || !command::on_path("apt-get") {
-        progress.println("not a Debian-like system: build dependencies are not checked (configure reports what is missing)");
+        progress.println(
+            "not a Debian-like system: build dependencies are not checked \
+             (configure reports what is missing)",
+        );
         return Ok(());
     }
     let mut all: Vec<&str> = REQUIRED_PACKAGES.to_vec();
     all.extend(OPTIONAL_PACKAGES);
     let missing = missing_packages(&all)?;
-    if missing.is_empty() {
-        return Ok(());
-    }
-    let install = format!(
-        "apt-get install -y --no-install-recommends {}",
-        missing.join(" ")
-    );
-    let required_missing: Vec<&String> = missing
-        .iter()
-        .filter(|p| REQUIRED_PACKAGES.contains(&p.as_str()))
-        .collect();
-    if is_root() {
-        progress.stage(&format!(
-            "installing build dependencies: {}",
-            missing.join(" ")
-        ));
-        let mut command = Command::new("apt-get");
-        command
-            .args(["install", "-y", "--no-install-recommends"])
-            .args(LOCK_WAIT)
-            .args(&missing)
-            .env("DEBIAN_FRONTEND", "noninteractive");
-        if run_logged(command, log, |_| {})?.success() {
-            return Ok(());
+    match plan_dependencies(&missing, is_root()) {
+        None => Ok(()),
+        Some(DependencyPlan::Refuse(message)) => bail!(message),
+        Some(DependencyPlan::Note(message)) => {
+            progress.println(&message);
+            Ok(())
         }
-        if !required_missing.is_empty() {
-            bail!(
-                "cannot install the build dependencies ({install} failed): {}",
-                log.tail(5)
-            );
+        Some(DependencyPlan::Install { packages, required }) => {
+            progress.stage(&format!(
+                "installing build dependencies: {}",
+                packages.join(" ")
+            ));
+            let mut command = Command::new("apt-get");
+            command
+                .args(["install", "-y", "--no-install-recommends"])
+                .args(LOCK_WAIT)
+                .args(&packages)
+                .env("DEBIAN_FRONTEND", "noninteractive");
+            if run_logged(command, log, |_| {})?.success() {
+                return Ok(());
+            }
+            let install = format!("apt-get install {}", packages.join(" "));
+            if required {
+                bail!(
+                    "cannot install the build dependencies (`{install}` failed): {}",
+                    log.tail(5)
+                );
+            }
+            progress.println(&format!(
+                "warning: `{install}` failed; building without those optional modules"
+            ));
+            Ok(())
         }
-        progress.println(&format!(
-            "warning: `{install}` failed; building without those optional modules"
-        ));
-        return Ok(());
     }
-    if !required_missing.is_empty() {
-        bail!(
-            "CPython's build needs packages that are not installed: run `sudo {install}` and retry"
-        );
-    }
-    progress.println(&format!(
-        "note: optional build dependencies are missing (ssl, sqlite3, ... will not be built): `sudo {install}` adds them"
-    ));
-    Ok(())
 }
 
 #[cfg(test)]
@@ -713,6 +750,32 @@ deb cdrom:[Debian]/ bookworm main
         let ubuntu = OsRelease::parse("ID=ubuntu\nID_LIKE=debian\nVERSION_CODENAME=noble\n");
         assert!(ubuntu.newer_debian_suites().is_empty());
         assert_eq!(ubuntu.id_like, "debian");
+    }
+
+    #[test]
+    fn missing_build_dependencies_are_installed_as_root_else_named() {
+        let owned = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        assert_eq!(plan_dependencies(&[], true), None);
+        assert_eq!(
+            plan_dependencies(&owned(&["libffi-dev", "libssl-dev"]), true),
+            Some(DependencyPlan::Install {
+                packages: owned(&["libffi-dev", "libssl-dev"]),
+                required: true
+            })
+        );
+        let Some(DependencyPlan::Refuse(message)) =
+            plan_dependencies(&owned(&["gcc", "uuid-dev"]), false)
+        else {
+            panic!("a missing compiler must stop the build");
+        };
+        assert!(message.contains(
+            "run `sudo apt-get install -y --no-install-recommends gcc uuid-dev` and retry"
+        ));
+        let Some(DependencyPlan::Note(message)) = plan_dependencies(&owned(&["uuid-dev"]), false)
+        else {
+            panic!("an optional package only earns a note");
+        };
+        assert!(message.contains("sudo apt-get install -y --no-install-recommends uuid-dev"));
     }
 
     #[test]
