@@ -6,18 +6,12 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::scenario::{Scenario, task_count};
+// Every approach a spec may name is the Python runner's; the twin runs three
+// of them and reports the others as skipped.
+use crate::bench::args::PYTHON_APPROACHES as APPROACHES;
 
 /// Version of the trial protocol spoken here.
 pub const PROTOCOL: u32 = 1;
-/// Every approach a spec may name (the Python runner's list).
-pub const APPROACHES: [&str; 6] = [
-    "sequential",
-    "threads",
-    "processes",
-    "interpreters",
-    "asyncio",
-    "asyncio+threads",
-];
 /// multiprocessing start methods a spec may name.
 pub const START_METHODS: [&str; 3] = ["fork", "spawn", "forkserver"];
 /// Most tasks a spec may ask for: far beyond any useful scale (scale 1.0 is
@@ -29,7 +23,7 @@ const MAX_TASKS: u64 = 1 << 20;
 pub struct Spec {
     /// `cpu` or `shared`.
     pub scenario: Scenario,
-    /// One of [`APPROACHES`].
+    /// One of the Python runner's approaches.
     pub approach: String,
     /// Threads / processes at once (>= 1).
     pub workers: usize,
