@@ -23,6 +23,8 @@ MOVE_ORDER = (3, 2, 4, 1, 5, 0, 6)
 #: A win is worth WIN + the depth left when it is reached (a quicker win is
 #: worth more); far above any positional score.
 WIN = 100_000
+#: Bound of every search window (beyond any value).
+INF = 1_000_000
 #: Positional weight of each cell, [row][column], row 0 at the bottom: the
 #: number of four-in-a-row lines through the cell.
 CELL_WEIGHTS = (
@@ -88,15 +90,17 @@ def analyse(mine: int, mask: int, played: int, depth: int) -> list[int]:
         if mask >> bit & 1:
             score += weights[bit] if mine >> bit & 1 else -weights[bit]
 
+    best_column = -1
+
     def negamax(mine: int, mask: int, played: int, depth: int, alpha: int, beta: int,
                 score: int) -> int:
-        nonlocal nodes
+        nonlocal nodes, best_column
         nodes += 1
         if played == 42:
             return 0
         if depth == 0:
             return score
-        best = -WIN * 10
+        best = -INF
         for column in order:
             if mask & tops[column]:
                 continue
@@ -110,32 +114,20 @@ def analyse(mine: int, mask: int, played: int, depth: int) -> list[int]:
                                  -beta, -alpha, -(score + weights[move.bit_length() - 1]))
             if value > best:
                 best = value
+                if depth == root_depth:
+                    # Only the root searches at the full depth: remember the
+                    # first column (in MOVE_ORDER) that reached the best value.
+                    best_column = column
                 if best > alpha:
                     alpha = best
                     if alpha >= beta:
                         break
         return best
 
-    # The root: the same loop with a full window, remembering the first column
-    # (in MOVE_ORDER) that reached the best value.
-    nodes = 1
-    best, best_column = -WIN * 10, -1
-    alpha, beta = -WIN * 10, WIN * 10
-    for column in order:
-        if mask & tops[column]:
-            continue
-        new_mask = mask | (mask + bottoms[column])
-        move = new_mask ^ mask
-        mover = mine | move
-        if wins(mover):
-            value = WIN + depth
-        else:
-            value = -negamax(mover ^ new_mask, new_mask, played + 1, depth - 1,
-                             -beta, -alpha, -(score + weights[move.bit_length() - 1]))
-        if value > best:
-            best, best_column = value, column
-            alpha = max(alpha, best)
-    return [best, best_column, nodes]
+    # The root gets the full window, so nothing is cut off there.
+    root_depth = depth
+    value = negamax(mine, mask, played, depth, -INF, INF, score)
+    return [value, best_column, nodes]
 
 
 def run(task_seed: int) -> list[int]:
