@@ -189,13 +189,8 @@ fn write_fixture(dir: &Path, status: &str) {
             let wall = start + 0.010 + pool + work + 0.002;
             let free = interpreter.contains("5t");
             let forced = interpreter.ends_with("gil1");
-            let gil = if interpreter == "native" {
-                json!(false)
-            } else if free && !forced {
-                json!(false)
-            } else {
-                json!(true)
-            };
+            // The GIL is off in the twin and in the free-threaded build.
+            let gil = json!(!(interpreter == "native" || (free && !forced)));
             // One trial of a free-threaded build saw the GIL turned back on
             // in a worker process (as an old C extension would do).
             let worker_gil = if free && !forced && approach == "processes" && repetition == 3 {

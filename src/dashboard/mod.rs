@@ -13,6 +13,7 @@ pub mod claims;
 pub mod model;
 pub mod report;
 pub mod serve;
+pub mod swimlanes;
 pub mod timeline;
 pub mod verdict;
 

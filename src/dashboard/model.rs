@@ -43,6 +43,9 @@ pub struct Dashboard {
     pub warnings: Vec<WarningView>,
     /// Every cell, for the sortable table.
     pub cells: Vec<CellRow>,
+    /// Why the timelines may show turns where there should be none: the
+    /// machine was busy with other programs when the run started.
+    pub busy_machine: Option<String>,
     /// The drawn charts by [`Chart::id`]: SVG markup, not data, so left out of
     /// the embedded JSON.
     #[serde(skip)]
@@ -464,6 +467,19 @@ fn machine_facts(machine: &serde_json::Value) -> Vec<Fact> {
     facts
 }
 
+/// A note when the load average at the start was close to (or above) the
+/// usable cores: other programs then hold cores, and lanes that could run
+/// side by side wait for one instead.
+fn busy_machine(machine: &serde_json::Value, usable_cores: u32) -> Option<String> {
+    let load = machine.get("load_average")?.get(0)?.as_f64()?;
+    let cores = f64::from(usable_cores.max(1));
+    (load >= 0.75 * cores).then(|| {
+        format!(
+            "The machine was busy when this run started (load average {load:.2} on {usable_cores} usable cores): other programs held cores, so lanes that could run side by side may wait for one here. Run again on an idle machine for a clean picture."
+        )
+    })
+}
+
 /// Builds the dashboard of a loaded run (and draws its charts).
 pub fn build(loaded: &LoadedRun) -> anyhow::Result<Dashboard> {
     let run = &loaded.run;
@@ -546,6 +562,7 @@ pub fn build(loaded: &LoadedRun) -> anyhow::Result<Dashboard> {
         .collect();
 
     Ok(Dashboard {
+        busy_machine: busy_machine(&run.machine, run.settings.usable_cores),
         title: format!("gil-lab run of {}", run.started_at),
         run: info,
         verdicts: verdict::verdicts(loaded, &summary),

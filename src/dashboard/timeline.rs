@@ -13,18 +13,15 @@
 use std::collections::BTreeMap;
 
 use anyhow::Result;
-use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde::Serialize;
 
 use crate::bench::record::{
     CellSummary, InterpreterKind, InterpreterRecord, LoadedRun, TrialRecord,
 };
 use crate::bench::sampler::{LaneKind, SamplerReport};
-use crate::bench::terminal::format_seconds;
 
-use super::charts::{DESC_SIZE, FONT, HitArea, LABEL_SIZE, draw_error, with_hit_areas};
 use super::model::GilMode;
+use super::swimlanes::draw;
 
 /// Sample groups per lane in the headline comparison.
 const HEADLINE_GROUPS: usize = 160;
@@ -109,7 +106,7 @@ pub struct LaneView {
 }
 
 /// One lane's utilisation per group: (start s, end s, cores).
-type Steps = Vec<(f64, f64, f64)>;
+pub type Steps = Vec<(f64, f64, f64)>;
 
 /// The trial of a cell whose work-phase time is closest to the cell's median
 /// (and that has a timeline).
@@ -247,14 +244,15 @@ fn lanes_of(report: &SamplerReport) -> (Vec<KeptLane>, usize) {
 }
 
 /// Everything needed to draw one trial's timeline.
-struct Prepared {
-    view: TimelineView,
+pub struct Prepared {
+    /// What the page says about it.
+    pub view: TimelineView,
     /// Per lane, its steps.
-    lanes: Vec<Steps>,
+    pub lanes: Vec<Steps>,
     /// The whole tree's cores busy per group (hidden lanes included).
-    total: Steps,
+    pub total: Steps,
     /// Colour index per lane (one colour per process).
-    colors: Vec<usize>,
+    pub colors: Vec<usize>,
 }
 
 fn prepare(
@@ -372,154 +370,6 @@ fn prepare(
         total,
         colors,
     })
-}
-
-/// Lane colours: the main process blue, worker processes in turn.
-const LANE_COLORS: [RGBColor; 6] = [
-    RGBColor(37, 99, 235),
-    RGBColor(234, 88, 12),
-    RGBColor(22, 163, 74),
-    RGBColor(147, 51, 234),
-    RGBColor(219, 39, 119),
-    RGBColor(8, 145, 178),
-];
-
-/// Height of the "cores busy" strip, in lane heights.
-const STRIP: f64 = 1.5;
-
-/// Draws a prepared timeline with the given time axis length and core count.
-fn draw(p: &Prepared, x_max: f64, cores: u32) -> Result<String> {
-    let lanes = p.lanes.len();
-    let cores = f64::from(cores.max(1));
-    let height = 84 + 34 * lanes as u32 + 60;
-    let width = 680;
-    let y_top = lanes as f64 + 0.25 + STRIP + 0.1;
-    let mut svg = String::new();
-    let mut hits = Vec::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
-        root.fill(&WHITE).map_err(draw_error)?;
-        let mut chart = ChartBuilder::on(&root)
-            .margin(10)
-            .x_label_area_size(44)
-            .y_label_area_size(170)
-            .build_cartesian_2d(0f64..x_max, 0f64..y_top)
-            .map_err(draw_error)?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .y_labels(0)
-            .x_labels(6)
-            .max_light_lines(1)
-            .x_label_formatter(&|x| format!("{x:.2} s"))
-            .x_desc("time since the trial started")
-            .label_style((FONT, LABEL_SIZE - 2))
-            .axis_desc_style((FONT, DESC_SIZE - 2))
-            .light_line_style(RGBColor(241, 245, 249))
-            .bold_line_style(RGBColor(226, 232, 240))
-            .draw()
-            .map_err(draw_error)?;
-        let label_style = TextStyle::from((FONT, LABEL_SIZE - 1).into_font())
-            .pos(Pos::new(HPos::Right, VPos::Center));
-        // The strip on top: cores busy across the whole process tree.
-        let strip_base = lanes as f64 + 0.25;
-        let strip_y = |c: f64| strip_base + STRIP * (c / cores).min(1.0);
-        chart
-            .draw_series([Rectangle::new(
-                [(0.0, strip_base), (x_max, strip_base + STRIP)],
-                RGBColor(248, 250, 252).filled(),
-            )])
-            .map_err(draw_error)?;
-        chart
-            .draw_series(AreaSeries::new(
-                p.total
-                    .iter()
-                    .flat_map(|&(s, e, c)| [(s, strip_y(c)), (e, strip_y(c))]),
-                strip_base,
-                RGBColor(15, 23, 42).mix(0.75),
-            ))
-            .map_err(draw_error)?;
-        for k in 1..=(cores as u32) {
-            let y = strip_y(f64::from(k));
-            chart
-                .draw_series(LineSeries::new(
-                    [(0.0, y), (x_max, y)],
-                    RGBColor(220, 38, 38).mix(0.7).stroke_width(1),
-                ))
-                .map_err(draw_error)?;
-        }
-        let (lx, ly) = chart.backend_coord(&(0.0, strip_base + STRIP / 2.0));
-        root.draw(&Text::new(
-            format!("cores busy (of {})", cores as u32),
-            (lx - 8, ly),
-            label_style.clone(),
-        ))
-        .map_err(draw_error)?;
-        let (sx0, sy0) = chart.backend_coord(&(0.0, strip_base + STRIP));
-        let (sx1, sy1) = chart.backend_coord(&(x_max, strip_base));
-        let peak_text = format!(
-            "whole process tree: at most {:.2} cores busy at once (red lines: 1, 2, ... cores)",
-            p.view.peak_cores
-        );
-        hits.push(HitArea {
-            x: sx0,
-            y: sy0,
-            w: sx1 - sx0,
-            h: sy1 - sy0,
-            text: peak_text,
-        });
-        for (j, steps) in p.lanes.iter().enumerate() {
-            let base = (lanes - 1 - j) as f64;
-            let color = LANE_COLORS[p.colors[j] % LANE_COLORS.len()];
-            if j % 2 == 0 {
-                chart
-                    .draw_series([Rectangle::new(
-                        [(0.0, base), (x_max, base + 1.0)],
-                        RGBColor(248, 250, 252).filled(),
-                    )])
-                    .map_err(draw_error)?;
-            }
-            chart
-                .draw_series(AreaSeries::new(
-                    steps.iter().flat_map(|&(s, e, u)| {
-                        let y = base + 0.05 + 0.85 * u.clamp(0.0, 1.0);
-                        [(s, y), (e, y)]
-                    }),
-                    base + 0.05,
-                    color.mix(0.85),
-                ))
-                .map_err(draw_error)?;
-            let lane = &p.view.lanes[j];
-            let (lx, ly) = chart.backend_coord(&(0.0, base + 0.5));
-            root.draw(&Text::new(
-                lane.label.clone(),
-                (lx - 8, ly),
-                label_style.clone(),
-            ))
-            .map_err(draw_error)?;
-            let (x0, y0) = chart.backend_coord(&(0.0, base + 1.0));
-            let (x1, y1) = chart.backend_coord(&(x_max, base));
-            let lived: f64 = steps.iter().map(|s| s.1 - s.0).sum();
-            hits.push(HitArea {
-                x: x0,
-                y: y0,
-                w: x1 - x0,
-                h: y1 - y0,
-                text: format!(
-                    "{} (thread name {:?}, pid {}, tid {}): {} of CPU, busy {:.0}% of the {} it existed",
-                    lane.label,
-                    lane.name,
-                    lane.pid,
-                    lane.tid,
-                    format_seconds(lane.cpu_s),
-                    if lived > 0.0 { 100.0 * lane.cpu_s / lived } else { 0.0 },
-                    format_seconds(lived)
-                ),
-            });
-        }
-        root.present().map_err(draw_error)?;
-    }
-    with_hit_areas(svg, &hits)
 }
 
 fn python_mode(i: &InterpreterRecord, mode: GilMode) -> bool {
