@@ -12,15 +12,14 @@
 
 use anyhow::{Result, anyhow};
 use minijinja::{AutoEscape, Environment, context};
-use plotters::coord::ranged1d::SegmentValue;
 use plotters::prelude::*;
 use serde::Serialize;
 
 use crate::bench::record::{CellSummary, InterpreterKind, LoadedRun};
 use crate::bench::summary::describe;
-use crate::bench::terminal::{format_bytes, format_seconds};
 
-use super::model::{GilMode, ratio_text, seconds_text};
+use super::bars;
+use super::model::{GilMode, ratio_text};
 
 /// Font family of every chart (the page's own sans-serif).
 pub const FONT: &str = "sans-serif";
@@ -29,7 +28,7 @@ pub const LABEL_SIZE: u32 = 18;
 /// Size of axis descriptions.
 pub const DESC_SIZE: u32 = 19;
 /// Width of the standard charts, pixels (shown one per row, scaled to fit).
-const WIDTH: u32 = 1000;
+pub(super) const WIDTH: u32 = 1000;
 
 /// One chart of the page.
 #[derive(Debug, Clone, Serialize)]
@@ -126,21 +125,21 @@ pub fn with_hit_areas(svg: String, areas: &[HitArea]) -> Result<String> {
     Ok(format!("{}{overlay}{}", &svg[..end], &svg[end..]))
 }
 
-fn is_native(loaded: &LoadedRun, c: &CellSummary) -> bool {
+pub(super) fn is_native(loaded: &LoadedRun, c: &CellSummary) -> bool {
     loaded
         .run
         .interpreter(&c.cell.interpreter)
         .is_some_and(|i| i.kind == InterpreterKind::Native)
 }
 
-fn mode_of(loaded: &LoadedRun, c: &CellSummary) -> GilMode {
+pub(super) fn mode_of(loaded: &LoadedRun, c: &CellSummary) -> GilMode {
     loaded
         .run
         .interpreter(&c.cell.interpreter)
         .map_or(GilMode::Gil, GilMode::of)
 }
 
-fn label_of(loaded: &LoadedRun, id: &str) -> String {
+pub(super) fn label_of(loaded: &LoadedRun, id: &str) -> String {
     loaded
         .run
         .interpreter(id)
@@ -148,7 +147,7 @@ fn label_of(loaded: &LoadedRun, id: &str) -> String {
 }
 
 /// The colour of a cell: its approach's, or the native twin's.
-fn cell_color(loaded: &LoadedRun, c: &CellSummary) -> RGBColor {
+pub(super) fn cell_color(loaded: &LoadedRun, c: &CellSummary) -> RGBColor {
     if is_native(loaded, c) {
         NATIVE_COLOR
     } else {
@@ -165,13 +164,13 @@ pub fn scenario_charts(
 ) -> Result<Vec<(Chart, String)>> {
     Ok(vec![
         speedup_chart(loaded, scenario, cells)?,
-        time_chart(loaded, scenario, cells)?,
-        memory_chart(loaded, scenario, cells)?,
-        orchestration_chart(loaded, scenario, cells)?,
+        bars::time_chart(loaded, scenario, cells)?,
+        bars::memory_chart(loaded, scenario, cells)?,
+        bars::orchestration_chart(loaded, scenario, cells)?,
     ])
 }
 
-fn empty_chart(id: String, title: &str, caption: &str, why: &str) -> (Chart, String) {
+pub(super) fn empty_chart(id: String, title: &str, caption: &str, why: &str) -> (Chart, String) {
     (
         Chart {
             id,
@@ -185,7 +184,7 @@ fn empty_chart(id: String, title: &str, caption: &str, why: &str) -> (Chart, Str
     )
 }
 
-const NOTHING_YET: &str = "no measured cell yet";
+pub(super) const NOTHING_YET: &str = "no measured cell yet";
 
 /// Speedup vs workers: a series per approach × interpreter, the ideal line
 /// (min(workers, usable cores)) and the "no speedup" line for reference.
@@ -389,332 +388,6 @@ fn speedup_chart(
             empty: None,
         },
         with_hit_areas(svg, &hits)?,
-    ))
-}
-
-/// One horizontal bar: its stacked segments (value, colour) and tooltip.
-struct Bar {
-    label: String,
-    segments: Vec<(f64, RGBColor)>,
-    whisker: Option<(f64, f64)>,
-    tooltip: String,
-}
-
-/// A horizontal bar chart with one row per cell (top to bottom), optional
-/// stacked segments and CI whiskers.
-fn horizontal_bars(
-    bars: &[Bar],
-    x_desc: &str,
-    x_format: &dyn Fn(f64) -> String,
-) -> Result<(String, usize)> {
-    let n = bars.len() as i32;
-    let longest = bars
-        .iter()
-        .map(|b| b.label.chars().count())
-        .max()
-        .unwrap_or(10);
-    // About 8 px per character at the label size, plus the tick.
-    let label_width = (longest as u32 * 8 + 24).clamp(120, 460);
-    let width = WIDTH.max(label_width + 420);
-    let height = (n as u32) * 30 + 80;
-    let top = bars
-        .iter()
-        .map(|b| {
-            let sum: f64 = b.segments.iter().map(|s| s.0).sum();
-            b.whisker.map_or(sum, |w| w.1.max(sum))
-        })
-        .fold(0.0, f64::max)
-        .max(f64::MIN_POSITIVE)
-        * 1.08;
-    let labels: Vec<String> = bars.iter().map(|b| b.label.clone()).collect();
-    // Row r (from the top) sits in segment n - 1 - r.
-    let row_of = |segment: i32| (n - 1 - segment) as usize;
-    let mut svg = String::new();
-    let mut hits = Vec::new();
-    let mut marks = 0;
-    {
-        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
-        root.fill(&WHITE).map_err(draw_error)?;
-        let mut chart = ChartBuilder::on(&root)
-            .margin(12)
-            .x_label_area_size(50)
-            .y_label_area_size(label_width)
-            .build_cartesian_2d(0f64..top, (0..n).into_segmented())
-            .map_err(draw_error)?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .y_labels(bars.len())
-            .y_label_formatter(&|v| match v {
-                SegmentValue::CenterOf(s) if (0..n).contains(s) => labels[row_of(*s)].clone(),
-                _ => String::new(),
-            })
-            .x_label_formatter(&|x| x_format(*x))
-            .x_desc(x_desc)
-            .label_style((FONT, LABEL_SIZE))
-            .axis_desc_style((FONT, DESC_SIZE))
-            .max_light_lines(2)
-            .light_line_style(RGBColor(241, 245, 249))
-            .bold_line_style(RGBColor(226, 232, 240))
-            .draw()
-            .map_err(draw_error)?;
-        for (r, bar) in bars.iter().enumerate() {
-            let s = n - 1 - r as i32;
-            let mut x0 = 0.0;
-            for &(value, color) in &bar.segments {
-                let mut rect = Rectangle::new(
-                    [
-                        (x0, SegmentValue::Exact(s)),
-                        (x0 + value, SegmentValue::Exact(s + 1)),
-                    ],
-                    color.filled(),
-                );
-                rect.set_margin(4, 4, 0, 0);
-                chart.draw_series([rect]).map_err(draw_error)?;
-                x0 += value;
-                marks += 1;
-            }
-            if let Some((low, high)) = bar.whisker {
-                chart
-                    .draw_series([ErrorBar::new_horizontal(
-                        SegmentValue::CenterOf(s),
-                        low,
-                        x0,
-                        high,
-                        BLACK.stroke_width(2),
-                        10,
-                    )])
-                    .map_err(draw_error)?;
-            }
-            let (left, row_top) = chart.backend_coord(&(0.0, SegmentValue::Exact(s + 1)));
-            let (right, row_bottom) = chart.backend_coord(&(top, SegmentValue::Exact(s)));
-            hits.push(HitArea {
-                x: left,
-                y: row_top,
-                w: right - left,
-                h: row_bottom - row_top,
-                text: bar.tooltip.clone(),
-            });
-        }
-        root.present().map_err(draw_error)?;
-    }
-    Ok((with_hit_areas(svg, &hits)?, marks))
-}
-
-/// `threads ×2 · CPython 3.13.5t`.
-fn row_label(loaded: &LoadedRun, c: &CellSummary) -> String {
-    let label = label_of(loaded, &c.cell.interpreter);
-    if c.cell.is_baseline() {
-        format!("{} · {label}", c.cell.approach)
-    } else {
-        format!("{} ×{} · {label}", c.cell.approach, c.cell.workers)
-    }
-}
-
-/// A legend of the approaches present (and the native twin).
-fn approach_legend(loaded: &LoadedRun, cells: &[&CellSummary]) -> Vec<LegendEntry> {
-    let mut legend: Vec<LegendEntry> = Vec::new();
-    for c in cells {
-        let entry = if is_native(loaded, c) {
-            LegendEntry {
-                label: "native twin (ceiling)".into(),
-                color: css(NATIVE_COLOR),
-                shape: "bar".into(),
-            }
-        } else {
-            LegendEntry {
-                label: c.cell.approach.clone(),
-                color: css(approach_color(&c.cell.approach)),
-                shape: "bar".into(),
-            }
-        };
-        if !legend.contains(&entry) {
-            legend.push(entry);
-        }
-    }
-    legend
-}
-
-/// Milliseconds for an axis.
-fn ms(x: f64) -> String {
-    format!("{:.0} ms", x * 1000.0)
-}
-
-fn time_chart(
-    loaded: &LoadedRun,
-    scenario: &str,
-    cells: &[&CellSummary],
-) -> Result<(Chart, String)> {
-    let id = format!("{scenario}-time");
-    let title = "Median work-phase time per cell";
-    let caption = "Bar: median work-phase time (steady state); whisker: its 95% bootstrap CI. Shorter is better. The native twin (near black) is the ceiling: the same agents in Rust.";
-    let measured: Vec<&CellSummary> = cells.iter().copied().filter(|c| c.work.is_some()).collect();
-    if measured.is_empty() {
-        return Ok(empty_chart(id, title, caption, NOTHING_YET));
-    }
-    let bars: Vec<Bar> = measured
-        .iter()
-        .map(|c| {
-            let w = c.work.as_ref().expect("filtered");
-            let mut tooltip = format!(
-                "{}: work {} median of {} trials",
-                describe(&loaded.run, &c.cell),
-                seconds_text(&crate::stats::Estimate {
-                    point: w.median,
-                    ci_low: w.ci_low,
-                    ci_high: w.ci_high
-                }),
-                w.n
-            );
-            if let Some(wall) = &c.wall {
-                tooltip.push_str(&format!("; whole trial {}", format_seconds(wall.median)));
-            }
-            Bar {
-                label: row_label(loaded, c),
-                segments: vec![(w.median, cell_color(loaded, c))],
-                whisker: Some((w.ci_low, w.ci_high)),
-                tooltip,
-            }
-        })
-        .collect();
-    let (svg, marks) = horizontal_bars(&bars, "median work-phase time (95% CI)", &ms)?;
-    Ok((
-        Chart {
-            id,
-            title: title.into(),
-            caption: caption.into(),
-            legend: approach_legend(loaded, &measured),
-            marks,
-            empty: None,
-        },
-        svg,
-    ))
-}
-
-fn memory_chart(
-    loaded: &LoadedRun,
-    scenario: &str,
-    cells: &[&CellSummary],
-) -> Result<(Chart, String)> {
-    let id = format!("{scenario}-memory");
-    let title = "Peak memory per cell";
-    let caption = "Median over trials of the peak of the summed resident memory of the whole process tree (every worker process counted). Processes pay for one interpreter each; threads share one.";
-    let measured: Vec<&CellSummary> = cells
-        .iter()
-        .copied()
-        .filter(|c| c.peak_memory_bytes.is_some())
-        .collect();
-    if measured.is_empty() {
-        return Ok(empty_chart(id, title, caption, NOTHING_YET));
-    }
-    const MIB: f64 = 1024.0 * 1024.0;
-    let bars: Vec<Bar> = measured
-        .iter()
-        .map(|c| {
-            let bytes = c.peak_memory_bytes.expect("filtered");
-            Bar {
-                label: row_label(loaded, c),
-                segments: vec![(bytes as f64 / MIB, cell_color(loaded, c))],
-                whisker: None,
-                tooltip: format!(
-                    "{}: peak memory {} (median of {} trials)",
-                    describe(&loaded.run, &c.cell),
-                    format_bytes(bytes),
-                    c.trials
-                ),
-            }
-        })
-        .collect();
-    let (svg, marks) = horizontal_bars(&bars, "peak memory of the process tree (MiB)", &|x| {
-        format!("{x:.0}")
-    })?;
-    Ok((
-        Chart {
-            id,
-            title: title.into(),
-            caption: caption.into(),
-            legend: approach_legend(loaded, &measured),
-            marks,
-            empty: None,
-        },
-        svg,
-    ))
-}
-
-/// The colours of the parts of a trial, from start to end.
-const PART_COLORS: [(&str, RGBColor); 5] = [
-    ("interpreter start and exit", RGBColor(148, 163, 184)),
-    ("setup (building inputs)", RGBColor(203, 213, 225)),
-    ("pool start", RGBColor(245, 158, 11)),
-    ("steady work", RGBColor(37, 99, 235)),
-    ("teardown", RGBColor(167, 139, 250)),
-];
-
-fn orchestration_chart(
-    loaded: &LoadedRun,
-    scenario: &str,
-    cells: &[&CellSummary],
-) -> Result<(Chart, String)> {
-    let id = format!("{scenario}-orchestration");
-    let title = "Orchestration cost next to steady work";
-    let caption = "Where a trial's wall time goes (medians): starting the interpreter, building inputs, starting the pool / interpreters / loop, the steady work itself, and shutting down. End-to-end speedup counts all of it; speedup only the steady work.";
-    let measured: Vec<(&CellSummary, &crate::bench::record::Orchestration, f64)> = cells
-        .iter()
-        .filter_map(|c| Some((*c, c.orchestration.as_ref()?, c.work.as_ref()?.median)))
-        .collect();
-    if measured.is_empty() {
-        return Ok(empty_chart(id, title, caption, NOTHING_YET));
-    }
-    let bars: Vec<Bar> = measured
-        .iter()
-        .map(|&(c, o, work)| {
-            let parts = [
-                o.interpreter_start_s,
-                o.setup_s,
-                o.pool_start_s,
-                work,
-                o.teardown_s,
-            ];
-            let mut tooltip = format!("{}:", describe(&loaded.run, &c.cell));
-            for ((name, _), value) in PART_COLORS.iter().zip(parts) {
-                tooltip.push_str(&format!(" {name} {};", format_seconds(value)));
-            }
-            if let (Some(cost), Some(method)) = (o.sharing_cost_s, &o.sharing_method) {
-                tooltip.push_str(&format!(
-                    " sharing the knowledge base ({method}) {}",
-                    format_seconds(cost)
-                ));
-            }
-            Bar {
-                label: row_label(loaded, c),
-                segments: PART_COLORS
-                    .iter()
-                    .zip(parts)
-                    .map(|((_, color), value)| (value.max(0.0), *color))
-                    .collect(),
-                whisker: None,
-                tooltip: tooltip.trim_end_matches(';').to_string(),
-            }
-        })
-        .collect();
-    let (svg, marks) = horizontal_bars(&bars, "median seconds per trial, by part", &ms)?;
-    Ok((
-        Chart {
-            id,
-            title: title.into(),
-            caption: caption.into(),
-            legend: PART_COLORS
-                .iter()
-                .map(|(name, color)| LegendEntry {
-                    label: (*name).into(),
-                    color: css(*color),
-                    shape: "bar".into(),
-                })
-                .collect(),
-            marks,
-            empty: None,
-        },
-        svg,
     ))
 }
 

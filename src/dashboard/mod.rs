@@ -8,6 +8,7 @@
 //! `plotters`, and [`report`] fills the HTML template with `minijinja`, which
 //! escapes every string that came from outside.
 
+pub mod bars;
 pub mod charts;
 pub mod claims;
 pub mod model;
