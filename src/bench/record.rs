@@ -192,6 +192,11 @@ pub struct Measurement {
     pub sys_s: f64,
     /// Parallelism: (user + sys) / wall.
     pub parallelism: f64,
+    /// Parallelism during the work phase alone (from the runner's first task
+    /// start to its last task end): the sampler's tree CPU in that window ÷
+    /// its length. Absent when the window is shorter than 3 samples.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub work_parallelism: Option<f64>,
     /// Peak of the summed resident memory of every process of the tree, bytes.
     pub peak_memory_bytes: u64,
     /// Voluntary context switches of the tree.
@@ -346,6 +351,9 @@ pub struct CellSummary {
     pub efficiency: Option<Estimate>,
     /// Parallelism: tree CPU time ÷ wall time, per trial.
     pub parallelism: Option<Summary>,
+    /// Parallelism during the work phase, per trial (see [`Measurement`]).
+    #[serde(default)]
+    pub work_parallelism: Option<Summary>,
     /// Median over trials of the tree's peak memory, bytes.
     pub peak_memory_bytes: Option<u64>,
     /// Orchestration cost, apart from steady work.
@@ -599,6 +607,7 @@ pub mod fixtures {
                 user_s: work * f64::from(cell.workers),
                 sys_s: 0.0,
                 parallelism: work * f64::from(cell.workers) / (work + 0.05),
+                work_parallelism: Some(f64::from(cell.workers)),
                 peak_memory_bytes: 20 << 20,
                 voluntary_context_switches: 1,
                 involuntary_context_switches: 1,

@@ -387,13 +387,41 @@ fn judge(
     judgement
 }
 
-fn measurement(outcome: &TrialOutcome) -> Measurement {
+/// Parallelism during the work phase: the tree's CPU time in the window from
+/// the first task's start to the last task's end (placed on the sampler's
+/// clock through the runner's `clock_t0`), ÷ the window's length. Intervals
+/// that straddle the window's edges count in proportion to their overlap.
+fn work_parallelism(outcome: &TrialOutcome, report: &runner_output::RunnerReport) -> Option<f64> {
+    let sampler = &outcome.sampler;
+    let start = report.tasks.iter().map(|t| t.start).reduce(f64::min)?;
+    let end = report.tasks.iter().map(|t| t.end).reduce(f64::max)?;
+    let offset = report.clock_t0 - outcome.started_monotonic_s;
+    let (from, to) = ((offset + start) * 1e6, (offset + end) * 1e6);
+    if to - from < 3.0 * sampler.interval_s * 1e6 {
+        return None;
+    }
+    let times = &sampler.sample_times_us;
+    let timeline = sampler.parallelism_timeline();
+    let mut cpu_us = 0.0;
+    for (i, utilisation) in timeline.iter().enumerate() {
+        let (a, b) = (times[i] as f64, times[i + 1] as f64);
+        let overlap = (b.min(to) - a.max(from)).max(0.0);
+        cpu_us += utilisation * overlap;
+    }
+    Some(cpu_us / (to - from))
+}
+
+fn measurement(
+    outcome: &TrialOutcome,
+    report: Option<&runner_output::RunnerReport>,
+) -> Measurement {
     let sampler = &outcome.sampler;
     Measurement {
         wall_s: outcome.wall_s,
         user_s: outcome.user_s,
         sys_s: outcome.sys_s,
         parallelism: outcome.parallelism(),
+        work_parallelism: report.and_then(|r| work_parallelism(outcome, r)),
         // The sampler's sum over processes; a trial too short for a single
         // sample falls back on the largest single process.
         peak_memory_bytes: sampler.peak_memory_bytes.max(outcome.max_single_rss_bytes),
@@ -480,7 +508,7 @@ pub fn run(
                         status: judgement.status,
                         failure: judgement.failure,
                         skip_reason: judgement.skip_reason,
-                        measurement: Some(measurement(&outcome)),
+                        measurement: Some(measurement(&outcome, judgement.runner.as_ref())),
                         runner: judgement.runner,
                         reference_digest,
                         stderr: if keep_stderr {

@@ -133,6 +133,10 @@ fn cell_summary(
         .iter()
         .filter_map(|t| t.measurement.as_ref().map(|m| m.parallelism))
         .collect();
+    let work_parallelism: Vec<f64> = mine
+        .iter()
+        .filter_map(|t| t.measurement.as_ref()?.work_parallelism)
+        .collect();
     let mut memory: Vec<f64> = mine
         .iter()
         .filter_map(|t| t.measurement.as_ref().map(|m| m.peak_memory_bytes as f64))
@@ -154,6 +158,8 @@ fn cell_summary(
         end_to_end_speedup,
         efficiency,
         parallelism: (!parallelism.is_empty()).then(|| Summary::of(&parallelism, seed ^ 3)),
+        work_parallelism: (!work_parallelism.is_empty())
+            .then(|| Summary::of(&work_parallelism, seed ^ 4)),
         peak_memory_bytes: (!memory.is_empty()).then(|| median(&mut memory) as u64),
         orchestration: orchestration(&mine),
         digest: mine

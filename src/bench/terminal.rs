@@ -181,9 +181,11 @@ fn scenario_table(run: &RunFile, summary: &RunSummary, scenario: &str, colour: b
                 .map_or_else(dash, format_ratio),
             cell.efficiency
                 .map_or_else(dash, |e| format!("{:.0}%", e.point * 100.0)),
-            cell.parallelism
-                .as_ref()
-                .map_or_else(dash, |p| format!("{:.2}", p.median)),
+            match (&cell.parallelism, &cell.work_parallelism) {
+                (Some(p), Some(w)) => format!("{:.2} (work {:.2})", p.median, w.median),
+                (Some(p), None) => format!("{:.2}", p.median),
+                _ => dash(),
+            },
             cell.peak_memory_bytes.map_or_else(dash, format_bytes),
             cell.orchestration.as_ref().map_or_else(dash, |o| {
                 format!(
