@@ -75,7 +75,6 @@ fn assert_group_gone(outcome: &TrialOutcome) {
         "process group {} still exists",
         outcome.pid
     );
-    assert!(!trial::group_exists(outcome.pid));
 }
 
 /// Waits until a fixture wrote its pid file, then returns the pids in it.
@@ -194,18 +193,21 @@ fn a_crash_is_reported_with_its_signal_and_stderr() {
 #[test]
 fn gil_bound_threads_take_turns_and_gil_free_threads_run_side_by_side() {
     let _serial = serial();
-    let gil = run(&python(
-        "spin.py",
-        &["--threads", "2", "--cpu", "0.4", "--mode", "gil"],
-    ));
-    let nogil = run(&python(
-        "spin.py",
-        &["--threads", "2", "--cpu", "0.4", "--mode", "nogil"],
-    ));
-    for outcome in [&gil, &nogil] {
+    let spin = |args: &[&str]| {
+        let mut all = vec!["--cpu", "0.4"];
+        all.extend_from_slice(args);
+        let outcome = run(&python("spin.py", &all));
         assert!(outcome.exit.success(), "{}", outcome.stderr);
+        outcome
+    };
+    // Control: two single-threaded processes, parallel by construction. It
+    // says how many cores this (shared) machine gives the test right now.
+    let control = spin(&["--processes", "2"]);
+    let gil = spin(&["--threads", "2", "--mode", "gil"]);
+    let nogil = spin(&["--threads", "2", "--mode", "nogil"]);
+    for outcome in [&gil, &nogil] {
         // Two lanes in one process: the main thread and the second thread,
-        // both busy.
+        // each burning its 0.4 s.
         let lanes = &outcome.sampler.lanes;
         assert_eq!(lanes.len(), 2, "{lanes:#?}");
         assert_eq!(lanes[0].pid, outcome.pid);
@@ -215,41 +217,53 @@ fn gil_bound_threads_take_turns_and_gil_free_threads_run_side_by_side() {
             assert!(lane.cpu_s >= 0.3, "lane {} used {} s", lane.tid, lane.cpu_s);
         }
     }
+    // The parallelism timeline, 90th percentile over intervals: robust to
+    // the odd interval that a delayed sample stretches.
+    let p90 = |o: &TrialOutcome| {
+        let mut timeline = o.sampler.parallelism_timeline();
+        timeline.sort_by(f64::total_cmp);
+        timeline
+            .get(timeline.len() * 9 / 10)
+            .copied()
+            .unwrap_or(0.0)
+    };
     println!(
-        "parallelism: GIL-bound {:.2}, GIL released {:.2}",
+        "parallelism: control (2 processes) {:.2}, GIL-bound threads {:.2}, GIL-released threads {:.2}; \
+         90th percentile of the timeline {:.2} / {:.2} / {:.2} cores",
+        control.parallelism(),
         gil.parallelism(),
-        nogil.parallelism()
+        nogil.parallelism(),
+        p90(&control),
+        p90(&gil),
+        p90(&nogil),
     );
-    // Under the GIL the tree never uses much more than one core.
+    // Under the GIL the tree never uses much more than one core, busy
+    // machine or not, and the timeline shows the threads taking turns.
     assert!(gil.parallelism() <= 1.15, "{}", gil.parallelism());
-    // Without it, the two threads overlap (two cores here, shared with other
-    // work: a generous bound).
+    assert!(p90(&gil) <= 1.15, "GIL-bound timeline {}", p90(&gil));
+    if control.parallelism() < 1.3 {
+        // Other sessions take the second core (the kernel shares CPU
+        // between sessions): nothing can show more than one core now.
+        eprintln!(
+            "note: the machine gave the test only {:.2} cores (needs 1.3): side-by-side checks skipped",
+            control.parallelism()
+        );
+        return;
+    }
+    // GIL-released threads get about as many cores as separate processes.
     assert!(
-        nogil.parallelism() > 1.3 && nogil.parallelism() > gil.parallelism() + 0.2,
+        nogil.parallelism() >= 0.75 * control.parallelism(),
+        "GIL-released threads {} vs processes {}",
+        nogil.parallelism(),
+        control.parallelism()
+    );
+    assert!(
+        nogil.parallelism() >= gil.parallelism() + 0.2,
         "{} vs {}",
         nogil.parallelism(),
         gil.parallelism()
     );
-    // The sampler's timeline agrees: some intervals show both lanes on CPU
-    // without the GIL, none with it (allowing for interval jitter).
-    let peak = |o: &TrialOutcome| {
-        o.sampler
-            .parallelism_timeline()
-            .into_iter()
-            .fold(0.0f64, f64::max)
-    };
-    assert!(peak(&nogil) >= 1.6, "peak {}", peak(&nogil));
-    let busy_gil = gil
-        .sampler
-        .parallelism_timeline()
-        .iter()
-        .filter(|&&p| p > 1.5)
-        .count();
-    assert!(
-        busy_gil * 10 < gil.sampler.samples as usize,
-        "{busy_gil} of {} GIL-bound intervals above 1.5 cores",
-        gil.sampler.samples
-    );
+    assert!(p90(&nogil) >= 1.5, "GIL-released timeline {}", p90(&nogil));
 }
 
 #[test]
@@ -456,17 +470,20 @@ fn median(values: &mut [f64]) -> f64 {
 fn hyperfine_times(cmd: &TrialCommand, runs: u32) -> Vec<f64> {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("hyperfine.json");
-    let mut command_line = cmd.program.display().to_string();
+    // hyperfine splits its command line like a POSIX shell: quote each word.
+    let quote = |word: &str| format!("'{}'", word.replace('\'', r"'\''"));
+    let mut command_line = quote(&cmd.program.display().to_string());
     for arg in &cmd.args {
         command_line.push(' ');
-        command_line.push_str(arg.to_str().unwrap());
+        command_line.push_str(&quote(arg.to_str().unwrap()));
     }
     let status = std::process::Command::new("hyperfine")
-        .args(["--shell=none", "--style=none", "--warmup", "1", "--runs"])
+        .args(["--shell=none", "--style=none", "--runs"])
         .arg(runs.to_string())
         .arg("--export-json")
         .arg(&json)
         .arg(&command_line)
+        .current_dir(cmd.cwd.as_deref().unwrap_or(Path::new(".")))
         .env_clear()
         .envs(cmd.env.iter().map(|(k, v)| (k, v)))
         .stdout(std::process::Stdio::null())
@@ -497,23 +514,40 @@ fn wall_time_agrees_with_hyperfine_within_3_percent() {
         return;
     }
     let _serial = serial();
-    let cmd = python("spin.py", &["--cpu", "0.3"]);
-    // Interleave the two timers in rounds so that drift of the (shared)
-    // machine spreads over both evenly.
+    // The runner itself (python/gil_lab), about 0.3 s of the `cpu` scenario.
+    let cmd = TrialCommand {
+        program: PYTHON.into(),
+        args: [
+            "-B",
+            "-m",
+            "gil_lab.runner",
+            r#"{"scenario":"cpu","approach":"sequential","workers":1,"scale":0.3,"seed":1}"#,
+        ]
+        .map(OsString::from)
+        .to_vec(),
+        env: vec![("LC_ALL".into(), "C.UTF-8".into())],
+        cwd: Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("python")),
+    };
+    // Alternate the two timers in short rounds so that the drifting load
+    // of this shared machine spreads evenly over both. One warm-up run.
+    run(&cmd);
     let mut ours = Vec::new();
     let mut theirs = Vec::new();
-    for _ in 0..4 {
-        theirs.extend(hyperfine_times(&cmd, 3));
-        run(&cmd);
-        for _ in 0..3 {
+    for _ in 0..10 {
+        theirs.extend(hyperfine_times(&cmd, 2));
+        for _ in 0..2 {
             let outcome = run(&cmd);
-            assert!(outcome.exit.success());
+            assert!(outcome.exit.success(), "{}", outcome.stderr);
+            let result: serde_json::Value = serde_json::from_str(&outcome.stdout).unwrap();
+            assert_eq!(result["result"], "success", "{result}");
             ours.push(outcome.wall_s);
         }
     }
     let (ours, theirs) = (median(&mut ours), median(&mut theirs));
     let ratio = ours / theirs;
-    println!("median wall time: gil-lab {ours:.4} s, hyperfine {theirs:.4} s, ratio {ratio:.4}");
+    println!(
+        "median wall time of 20 runs: gil-lab {ours:.4} s, hyperfine {theirs:.4} s, ratio {ratio:.4}"
+    );
     assert!(
         (ratio - 1.0).abs() <= 0.03,
         "gil-lab {ours} s vs hyperfine {theirs} s"

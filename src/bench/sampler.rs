@@ -66,12 +66,12 @@ pub struct SamplerReport {
 }
 
 impl SamplerReport {
-    /// Utilisation of the whole tree per interval (sum of its lanes' CPU ÷ the
-    /// interval's length): the parallelism timeline. One value per sample
-    /// after the first; a value of 2.0 means two cores busy.
+    /// Cores busy per interval (sum of the lanes' CPU ÷ the interval's
+    /// length): the parallelism timeline. One value per sample after the
+    /// first; 2.0 means two cores busy.
     pub fn parallelism_timeline(&self) -> Vec<f64> {
-        let n = self.sample_times_us.len();
-        let mut cpu_us = vec![0u64; n];
+        let times = &self.sample_times_us;
+        let mut cpu_us = vec![0u64; times.len()];
         for lane in &self.lanes {
             for (k, &delta) in lane.cpu_us.iter().enumerate() {
                 if let Some(slot) = cpu_us.get_mut(lane.first_sample as usize + k) {
@@ -79,15 +79,8 @@ impl SamplerReport {
                 }
             }
         }
-        (1..n)
-            .map(|i| {
-                let dt = self.sample_times_us[i].saturating_sub(self.sample_times_us[i - 1]);
-                if dt == 0 {
-                    0.0
-                } else {
-                    cpu_us[i] as f64 / dt as f64
-                }
-            })
+        (1..times.len())
+            .map(|i| cpu_us[i] as f64 / times[i].saturating_sub(times[i - 1]).max(1) as f64)
             .collect()
     }
 }
@@ -212,17 +205,33 @@ fn page_size_and_ticks() -> (u64, f64) {
 
 /// Re-reads a kept-open /proc file from its start; `None` once the task is
 /// gone.
-fn reread<'a>(file: &File, buf: &'a mut [u8]) -> Option<&'a str> {
+fn reread<'a>(file: &File, buf: &'a mut [u8]) -> Option<&'a [u8]> {
     let n = file.read_at(buf, 0).ok()?;
-    if n == 0 {
+    (n > 0).then(|| &buf[..n])
+}
+
+// The parsers below run for every process and thread at every sample, also
+// in unoptimised test builds: plain loops over bytes, no allocation.
+
+/// A decimal number made of the whole of `digits`.
+fn number(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() {
         return None;
     }
-    std::str::from_utf8(&buf[..n]).ok()
+    let mut value: u64 = 0;
+    for &b in digits {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        value = value.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+    }
+    Some(value)
 }
 
 /// The fields of `/proc/<pid>/stat` the sampler uses.
 struct Stat<'a> {
-    name: &'a str,
+    /// The name (`comm`), raw bytes.
+    name: &'a [u8],
     ppid: u32,
     pgrp: u32,
     /// utime + stime, clock ticks.
@@ -235,38 +244,58 @@ struct Stat<'a> {
 
 /// Parses `/proc/<pid>/stat`. The name may hold spaces and parentheses, so
 /// the fields are counted from the last `)`.
-fn parse_stat(text: &str) -> Option<Stat<'_>> {
-    let open = text.find('(')?;
-    let close = text.rfind(')')?;
+fn parse_stat(text: &[u8]) -> Option<Stat<'_>> {
+    let open = text.iter().position(|&b| b == b'(')?;
+    let close = text.iter().rposition(|&b| b == b')')?;
     let name = text.get(open + 1..close)?;
-    // Field n of proc(5) is the (n - 3)th after the name (field 3, the
-    // state, comes first). One pass, no allocation: this runs for every
-    // process at every sample.
-    let mut fields = text.get(close + 1..)?.split_ascii_whitespace();
-    let mut at = 3;
-    let mut field = |n: usize| -> Option<u64> {
-        let value = fields.nth(n - at)?.parse().ok();
-        at = n + 1;
-        value
-    };
-    let ppid = field(4)? as u32;
-    let pgrp = field(5)? as u32;
-    let cpu_ticks = field(14)? + field(15)?;
-    let num_threads = field(20)? as usize;
-    let rss_pages = field(24)?;
+    // Field numbers of proc(5): 3 (the state) is the first after the name.
+    const WANTED: [usize; 6] = [4, 5, 14, 15, 20, 24];
+    let mut values = [0u64; WANTED.len()];
+    let mut found = 0;
+    let mut field = 2;
+    let mut i = close + 1;
+    while i < text.len() && found < WANTED.len() {
+        if text[i] == b' ' || text[i] == b'\n' {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < text.len() && text[i] != b' ' && text[i] != b'\n' {
+            i += 1;
+        }
+        field += 1;
+        if field == WANTED[found] {
+            values[found] = number(&text[start..i])?;
+            found += 1;
+        }
+    }
+    if found < WANTED.len() {
+        return None;
+    }
     Some(Stat {
         name,
-        ppid,
-        pgrp,
-        cpu_ticks,
-        num_threads,
-        rss_pages,
+        ppid: values[0] as u32,
+        pgrp: values[1] as u32,
+        cpu_ticks: values[2] + values[3],
+        num_threads: values[4] as usize,
+        rss_pages: values[5],
     })
 }
 
 /// Nanoseconds on CPU: the first field of `schedstat`.
-fn parse_schedstat(text: &str) -> Option<u64> {
-    text.split_ascii_whitespace().next()?.parse().ok()
+fn parse_schedstat(text: &[u8]) -> Option<u64> {
+    let end = text
+        .iter()
+        .position(|&b| b == b' ' || b == b'\n')
+        .unwrap_or(text.len());
+    number(&text[..end])
+}
+
+/// The last pid allocated: the last field of `/proc/loadavg`.
+fn parse_last_pid(text: &[u8]) -> Option<u32> {
+    let text = text.strip_suffix(b"\n").unwrap_or(text);
+    let start = text.iter().rposition(|&b| b == b' ')? + 1;
+    u32::try_from(number(&text[start..])?).ok()
 }
 
 struct TrackedThread {
@@ -440,13 +469,11 @@ impl State {
 
     /// The last pid allocated on the system, from `/proc/loadavg`.
     fn read_last_pid(&mut self) -> Option<u32> {
-        let text = reread(self.loadavg.as_ref()?, &mut self.buf)?;
-        text.split_ascii_whitespace().last()?.parse().ok()
+        parse_last_pid(reread(self.loadavg.as_ref()?, &mut self.buf)?)
     }
 
     fn sample(&mut self) {
         let index = self.report.sample_times_us.len() as u32;
-        let t_us = self.origin.elapsed().as_micros() as u64;
         let last_pid = self.read_last_pid();
         match (self.last_pid, last_pid) {
             // Nothing was created anywhere since the last sample.
@@ -460,7 +487,10 @@ impl State {
             (_, None) => self.discover_processes(0, u32::MAX - 1, index),
         }
         self.last_pid = last_pid;
-        let refresh_names = index.is_multiple_of(NAME_REFRESH_SAMPLES);
+        // The time of the sample is taken after the (occasionally slow)
+        // discovery, right before the CPU times are read, so that each
+        // interval's CPU is divided by the interval it was used in.
+        let t_us = self.origin.elapsed().as_micros() as u64;
         let mut memory = 0u64;
         let mut gone = Vec::new();
         for (&pid, process) in self.processes.iter_mut() {
@@ -477,8 +507,8 @@ impl State {
             seen.last_sample = index;
             seen.peak_rss_bytes = seen.peak_rss_bytes.max(rss);
             seen.cpu_s = stat.cpu_ticks as f64 / self.ticks_per_s;
-            if seen.name != stat.name {
-                seen.name = stat.name.to_string();
+            if seen.name.as_bytes() != stat.name {
+                seen.name = String::from_utf8_lossy(stat.name).into_owned();
             }
             let num_threads = stat.num_threads;
             process.threads.retain(|_, thread| {
@@ -493,9 +523,6 @@ impl State {
                     .push(u32::try_from(delta_us).unwrap_or(u32::MAX));
                 lane.cpu_s = cpu_ns as f64 * 1e-9;
                 thread.last_cpu_ns = cpu_ns;
-                if refresh_names && let Ok(name) = std::fs::read_to_string(&thread.comm_path) {
-                    lane.name = name.trim_end().to_string();
-                }
                 true
             });
             // A thread created since this sample's listing, or one that
@@ -508,6 +535,25 @@ impl State {
         }
         self.report.sample_times_us.push(t_us);
         self.report.memory_bytes.push(memory);
+        if index.is_multiple_of(NAME_REFRESH_SAMPLES) {
+            self.refresh_thread_names();
+        }
+    }
+
+    /// Reads every tracked thread's name again (after the CPU times, so as
+    /// not to delay them).
+    fn refresh_thread_names(&mut self) {
+        for process in self.processes.values() {
+            for thread in process.threads.values() {
+                if let Ok(name) = std::fs::read_to_string(&thread.comm_path) {
+                    let name = name.trim_end();
+                    let lane = &mut self.report.lanes[thread.lane];
+                    if lane.name != name {
+                        lane.name = name.to_string();
+                    }
+                }
+            }
+        }
     }
 
     /// Finds processes of the tree not tracked yet among the pids allocated
@@ -570,7 +616,7 @@ impl State {
             self.report.processes.push(ProcessSeen {
                 pid,
                 ppid: stat.ppid,
-                name: stat.name.to_string(),
+                name: String::from_utf8_lossy(stat.name).into_owned(),
                 first_sample: index,
                 last_sample: index,
                 peak_rss_bytes: 0,
@@ -654,27 +700,31 @@ mod tests {
     fn stat_with_a_tricky_name_is_parsed() {
         let text = "4242 (a) b (c)) S 17 4242 4242 0 -1 4194560 100 0 0 0 \
                     250 30 0 0 20 0 3 0 12345 1000000 777 18446744073709551615";
-        let stat = parse_stat(text).unwrap();
-        assert_eq!(stat.name, "a) b (c)");
+        let stat = parse_stat(text.as_bytes()).unwrap();
+        assert_eq!(stat.name, b"a) b (c)");
         assert_eq!(stat.ppid, 17);
         assert_eq!(stat.pgrp, 4242);
         assert_eq!(stat.cpu_ticks, 280);
+        assert_eq!(stat.num_threads, 3);
         assert_eq!(stat.rss_pages, 777);
     }
 
     #[test]
     fn truncated_stat_is_rejected() {
-        assert!(parse_stat("4242 (x) S 1 2").is_none());
-        assert!(parse_stat("garbage").is_none());
+        assert!(parse_stat(b"4242 (x) S 1 2").is_none());
+        assert!(parse_stat(b"garbage").is_none());
+        assert!(parse_stat(b"1 (x) S 1 1 1 0 -1 0 0 0 0 0 x 3 0 0 20 0 1 0 1 1 1\n").is_none());
     }
 
     #[test]
     fn schedstat_gives_nanoseconds() {
         assert_eq!(
-            parse_schedstat("438396024 151020337 116\n"),
+            parse_schedstat(b"438396024 151020337 116\n"),
             Some(438396024)
         );
-        assert_eq!(parse_schedstat(""), None);
+        assert_eq!(parse_schedstat(b""), None);
+        assert_eq!(parse_last_pid(b"0.34 0.56 0.27 1/91 19262\n"), Some(19262));
+        assert_eq!(parse_last_pid(b"garbage"), None);
     }
 
     #[test]

@@ -21,10 +21,12 @@ use super::sampler::{self, Sampler, SamplerReport};
 /// How long a group gets between SIGTERM and SIGKILL when a trial is stopped.
 pub const DEFAULT_KILL_GRACE: Duration = Duration::from_millis(300);
 
-/// How often the waiting thread checks the timeout and the cancel flag. It
-/// does not limit the precision of the wall time, which is taken by the
-/// thread blocked in `wait4` the moment the child ends.
-const POLL: Duration = Duration::from_millis(5);
+/// How often the waiting thread checks the cancel flag (set by a signal
+/// handler, so it cannot wake anyone). The timeout itself is waited for
+/// exactly, and the wall time is taken by the thread blocked in `wait4` the
+/// moment the child ends. Rare wake-ups matter: on a busy machine every bit
+/// of CPU gil-lab uses comes out of the share the child could have had.
+const CANCEL_POLL: Duration = Duration::from_millis(50);
 
 /// How long to wait, after the child ended, for the rest of its group to die
 /// and for its output pipes to close (a process outside the group may hold
@@ -208,8 +210,12 @@ pub fn run_trial_with(
         .context("cannot start the thread that waits for a trial")?;
 
     let mut stopped_as = None;
+    let deadline = started + options.timeout;
     let (reaped, ended) = loop {
-        match reaped_rx.recv_timeout(POLL) {
+        let wait = deadline
+            .saturating_duration_since(Instant::now())
+            .min(CANCEL_POLL);
+        match reaped_rx.recv_timeout(wait) {
             Ok(result) => break result,
             Err(mpsc::RecvTimeoutError::Disconnected) => {
                 bail!("lost the thread waiting for trial process {pid}")
@@ -218,7 +224,7 @@ pub fn run_trial_with(
         }
         let why = if cancel.load(Ordering::Relaxed) {
             TrialExit::Cancelled
-        } else if started.elapsed() >= options.timeout {
+        } else if Instant::now() >= deadline {
             TrialExit::TimedOut
         } else {
             continue;
@@ -354,11 +360,6 @@ fn wait_blocking(pid: libc::pid_t) -> std::io::Result<(libc::c_int, Usage)> {
 fn signal_group(pgid: libc::pid_t, signal: libc::c_int) -> bool {
     // SAFETY: killpg has no memory-safety preconditions.
     unsafe { libc::killpg(pgid, signal) == 0 }
-}
-
-/// Whether any process (zombies included) is left in the group.
-pub fn group_exists(pgid: u32) -> bool {
-    signal_group(pgid as libc::pid_t, 0)
 }
 
 type Reaped = (std::io::Result<(libc::c_int, Usage)>, Instant);
