@@ -34,6 +34,7 @@ use self::progress::Progress;
 pub use self::request::Request;
 use crate::python::facts::Facts;
 use crate::python::probe;
+use crate::python::probe_cache::ProbeCache;
 
 /// `gil-lab python install`: provisions a CPython into gil-lab's home.
 #[derive(Debug, Args)]
@@ -281,9 +282,9 @@ fn find_tarball(
 ) -> Result<Found> {
     let mut reasons = Vec::new();
     progress.stage("trying uv (uv python install)");
-    match uv::install(request, &pythons.join("uv"), force, log)
-        .and_then(|executable| verify(&executable, request, None).map(|facts| (executable, facts)))
-    {
+    match uv::install(request, &pythons.join("uv"), force, log).and_then(|executable| {
+        verify(&executable, request, None, Probing::Fresh).map(|facts| (executable, facts))
+    }) {
         Ok((executable, facts)) => {
             progress.println(&format!("installed with uv: {}", executable.display()));
             return Ok(Found::Interpreter(Installed {
@@ -383,7 +384,7 @@ fn build_and_verify(
         request.free_threaded,
     ));
     progress.stage("verifying with the probe");
-    let facts = verify(&executable, request, Some(version)).with_context(|| {
+    let facts = verify(&executable, request, Some(version), Probing::Fresh).with_context(|| {
         format!(
             "the new build does not pass verification (log: {})",
             log.path().display()
@@ -422,7 +423,24 @@ fn find_verified(pythons: &Path, request: Request, version: Option<&str>) -> Opt
         .collect();
     candidates.sort_by_key(|m| std::cmp::Reverse(marker::version_key(&m.version)));
     for marker in candidates {
-        match verify(&marker.executable, request, Some(&marker.version)) {
+        // The cached probe answers in milliseconds; an answer cached from a
+        // broken moment (another process probed a build being replaced)
+        // gets a second chance with a fresh probe.
+        let verified = verify(
+            &marker.executable,
+            request,
+            Some(&marker.version),
+            Probing::Cached,
+        )
+        .or_else(|_| {
+            verify(
+                &marker.executable,
+                request,
+                Some(&marker.version),
+                Probing::Fresh,
+            )
+        });
+        match verified {
             Ok(_) => {
                 return Some(Installed {
                     executable: marker.executable,
@@ -443,6 +461,15 @@ fn find_verified(pythons: &Path, request: Request, version: Option<&str>) -> Opt
     None
 }
 
+/// Whether verification may use the probe cache.
+#[derive(Debug, Clone, Copy)]
+enum Probing {
+    /// Use the cache (an install verified before).
+    Cached,
+    /// Run the probe (a new build: nothing cached may stand for it).
+    Fresh,
+}
+
 /// Modules the workload cannot run without: a build that lacks one (a
 /// missing build dependency) is not a usable interpreter for gil-lab.
 const REQUIRED_MODULES: &str = "_ctypes, zlib, _multiprocessing, _posixsubprocess, _socket, select, asyncio, concurrent.futures";
@@ -451,8 +478,37 @@ const REQUIRED_MODULES: &str = "_ctypes, zlib, _multiprocessing, _posixsubproces
 /// for: the version, the build variant, the GIL off at start on a
 /// free-threaded build and `-X gil=1` turning it on; and that the modules
 /// the workload needs import.
-fn verify(executable: &Path, request: Request, version: Option<&str>) -> Result<Facts> {
-    let facts = probe::probe(executable, &[])?;
+fn verify(
+    executable: &Path,
+    request: Request,
+    version: Option<&str>,
+    fresh: Probing,
+) -> Result<Facts> {
+    let Probing::Fresh = fresh else {
+        return verify_with(executable, request, version, &ProbeCache::open()?);
+    };
+    // An empty cache of its own: the answer is the interpreter's now.
+    let dir = crate::paths::home_subdir("build")?.join(format!(".probe-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let result = verify_with(
+        executable,
+        request,
+        version,
+        &ProbeCache::in_dir(dir.clone()),
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+fn verify_with(
+    executable: &Path,
+    request: Request,
+    version: Option<&str>,
+    cache: &ProbeCache,
+) -> Result<Facts> {
+    let run_probe = |flags: &[String]| probe::probe_with_cache(executable, flags, cache);
+    let facts = run_probe(&[])?;
     let shown = executable.display();
     check!(
         facts.implementation == "cpython",
@@ -477,7 +533,7 @@ fn verify(executable: &Path, request: Request, version: Option<&str>) -> Result<
     );
     if request.free_threaded {
         check!(!facts.gil_at_start(), "{shown} starts with the GIL on");
-        let forced = probe::probe(executable, &["-X".to_string(), "gil=1".to_string()])?;
+        let forced = run_probe(&["-X".to_string(), "gil=1".to_string()])?;
         check!(
             forced.gil_at_start(),
             "{shown} keeps the GIL off under -X gil=1"

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus};
 use std::time::Instant;
 
-use anyhow::{Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow, bail};
 
 use super::command::{Log, run_logged};
 use super::progress::Progress;
@@ -82,6 +82,51 @@ fn planned_objects(tree: &Path) -> u64 {
     }
 }
 
+/// `make install` into a staging directory (`DESTDIR`), then one rename to
+/// the prefix: nobody (discovery in another gil-lab, a probe) ever sees a
+/// half-installed interpreter, whose probe failure would even be cached.
+fn install_atomically(tree: &Path, prefix: &Path, log: &mut Log) -> Result<()> {
+    let (Some(parent), Some(name)) = (prefix.parent(), prefix.file_name()) else {
+        bail!("{} cannot be an install prefix", prefix.display());
+    };
+    // Next to the prefix, so the rename stays on one file system; the dot
+    // keeps it out of discovery's `pythons/*/bin`.
+    let staging = parent.join(format!(".staging-{}", name.to_string_lossy()));
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging)
+            .with_context(|| format!("cannot remove {}", staging.display()))?;
+    }
+    let mut install = Command::new("make");
+    install
+        .arg("install")
+        .arg(format!("DESTDIR={}", staging.display()))
+        .current_dir(tree);
+    let status = run_logged(install, log, |_| {})?;
+    if !status.success() {
+        return Err(failed("make install", status, log));
+    }
+    let relative = prefix.strip_prefix("/").unwrap_or(prefix);
+    let staged = staging.join(relative);
+    if !staged.is_dir() {
+        bail!(
+            "make install put nothing into {} (log: {})",
+            staged.display(),
+            log.path().display()
+        );
+    }
+    if prefix.exists() {
+        // An incomplete install (no marker) or `--force`: no file of the
+        // older build may survive next to the new one.
+        std::fs::remove_dir_all(prefix)
+            .with_context(|| format!("cannot remove the old install {}", prefix.display()))?;
+    }
+    std::fs::rename(&staged, prefix)
+        .with_context(|| format!("cannot move {} to {}", staged.display(), prefix.display()))?;
+    // Only empty directories are left in the staging tree.
+    let _ = std::fs::remove_dir_all(&staging);
+    Ok(())
+}
+
 /// Builds and installs one CPython into `spec.prefix`.
 pub fn build(spec: &BuildSpec, log: &mut Log, progress: &Progress) -> Result<Built> {
     let started = Instant::now();
@@ -113,31 +158,13 @@ pub fn build(spec: &BuildSpec, log: &mut Log, progress: &Progress) -> Result<Bui
     }
 
     progress.stage(&format!("installing into {}", spec.prefix.display()));
-    if spec.prefix.exists() {
-        // An incomplete install (no marker) or `--force`: start clean so no
-        // file of an older build survives.
-        std::fs::remove_dir_all(&spec.prefix).map_err(|error| {
-            anyhow!(
-                "cannot remove the old install {}: {error}",
-                spec.prefix.display()
-            )
-        })?;
-    }
-    let mut install = Command::new("make");
-    install.arg("install").current_dir(&tree);
-    let status = run_logged(install, log, |_| {})?;
-    if !status.success() {
-        return Err(failed("make install", status, log));
-    }
+    install_atomically(&tree, &spec.prefix, log)?;
     if let Err(error) = std::fs::remove_dir_all(&spec.build_dir) {
         // Only disk space is at stake: say so and go on.
         progress.println(&format!(
             "note: cannot remove the build directory {}: {error}",
             spec.build_dir.display()
         ));
-    }
-    if !spec.prefix.is_dir() {
-        bail!("make install put nothing into {}", spec.prefix.display());
     }
     Ok(Built {
         configure_flags: flags,
