@@ -638,6 +638,69 @@ mod tests {
     }
 
     #[test]
+    fn work_parallelism_counts_the_work_window_only() {
+        use crate::bench::runner_output::TaskReport;
+        use crate::bench::sampler::{Lane, LaneKind, SamplerReport};
+        // 10 ms samples; one lane busy on 2 cores from 20 ms to 80 ms after
+        // spawn, idle before and after.
+        let times: Vec<u64> = (0..=10).map(|i| i * 10_000).collect();
+        let cpu: Vec<u32> = (0..=10)
+            .map(|i| if (3..=8).contains(&i) { 20_000 } else { 0 })
+            .collect();
+        let outcome = TrialOutcome {
+            exit: TrialExit::Exited { code: 0 },
+            wall_s: 0.1,
+            user_s: 0.12,
+            sys_s: 0.0,
+            voluntary_context_switches: 0,
+            involuntary_context_switches: 0,
+            max_single_rss_bytes: 0,
+            pid: 1,
+            started_monotonic_s: 100.0,
+            stragglers: 0,
+            survivors: 0,
+            stdout: String::new(),
+            stderr: String::new(),
+            sampler: SamplerReport {
+                interval_s: 0.01,
+                samples: 11,
+                sample_times_us: times,
+                lanes: vec![Lane {
+                    pid: 1,
+                    tid: 1,
+                    name: "python".into(),
+                    kind: LaneKind::Process,
+                    first_sample: 0,
+                    cpu_us: cpu,
+                    cpu_s: 0.12,
+                }],
+                ..SamplerReport::default()
+            },
+        };
+        let task = |start: f64, end: f64| TaskReport {
+            agent: "planner".into(),
+            index: 0,
+            worker: "thread-0".into(),
+            start,
+            end,
+        };
+        // The runner started 5 ms after spawn; its tasks ran 15-75 ms later.
+        let mut report = trial(0, &cell("py", "threads", 2), 0, false, 0.06)
+            .runner
+            .unwrap();
+        report.clock_t0 = 100.005;
+        report.tasks = vec![task(0.015, 0.05), task(0.02, 0.075)];
+        let p = work_parallelism(&outcome, &report).unwrap();
+        assert!((p - 2.0).abs() < 1e-9, "{p}");
+        report.tasks = vec![task(0.015, 0.02)];
+        assert_eq!(
+            work_parallelism(&outcome, &report),
+            None,
+            "too short a window"
+        );
+    }
+
+    #[test]
     fn the_environment_is_a_whitelist() {
         let env = trial_environment();
         assert!(env.keys().all(|k| !k.starts_with("PYTHON")));
