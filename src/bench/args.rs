@@ -26,8 +26,8 @@ pub const NATIVE_APPROACHES: &[&str] = &["sequential", "threads", "processes"];
 #[derive(Debug, Args)]
 #[command(group(ArgGroup::new("plan").multiple(true).conflicts_with("resume")))]
 pub struct BenchArgs {
-    /// A short run (under 30 s here): the `cpu` scenario, sequential/threads/
-    /// processes, fewer trials.
+    /// A short run (under 30 s here): the `cpu` scenario, the approaches sequential,
+    /// threads and processes, fewer trials.
     #[arg(long, conflicts_with = "full", group = "plan")]
     pub quick: bool,
 
@@ -54,7 +54,8 @@ pub struct BenchArgs {
     #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u32).range(1..=1024), group = "plan")]
     pub workers: Vec<u32>,
 
-    /// Size of the work (the runner's `scale`, > 0).
+    /// Size of the work (the runner's `scale`, > 0) [default: 0.3; --quick 0.2; --full
+    /// 1.0].
     #[arg(long, value_parser = positive_f64, group = "plan")]
     pub scale: Option<f64>,
 
@@ -62,33 +63,36 @@ pub struct BenchArgs {
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000), conflicts_with_all = ["min_runs", "max_runs"], group = "plan")]
     pub runs: Option<u32>,
 
-    /// Measured trials every cell gets before adaptive stopping.
+    /// Measured trials every cell gets before adaptive stopping [default: 5; --quick
+    /// 3].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000), group = "plan")]
     pub min_runs: Option<u32>,
 
-    /// Most measured trials per cell.
+    /// Most measured trials per cell [default: 12; --quick 6; --full 30].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000), group = "plan")]
     pub max_runs: Option<u32>,
 
-    /// Warmup trials per cell (recorded, left out of the statistics).
+    /// Warmup trials per cell (recorded, left out of the statistics) [default: 1].
     #[arg(long, value_parser = clap::value_parser!(u32).range(0..=100), group = "plan")]
     pub warmup: Option<u32>,
 
-    /// Stop repeating a cell once its median's 95% CI half-width is within
-    /// this percentage of the median.
+    /// Stop repeating a cell once its median work time's 95% CI half-width is within
+    /// this percentage of the median [default: 3].
     #[arg(long, value_name = "PERCENT", value_parser = positive_f64, group = "plan")]
     pub target_ci: Option<f64>,
 
-    /// Time budget in seconds: after every cell has --min-runs trials, adaptive
-    /// repetitions stop when it is spent.
+    /// Time budget in seconds: after every cell has its warmup and --min-runs trials,
+    /// further repetitions stop when it is spent [default: 100; --quick 20; --full
+    /// 1800].
     #[arg(long, value_name = "SECONDS", value_parser = positive_f64, group = "plan")]
     pub budget: Option<f64>,
 
-    /// Per-trial timeout in seconds; the trial's process group is killed.
+    /// Per-trial timeout in seconds; the trial's process group is killed [default:
+    /// 120].
     #[arg(long, value_name = "SECONDS", value_parser = positive_f64, group = "plan")]
     pub timeout: Option<f64>,
 
-    /// Seed of the workload (the runner's `seed`).
+    /// Seed of the workload (the runner's `seed`) [default: 1].
     #[arg(long, group = "plan")]
     pub seed: Option<u64>,
 
@@ -109,7 +113,7 @@ pub struct BenchArgs {
     #[arg(long, value_name = "DIR")]
     pub resume: Option<PathBuf>,
 
-    /// Print the run's summary as JSON on stdout (progress and tables go away).
+    /// Print the run's summary as JSON on stdout instead of the tables.
     #[arg(long)]
     pub json: bool,
 

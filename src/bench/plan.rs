@@ -593,6 +593,44 @@ mod tests {
     }
 
     #[test]
+    fn help_states_the_preset_defaults() {
+        use clap::CommandFactory;
+        let help = Wrapper::command()
+            .term_width(10_000)
+            .render_help()
+            .to_string();
+        let expected = [
+            format!(
+                "[default: {}; --quick {}; --full {}]",
+                DEFAULT.scale, QUICK.scale, FULL.scale
+            ),
+            format!(
+                "[default: {}; --quick {}]",
+                DEFAULT.min_runs, QUICK.min_runs
+            ),
+            format!(
+                "[default: {}; --quick {}; --full {}]",
+                DEFAULT.max_runs, QUICK.max_runs, FULL.max_runs
+            ),
+            format!("[default: {}]", DEFAULT.warmup),
+            format!(
+                "[default: {}; --quick {}; --full {}]",
+                DEFAULT.budget_s, QUICK.budget_s, FULL.budget_s
+            ),
+            format!("[default: {}]", DEFAULT_TIMEOUT_S),
+            format!("[default: {}]", DEFAULT_TARGET_REL_CI * 100.0),
+            format!("[default: {}]", DEFAULT_SEED),
+        ];
+        for text in expected {
+            assert!(help.contains(&text), "--help says {text}:\n{help}");
+        }
+        assert_eq!(
+            (QUICK.warmup, FULL.warmup),
+            (DEFAULT.warmup, DEFAULT.warmup)
+        );
+    }
+
+    #[test]
     fn selector_versions() {
         assert_eq!(
             Selector::parse("3.13t").unwrap(),
