@@ -276,7 +276,8 @@ fn check(interpreter: &Interpreter, module: &str, paths: &[PathBuf]) -> Result<C
             // The process died during the import (a crashing extension).
             result.outcome = Outcome::ImportFailed;
             result.detail = Some(format!(
-                "the process ended during the import with {status} ({})",
+                "the process ended during the import with {} ({})",
+                child::describe_status(status),
                 output.summary()
             ));
         }
@@ -315,11 +316,12 @@ fn table(checks: &[Check], colour: bool) -> String {
             Outcome::ImportFailed => Color::Red,
             Outcome::NotApplicable => Color::Reset,
         };
+        // The warning's first clause says it all; `--json` has the rest.
         let detail = check
             .warnings
             .iter()
             .find(|w| w.contains("GIL"))
-            .cloned()
+            .map(|w| w.split(", which").next().unwrap_or(w).to_owned())
             .or_else(|| check.detail.clone())
             .unwrap_or_default();
         table.add_row(vec![

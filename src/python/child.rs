@@ -4,7 +4,8 @@
 use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, ExitStatus, Stdio};
-use std::time::Duration;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use wait_timeout::ChildExt;
 
@@ -44,6 +45,16 @@ impl ChildOutput {
     }
 }
 
+/// An exit status in words: `status 3`, `signal 9`.
+pub fn describe_status(status: ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("status {code}"),
+        (None, Some(signal)) => format!("signal {signal}"),
+        (None, None) => "an unknown status".to_owned(),
+    }
+}
+
 /// Cuts `text` to at most `max` characters, marking the cut.
 fn shorten(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
@@ -75,6 +86,7 @@ pub fn run(mut command: Command, timeout: Duration) -> std::io::Result<Finished>
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
+    let deadline = Instant::now() + timeout;
     let mut child = command.spawn()?;
     // Read both pipes on threads so that a child filling one pipe never
     // blocks while we wait on the other.
@@ -91,9 +103,29 @@ pub fn run(mut command: Command, timeout: Duration) -> std::io::Result<Finished>
     if timed_out {
         kill_group(&mut child);
     }
+    // A grandchild left behind in the group (a daemon the interpreter
+    // started) may hold the pipes open after the child exited. What the
+    // child wrote is already in the pipe: after a short grace, kill the
+    // group so that the pipe closes, and take the output.
+    let mut collect = |reader: Option<Reader>| match reader {
+        None => Vec::new(),
+        Some(reader) => {
+            let grace = deadline
+                .saturating_duration_since(Instant::now())
+                .min(Duration::from_secs(1));
+            reader.recv_timeout(grace).unwrap_or_else(|_| {
+                kill_group(&mut child);
+                reader
+                    .recv_timeout(Duration::from_secs(5))
+                    .unwrap_or_default()
+            })
+        }
+    };
+    let stdout = collect(stdout);
+    let stderr = collect(stderr);
     let output = ChildOutput {
-        stdout: stdout.map(join_reader).unwrap_or_default(),
-        stderr: stderr.map(join_reader).unwrap_or_default(),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
     };
     Ok(match status {
         Some(status) => Finished::Exited(status, output),
@@ -101,20 +133,18 @@ pub fn run(mut command: Command, timeout: Duration) -> std::io::Result<Finished>
     })
 }
 
-fn read_to_end_on_thread<R: Read + Send + 'static>(
-    mut reader: R,
-) -> std::thread::JoinHandle<Vec<u8>> {
+/// Delivers everything a pipe carried once it is closed.
+type Reader = mpsc::Receiver<Vec<u8>>;
+
+fn read_to_end_on_thread<R: Read + Send + 'static>(mut pipe: R) -> Reader {
+    let (sender, receiver) = mpsc::channel();
     std::thread::spawn(move || {
         let mut bytes = Vec::new();
         // A read error (e.g. the child was killed) leaves what was read so far.
-        let _ = reader.read_to_end(&mut bytes);
-        bytes
-    })
-}
-
-fn join_reader(handle: std::thread::JoinHandle<Vec<u8>>) -> String {
-    let bytes = handle.join().unwrap_or_default();
-    String::from_utf8_lossy(&bytes).into_owned()
+        let _ = pipe.read_to_end(&mut bytes);
+        let _ = sender.send(bytes);
+    });
+    receiver
 }
 
 /// Kills the child's whole process group and reaps the child.
@@ -133,7 +163,6 @@ fn kill_group(child: &mut std::process::Child) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Instant;
 
     #[test]
     fn collects_output_and_status() {
@@ -161,6 +190,21 @@ mod tests {
             panic!("expected a timeout, got {finished:?}");
         };
         assert_eq!(output.stdout, "started\n");
+    }
+
+    #[test]
+    fn a_grandchild_holding_the_pipes_does_not_block() {
+        let mut command = Command::new("sh");
+        // The child exits at once; its background grandchild keeps stdout.
+        command.args(["-c", "sleep 30 & echo parent done"]);
+        let begin = Instant::now();
+        let finished = run(command, Duration::from_secs(20)).unwrap();
+        assert!(begin.elapsed() < Duration::from_secs(10));
+        let Finished::Exited(status, output) = finished else {
+            panic!("expected the child to exit, got {finished:?}");
+        };
+        assert!(status.success());
+        assert_eq!(output.stdout, "parent done\n");
     }
 
     #[test]

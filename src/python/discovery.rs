@@ -39,25 +39,32 @@ pub struct SelectArgs {
     pub no_discover: bool,
 }
 
-/// Where a candidate interpreter was found.
+/// Where a candidate interpreter was found (serialized as it is shown).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
 pub enum Source {
     /// Given with `--python`.
+    #[serde(rename = "--python")]
     Given,
     /// Listed in `GIL_LAB_PYTHON`.
+    #[serde(rename = "GIL_LAB_PYTHON")]
     Environment,
     /// The active virtual environment (`VIRTUAL_ENV`).
+    #[serde(rename = "virtualenv")]
     Virtualenv,
     /// A directory on PATH.
+    #[serde(rename = "PATH")]
     Path,
     /// pyenv's versions directory.
+    #[serde(rename = "pyenv")]
     Pyenv,
     /// uv's managed interpreters.
+    #[serde(rename = "uv")]
     Uv,
     /// Provisioned by `gil-lab python install`.
+    #[serde(rename = "gil-lab")]
     GilLab,
     /// A common prefix (`/usr/bin`, `/usr/local/bin`, `/opt/*/bin`).
+    #[serde(rename = "prefix")]
     Prefix,
 }
 
@@ -265,9 +272,8 @@ pub fn discover(options: &Options) -> Result<Discovery> {
         };
         let path = run_path(&candidate.path, &facts);
         // Two names for the same real executable (a shim and its target, a
-        // symlink found under another name) are one interpreter.
-        let identity = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
-        if !seen_executables.insert(identity) {
+        // link found under another name) are one interpreter.
+        if !seen_executables.insert(FileIdentity::of(&path)) {
             continue;
         }
         discovery.interpreters.push(Interpreter {
@@ -460,18 +466,33 @@ fn environment_paths() -> Vec<PathBuf> {
         .unwrap_or_default()
 }
 
-/// Drops candidates whose real file (symlinks resolved) was seen before; the
-/// first one found wins, so an explicit path or the active virtualenv keeps
-/// its name.
+/// What makes two paths the same executable: the file's device and inode
+/// (symlinks followed), which also catches hard links such as the
+/// `python3.13` and `python3.13t` of a free-threaded install; the path
+/// itself when the file cannot be read.
+#[derive(Debug, PartialEq, Eq, Hash)]
+enum FileIdentity {
+    Inode(u64, u64),
+    Path(PathBuf),
+}
+
+impl FileIdentity {
+    fn of(path: &Path) -> Self {
+        use std::os::unix::fs::MetadataExt;
+        match std::fs::metadata(path) {
+            Ok(metadata) => Self::Inode(metadata.dev(), metadata.ino()),
+            Err(_) => Self::Path(path.to_owned()),
+        }
+    }
+}
+
+/// Drops candidates whose real file was seen before; the first one found
+/// wins, so an explicit path or the active virtualenv keeps its name.
 fn dedupe(candidates: Vec<Candidate>) -> Vec<Candidate> {
     let mut seen = HashSet::new();
     candidates
         .into_iter()
-        .filter(|candidate| {
-            let identity =
-                std::fs::canonicalize(&candidate.path).unwrap_or_else(|_| candidate.path.clone());
-            seen.insert(identity)
-        })
+        .filter(|candidate| seen.insert(FileIdentity::of(&candidate.path)))
         .collect()
 }
 
@@ -688,6 +709,19 @@ mod tests {
     use super::*;
     use crate::python::facts::tests::free_threaded_facts;
 
+    #[test]
+    fn sources_serialize_as_they_are_shown() {
+        for source in [
+            Source::Given,
+            Source::Environment,
+            Source::Path,
+            Source::GilLab,
+        ] {
+            let json = serde_json::to_value(source).unwrap();
+            assert_eq!(json, source.to_string());
+        }
+    }
+
     fn interpreter(label: &str, path: &str) -> Interpreter {
         let facts = free_threaded_facts();
         Interpreter {
@@ -777,6 +811,24 @@ mod tests {
                 source: Source::Given
             }]
         );
+    }
+
+    #[test]
+    fn dedupe_sees_hard_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("python3.13t");
+        std::fs::write(&real, b"\x7fELF").unwrap();
+        let hard = dir.path().join("python3.13");
+        std::fs::hard_link(&real, &hard).unwrap();
+        let candidates = [real.clone(), hard]
+            .map(|path| Candidate {
+                path,
+                source: Source::GilLab,
+            })
+            .to_vec();
+        let kept = dedupe(candidates);
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].path, real);
     }
 
     #[test]

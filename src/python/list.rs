@@ -1,12 +1,16 @@
 //! `gil-lab python list`: every interpreter found, as a table or JSON.
 
 use std::io::{IsTerminal, Write};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use comfy_table::{Attribute, Cell, Color, Table, presets};
 
-use super::discovery::{self, Discovery, Interpreter, SelectArgs};
+use serde::Serialize;
+
+use super::discovery::{self, Discovery, Interpreter, SelectArgs, Source};
+use super::facts::{BuildVariant, Facts};
 
 /// Lists the interpreters gil-lab finds (and those given with --python),
 /// with the facts that matter for concurrency. Free-threaded builds are
@@ -68,38 +72,86 @@ pub fn use_colour() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
-/// The JSON array: every usable interpreter (with a few derived fields for
-/// convenience), then, with `all`, the unusable ones (`"usable": false`).
+/// One element of `python list --json`: the facts scripts need most at the
+/// top level, everything the probe said under `facts`.
+#[derive(Debug, Serialize)]
+struct JsonEntry<'a> {
+    /// Always true here; unusable candidates (`--all`) have `usable: false`.
+    usable: bool,
+    /// The interpreter's unique label, e.g. `CPython 3.13.5t with PYTHON_GIL=1`.
+    label: &'a str,
+    /// The executable to run.
+    executable: &'a Path,
+    /// The path it was found or given as.
+    found_as: &'a Path,
+    /// Where it was found (`pyenv`, `PATH`, `--python`, ...).
+    source: Source,
+    /// `sys.implementation.name`: `cpython`, `pypy`.
+    implementation: &'a str,
+    /// Full version, e.g. `3.13.5`.
+    version: &'a str,
+    /// `default`, `free-threaded`, `debug`, `free-threaded-debug`.
+    variant: BuildVariant,
+    /// A free-threaded build.
+    free_threaded: bool,
+    /// `-X gil` can switch the GIL on and off (free-threaded builds).
+    gil_switchable: bool,
+    /// `true` when started with `-X gil=1`, `false` with `-X gil=0`, `null`
+    /// for the build's default.
+    forced_gil: Option<bool>,
+    /// Flags to start it this way (e.g. `["-X", "gil=1"]`).
+    interpreter_flags: Vec<String>,
+    /// Whether the GIL was on at start-up.
+    gil_at_start: bool,
+    /// Everything the probe reported.
+    facts: &'a Facts,
+}
+
+/// An unusable candidate in `python list --all --json`.
+#[derive(Debug, Serialize)]
+struct JsonUnusable<'a> {
+    /// Always false.
+    usable: bool,
+    /// The executable found.
+    executable: &'a Path,
+    /// Where it was found.
+    source: Source,
+    /// Why it cannot be used.
+    reason: &'a str,
+}
+
+/// The JSON array: every usable interpreter, then, with `all`, the
+/// unusable ones (`"usable": false`).
 fn to_json(found: &Discovery, all: bool) -> Result<String> {
     let mut items = Vec::new();
     for interpreter in &found.interpreters {
-        let mut value =
-            serde_json::to_value(interpreter).context("cannot encode an interpreter")?;
-        if let Some(object) = value.as_object_mut() {
-            object.insert("usable".into(), true.into());
-            object.insert(
-                "free_threaded".into(),
-                interpreter.is_free_threaded().into(),
-            );
-            object.insert("gil_at_start".into(), interpreter.gil_at_start().into());
-            object.insert(
-                "gil_switchable".into(),
-                interpreter.facts.gil_switchable().into(),
-            );
-            object.insert(
-                "interpreter_flags".into(),
-                interpreter.interpreter_flags().into(),
-            );
-        }
-        items.push(value);
+        let entry = JsonEntry {
+            usable: true,
+            label: &interpreter.label,
+            executable: &interpreter.path,
+            found_as: &interpreter.found_as,
+            source: interpreter.source,
+            implementation: &interpreter.facts.implementation,
+            version: &interpreter.facts.version,
+            variant: interpreter.variant,
+            free_threaded: interpreter.is_free_threaded(),
+            gil_switchable: interpreter.facts.gil_switchable(),
+            forced_gil: interpreter.gil,
+            interpreter_flags: interpreter.interpreter_flags(),
+            gil_at_start: interpreter.gil_at_start(),
+            facts: &interpreter.facts,
+        };
+        items.push(serde_json::to_value(entry).context("cannot encode an interpreter")?);
     }
     if all {
         for unusable in &found.unusable {
-            let mut value = serde_json::to_value(unusable).context("cannot encode an entry")?;
-            if let Some(object) = value.as_object_mut() {
-                object.insert("usable".into(), false.into());
-            }
-            items.push(value);
+            let entry = JsonUnusable {
+                usable: false,
+                executable: &unusable.path,
+                source: unusable.source,
+                reason: &unusable.reason,
+            };
+            items.push(serde_json::to_value(entry).context("cannot encode an entry")?);
         }
     }
     serde_json::to_string_pretty(&items).context("cannot encode the list")
@@ -173,7 +225,6 @@ fn table(interpreters: &[Interpreter], colour: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::python::discovery::Source;
     use crate::python::facts::tests::free_threaded_facts;
 
     fn free_threaded(gil: Option<bool>) -> Interpreter {
@@ -236,7 +287,10 @@ mod tests {
         assert_eq!(items.len(), 2);
         assert_eq!(items[0]["free_threaded"], true);
         assert_eq!(items[0]["gil_at_start"], true);
-        assert_eq!(items[0]["gil"], true);
+        assert_eq!(items[0]["forced_gil"], true);
+        assert_eq!(items[0]["implementation"], "cpython");
+        assert_eq!(items[0]["version"], "3.13.5");
+        assert_eq!(items[0]["executable"], "/opt/py/bin/python3.13t");
         assert_eq!(
             items[0]["interpreter_flags"],
             serde_json::json!(["-X", "gil=1"])

@@ -42,7 +42,7 @@ pub enum ProbeError {
     /// The child exited with a failure status without answering.
     #[error(
         "{} is not a working Python interpreter: the probe exited with {} ({})",
-        path.display(), describe_status(*status), output.summary()
+        path.display(), child::describe_status(*status), output.summary()
     )]
     Exited {
         /// The executable.
@@ -97,15 +97,6 @@ impl ProbeError {
     /// Whether the interpreter runs but is too old (or too new) for gil-lab.
     pub fn is_unsupported_version(&self) -> bool {
         matches!(self, Self::Reported { kind, .. } if kind == UNSUPPORTED_VERSION)
-    }
-}
-
-fn describe_status(status: ExitStatus) -> String {
-    use std::os::unix::process::ExitStatusExt;
-    match (status.code(), status.signal()) {
-        (Some(code), _) => format!("status {code}"),
-        (None, Some(signal)) => format!("signal {signal}"),
-        (None, None) => "an unknown status".to_owned(),
     }
 }
 

@@ -1,0 +1,103 @@
+//! Helpers shared by the integration tests: the `gil-lab` binary as an
+//! `assert_cmd` command, a provisioned free-threaded CPython, fixtures.
+//!
+//! Use from a test file with `mod common;`.
+
+// Every test binary compiles this module and uses only part of it.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// Environment variable naming a free-threaded interpreter to use instead
+/// of provisioning one (for working on the tests before or without a
+/// provisioned build; the test suite itself never sets it).
+pub const FREE_THREADED_OVERRIDE: &str = "GIL_LAB_TEST_FREE_THREADED_PYTHON";
+
+/// The `gil-lab` binary built for these tests, with gil-lab's default home
+/// (so that provisioned interpreters and the probe cache are shared with
+/// the test suite's set-up step).
+pub fn gil_lab() -> assert_cmd::Command {
+    assert_cmd::Command::cargo_bin("gil-lab").expect("the gil-lab binary is built")
+}
+
+/// A file of `tests/scripts/`.
+pub fn script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("scripts")
+        .join(name)
+}
+
+/// The executable of a free-threaded CPython 3.13t: runs
+/// `gil-lab python install 3.13t` (idempotent, cached after the first build)
+/// once per test binary and returns the path printed on the last line of
+/// its stdout.
+pub fn free_threaded_python() -> PathBuf {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON
+        .get_or_init(|| {
+            if let Some(path) = std::env::var_os(FREE_THREADED_OVERRIDE).filter(|p| !p.is_empty()) {
+                return PathBuf::from(path);
+            }
+            let output = gil_lab()
+                .args(["python", "install", "3.13t"])
+                // A first build compiles CPython: minutes, not hours.
+                .timeout(Duration::from_secs(30 * 60))
+                .output()
+                .expect("gil-lab python install runs");
+            assert!(
+                output.status.success(),
+                "`gil-lab python install 3.13t` failed ({}):\n{}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            );
+            let path = last_line(&output)
+                .map(PathBuf::from)
+                .expect("`gil-lab python install 3.13t` prints the executable's path last");
+            assert!(
+                path.is_file(),
+                "the installed executable {} does not exist",
+                path.display()
+            );
+            path
+        })
+        .clone()
+}
+
+/// The last non-empty line of a command's stdout.
+pub fn last_line(output: &Output) -> Option<String> {
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .rev()
+        .find(|line| !line.trim().is_empty())
+        .map(|line| line.trim().to_owned())
+}
+
+/// A command's stdout parsed as JSON (panics with the output otherwise).
+pub fn stdout_json(output: &Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
+        panic!(
+            "stdout is not JSON ({error}):\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+/// pyenv's versions directory (`$PYENV_ROOT` or `~/.pyenv`).
+pub fn pyenv_versions() -> PathBuf {
+    std::env::var_os("PYENV_ROOT")
+        .filter(|root| !root.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| dirs_home().join(".pyenv"))
+        .join("versions")
+}
+
+fn dirs_home() -> PathBuf {
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/root"))
+}
