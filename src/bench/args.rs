@@ -54,8 +54,8 @@ pub struct BenchArgs {
     #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u32).range(1..=1024), group = "plan")]
     pub workers: Vec<u32>,
 
-    /// Size of the work (the runner's `scale`, > 0) [default: 0.3; --quick 0.2; --full
-    /// 1.0].
+    /// Size of the work (the runner's `scale`, > 0)
+    /// [default: 0.3; --quick 0.2; --full 1].
     #[arg(long, value_parser = positive_f64, group = "plan")]
     pub scale: Option<f64>,
 
