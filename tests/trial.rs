@@ -344,24 +344,26 @@ fn cancel_stops_the_trial_and_its_group() {
     assert_group_gone(&outcome);
 }
 
+/// fork_workers.py with 2 workers of 1 MB that write their pids to `pidfile`.
+fn two_small_workers(pidfile: &Path, args: &[&str]) -> TrialCommand {
+    let mut all = vec![
+        "--workers",
+        "2",
+        "--mb",
+        "1",
+        "--pidfile",
+        pidfile.to_str().unwrap(),
+    ];
+    all.extend_from_slice(args);
+    python("fork_workers.py", &all)
+}
+
 #[test]
 fn a_worker_killed_mid_trial_is_reported() {
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let pidfile = dir.path().join("pids");
-    let cmd = python(
-        "fork_workers.py",
-        &[
-            "--workers",
-            "2",
-            "--mb",
-            "1",
-            "--cpu",
-            "30",
-            "--pidfile",
-            pidfile.to_str().unwrap(),
-        ],
-    );
+    let cmd = two_small_workers(&pidfile, &["--cpu", "30"]);
     let outcome = std::thread::scope(|scope| {
         let running = scope.spawn(|| run(&cmd));
         let victim = read_pids(&pidfile)[0];
@@ -389,18 +391,7 @@ fn stragglers_left_after_a_normal_exit_are_killed_and_counted() {
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let pidfile = dir.path().join("pids");
-    let cmd = python(
-        "fork_workers.py",
-        &[
-            "--workers",
-            "2",
-            "--mb",
-            "1",
-            "--leave",
-            "--pidfile",
-            pidfile.to_str().unwrap(),
-        ],
-    );
+    let cmd = two_small_workers(&pidfile, &["--leave"]);
     let outcome = run(&cmd);
     assert_eq!(outcome.exit, TrialExit::Exited { code: 0 });
     assert_eq!(outcome.stragglers, 2);

@@ -48,7 +48,7 @@ pub struct TrialCommand {
 }
 
 /// Limits and settings of one trial.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrialOptions {
     /// The trial is killed (its whole process group) after this long.
     pub timeout: Duration,
