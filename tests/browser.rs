@@ -214,6 +214,73 @@ fn report_of_a_real_run_opens_offline_without_errors() {
     );
 }
 
+/// A script the test adds to a copy of the report: sorts the table of cells
+/// by work time both ways, unpacks the embedded run.json as the download
+/// button does, and logs what it saw.
+const PROBE: &str = r##"<script>
+window.addEventListener("load", function () {
+  var th = document.querySelectorAll("#cells-table th")[5];
+  var column = function () {
+    return [].map.call(document.querySelectorAll("#cells-table tbody tr"), function (r) {
+      return r.cells[5].dataset.sort;
+    }).filter(function (v) { return v !== ""; }).map(parseFloat);
+  };
+  th.click();
+  console.log("PROBE asc " + JSON.stringify(column()));
+  th.click();
+  console.log("PROBE desc " + JSON.stringify(column()));
+  var button = document.querySelector("button.download");
+  var packed = document.getElementById(button.dataset.packed).textContent.trim();
+  var binary = atob(packed);
+  var bytes = new Uint8Array(binary.length);
+  for (var i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip")))
+    .text()
+    .then(function (text) { console.log("PROBE raw " + button.dataset.name + " schema " + JSON.parse(text).schema); });
+});
+</script>"##;
+
+/// The JSON after `PROBE <what> ` in the console output.
+fn probe(output: &Output, what: &str) -> String {
+    let prefix = format!("PROBE {what} ");
+    console_messages(output)
+        .iter()
+        .find_map(|l| {
+            let start = l.find(&prefix)? + prefix.len();
+            Some(l[start..l[start..].find("\", source:")? + start].to_string())
+        })
+        .unwrap_or_else(|| panic!("no `{prefix}` in {:?}", console_messages(output)))
+}
+
+#[test]
+fn report_table_sorts_and_raw_json_unpacks_in_the_browser() {
+    let run = real_run();
+    let tmp = tempfile::tempdir().unwrap();
+    let report = tmp.path().join("report.html");
+    common::gil_lab()
+        .arg("report")
+        .arg(run)
+        .arg("-o")
+        .arg(&report)
+        .assert()
+        .success();
+    let html = std::fs::read_to_string(&report).unwrap();
+    let at = html.rfind("</body>").unwrap();
+    std::fs::write(&report, format!("{}{PROBE}{}", &html[..at], &html[at..])).unwrap();
+    let url = format!("file://{}", report.display());
+    let output = headless(&url, &["--virtual-time-budget=5000", "--dump-dom"]);
+    assert!(output.status.success(), "chromium failed: {output:?}");
+    let parse = |what| -> Vec<f64> { serde_json::from_str(&probe(&output, what)).unwrap() };
+    let ascending = parse("asc");
+    let descending = parse("desc");
+    assert!(ascending.len() >= 6, "{ascending:?}");
+    assert!(ascending.windows(2).all(|w| w[0] <= w[1]), "{ascending:?}");
+    let mut reversed = descending.clone();
+    reversed.reverse();
+    assert_eq!(reversed, ascending);
+    assert_eq!(probe(&output, "raw"), "run.json schema 1");
+}
+
 /// A `gil-lab serve` child, killed when dropped.
 struct Server(Child);
 

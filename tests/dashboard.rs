@@ -413,6 +413,26 @@ fn hostile_label_and_path_render_as_text() {
 }
 
 #[test]
+fn raw_files_embedded_in_the_report_are_the_run_files() {
+    use base64::Engine;
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, html) = report_of_fixture(tmp.path());
+    for (n, name) in ["run.json", "trials.jsonl"].iter().enumerate() {
+        let marker = format!("id=\"raw-{n}\">");
+        let start = html.find(&marker).unwrap() + marker.len();
+        let packed = &html[start..start + html[start..].find("</script>").unwrap()];
+        let gz = base64::engine::general_purpose::STANDARD
+            .decode(packed.trim())
+            .unwrap_or_else(|e| panic!("{name}: not base64 as the page's atob needs it: {e}"));
+        let mut unpacked = Vec::new();
+        flate2::read::GzDecoder::new(&gz[..])
+            .read_to_end(&mut unpacked)
+            .unwrap();
+        assert_eq!(unpacked, std::fs::read(dir.join(name)).unwrap(), "{name}");
+    }
+}
+
+#[test]
 fn report_writes_into_the_run_directory_by_default() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("run");

@@ -480,6 +480,15 @@ fn busy_machine(machine: &serde_json::Value, usable_cores: u32) -> Option<String
     })
 }
 
+/// `2026-11-26 19:31:00 UTC` from an RFC 3339 UTC timestamp (as written by
+/// bench); any other text as it is.
+fn readable_time(rfc3339: &str) -> String {
+    match rfc3339.parse::<jiff::Timestamp>() {
+        Ok(t) => t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        Err(_) => rfc3339.to_string(),
+    }
+}
+
 /// Builds the dashboard of a loaded run (and draws its charts).
 pub fn build(loaded: &LoadedRun) -> anyhow::Result<Dashboard> {
     let run = &loaded.run;
@@ -563,7 +572,7 @@ pub fn build(loaded: &LoadedRun) -> anyhow::Result<Dashboard> {
 
     Ok(Dashboard {
         busy_machine: busy_machine(&run.machine, run.settings.usable_cores),
-        title: format!("gil-lab run of {}", run.started_at),
+        title: format!("gil-lab run of {}", readable_time(&run.started_at)),
         run: info,
         verdicts: verdict::verdicts(loaded, &summary),
         interpreters: interpreter_views(loaded),

@@ -361,8 +361,13 @@ async fn run_events(State(state): State<Shared>, UrlPath(n): UrlPath<String>) ->
     };
     let dir = state.runs[i].dir.clone();
     let (tx, rx) = mpsc::channel::<Result<Event, Infallible>>(8);
+    // The state the page's client knows is the one at connection: take it
+    // now, not in the task (which may first run after a change).
+    let mut last = fingerprint(&dir);
+    // A first comment makes the response start at once (headers included),
+    // so that the client knows it is connected.
+    let _ = tx.try_send(Ok(Event::default().comment("watching")));
     tokio::spawn(async move {
-        let mut last = fingerprint(&dir);
         let mut ticker = tokio::time::interval(POLL);
         loop {
             ticker.tick().await;

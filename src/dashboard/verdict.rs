@@ -130,14 +130,18 @@ pub fn verdicts(loaded: &LoadedRun, summary: &RunSummary) -> Vec<VerdictView> {
             if let Some(ceiling) = native_ceiling(loaded, summary, &scenario) {
                 evidence.push(ceiling);
             }
-            let mut sentence = format!("{scenario}: {}", parts.join(", "));
-            if tie {
-                sentence.push_str(&format!(
-                    " — but within noise of {} other cell{}",
+            // A tie leads with the tie: the fastest median is not a winner.
+            let sentence = if tie {
+                format!(
+                    "{scenario}: a tie — {} has the fastest median, {}, but {} other cell{} within noise of it",
+                    parts[0],
+                    parts[1..].join(", "),
                     v.tied_with.len(),
-                    if v.tied_with.len() == 1 { "" } else { "s" }
-                ));
-            }
+                    if v.tied_with.len() == 1 { " is" } else { "s are" }
+                )
+            } else {
+                format!("{scenario}: {}", parts.join(", "))
+            };
             VerdictView {
                 scenario,
                 sentence,

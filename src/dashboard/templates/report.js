@@ -79,6 +79,8 @@
       .catch(function () { pending = false; });
   }
   var events = new EventSource(base + "events");
+  // Trials may have ended between the page's render and the connection.
+  events.addEventListener("open", refresh);
   events.addEventListener("trial", refresh);
   events.addEventListener("done", function () {
     refresh();
