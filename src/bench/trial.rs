@@ -201,13 +201,19 @@ pub fn run_trial_with(
     // A thread blocks in wait4 so that the end is timed exactly; this thread
     // watches the clock and the cancel flag meanwhile.
     let (reaped_tx, reaped_rx) = mpsc::channel();
-    std::thread::Builder::new()
+    let waiter = std::thread::Builder::new()
         .name("gil-lab-wait".into())
         .spawn(move || {
             let reaped = wait_blocking(pgid);
             let _ = reaped_tx.send((reaped, Instant::now()));
-        })
-        .context("cannot start the thread that waits for a trial")?;
+        });
+    if let Err(err) = waiter {
+        // Without a waiter the trial cannot be timed: end it here.
+        signal_group(pgid, libc::SIGKILL);
+        let _ = wait_blocking(pgid);
+        clean_up_group(pgid);
+        return Err(err).context("cannot start the thread that waits for a trial");
+    }
 
     let mut stopped_as = None;
     let deadline = started + options.timeout;
