@@ -144,8 +144,13 @@ fn timeline(shape: Shape, wall: f64) -> Value {
 /// threads ×2 and processes ×2 (the twin: sequential and threads), one warmup
 /// and five measured trials each.
 fn write_fixture(dir: &Path, status: &str) {
+    write_fixture_of(dir, status, &INTERPRETERS.iter().collect::<Vec<_>>());
+}
+
+/// The fixture run on some of the interpreters only.
+fn write_fixture_of(dir: &Path, status: &str, chosen: &[&Interp]) {
     std::fs::create_dir_all(dir).unwrap();
-    let interpreters: Vec<Value> = INTERPRETERS
+    let interpreters: Vec<Value> = chosen
         .iter()
         .map(|i| {
             json!({"id": i.id, "label": i.label, "kind": i.kind, "path": i.path,
@@ -156,7 +161,7 @@ fn write_fixture(dir: &Path, status: &str) {
         })
         .collect();
     let mut cells = Vec::new();
-    for i in &INTERPRETERS {
+    for i in chosen {
         let approaches: &[&str] = if i.kind == "native" {
             &["sequential", "threads"]
         } else {
@@ -382,6 +387,41 @@ fn report_shows_every_section_with_real_content() {
         !html.contains("http://") || !html.contains("src=\"http"),
         "nothing fetched"
     );
+}
+
+#[test]
+fn report_without_a_free_threaded_build_says_how_to_get_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    write_fixture_of(&dir, "complete", &[&INTERPRETERS[0], &INTERPRETERS[3]]);
+    let out = tmp.path().join("report.html");
+    common::gil_lab()
+        .arg("report")
+        .arg(&dir)
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .success();
+    let data = embedded_data(&std::fs::read_to_string(&out).unwrap());
+    let sentence = data["verdicts"][0]["sentence"].as_str().unwrap();
+    assert!(
+        sentence.starts_with("cpu: processes, 1.54× at 2 workers, 2.7× the memory of threads"),
+        "{sentence}"
+    );
+    let timelines = &data["scenarios"][0]["timelines"];
+    assert!(
+        timelines["headline_missing"]
+            .as_str()
+            .unwrap()
+            .contains("gil-lab python install 3.13t")
+    );
+    assert!(
+        data["claims"]["missing"]
+            .as_str()
+            .unwrap()
+            .contains("no free-threaded interpreter")
+    );
+    assert_eq!(data["claims"]["measured"], json!([]));
 }
 
 #[test]

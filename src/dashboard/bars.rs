@@ -165,6 +165,7 @@ fn ms(x: f64) -> String {
     format!("{:.0} ms", x * 1000.0)
 }
 
+/// Median work-phase time per cell, with its 95% CI as a whisker.
 pub fn time_chart(
     loaded: &LoadedRun,
     scenario: &str,
@@ -216,6 +217,7 @@ pub fn time_chart(
     ))
 }
 
+/// Median peak memory of the process tree per cell.
 pub fn memory_chart(
     loaded: &LoadedRun,
     scenario: &str,
@@ -275,6 +277,8 @@ const PART_COLORS: [(&str, RGBColor); 5] = [
     ("teardown", RGBColor(167, 139, 250)),
 ];
 
+/// The parts of a trial's wall time per cell, stacked: orchestration next
+/// to steady work.
 pub fn orchestration_chart(
     loaded: &LoadedRun,
     scenario: &str,

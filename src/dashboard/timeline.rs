@@ -499,13 +499,20 @@ pub fn scenario_timelines(
         svgs.insert(p.view.id.clone(), draw(&p, x_max, cores)?);
         set.headline.push(p.view);
     }
-    if set.headline.len() < 2 {
-        set.headline_missing = Some(if free.is_none() {
-            "this run has no free-threaded build, so there is no GIL / no-GIL comparison: `gil-lab python install 3.13t` provides one".into()
-        } else {
-            "the threads cells of a default and a free-threaded build have no measured trial with a timeline yet".into()
-        });
-    }
+    let has_free_threads = set
+        .headline
+        .iter()
+        .any(|t| t.mode == GilMode::FreeThreaded && t.approach == "threads");
+    set.headline_missing = if free.is_none() {
+        Some("this run has no free-threaded build, so there is no GIL / no-GIL comparison: `gil-lab python install 3.13t` provides one".into())
+    } else if !has_free_threads {
+        Some(
+            "the threads cell of the free-threaded build has no measured trial with a timeline yet"
+                .into(),
+        )
+    } else {
+        None
+    };
     for (interpreter, prepared) in prepared_groups {
         let mut timelines = Vec::new();
         for p in prepared {
