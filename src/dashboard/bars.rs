@@ -39,8 +39,8 @@ fn horizontal_bars(
         .max()
         .unwrap_or(10);
     // About 8 px per character at the label size, plus the tick.
-    let label_width = (longest as u32 * 8 + 24).clamp(120, 460);
-    let width = WIDTH.max(label_width + 420);
+    let label_width = (longest as u32 * 8 + 24).clamp(120, 760);
+    let width = WIDTH.max(label_width + 640);
     let height = (n as u32) * 30 + 80;
     let top = bars
         .iter()
@@ -74,6 +74,7 @@ fn horizontal_bars(
                 SegmentValue::CenterOf(s) if (0..n).contains(s) => labels[row_of(*s)].clone(),
                 _ => String::new(),
             })
+            .x_labels(7)
             .x_label_formatter(&|x| x_format(*x))
             .x_desc(x_desc)
             .label_style((FONT, LABEL_SIZE))
