@@ -125,7 +125,9 @@ fn provision_default_build(interpreters: &[Interpreter]) -> bool {
     let version = |i: &Interpreter| i.facts.version_info;
     let Some(free_threaded) = interpreters
         .iter()
-        .filter(|i| i.is_free_threaded() && i.source == discovery::Source::GilLab)
+        .filter(|i| {
+            i.is_free_threaded() && i.gil.is_none() && i.source == discovery::Source::GilLab
+        })
         .max_by_key(|i| version(i))
     else {
         return false;
