@@ -108,6 +108,72 @@ fn finds_pyenv_and_system_interpreters_without_being_told() {
 }
 
 #[test]
+fn finds_the_active_virtualenv_uv_interpreters_and_gil_labs_own() {
+    let ft = free_threaded_python();
+    let Some((_, base)) = pyenv_pythons(10..=13).pop() else {
+        eprintln!("skipped: no pyenv CPython 3.10+ here to make a virtualenv from");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let venv = dir.path().join("venv");
+    let made = std::process::Command::new(&base)
+        .args(["-m", "venv", "--without-pip"])
+        .arg(&venv)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    // uv keeps one directory per interpreter, each with a bin/.
+    let uv_bin = dir
+        .path()
+        .join("uv")
+        .join("cpython-3.13-linux-x86_64")
+        .join("bin");
+    std::fs::create_dir_all(&uv_bin).unwrap();
+    std::os::unix::fs::symlink(&ft, uv_bin.join("python3.13t")).unwrap();
+    let home = dir.path().join("home");
+
+    let output = gil_lab()
+        .args(["python", "list", "--json"])
+        .env("VIRTUAL_ENV", &venv)
+        .env("UV_PYTHON_INSTALL_DIR", dir.path().join("uv"))
+        // An empty home: the provisioned build is found through uv only.
+        .env("GIL_LAB_HOME", &home)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let list = stdout_json(&output);
+    let from_venv = entries_for(&list, &base);
+    assert_eq!(from_venv.len(), 1, "{list:#}");
+    assert_eq!(from_venv[0]["source"], "virtualenv");
+    assert!(
+        from_venv[0]["executable"]
+            .as_str()
+            .unwrap()
+            .starts_with(venv.to_str().unwrap()),
+        "the virtualenv's name is kept: {list:#}"
+    );
+    assert_eq!(
+        from_venv[0]["facts"]["prefix"],
+        canonical(&venv).to_str().unwrap()
+    );
+    let from_uv = entries_for(&list, &ft);
+    assert_eq!(from_uv.len(), 2, "build + forced-GIL variant: {list:#}");
+    assert_eq!(from_uv[0]["source"], "uv");
+
+    // With gil-lab's default home, a provisioned build is found there.
+    if ft.components().any(|c| c.as_os_str() == "pythons") {
+        let output = gil_lab()
+            .args(["python", "list", "--json"])
+            .output()
+            .unwrap();
+        let list = stdout_json(&output);
+        let own = entries_for(&list, &ft);
+        assert_eq!(own.len(), 2, "{list:#}");
+        assert_eq!(own[0]["source"], "gil-lab");
+    }
+}
+
+#[test]
 fn free_threaded_build_has_the_gil_off_and_forced_on_with_python_gil_1() {
     let ft = free_threaded_python();
     // --no-discover: another build of the same version found elsewhere

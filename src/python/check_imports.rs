@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use comfy_table::{Attribute, Cell, Color, Table, presets};
+use comfy_table::{Cell, Color};
 use serde::{Deserialize, Serialize};
 
 use super::child::{self, Finished};
@@ -147,7 +147,7 @@ pub fn run(args: &CheckImportsArgs) -> Result<ExitCode> {
     if args.json {
         writeln!(stdout, "{}", serde_json::to_string_pretty(&checks)?)?;
     } else {
-        write!(stdout, "{}", table(&checks, super::list::use_colour()))?;
+        write!(stdout, "{}", table(&checks, super::table::use_colour()))?;
     }
     let failed = checks
         .iter()
@@ -287,22 +287,15 @@ fn check(interpreter: &Interpreter, module: &str, paths: &[PathBuf]) -> Result<C
 
 /// The readable table: one row per (interpreter, module).
 fn table(checks: &[Check], colour: bool) -> String {
-    let mut table = Table::new();
-    table.load_style(presets::NOTHING);
-    if colour {
-        table.enforce_styling();
-    } else {
-        table.force_no_tty();
-    }
-    table.set_header(
-        [
+    let mut table = super::table::new(
+        &[
             "interpreter",
             "module",
             "result",
             "GIL before/after",
             "detail",
-        ]
-        .map(|title| Cell::new(title).add_attribute(Attribute::Bold)),
+        ],
+        colour,
     );
     let state = |gil: Option<bool>| match gil {
         Some(true) => "on",
@@ -336,14 +329,7 @@ fn table(checks: &[Check], colour: bool) -> String {
             Cell::new(detail),
         ]);
     }
-    let mut text: String = table
-        .to_string()
-        .lines()
-        .map(str::trim_end)
-        .collect::<Vec<_>>()
-        .join("\n");
-    text.push('\n');
-    text
+    super::table::render(&table)
 }
 
 #[cfg(test)]

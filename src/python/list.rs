@@ -1,11 +1,11 @@
 //! `gil-lab python list`: every interpreter found, as a table or JSON.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use comfy_table::{Attribute, Cell, Color, Table, presets};
+use comfy_table::{Attribute, Cell, Color};
 
 use serde::Serialize;
 
@@ -45,7 +45,11 @@ pub fn run(args: &ListArgs) -> Result<ExitCode> {
             "no usable Python interpreter found: install one with `gil-lab python install 3.13t` or give one with --python"
         );
     }
-    write!(stdout, "{}", table(&found.interpreters, use_colour()))?;
+    write!(
+        stdout,
+        "{}",
+        table(&found.interpreters, super::table::use_colour())
+    )?;
     if found.interpreters.iter().any(Interpreter::is_free_threaded) {
         writeln!(
             stdout,
@@ -65,11 +69,6 @@ pub fn run(args: &ListArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Colour only on a terminal, and never when NO_COLOR is set (no-color.org).
-pub fn use_colour() -> bool {
-    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 /// One element of `python list --json`: the facts scripts need most at the
@@ -159,15 +158,8 @@ fn to_json(found: &Discovery, all: bool) -> Result<String> {
 
 /// The readable table; free-threaded builds carry a `*` (and colour).
 fn table(interpreters: &[Interpreter], colour: bool) -> String {
-    let mut table = Table::new();
-    table.load_style(presets::NOTHING);
-    if colour {
-        table.enforce_styling();
-    } else {
-        table.force_no_tty();
-    }
-    table.set_header(
-        [
+    let mut table = super::table::new(
+        &[
             "",
             "interpreter",
             "variant",
@@ -176,8 +168,8 @@ fn table(interpreters: &[Interpreter], colour: bool) -> String {
             "start method",
             "found in",
             "path",
-        ]
-        .map(|title| Cell::new(title).add_attribute(Attribute::Bold)),
+        ],
+        colour,
     );
     for interpreter in interpreters {
         let free_threaded = interpreter.is_free_threaded();
@@ -210,16 +202,7 @@ fn table(interpreters: &[Interpreter], colour: bool) -> String {
             Cell::new(interpreter.path.display()),
         ]);
     }
-    let mut text = table.to_string();
-    // comfy-table pads every line to the full width; trailing spaces only
-    // get in the way of copying and of `diff`.
-    text = text
-        .lines()
-        .map(str::trim_end)
-        .collect::<Vec<_>>()
-        .join("\n");
-    text.push('\n');
-    text
+    super::table::render(&table)
 }
 
 #[cfg(test)]

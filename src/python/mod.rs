@@ -8,6 +8,7 @@ pub mod list;
 pub mod probe;
 pub mod probe_cache;
 pub mod provision;
+pub mod table;
 
 use std::process::ExitCode;
 
