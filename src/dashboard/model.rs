@@ -506,8 +506,8 @@ pub fn build(loaded: &LoadedRun) -> anyhow::Result<Dashboard> {
     let info = RunInfo {
         dir: loaded.dir.display().to_string(),
         status: status.into(),
-        started_at: run.started_at.clone(),
-        finished_at: run.finished_at.clone(),
+        started_at: readable_time(&run.started_at),
+        finished_at: run.finished_at.as_deref().map(readable_time),
         gil_lab_version: run.gil_lab_version.clone(),
         preset: run.settings.preset.clone(),
         scale: run.settings.scale,

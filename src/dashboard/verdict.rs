@@ -100,12 +100,13 @@ pub fn verdicts(loaded: &LoadedRun, summary: &RunSummary) -> Vec<VerdictView> {
             let tie = !v.tied_with.is_empty();
             let mut evidence = vec![v.explanation.clone()];
             let mut parts = vec![flavoured(loaded, &winner.cell)];
-            if winner.cell.is_baseline() {
-                parts.push("no concurrent approach was measurably faster than running the agents one after another".into());
-            } else if let Some(s) = winner.speedup {
+            if let Some(s) = winner.speedup.filter(|_| !winner.cell.is_baseline()) {
                 parts.push(format!("{:.2}× at {} workers", s.point, winner.cell.workers));
             }
-            if let Some((clause, detail)) = memory_clause(loaded, summary, winner) {
+            // Memory only matters next to another way of running in parallel.
+            if !winner.cell.is_baseline()
+                && let Some((clause, detail)) = memory_clause(loaded, summary, winner)
+            {
                 parts.push(clause);
                 evidence.push(detail);
             }
@@ -130,17 +131,25 @@ pub fn verdicts(loaded: &LoadedRun, summary: &RunSummary) -> Vec<VerdictView> {
             if let Some(ceiling) = native_ceiling(loaded, summary, &scenario) {
                 evidence.push(ceiling);
             }
+            let others = |n: usize| {
+                format!("{n} other cell{}", if n == 1 { " is" } else { "s are" })
+            };
             // A tie leads with the tie: the fastest median is not a winner.
-            let sentence = if tie {
-                format!(
-                    "{scenario}: a tie — {} has the fastest median, {}, but {} other cell{} within noise of it",
+            let sentence = match (winner.cell.is_baseline(), tie) {
+                (true, false) => format!(
+                    "{scenario}: sequential — no concurrent approach was faster than running the agents one after another"
+                ),
+                (true, true) => format!(
+                    "{scenario}: no approach was measurably faster than sequential — {} within noise of it",
+                    others(v.tied_with.len())
+                ),
+                (false, true) => format!(
+                    "{scenario}: a tie — {} has the fastest median, {}, but {} within noise of it",
                     parts[0],
                     parts[1..].join(", "),
-                    v.tied_with.len(),
-                    if v.tied_with.len() == 1 { " is" } else { "s are" }
-                )
-            } else {
-                format!("{scenario}: {}", parts.join(", "))
+                    others(v.tied_with.len())
+                ),
+                (false, false) => format!("{scenario}: {}", parts.join(", ")),
             };
             VerdictView {
                 scenario,
