@@ -1,0 +1,503 @@
+//! `gil-lab python install`: the real provisioning of CPython 3.13t (and the
+//! default build of the same sources), idempotency, the uv strategy and the
+//! errors for bad input.
+//!
+//! The first real install builds CPython (a few minutes on 2 cores); the
+//! test suite's set-up (`scripts/test`) runs it before the tests, so here it
+//! is normally found already installed. Everything uses gil-lab's default
+//! home unless a test needs an empty one.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn gil_lab() -> Command {
+    Command::cargo_bin("gil-lab").unwrap()
+}
+
+/// Asserts that a command succeeded, showing its stderr otherwise.
+fn succeeded(output: Output) -> Output {
+    assert!(
+        output.status.success(),
+        "failed ({}): {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+fn stdout_lines(output: &Output) -> Vec<PathBuf> {
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(PathBuf::from)
+        .collect()
+}
+
+/// Provisions 3.13t and 3.13 (cached after the first time) and returns
+/// (default executable, free-threaded executable).
+fn provisioned() -> (PathBuf, PathBuf) {
+    let output = succeeded(
+        gil_lab()
+            .args(["python", "install", "3.13t", "--with-default"])
+            .timeout(Duration::from_secs(30 * 60))
+            .output()
+            .unwrap(),
+    );
+    let lines = stdout_lines(&output);
+    assert_eq!(
+        lines.len(),
+        2,
+        "two executables, the requested one last: {lines:?}"
+    );
+    (lines[0].clone(), lines[1].clone())
+}
+
+fn marker(executable: &Path) -> serde_json::Value {
+    let prefix = executable.parent().unwrap().parent().unwrap();
+    let text = std::fs::read_to_string(prefix.join(".gil-lab-installed.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Runs `python [flags] -c code` and returns its stdout, trimmed.
+fn python(executable: &Path, flags: &[&str], code: &str) -> String {
+    let output = succeeded(
+        std::process::Command::new(executable)
+            .args(flags)
+            .args(["-c", code])
+            .output()
+            .unwrap(),
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+const GIL_STATE: &str = "import sys, sysconfig; print(sys.version_info[:2], sysconfig.get_config_var('Py_GIL_DISABLED'), sys._is_gil_enabled())";
+
+#[test]
+fn installs_a_verified_free_threaded_cpython_and_its_default_twin() {
+    let (default, free_threaded) = provisioned();
+    assert!(
+        free_threaded.ends_with("bin/python3.13t"),
+        "{}",
+        free_threaded.display()
+    );
+    assert!(default.ends_with("bin/python3.13"), "{}", default.display());
+
+    let ft = marker(&free_threaded);
+    assert_eq!(ft["free_threaded"], true);
+    assert_eq!(ft["variant"], "free-threaded");
+    let version = ft["version"].as_str().unwrap();
+    assert!(version.starts_with("3.13."), "{version}");
+    assert_eq!(ft["name"], format!("cpython-{version}t"));
+    let flags: Vec<&str> = ft["configure_flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    assert!(flags.contains(&"--disable-gil"), "{flags:?}");
+    assert!(Path::new(ft["build_log"].as_str().unwrap()).is_file());
+
+    // The default build comes from the very same sources, built the same way
+    // except for --disable-gil.
+    let df = marker(&default);
+    assert_eq!(df["free_threaded"], false);
+    assert_eq!(df["version"], ft["version"]);
+    assert_eq!(df["source"], ft["source"]);
+    let default_flags: Vec<&str> = df["configure_flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    let without_gil_flag: Vec<&str> = flags
+        .iter()
+        .copied()
+        .filter(|f| *f != "--disable-gil")
+        .collect();
+    assert_eq!(default_flags.len(), without_gil_flag.len());
+
+    // What the interpreters say about themselves, asked directly.
+    assert_eq!(python(&free_threaded, &[], GIL_STATE), "(3, 13) 1 False");
+    assert_eq!(
+        python(&free_threaded, &["-X", "gil=1"], GIL_STATE),
+        "(3, 13) 1 True"
+    );
+    assert_eq!(python(&default, &[], GIL_STATE), "(3, 13) 0 True");
+    // The modules the workload needs were built.
+    python(
+        &free_threaded,
+        &["-I"],
+        "import _ctypes, zlib, _multiprocessing, asyncio",
+    );
+}
+
+#[test]
+fn a_second_install_reuses_the_verified_one() {
+    let (_, free_threaded) = provisioned();
+    let installed_at = marker(&free_threaded)["installed_at"].clone();
+    let started = Instant::now();
+    let output = succeeded(
+        gil_lab()
+            .args(["python", "install", "3.13t"])
+            .output()
+            .unwrap(),
+    );
+    let elapsed = started.elapsed();
+    assert_eq!(stdout_lines(&output).last(), Some(&free_threaded));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("already installed and verified"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("compiling"), "{stderr}");
+    // Nothing was rebuilt: same marker, and no build takes this little time.
+    assert_eq!(marker(&free_threaded)["installed_at"], installed_at);
+    assert!(elapsed < Duration::from_secs(30), "took {elapsed:?}");
+}
+
+#[test]
+fn the_downloaded_source_tarball_can_be_given_with_source() {
+    let (_, free_threaded) = provisioned();
+    let tarball = marker(&free_threaded)["source"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let output = succeeded(
+        gil_lab()
+            .args(["python", "install", "3.13t", "--source", &tarball])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(stdout_lines(&output).last(), Some(&free_threaded));
+
+    // The same tarball cannot make a 3.14.
+    gil_lab()
+        .args(["python", "install", "3.14t", "--source", &tarball])
+        .assert()
+        .failure()
+        .stderr(
+            predicate::str::contains("is CPython 3.13.").and(predicate::str::contains("not 3.14t")),
+        );
+}
+
+#[test]
+fn unknown_versions_are_refused() {
+    for (version, expected) in [
+        ("3.9x", "unknown Python version \"3.9x\""),
+        ("2.7", "gil-lab installs CPython 3.13 or newer, not \"2.7\""),
+        ("3.12t", "gil-lab installs CPython 3.13 or newer"),
+    ] {
+        gil_lab()
+            .args(["python", "install", version])
+            .assert()
+            .code(1)
+            .stdout("")
+            .stderr(predicate::str::starts_with("Error: ").and(predicate::str::contains(expected)))
+            .stderr(predicate::str::contains("3.13t"))
+            .stderr(predicate::str::contains("panicked").not());
+    }
+}
+
+#[test]
+fn a_bad_source_tarball_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    gil_lab()
+        .args(["python", "install", "3.13t", "--source"])
+        .arg(dir.path().join("Python-3.13.5.tar.xz"))
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("cannot open source tarball")
+                .and(predicate::str::contains("No such file")),
+        );
+
+    let text = dir.path().join("notes.tar.xz");
+    std::fs::write(&text, "not a tarball").unwrap();
+    gil_lab()
+        .args(["python", "install", "3.13t", "--source"])
+        .arg(&text)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("is not a CPython source tarball"));
+
+    // A real tarball, of something else.
+    let other = dir.path().join("project.tar.gz");
+    write_tarball(&other, &[("project/README", "hello", 0o644)]);
+    gil_lab()
+        .args(["python", "install", "3.13t", "--source"])
+        .arg(&other)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "is not a CPython source tarball (no readable Include/patchlevel.h)",
+        ));
+}
+
+/// Writes a `.tar.gz` of `files` (path, contents, mode).
+fn write_tarball(path: &Path, files: &[(&str, &str, u32)]) {
+    let gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(path).unwrap(),
+        flate2::Compression::fast(),
+    );
+    let mut builder = tar::Builder::new(gz);
+    for (name, contents, mode) in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(contents.len() as u64);
+        header.set_mode(*mode);
+        header.set_cksum();
+        builder
+            .append_data(&mut header, name, contents.as_bytes())
+            .unwrap();
+    }
+    builder.into_inner().unwrap().finish().unwrap();
+}
+
+/// A small source tree that builds like CPython's (configure, make with
+/// two compiled objects, make install) but installs a link to a real
+/// interpreter of `version`: the whole build pipeline in a second.
+/// `configure` fails when FAKE_CONFIGURE_FAIL is set.
+fn stand_in_source_tarball(dir: &Path, version: &str) -> PathBuf {
+    let top = format!("Python-{version}");
+    let patchlevel = format!("#define PY_VERSION \"{version}\"\n");
+    let configure = "#!/bin/sh\n\
+        if [ -n \"$FAKE_CONFIGURE_FAIL\" ]; then echo 'configure: error: no acceptable C compiler found'; exit 1; fi\n\
+        for arg in \"$@\"; do echo \"$arg\"; done > config.args\n\
+        echo 'checking for a stand-in build... yes'\n";
+    let makefile = "PREFIX := $(shell sed -n 's/^--prefix=//p' config.args)\n\
+        all: one.o two.o\n\
+        %.o: %.c\n\tcc -c $< -o $@\n\
+        install:\n\
+        \tmkdir -p \"$(DESTDIR)$(PREFIX)/bin\"\n\
+        \tif grep -qx -- --disable-gil config.args; then ln -s \"$$FAKE_PYTHON_T\" \"$(DESTDIR)$(PREFIX)/bin/python3.13t\"; \
+        else ln -s \"$$FAKE_PYTHON\" \"$(DESTDIR)$(PREFIX)/bin/python3.13\"; fi\n";
+    let path = dir.join(format!("{top}.tgz"));
+    write_tarball(
+        &path,
+        &[
+            (&format!("{top}/configure"), configure, 0o755),
+            (&format!("{top}/Makefile"), makefile, 0o644),
+            (
+                &format!("{top}/one.c"),
+                "int one(void) { return 1; }\n",
+                0o644,
+            ),
+            (
+                &format!("{top}/two.c"),
+                "int two(void) { return 2; }\n",
+                0o644,
+            ),
+            (&format!("{top}/Include/patchlevel.h"), &patchlevel, 0o644),
+        ],
+    );
+    path
+}
+
+#[test]
+fn a_source_build_is_configured_compiled_installed_verified_and_marked() {
+    let (default, free_threaded) = provisioned();
+    let version = marker(&free_threaded)["version"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let home = tempfile::tempdir().unwrap();
+    let tarball = stand_in_source_tarball(home.path(), &version);
+    let install = |extra: &[&str], fail: bool| {
+        let mut command = gil_lab();
+        command
+            .args(["python", "install", "3.13t", "--source"])
+            .arg(&tarball)
+            .args(extra)
+            .env("GIL_LAB_HOME", home.path())
+            .env("FAKE_PYTHON_T", &free_threaded)
+            .env("FAKE_PYTHON", &default)
+            .env_remove("FAKE_CONFIGURE_FAIL");
+        if fail {
+            command.env("FAKE_CONFIGURE_FAIL", "1");
+        }
+        command.output().unwrap()
+    };
+
+    let output = succeeded(install(&["--with-default"], false));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let pythons = home.path().join("pythons");
+    let ft_prefix = pythons.join(format!("cpython-{version}t"));
+    let df_prefix = pythons.join(format!("cpython-{version}"));
+    assert_eq!(
+        stdout_lines(&output),
+        [
+            df_prefix.join("bin/python3.13"),
+            ft_prefix.join("bin/python3.13t")
+        ]
+    );
+    assert!(stderr.contains("compiling 2/2"), "{stderr}");
+    assert!(stderr.contains("verifying with the probe"), "{stderr}");
+    let ft = marker(&ft_prefix.join("bin/python3.13t"));
+    assert_eq!(
+        ft["configure_flags"],
+        serde_json::json!([format!("--prefix={}", ft_prefix.display()), "--disable-gil"])
+    );
+    let df = marker(&df_prefix.join("bin/python3.13"));
+    assert_eq!(
+        df["configure_flags"],
+        serde_json::json!([format!("--prefix={}", df_prefix.display())])
+    );
+    assert_eq!(df["source"].as_str(), tarball.to_str());
+    // The build directory is gone, the log stays.
+    assert!(
+        !home
+            .path()
+            .join("build")
+            .join(format!("cpython-{version}t"))
+            .exists()
+    );
+    let log = std::fs::read_to_string(ft["build_log"].as_str().unwrap()).unwrap();
+    assert!(
+        log.contains("checking for a stand-in build... yes"),
+        "{log}"
+    );
+
+    // Installed: not rebuilt; --force rebuilds.
+    let again = succeeded(install(&[], false));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already installed and verified"));
+    let forced = succeeded(install(&["--force"], false));
+    assert!(String::from_utf8_lossy(&forced.stderr).contains("compiling 2/2"));
+    assert_ne!(
+        marker(&ft_prefix.join("bin/python3.13t"))["installed_at"],
+        ft["installed_at"]
+    );
+
+    // A failed build says where its log is and shows its end; what it left
+    // has no marker, so the next run builds again.
+    let failed = install(&["--force"], true);
+    assert_eq!(failed.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert!(
+        stderr.contains("./configure failed (exit status: 1); the full build log is"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("configure: error: no acceptable C compiler found"),
+        "{stderr}"
+    );
+    assert!(!ft_prefix.join(".gil-lab-installed.json").exists());
+    let rebuilt = succeeded(install(&[], false));
+    assert!(String::from_utf8_lossy(&rebuilt.stderr).contains("compiling 2/2"));
+}
+
+/// A stand-in `uv` in a directory put first on PATH: records how it was
+/// called, and answers `python find` with `found` (fails everything when None).
+fn fake_uv(dir: &Path, found: Option<&Path>) -> PathBuf {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let calls = dir.join("calls.txt");
+    let answer = match found {
+        Some(path) => format!(
+            "case \"$1 $2\" in\n  'python find') echo {};;\nesac\nexit 0",
+            path.display()
+        ),
+        None => "echo 'error: Failed to download https://github.com/...: network unreachable' >&2\nexit 2".to_string(),
+    };
+    let script = format!(
+        "#!/bin/sh\necho \"$* | UV_PYTHON_INSTALL_DIR=$UV_PYTHON_INSTALL_DIR\" >> {}\n\
+         if [ \"$1\" = --version ]; then echo 'uv 0.0.0 (gil-lab test)'; exit 0; fi\n{answer}\n",
+        calls.display()
+    );
+    let uv = bin.join("uv");
+    std::fs::write(&uv, script).unwrap();
+    std::fs::set_permissions(&uv, std::fs::Permissions::from_mode(0o755)).unwrap();
+    bin
+}
+
+fn path_with(first: &Path) -> std::ffi::OsString {
+    let mut paths = vec![first.to_path_buf()];
+    paths.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
+    std::env::join_paths(paths).unwrap()
+}
+
+#[test]
+fn uv_is_used_when_it_works_and_its_result_is_verified() {
+    let (_, free_threaded) = provisioned();
+    let home = tempfile::tempdir().unwrap();
+    let bin = fake_uv(home.path(), Some(&free_threaded));
+    let output = gil_lab()
+        .args(["python", "install", "3.13t"])
+        .env("GIL_LAB_HOME", home.path())
+        .env("PATH", path_with(&bin))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("installed with uv"), "{stderr}");
+    assert_eq!(stdout_lines(&output).last(), Some(&free_threaded));
+    let calls = std::fs::read_to_string(home.path().join("calls.txt")).unwrap();
+    let install_dir = home.path().join("pythons").join("uv");
+    assert!(
+        calls.contains(&format!(
+            "python install 3.13t | UV_PYTHON_INSTALL_DIR={}",
+            install_dir.display()
+        )),
+        "{calls}"
+    );
+    assert!(calls.contains("python find 3.13t"), "{calls}");
+}
+
+#[test]
+fn when_nothing_works_the_error_says_what_to_do() {
+    // uv fails (no network), and Debian's archive has no reachable 3.14 source.
+    let home = tempfile::tempdir().unwrap();
+    let bin = fake_uv(home.path(), None);
+    let output = gil_lab()
+        .args(["python", "install", "3.14t"])
+        .env("GIL_LAB_HOME", home.path())
+        .env("PATH", path_with(&bin))
+        .timeout(Duration::from_secs(300))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("Error: cannot provision CPython 3.14t on this machine"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("- uv: `uv python install 3.14t` failed"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("network unreachable"), "{stderr}");
+    assert!(stderr.contains("- system package manager: "), "{stderr}");
+    assert!(
+        stderr.contains("gil-lab python install 3.14t --source Python-3.14.N.tar.xz"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("install uv"), "{stderr}");
+    // Nothing half-made is left that would look like an install.
+    assert!(!home.path().join("pythons").join("cpython-3.14.0t").exists());
+}
+
+#[test]
+fn an_interpreter_from_uv_that_fails_verification_is_not_used() {
+    // This stand-in uv answers a request for 3.14t with a 3.13t.
+    let (_, free_threaded) = provisioned();
+    let home = tempfile::tempdir().unwrap();
+    let bin = fake_uv(home.path(), Some(&free_threaded));
+    let output = gil_lab()
+        .args(["python", "install", "3.14t"])
+        .env("GIL_LAB_HOME", home.path())
+        .env("PATH", path_with(&bin))
+        .timeout(Duration::from_secs(300))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let expected = format!("- uv: {} is CPython 3.13.", free_threaded.display());
+    assert!(stderr.contains(&expected), "{stderr}");
+    assert!(stderr.contains("not 3.14t"), "{stderr}");
+}
