@@ -319,6 +319,11 @@ fn find_tarball(
 /// The error when no way works: why each failed, and what to do.
 fn nothing_works(request: Request, reasons: &[String], log: &Log) -> String {
     let minor = request.default_build();
+    // python.org names its tarballs `Python-3.13.5.tar.xz`.
+    let tarball = match request.patch {
+        Some(_) => format!("Python-{minor}.tar.xz"),
+        None => format!("Python-{minor}.N.tar.xz"),
+    };
     let mut text = format!("cannot provision CPython {request} on this machine:\n");
     for reason in reasons {
         text.push_str(&format!("  - {reason}\n"));
@@ -326,10 +331,11 @@ fn nothing_works(request: Request, reasons: &[String], log: &Log) -> String {
     text.push_str(&format!(
         "To fix it, do one of:\n  \
          - download a CPython {minor} source tarball (https://www.python.org/downloads/source/) \
-         and run `gil-lab python install {request} --source Python-{minor}.N.tar.xz`;\n  \
+         and run `gil-lab python install {request} --source {tarball}`;\n  \
          - install uv (https://docs.astral.sh/uv/getting-started/installation/) where it can \
          download, then rerun `gil-lab python install {request}`;\n  \
-         - install a {} CPython {minor} yourself and pass its executable with --python.\n\
+         - install a {} CPython {minor} yourself and name its executable with --python \
+         (or GIL_LAB_PYTHON).\n\
          Details: {}",
         if request.free_threaded {
             "free-threaded"
