@@ -508,6 +508,87 @@ pub fn spawn_live(run_dir: &Path, host: &str, port: u16) -> Result<LiveServer> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bench::record::{RunFile, SCHEMA_VERSION, Settings};
+    use std::io::{Read, Write};
+
+    /// A run that has just started: no trial yet.
+    fn started_run(dir: &Path) {
+        let run = RunFile {
+            schema: SCHEMA_VERSION,
+            gil_lab_version: "0.1.0".into(),
+            started_at: "2026-11-26T19:00:00Z".into(),
+            finished_at: None,
+            status: RunStatus::Running,
+            settings: Settings {
+                preset: "quick".into(),
+                scale: 0.2,
+                seed: 1,
+                warmup: 1,
+                min_runs: 3,
+                max_runs: 6,
+                target_rel_ci: 0.03,
+                timeout_s: 120.0,
+                budget_s: 20.0,
+                usable_cores: 2,
+            },
+            machine: serde_json::json!({}),
+            interpreters: vec![],
+            plan: vec![],
+            summary: None,
+        };
+        run_dir::RunDir::create(dir, &run).unwrap();
+    }
+
+    fn get(addr: SocketAddr, target: &str) -> String {
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        write!(
+            stream,
+            "GET {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        response
+    }
+
+    #[test]
+    fn live_server_serves_the_run_and_stops_when_dropped() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("run");
+        started_run(&dir);
+        let server = spawn_live(&dir, "127.0.0.1", 0).unwrap();
+        assert!(server.url().ends_with("/runs/0/"), "{}", server.url());
+        let page = get(server.addr, "/runs/0/");
+        assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+        assert!(page.contains("data-live=\"true\""));
+        // An open event stream must not keep the server from stopping.
+        let mut events = std::net::TcpStream::connect(server.addr).unwrap();
+        write!(
+            events,
+            "GET /runs/0/events HTTP/1.1\r\nHost: {}\r\n\r\n",
+            server.addr
+        )
+        .unwrap();
+        let began = std::time::Instant::now();
+        let addr = server.addr;
+        drop(server);
+        assert!(began.elapsed() < Duration::from_secs(5));
+        assert!(
+            std::net::TcpStream::connect(addr).is_err(),
+            "still listening"
+        );
+    }
+
+    #[test]
+    fn a_busy_port_is_an_error_naming_the_flag() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = taken.local_addr().unwrap().port();
+        let err = bind("127.0.0.1", port).unwrap_err();
+        assert!(format!("{err:#}").contains("--port"), "{err:#}");
+    }
 
     #[test]
     fn only_listed_runs_are_served() {
