@@ -18,6 +18,7 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result, anyhow};
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::{Path as UrlPath, State};
 use axum::http::{StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -58,7 +59,7 @@ struct ServedRun {
     /// Cached renders, keyed by kind (`page`, `fragment`), with the
     /// fingerprint of the files they were made from. The lock also makes
     /// concurrent requests for a changed run render it once.
-    cache: Mutex<HashMap<&'static str, (Fingerprint, Arc<String>)>>,
+    cache: Mutex<HashMap<&'static str, (Fingerprint, Bytes)>>,
 }
 
 /// What identifies the state of a run's files: sizes and modification time.
@@ -250,7 +251,8 @@ async fn run_redirect(State(state): State<Shared>, UrlPath(n): UrlPath<String>) 
 }
 
 /// Renders (or takes from the cache) a page of run `i`.
-async fn cached(state: &Shared, i: usize, kind: &'static str) -> Result<Arc<String>> {
+/// The page is kept as `Bytes`: every response shares the one buffer.
+async fn cached(state: &Shared, i: usize, kind: &'static str) -> Result<Bytes> {
     let run = &state.runs[i];
     let mut cache = run.cache.lock().await;
     let now = fingerprint(&run.dir);
@@ -273,7 +275,7 @@ async fn cached(state: &Shared, i: usize, kind: &'static str) -> Result<Arc<Stri
     })
     .await
     .map_err(|e| anyhow!("the render task failed: {e}"))??;
-    let html = Arc::new(html);
+    let html = Bytes::from(html);
     cache.insert(kind, (now, html.clone()));
     Ok(html)
 }
@@ -283,7 +285,7 @@ async fn run_page(State(state): State<Shared>, UrlPath(n): UrlPath<String>) -> R
         return not_found().await;
     };
     match cached(&state, i, "page").await {
-        Ok(html) => Html(html.as_str().to_owned()).into_response(),
+        Ok(html) => Html(html).into_response(),
         Err(err) => server_error(err),
     }
 }
@@ -293,11 +295,7 @@ async fn run_fragment(State(state): State<Shared>, UrlPath(n): UrlPath<String>) 
         return not_found().await;
     };
     match cached(&state, i, "fragment").await {
-        Ok(html) => (
-            [(header::CACHE_CONTROL, "no-store")],
-            Html(html.as_str().to_owned()),
-        )
-            .into_response(),
+        Ok(html) => ([(header::CACHE_CONTROL, "no-store")], Html(html)).into_response(),
         Err(err) => server_error(err),
     }
 }
