@@ -179,6 +179,15 @@ impl Facts {
         self.py_gil_disabled
     }
 
+    /// Whether subinterpreters get a GIL of their own (PEP 684, CPython
+    /// 3.12+), so that they can run in parallel; 3.10 and 3.11 have the
+    /// private module, but every subinterpreter shares the one GIL.
+    pub fn subinterpreters_own_gil(&self) -> bool {
+        self.implementation == "cpython"
+            && self.version_info >= [3, 12, 0]
+            && self.subinterpreters != SubinterpreterSupport::None
+    }
+
     /// The implementation as people write it: `CPython`, `PyPy`, ...
     pub fn implementation_display(&self) -> String {
         match self.implementation.as_str() {
@@ -240,6 +249,13 @@ pub(crate) mod tests {
         assert!(!facts.gil_at_start());
         assert!(facts.gil_switchable());
         assert_eq!(facts.subinterpreters, SubinterpreterSupport::Private);
+        assert!(facts.subinterpreters_own_gil());
+        let old = Facts {
+            version_info: [3, 11, 7],
+            subinterpreters: SubinterpreterSupport::LegacyPrivate,
+            ..(*facts).clone()
+        };
+        assert!(!old.subinterpreters_own_gil());
     }
 
     #[test]

@@ -10,7 +10,7 @@ use comfy_table::{Attribute, Cell, Color};
 use serde::Serialize;
 
 use super::discovery::{self, Discovery, Interpreter, SelectArgs, Source};
-use super::facts::{BuildVariant, Facts};
+use super::facts::{BuildVariant, Facts, SubinterpreterSupport};
 
 /// Lists the interpreters gil-lab finds (and those given with --python),
 /// with the facts that matter for concurrency. Free-threaded builds are
@@ -102,6 +102,8 @@ struct JsonEntry<'a> {
     interpreter_flags: Vec<String>,
     /// Whether the GIL was on at start-up.
     gil_at_start: bool,
+    /// Subinterpreters have a GIL of their own (CPython 3.12+).
+    subinterpreters_own_gil: bool,
     /// Everything the probe reported.
     facts: &'a Facts,
 }
@@ -138,6 +140,7 @@ fn to_json(found: &Discovery, all: bool) -> Result<String> {
             forced_gil: interpreter.gil,
             interpreter_flags: interpreter.interpreter_flags(),
             gil_at_start: interpreter.gil_at_start(),
+            subinterpreters_own_gil: interpreter.facts.subinterpreters_own_gil(),
             facts: &interpreter.facts,
         };
         items.push(serde_json::to_value(entry).context("cannot encode an interpreter")?);
@@ -190,6 +193,10 @@ fn table(interpreters: &[Interpreter], colour: bool) -> String {
         let mut subinterpreters = facts.subinterpreters.module().to_owned();
         if facts.interpreter_pool_executor {
             subinterpreters.push_str(" + pool");
+        }
+        if facts.subinterpreters != SubinterpreterSupport::None && !facts.subinterpreters_own_gil()
+        {
+            subinterpreters.push_str(" (shared GIL)");
         }
         table.add_row(vec![
             highlight(Cell::new(if free_threaded { "*" } else { "" })),
