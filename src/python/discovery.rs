@@ -234,6 +234,10 @@ impl Options {
 /// Finds and probes interpreters; see [`Discovery`].
 pub fn discover(options: &Options) -> Result<Discovery> {
     let cache = ProbeCache::open()?;
+    // Problems of gil-lab's own set-up would otherwise make every
+    // auto-discovered candidate look unusable: report them once, up front.
+    probe::timeout()?;
+    crate::embedded::package_root()?;
     let mut candidates = Vec::new();
     for path in &options.explicit {
         candidates.push(explicit_candidate(path, Source::Given)?);
