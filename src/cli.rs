@@ -34,6 +34,9 @@ pub enum Command {
     Report(crate::dashboard::ReportArgs),
     /// Serve the dashboards of runs on a local, read-only web server.
     Serve(crate::dashboard::ServeArgs),
+    /// Run the built-in OpenAI-compatible LLM endpoint (deterministic answers,
+    /// configurable latency and limits) that the `io` and `mixed` agents call.
+    LlmServe(crate::llm::cli::LlmServeArgs),
     /// The native Rust twin of the workload (`twin run <spec-json>`), run by
     /// `bench` like a Python runner; internal, hidden from `--help`.
     #[command(subcommand, hide = true)]
@@ -49,6 +52,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export(args) => crate::export::run(args),
         Command::Report(args) => crate::dashboard::report::run(args),
         Command::Serve(args) => crate::dashboard::serve::run(args),
+        Command::LlmServe(args) => crate::llm::cli::run(args),
         Command::Twin(command) => crate::twin::run(command),
     }
 }

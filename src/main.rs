@@ -7,6 +7,7 @@ mod compare;
 mod dashboard;
 mod embedded;
 mod export;
+mod llm;
 mod paths;
 mod python;
 mod stats;

@@ -7,11 +7,12 @@ Every approach hands tasks out its own way but runs each one through
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from .blackboard import Blackboard
 from .knowledge import RoadNetwork
-from .scenarios import QUERIES_PER_TASK, SCENARIOS, Task, run_task
+from .scenarios import QUERIES_PER_TASK, SCENARIOS, Task, llm_module, run_task
 
 
 @dataclass
@@ -31,6 +32,8 @@ class TaskRecord:
     end: float
     #: The task's results.
     result: list[int]
+    #: LLM scenarios: one `llm_client.CallRecord` per model call.
+    calls: list[Any] = field(default_factory=list)
 
 
 def perform(scenario: str, task: Task, network: RoadNetwork | None, worker: str,
@@ -38,11 +41,25 @@ def perform(scenario: str, task: Task, network: RoadNetwork | None, worker: str,
     """Runs `task` and returns its record; in the `shared` scenario, posts the
     route lengths to `blackboard` when there is one in this process."""
     start = time.monotonic()
-    result = run_task(scenario, task, network)
+    calls: list[Any] = []
+    if SCENARIOS[scenario].uses_llm:
+        result, calls = llm_module(scenario).run(task)
+    else:
+        result = run_task(scenario, task, network)
     end = time.monotonic()
     if blackboard is not None and SCENARIOS[scenario].uses_knowledge:
         blackboard.post(task.index, task.agent, result[-QUERIES_PER_TASK:])
-    return TaskRecord(task.index, task.agent, worker, start, end, result)
+    return TaskRecord(task.index, task.agent, worker, start, end, result, calls)
+
+
+async def perform_async(scenario: str, task: Task, worker: str,
+                        offload: Any = None) -> TaskRecord:
+    """`perform` for an LLM scenario on an event loop: model calls are
+    awaited; CPU steps run on the loop, or through `offload` (e.g.
+    `asyncio.to_thread`) when given."""
+    start = time.monotonic()
+    result, calls = await llm_module(scenario).run_async(task, offload)
+    return TaskRecord(task.index, task.agent, worker, start, time.monotonic(), result, calls)
 
 
 def post_findings(scenario: str, records: list[TaskRecord], blackboard: Blackboard) -> None:

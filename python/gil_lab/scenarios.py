@@ -4,8 +4,8 @@ The task list depends only on the scenario, the scale and the seed, never on
 the approach or the number of workers, so every approach (and the Rust twin)
 computes the same results and the same digest.
 
-`io` and `mixed` (agents that wait on a language-model endpoint) will join the
-registry `SCENARIOS` later.
+`io` and `mixed` (agents that wait on a language-model endpoint) live in
+`io_scenario` and `mixed_scenario`; `llm_module` finds them.
 """
 
 from __future__ import annotations
@@ -52,13 +52,25 @@ class Scenario:
     name: str
     #: True if tasks query the shared knowledge base.
     uses_knowledge: bool
+    #: True if tasks call the LLM endpoint (the module `<name>_scenario`).
+    uses_llm: bool = False
 
 
 #: Every scenario the runner knows.
 SCENARIOS = {
     "cpu": Scenario("cpu", uses_knowledge=False),
     "shared": Scenario("shared", uses_knowledge=True),
+    "io": Scenario("io", uses_knowledge=False, uses_llm=True),
+    "mixed": Scenario("mixed", uses_knowledge=False, uses_llm=True),
 }
+
+
+def llm_module(scenario: str):
+    """The module of an LLM scenario (`io_scenario`, `mixed_scenario`): its
+    `run(task)` and `run_async(task, offload)` return (results, call records)."""
+    import importlib
+
+    return importlib.import_module(f".{scenario}_scenario", __package__)
 
 
 def task_count(scale: float) -> int:
@@ -98,7 +110,10 @@ def query_pairs(task_seed: int, network: knowledge.RoadNetwork) -> list[tuple[in
 def run_task(scenario: str, task: Task,
              network: knowledge.RoadNetwork | None = None) -> list[int]:
     """Runs one task; result = the agent's results, then (`shared`) the
-    length of each knowledge-base query's shortest route."""
+    length of each knowledge-base query's shortest route; LLM scenarios: see
+    `llm_module`."""
+    if SCENARIOS[scenario].uses_llm:
+        return llm_module(scenario).run(task)[0]
     results = AGENT_RUN[task.agent](task.seed)
     if SCENARIOS[scenario].uses_knowledge:
         if network is None:

@@ -48,6 +48,7 @@ def parse_spec(argv: list[str]) -> dict[str, Any]:
         "scale": raw.get("scale", 1.0),
         "seed": raw.get("seed", 1),
         "start_method": raw.get("start_method"),
+        "llm": raw.get("llm"),
     }
     if spec["scenario"] not in SCENARIOS:
         raise BadSpec(f"unknown scenario {spec['scenario']!r}; set \"scenario\" to one of "
@@ -70,6 +71,20 @@ def parse_spec(argv: list[str]) -> dict[str, Any]:
     if method is not None and method not in START_METHODS:
         raise BadSpec(f"\"start_method\" must be null or one of {', '.join(START_METHODS)}, "
                       f"got {method!r}")
+    if SCENARIOS[spec["scenario"]].uses_llm:
+        if spec["llm"] is None:
+            raise BadSpec(f"the {spec['scenario']} scenario calls an LLM endpoint: give the spec "
+                          'an "llm" object, e.g. {"url": "http://127.0.0.1:8000/v1"} '
+                          "(`gil-lab llm-serve` runs one)")
+        # Imported only here: urllib is no part of the other scenarios' start-up.
+        from .llm_client import LlmConfig
+
+        try:
+            spec["llm"] = LlmConfig.from_dict(spec["llm"]).to_dict()
+        except ValueError as error:
+            raise BadSpec(str(error)) from None
+    else:
+        spec["llm"] = None
     return spec
 
 
@@ -107,6 +122,13 @@ def run(spec: dict[str, Any], result: dict[str, Any], clock_t0: float) -> None:
         spec["start_method"] = multiprocessing.get_start_method()
 
     started = time.monotonic()
+    if spec["llm"] is not None:
+        from .llm_client import CONFIG_ENV
+        from .scenarios import llm_module
+
+        # Every worker (thread, process, subinterpreter) finds it here.
+        os.environ[CONFIG_ENV] = json.dumps(spec["llm"])
+        llm_module(spec["scenario"])  # its imports (urllib, ...) belong to setup
     tasks = make_tasks(spec["scale"], spec["seed"])
     network = knowledge.build(spec["seed"]) if SCENARIOS[spec["scenario"]].uses_knowledge \
         else None
@@ -131,6 +153,18 @@ def run(spec: dict[str, Any], result: dict[str, Any], clock_t0: float) -> None:
         digest=hex_digest(digest((tasks[r.index].agent_code, r.index, r.result)
                                  for r in records)),
     )
+    if spec["llm"] is not None:
+        result["llm_calls"] = [dict(call_fields(call, clock_t0), task=r.index, call=n)
+                               for r in records for n, call in enumerate(r.calls)]
+
+
+def call_fields(call: Any, clock_t0: float) -> dict[str, Any]:
+    """A model call's record (a CallRecord, or its fields as a dict when it
+    came back from a subinterpreter) with times relative to `clock_t0`."""
+    fields = dict(call if isinstance(call, dict) else vars(call))
+    fields["start"] -= clock_t0
+    fields["end"] -= clock_t0
+    return fields
 
 
 def main(argv: list[str]) -> int:

@@ -14,7 +14,7 @@ mod blackboard;
 mod clock;
 mod digest;
 mod knowledge;
-mod prng;
+pub(crate) mod prng;
 mod process_pool;
 mod protocol;
 mod scenario;

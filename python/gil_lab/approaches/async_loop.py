@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import time
 
-from ..coordinator import TaskRecord, perform
+from ..coordinator import TaskRecord, perform, perform_async
+from ..scenarios import SCENARIOS, llm_module
 from . import Outcome, Trial
 
 
@@ -25,6 +26,9 @@ async def agent_worker(number: int, queue: asyncio.Queue, trial: Trial,
     """Coroutine `task-<number>`: takes tasks until the queue is empty."""
     while not queue.empty():
         task = queue.get_nowait()
+        if SCENARIOS[trial.scenario].uses_llm:
+            records.append(await perform_async(trial.scenario, task, f"task-{number}"))
+            continue
         records.append(perform(trial.scenario, task, trial.network,
                                f"task-{number}", trial.blackboard))
         # Hand the loop back between tasks, as an agent awaiting a tool would.
@@ -39,6 +43,8 @@ async def work(trial: Trial) -> list[TaskRecord]:
     records: list[TaskRecord] = []
     await asyncio.gather(*(agent_worker(n, queue, trial, records)
                            for n in range(trial.workers)))
+    if SCENARIOS[trial.scenario].uses_llm:
+        await llm_module("io").close_async()
     return records
 
 

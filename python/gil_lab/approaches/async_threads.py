@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import time
 
-from ..coordinator import TaskRecord, perform
+from ..coordinator import TaskRecord, perform, perform_async
+from ..scenarios import SCENARIOS, llm_module
 from . import Outcome, Trial
 from .threads import start_pool, worker_name
 
@@ -24,11 +25,17 @@ def step(trial: Trial, task) -> TaskRecord:
     return perform(trial.scenario, task, trial.network, worker_name(), trial.blackboard)
 
 
-async def agent_worker(queue: asyncio.Queue, trial: Trial,
+async def agent_worker(number: int, queue: asyncio.Queue, trial: Trial,
                        records: list[TaskRecord]) -> None:
-    """One coroutine per worker: offloads tasks one at a time."""
+    """One coroutine per worker: offloads tasks one at a time. In LLM
+    scenarios the coroutine (`task-<n>`) awaits the model calls on the loop
+    and offloads only the CPU steps."""
     while not queue.empty():
         task = queue.get_nowait()
+        if SCENARIOS[trial.scenario].uses_llm:
+            records.append(await perform_async(trial.scenario, task, f"task-{number}",
+                                               asyncio.to_thread))
+            continue
         records.append(await asyncio.to_thread(step, trial, task))
 
 
@@ -38,8 +45,10 @@ async def work(trial: Trial) -> list[TaskRecord]:
     for task in trial.tasks:
         queue.put_nowait(task)
     records: list[TaskRecord] = []
-    await asyncio.gather(*(agent_worker(queue, trial, records)
-                           for _ in range(trial.workers)))
+    await asyncio.gather(*(agent_worker(n, queue, trial, records)
+                           for n in range(trial.workers)))
+    if SCENARIOS[trial.scenario].uses_llm:
+        await llm_module("io").close_async()
     return records
 
 

@@ -14,7 +14,7 @@ import time
 
 from .. import knowledge
 from ..coordinator import gil_enabled, perform
-from ..scenarios import SCENARIOS, Task, make_tasks
+from ..scenarios import SCENARIOS, Task, llm_module, make_tasks
 
 #: Bytes per task number in the task pipe: a pipe write of at most PIPE_BUF
 #: bytes is atomic and so is a read of a whole record, so several workers can
@@ -48,6 +48,8 @@ def serve(task_fd: int, result_fd: int, scenario: str, scale: float, seed: int) 
     started = time.monotonic()
     network = knowledge.build(seed) if SCENARIOS[scenario].uses_knowledge else None
     rebuild = time.monotonic() - started
+    if SCENARIOS[scenario].uses_llm:
+        llm_module(scenario)  # import the HTTP client before the work phase
     tasks: list[Task] = make_tasks(scale, seed)
     write_line(result_fd, {"worker": worker, "gil": gil_enabled(), "sharing_cost": rebuild})
     while True:
@@ -56,7 +58,7 @@ def serve(task_fd: int, result_fd: int, scenario: str, scale: float, seed: int) 
             return
         record = perform(scenario, tasks[int.from_bytes(data, "little")], network, worker)
         write_line(result_fd, [record.index, record.agent, record.worker, record.start,
-                               record.end, record.result])
+                               record.end, record.result, [vars(c) for c in record.calls]])
 
 
 # The InterpreterPoolExecutor (3.14+) path: functions pickled by reference.
@@ -70,6 +72,8 @@ def pool_hello(scenario: str, seed: int) -> tuple[str, bool | None, float]:
     if (scenario, seed) not in _CACHE:
         uses = SCENARIOS[scenario].uses_knowledge
         _CACHE[(scenario, seed)] = knowledge.build(seed) if uses else None
+        if SCENARIOS[scenario].uses_llm:
+            llm_module(scenario)  # import the HTTP client before the work phase
     return f"interpreter-{current_id()}", gil_enabled(), time.monotonic() - started
 
 
@@ -78,4 +82,4 @@ def pool_job(scenario: str, seed: int, task: Task) -> list:
     pool_hello(scenario, seed)
     record = perform(scenario, task, _CACHE[(scenario, seed)], f"interpreter-{current_id()}")
     return [record.index, record.agent, record.worker, record.start, record.end,
-            record.result]
+            record.result, [vars(c) for c in record.calls]]
