@@ -88,6 +88,22 @@ fn headless(url: &str, extra: &[&str]) -> Output {
     }
 }
 
+/// Saves a screenshot of `url` (1300 px wide, `height` tall) as a test
+/// artifact, and checks that it is not blank.
+fn screenshot(url: &str, name: &str, height: u32) {
+    let png = artifacts().join(name);
+    let _ = std::fs::remove_file(&png);
+    let shot = format!("--screenshot={}", png.display());
+    let size = format!("--window-size=1300,{height}");
+    let output = headless(url, &[&size, &shot]);
+    assert!(output.status.success(), "screenshot failed: {output:?}");
+    // A blank page compresses to a few kilobytes; a drawn one does not.
+    assert!(
+        std::fs::metadata(&png).unwrap().len() > 20_000,
+        "{name} is blank"
+    );
+}
+
 /// What the page wrote to the console (Chromium logs it as `CONSOLE` lines).
 fn console_messages(output: &Output) -> Vec<String> {
     String::from_utf8_lossy(&output.stderr)
@@ -203,15 +219,7 @@ fn report_of_a_real_run_opens_offline_without_errors() {
         "no free-threaded build marked"
     );
 
-    let png = artifacts().join("report.png");
-    let _ = std::fs::remove_file(&png);
-    let shot = format!("--screenshot={}", png.display());
-    let output = headless(&url, &["--window-size=1300,9000", &shot]);
-    assert!(output.status.success(), "screenshot failed: {output:?}");
-    assert!(
-        std::fs::metadata(&png).unwrap().len() > 50_000,
-        "an empty screenshot"
-    );
+    screenshot(&url, "report.png", 9000);
 }
 
 /// A script the test adds to a copy of the report: sorts the table of cells
@@ -361,13 +369,5 @@ fn live_serve_page_fills_in_as_trials_finish() {
     );
     assert_every_chart_drawn(&dom);
 
-    let png = artifacts().join("serve-live.png");
-    let _ = std::fs::remove_file(&png);
-    let shot = format!("--screenshot={}", png.display());
-    let output = headless(&page, &["--window-size=1300,3000", &shot]);
-    assert!(output.status.success(), "screenshot failed: {output:?}");
-    assert!(
-        std::fs::metadata(&png).unwrap().len() > 20_000,
-        "an empty screenshot"
-    );
+    screenshot(&page, "serve-live.png", 3000);
 }

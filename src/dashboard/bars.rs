@@ -13,9 +13,10 @@ use crate::bench::terminal::{format_bytes, format_seconds};
 
 use super::charts::{
     Chart, DESC_SIZE, FONT, HitArea, LABEL_SIZE, LegendEntry, NATIVE_COLOR, NOTHING_YET, WIDTH,
-    approach_color, cell_color, css, draw_error, empty_chart, is_native, label_of, with_hit_areas,
+    approach_color, cell_color, css, draw_error, drawn, empty_chart, is_native, label_of,
+    with_hit_areas,
 };
-use super::model::seconds_text;
+use super::model::{median_estimate, seconds_text};
 
 /// One horizontal bar: its stacked segments (value, colour) and tooltip.
 struct Bar {
@@ -186,11 +187,7 @@ pub fn time_chart(
             let mut tooltip = format!(
                 "{}: work {} median of {} trials",
                 describe(&loaded.run, &c.cell),
-                seconds_text(&crate::stats::Estimate {
-                    point: w.median,
-                    ci_low: w.ci_low,
-                    ci_high: w.ci_high
-                }),
+                seconds_text(&median_estimate(w)),
                 w.n
             );
             if let Some(wall) = &c.wall {
@@ -205,15 +202,12 @@ pub fn time_chart(
         })
         .collect();
     let (svg, marks) = horizontal_bars(&bars, "median work-phase time (95% CI)", &ms)?;
-    Ok((
-        Chart {
-            id,
-            title: title.into(),
-            caption: caption.into(),
-            legend: approach_legend(loaded, &measured),
-            marks,
-            empty: None,
-        },
+    Ok(drawn(
+        id,
+        title,
+        caption,
+        approach_legend(loaded, &measured),
+        marks,
         svg,
     ))
 }
@@ -256,15 +250,12 @@ pub fn memory_chart(
     let (svg, marks) = horizontal_bars(&bars, "peak memory of the process tree (MiB)", &|x| {
         format!("{x:.0}")
     })?;
-    Ok((
-        Chart {
-            id,
-            title: title.into(),
-            caption: caption.into(),
-            legend: approach_legend(loaded, &measured),
-            marks,
-            empty: None,
-        },
+    Ok(drawn(
+        id,
+        title,
+        caption,
+        approach_legend(loaded, &measured),
+        marks,
         svg,
     ))
 }
@@ -328,22 +319,19 @@ pub fn orchestration_chart(
         })
         .collect();
     let (svg, marks) = horizontal_bars(&bars, "median seconds per trial, by part", &ms)?;
-    Ok((
-        Chart {
-            id,
-            title: title.into(),
-            caption: caption.into(),
-            legend: PART_COLORS
-                .iter()
-                .map(|(name, color)| LegendEntry {
-                    label: (*name).into(),
-                    color: css(*color),
-                    shape: "bar".into(),
-                })
-                .collect(),
-            marks,
-            empty: None,
-        },
+    Ok(drawn(
+        id,
+        title,
+        caption,
+        PART_COLORS
+            .iter()
+            .map(|(name, color)| LegendEntry {
+                label: (*name).into(),
+                color: css(*color),
+                shape: "bar".into(),
+            })
+            .collect(),
+        marks,
         svg,
     ))
 }

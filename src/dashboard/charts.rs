@@ -184,6 +184,28 @@ pub(super) fn empty_chart(id: String, title: &str, caption: &str, why: &str) -> 
     )
 }
 
+/// A drawn chart with its SVG.
+pub(super) fn drawn(
+    id: String,
+    title: &str,
+    caption: &str,
+    legend: Vec<LegendEntry>,
+    marks: usize,
+    svg: String,
+) -> (Chart, String) {
+    (
+        Chart {
+            id,
+            title: title.into(),
+            caption: caption.into(),
+            legend,
+            marks,
+            empty: None,
+        },
+        svg,
+    )
+}
+
 pub(super) const NOTHING_YET: &str = "no measured cell yet";
 
 /// Speedup vs workers: a series per approach × interpreter, the ideal line
@@ -378,15 +400,12 @@ fn speedup_chart(
         color: "#94a3b8".into(),
         shape: "line".into(),
     });
-    Ok((
-        Chart {
-            id,
-            title: title.into(),
-            caption: caption.into(),
-            legend,
-            marks,
-            empty: None,
-        },
+    Ok(drawn(
+        id,
+        title,
+        caption,
+        legend,
+        marks,
         with_hit_areas(svg, &hits)?,
     ))
 }

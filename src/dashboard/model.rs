@@ -265,7 +265,7 @@ pub fn seconds_text(e: &Estimate) -> String {
 }
 
 /// The median of a summary as an estimate with its CI.
-fn median_estimate(s: &crate::stats::Summary) -> Estimate {
+pub fn median_estimate(s: &crate::stats::Summary) -> Estimate {
     Estimate {
         point: s.median,
         ci_low: s.ci_low,

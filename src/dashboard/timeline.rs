@@ -431,24 +431,25 @@ pub fn scenario_timelines(
         ("processes", default.or(free)),
     ];
 
+    // The representative trial of a cell, prepared for drawing.
+    let timeline_of = |cell: &CellSummary, interpreter: &InterpreterRecord, id: String, groups| {
+        let (trial, report) = representative(loaded, cell)?;
+        prepare(
+            id,
+            title_of(cell, interpreter),
+            interpreter,
+            trial,
+            &report,
+            groups,
+        )
+    };
     let mut prepared_headline = Vec::new();
     for (approach, interpreter) in wanted {
         let (Some(cell), Some(interpreter)) = (find(approach, interpreter), interpreter) else {
             continue;
         };
-        if let Some((trial, report)) = representative(loaded, cell) {
-            let id = format!("{scenario}-headline-{}", prepared_headline.len());
-            if let Some(p) = prepare(
-                id,
-                title_of(cell, interpreter),
-                interpreter,
-                trial,
-                &report,
-                HEADLINE_GROUPS,
-            ) {
-                prepared_headline.push(p);
-            }
-        }
+        let id = format!("{scenario}-headline-{}", prepared_headline.len());
+        prepared_headline.extend(timeline_of(cell, interpreter, id, HEADLINE_GROUPS));
     }
     let mut prepared_groups: Vec<(&InterpreterRecord, Vec<Prepared>)> = Vec::new();
     for interpreter in &run.interpreters {
@@ -466,19 +467,8 @@ pub fn scenario_timelines(
             let Some(cell) = find(approach, Some(interpreter)) else {
                 continue;
             };
-            if let Some((trial, report)) = representative(loaded, cell) {
-                let id = format!("{scenario}-{}-{approach}", interpreter.id);
-                if let Some(p) = prepare(
-                    id,
-                    title_of(cell, interpreter),
-                    interpreter,
-                    trial,
-                    &report,
-                    DETAIL_GROUPS,
-                ) {
-                    mine.push(p);
-                }
-            }
+            let id = format!("{scenario}-{}-{approach}", interpreter.id);
+            mine.extend(timeline_of(cell, interpreter, id, DETAIL_GROUPS));
         }
         if !mine.is_empty() {
             prepared_groups.push((interpreter, mine));

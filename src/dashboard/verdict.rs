@@ -9,7 +9,7 @@ use crate::bench::record::{CellKey, CellSummary, InterpreterKind, LoadedRun, Run
 use crate::bench::summary::describe;
 use crate::bench::terminal::{format_bytes, format_seconds};
 
-use super::model::{GilMode, ratio_text, seconds_text};
+use super::model::{GilMode, median_estimate, ratio_text, seconds_text};
 
 /// One scenario's verdict.
 #[derive(Debug, Clone, Serialize)]
@@ -114,11 +114,7 @@ pub fn verdicts(loaded: &LoadedRun, summary: &RunSummary) -> Vec<VerdictView> {
                 evidence.push(format!(
                     "{}: median work phase {} over {} trials",
                     describe(&loaded.run, &winner.cell),
-                    seconds_text(&crate::stats::Estimate {
-                        point: work.median,
-                        ci_low: work.ci_low,
-                        ci_high: work.ci_high,
-                    }),
+                    seconds_text(&median_estimate(work)),
                     work.n
                 ));
             }
