@@ -13,8 +13,10 @@ import json
 import os
 import sys
 
-# The workload (the rest of python/gil_lab) is written for Python 3.10+.
+# The workload (the rest of python/gil_lab) is written for CPython 3.10+ and
+# PyPy 3.9+ (Debian 12's pypy3 implements Python 3.9).
 MINIMUM_VERSION = (3, 10)
+MINIMUM_PYPY_VERSION = (3, 9)
 
 
 def version_string():
@@ -170,12 +172,13 @@ def facts():
 
 
 def main():
-    if sys.version_info[:2] < MINIMUM_VERSION:
+    minimum = MINIMUM_PYPY_VERSION if implementation_name() == "pypy" else MINIMUM_VERSION
+    if sys.version_info[:2] < minimum:
         result = {
             "result": "error",
             "kind": "unsupported_version",
             "message": "Python %s is too old: gil-lab needs Python %d.%d or newer"
-            % (version_string(), MINIMUM_VERSION[0], MINIMUM_VERSION[1]),
+            % (version_string(), minimum[0], minimum[1]),
             "implementation": implementation_name(),
             "version": version_string(),
         }
