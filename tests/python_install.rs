@@ -363,12 +363,12 @@ fn a_source_build_is_configured_compiled_installed_verified_and_marked() {
     // Installed: not rebuilt; --force rebuilds.
     let again = succeeded(install(&[], false));
     assert!(String::from_utf8_lossy(&again.stderr).contains("already installed and verified"));
-    let forced = succeeded(install(&["--force"], false));
+    let forced = succeeded(install(&["--force", "--jobs", "1"], false));
     assert!(String::from_utf8_lossy(&forced.stderr).contains("compiling 2/2"));
-    assert_ne!(
-        marker(&ft_prefix.join("bin/python3.13t"))["installed_at"],
-        ft["installed_at"]
-    );
+    let rebuilt = marker(&ft_prefix.join("bin/python3.13t"));
+    assert_ne!(rebuilt["installed_at"], ft["installed_at"]);
+    let log = std::fs::read_to_string(rebuilt["build_log"].as_str().unwrap()).unwrap();
+    assert!(log.contains("\n$ make -j1\n"), "{log}");
 
     // A failed build says where its log is and shows its end; what it left
     // has no marker, so the next run builds again.
