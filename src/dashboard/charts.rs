@@ -221,7 +221,12 @@ fn speedup_chart(
     let points: Vec<&CellSummary> = cells
         .iter()
         .copied()
-        .filter(|c| !c.cell.is_baseline() && c.speedup.is_some())
+        // A zero-time cell would make an infinite ratio: not drawable.
+        .filter(|c| !c.cell.is_baseline())
+        .filter(|c| {
+            c.speedup
+                .is_some_and(|s| [s.point, s.ci_low, s.ci_high].iter().all(|v| v.is_finite()))
+        })
         .collect();
     if points.is_empty() {
         return Ok(empty_chart(id, title, caption, NOTHING_YET));
