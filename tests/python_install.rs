@@ -447,20 +447,28 @@ fn uv_is_used_when_it_works_and_its_result_is_verified() {
     assert!(calls.contains("python find 3.13t"), "{calls}");
 }
 
-#[test]
-fn when_nothing_works_the_error_says_what_to_do() {
-    // uv fails (no network), and Debian's archive has no reachable 3.14 source.
-    let home = tempfile::tempdir().unwrap();
-    let bin = fake_uv(home.path(), None);
+/// `python install 3.14t` in an empty home with a stand-in uv (see
+/// [`fake_uv`]): it cannot succeed here (Debian's archive has no reachable
+/// 3.14 source), so it must fail with exit status 1 and print no path.
+fn failed_3_14t_install(home: &Path, uv_answer: Option<&Path>) -> Output {
+    let bin = fake_uv(home, uv_answer);
     let output = gil_lab()
         .args(["python", "install", "3.14t"])
-        .env("GIL_LAB_HOME", home.path())
+        .env("GIL_LAB_HOME", home)
         .env("PATH", path_with(&bin))
         .timeout(Duration::from_secs(300))
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
     assert!(output.stdout.is_empty());
+    output
+}
+
+#[test]
+fn when_nothing_works_the_error_says_what_to_do() {
+    // uv fails (no network), and Debian's archive has no reachable 3.14 source.
+    let home = tempfile::tempdir().unwrap();
+    let output = failed_3_14t_install(home.path(), None);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains("Error: cannot provision CPython 3.14t on this machine"),
@@ -477,8 +485,15 @@ fn when_nothing_works_the_error_says_what_to_do() {
         "{stderr}"
     );
     assert!(stderr.contains("install uv"), "{stderr}");
-    // Nothing half-made is left that would look like an install.
-    assert!(!home.path().join("pythons").join("cpython-3.14.0t").exists());
+    // Nothing is left that would look like an install.
+    let pythons = std::fs::read_dir(home.path().join("pythons")).unwrap();
+    let names: Vec<_> = pythons.map(|e| e.unwrap().file_name()).collect();
+    assert!(
+        names
+            .iter()
+            .all(|n| !n.to_string_lossy().starts_with("cpython-")),
+        "{names:?}"
+    );
 }
 
 #[test]
@@ -486,16 +501,7 @@ fn an_interpreter_from_uv_that_fails_verification_is_not_used() {
     // This stand-in uv answers a request for 3.14t with a 3.13t.
     let (_, free_threaded) = provisioned();
     let home = tempfile::tempdir().unwrap();
-    let bin = fake_uv(home.path(), Some(&free_threaded));
-    let output = gil_lab()
-        .args(["python", "install", "3.14t"])
-        .env("GIL_LAB_HOME", home.path())
-        .env("PATH", path_with(&bin))
-        .timeout(Duration::from_secs(300))
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    assert!(output.stdout.is_empty());
+    let output = failed_3_14t_install(home.path(), Some(&free_threaded));
     let stderr = String::from_utf8_lossy(&output.stderr);
     let expected = format!("- uv: {} is CPython 3.13.", free_threaded.display());
     assert!(stderr.contains(&expected), "{stderr}");
