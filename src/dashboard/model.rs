@@ -216,6 +216,8 @@ pub struct CellRow {
     pub efficiency: Option<Estimate>,
     /// Median parallelism (tree CPU ÷ wall).
     pub parallelism: Option<f64>,
+    /// Median parallelism during the work phase alone.
+    pub work_parallelism: Option<f64>,
     /// Median peak memory of the tree, bytes.
     pub peak_memory_bytes: Option<u64>,
     /// Orchestration cost (everything but the work phase), seconds.
@@ -243,6 +245,8 @@ pub struct RowText {
     pub efficiency: String,
     /// `1.94`.
     pub parallelism: String,
+    /// The same during the work phase.
+    pub work_parallelism: String,
     /// `45.2 MiB`.
     pub peak_memory: String,
     /// `52.0 ms`.
@@ -376,6 +380,10 @@ fn cell_row(loaded: &LoadedRun, c: &CellSummary) -> CellRow {
             .parallelism
             .as_ref()
             .map_or_else(dash, |p| format!("{:.2}", p.median)),
+        work_parallelism: c
+            .work_parallelism
+            .as_ref()
+            .map_or_else(dash, |p| format!("{:.2}", p.median)),
         peak_memory: c.peak_memory_bytes.map_or_else(dash, format_bytes),
         orchestration: orchestration_s.map_or_else(dash, format_seconds),
     };
@@ -395,6 +403,7 @@ fn cell_row(loaded: &LoadedRun, c: &CellSummary) -> CellRow {
         end_to_end_speedup: c.end_to_end_speedup,
         efficiency: c.efficiency,
         parallelism: c.parallelism.as_ref().map(|p| p.median),
+        work_parallelism: c.work_parallelism.as_ref().map(|p| p.median),
         peak_memory_bytes: c.peak_memory_bytes,
         orchestration_s,
         trials: c.trials,
