@@ -282,8 +282,8 @@ fn scenario_description(name: &str) -> String {
     match name {
         "cpu" => "independent CPU-bound agent tasks (search, constraint solving, game search, inference): the case where parallel threads should help".into(),
         "shared" => "agents reading one shared knowledge base: sharing it costs differently for threads (same object), processes (inherited or pickled) and subinterpreters".into(),
-        "io" => "agents waiting on simulated I/O".into(),
-        "mixed" => "a mix of CPU-bound and waiting agents".into(),
+        "io" => "agents that mostly wait: each task is a chain of model calls to an LLM endpoint with only a hash of each answer as CPU work; threads and event loops overlap the waits with or without a GIL".into(),
+        "mixed" => "agents that alternate a model call with a CPU-bound reasoning step on its answer: waits overlap everywhere, but the steps only run in parallel on a free-threaded build or in processes".into(),
         other => format!("scenario `{other}`"),
     }
 }
