@@ -9,6 +9,7 @@ comparisons make the counts exact in any language.
 from __future__ import annotations
 
 from ..prng import GAMMA, MASK64, MUL1, MUL2, SplitMix64
+from .owned import owned
 
 #: Samples drawn per task.
 SAMPLES = 9000
@@ -35,9 +36,10 @@ def run(task_seed: int) -> list[int]:
     john_wanted = rng.below(2)
     mary_wanted = rng.below(2)
     # The generator is inlined below: a method call per draw would cost more
-    # than the sampling itself. Thresholds are copied into locals (task-local).
+    # than the sampling itself. Its constants are thread-owned copies (see
+    # agents/owned.py).
     state = rng.state
-    gamma, mask, mul1, mul2 = GAMMA, MASK64, MUL1, MUL2
+    gamma, mask, mul1, mul2 = (owned(c) for c in (GAMMA, MASK64, MUL1, MUL2))
     p_b, p_e = P_BURGLARY, P_EARTHQUAKE
     p_a, p_j, p_m = list(P_ALARM), list(P_JOHN), list(P_MARY)
     accepted = 0

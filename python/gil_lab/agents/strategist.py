@@ -10,6 +10,7 @@ of plies ahead and scores the leaves with a positional table.
 from __future__ import annotations
 
 from ..prng import SplitMix64
+from .owned import owned
 
 #: Positions analysed per task.
 POSITIONS_PER_TASK = 8
@@ -91,6 +92,9 @@ def analyse(mine: int, mask: int, played: int, depth: int) -> list[int]:
             score += weights[bit] if mine >> bit & 1 else -weights[bit]
 
     best_column = -1
+    # Thread-owned copies of the constants used at every node (agents/owned.py).
+    win = owned(WIN)
+    lowest = owned(-INF)
 
     def negamax(mine: int, mask: int, played: int, depth: int, alpha: int, beta: int,
                 score: int) -> int:
@@ -100,7 +104,7 @@ def analyse(mine: int, mask: int, played: int, depth: int) -> list[int]:
             return 0
         if depth == 0:
             return score
-        best = -INF
+        best = lowest
         for column in order:
             if mask & tops[column]:
                 continue
@@ -108,7 +112,7 @@ def analyse(mine: int, mask: int, played: int, depth: int) -> list[int]:
             move = new_mask ^ mask
             mover = mine | move
             if wins(mover):
-                value = WIN + depth
+                value = win + depth
             else:
                 value = -negamax(mover ^ new_mask, new_mask, played + 1, depth - 1,
                                  -beta, -alpha, -(score + weights[move.bit_length() - 1]))
@@ -126,7 +130,7 @@ def analyse(mine: int, mask: int, played: int, depth: int) -> list[int]:
 
     # The root gets the full window, so nothing is cut off there.
     root_depth = depth
-    value = negamax(mine, mask, played, depth, -INF, INF, score)
+    value = negamax(mine, mask, played, depth, lowest, -lowest, score)
     return [value, best_column, nodes]
 
 
