@@ -472,9 +472,12 @@ pub fn summarize(
     }
     let mut reference_digests = BTreeMap::new();
     for trial in trials {
-        if let (Some(reference), TrialStatus::Ok) = (&trial.reference_digest, trial.status) {
+        let planned = run.plan.iter().find(|p| p.cell == trial.cell);
+        if let (Some(reference), TrialStatus::Ok, Some(planned)) =
+            (&trial.reference_digest, trial.status, planned)
+        {
             reference_digests
-                .entry(trial.cell.scenario.clone())
+                .entry(format!("{}@{}", trial.cell.scenario, planned.spec["scale"]))
                 .or_insert_with(|| reference.clone());
         }
     }
