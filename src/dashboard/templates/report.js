@@ -74,7 +74,11 @@
       .then(function (response) { return response.ok ? response.text() : null; })
       .then(function (html) {
         pending = false;
-        if (html !== null) main.innerHTML = html;
+        if (html === null) return;
+        // Keep what the reader opened (evidence, all timelines) open.
+        var open = [].map.call(main.querySelectorAll("details"), function (d) { return d.open; });
+        main.innerHTML = html;
+        main.querySelectorAll("details").forEach(function (d, i) { if (open[i]) d.open = true; });
       })
       .catch(function () { pending = false; });
   }
