@@ -565,3 +565,48 @@ fn the_forced_gil_row_runs_with_the_gil_on_in_every_worker() {
     assert_eq!(processes_seen, 2);
     assert_no_process_left(seed);
 }
+
+#[test]
+fn a_closed_stdout_ends_the_report_quietly() {
+    use std::io::{BufRead, BufReader};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let seed = unique_seed();
+    let mut command = bench(
+        &dir,
+        seed,
+        &[
+            "--python",
+            PYTHON,
+            "--scenario",
+            "cpu",
+            "--approach",
+            "threads",
+            "--scale",
+            "0.05",
+            "--runs",
+            "1",
+            "--warmup",
+            "0",
+        ],
+    );
+    // `gil-lab bench | head -1`: read one line of the report, then close the pipe.
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    drop(stdout);
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
+        "{stderr}"
+    );
+    // Everything was recorded before the report was printed.
+    assert_eq!(read_json(&dir.join("run.json"))["status"], "complete");
+    assert_no_process_left(seed);
+}
