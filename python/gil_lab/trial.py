@@ -128,7 +128,8 @@ def run(spec: dict[str, Any], result: dict[str, Any], clock_t0: float) -> None:
 
         # Every worker (thread, process, subinterpreter) finds it here.
         os.environ[CONFIG_ENV] = json.dumps(spec["llm"])
-        llm_module(spec["scenario"])  # its imports (urllib, ...) belong to setup
+        # Its imports (urllib, ...) and the client belong to setup, not to work.
+        llm_module(spec["scenario"]).blocking_client()
     tasks = make_tasks(spec["scale"], spec["seed"])
     network = knowledge.build(spec["seed"]) if SCENARIOS[spec["scenario"]].uses_knowledge \
         else None

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{ArgGroup, Args};
 
 /// Every scenario the runner knows.
-pub const SCENARIOS: &[&str] = &["cpu", "shared"];
+pub const SCENARIOS: &[&str] = &["cpu", "shared", "io", "mixed"];
 
 /// Every approach of the Python runner, in the order the tables show them.
 pub const PYTHON_APPROACHES: &[&str] = &[
@@ -19,6 +19,16 @@ pub const PYTHON_APPROACHES: &[&str] = &[
 
 /// The approaches of the native twin.
 pub const NATIVE_APPROACHES: &[&str] = &["sequential", "threads", "processes"];
+
+/// The approaches of the native twin in the io and mixed scenarios: an event
+/// loop (tokio) joins them.
+pub const NATIVE_LLM_APPROACHES: &[&str] = &[
+    "sequential",
+    "threads",
+    "processes",
+    "asyncio",
+    "asyncio+threads",
+];
 
 /// Runs the multi-agent workload across scenarios × interpreters × approaches
 /// × workers, next to the native twin, and reports which approach wins on which
@@ -36,7 +46,8 @@ pub struct BenchArgs {
     #[arg(long, group = "plan")]
     pub full: bool,
 
-    /// Only these scenarios (repeatable or comma-separated): cpu, shared.
+    /// Only these scenarios (repeatable or comma-separated): cpu, shared, io,
+    /// mixed (io and mixed call an LLM endpoint: the built-in one unless --llm-url).
     #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(SCENARIOS), group = "plan")]
     pub scenario: Vec<String>,
 
@@ -95,6 +106,22 @@ pub struct BenchArgs {
     /// Seed of the workload (the runner's `seed`) [default: 1].
     #[arg(long, group = "plan")]
     pub seed: Option<u64>,
+
+    /// The io and mixed scenarios call this OpenAI-compatible server (base
+    /// URL, e.g. http://127.0.0.1:8000/v1) instead of the built-in endpoint;
+    /// digests are then not compared, every call's success and latency is
+    /// recorded.
+    #[arg(long, value_name = "URL", group = "plan")]
+    pub llm_url: Option<String>,
+
+    /// Model name sent to the LLM endpoint (default: gil-lab-sim).
+    #[arg(long, value_name = "NAME", group = "plan")]
+    pub llm_model: Option<String>,
+
+    /// Name of the environment variable holding the --llm-url server's API
+    /// key: passed to the trials only, never written to results or logs.
+    #[arg(long, value_name = "VAR", requires = "llm_url", group = "plan")]
+    pub llm_api_key_env: Option<String>,
 
     /// Leave out the native Rust twin.
     #[arg(long, group = "plan")]

@@ -247,15 +247,23 @@ fn default_output() -> PathBuf {
     PathBuf::from("gil-lab-results").join(stamp)
 }
 
+/// A run ready to go: its file, directory, the trials already recorded, and
+/// the built-in LLM endpoint when its io/mixed cells use it (stopped on drop).
+type Started = (
+    RunFile,
+    RunDir,
+    Vec<record::TrialRecord>,
+    Option<crate::llm::server::ServerHandle>,
+);
+
 /// A new run: plan it, create its directory.
-fn start(
-    args: &BenchArgs,
-    machine: &MachineInfo,
-) -> Result<(RunFile, RunDir, Vec<record::TrialRecord>)> {
+fn start(args: &BenchArgs, machine: &MachineInfo) -> Result<Started> {
     let env = run_loop::trial_environment();
     let found = find_interpreters(args)?;
     let twin = if args.no_twin { None } else { find_twin(&env) };
-    let plan = plan::build(args, &found, twin, machine.usable_cores.max(1))?;
+    let mut plan = plan::build(args, &found, twin, machine.usable_cores.max(1))?;
+    // Before the specs are made: they carry the endpoint's URL.
+    let endpoint = crate::llm::bench::start(&mut plan.settings.llm)?;
     let cells = planned_cells(&plan.cells, &plan.interpreters, &plan.settings, &env)?;
     let run = RunFile {
         schema: SCHEMA_VERSION,
@@ -271,12 +279,12 @@ fn start(
     };
     let dir = args.output.clone().unwrap_or_else(default_output);
     let run_dir = RunDir::create(&dir, &run)?;
-    Ok((run, run_dir, Vec::new()))
+    Ok((run, run_dir, Vec::new(), endpoint))
 }
 
 /// An interrupted run: reload it and refresh its commands (the embedded
 /// package is extracted again if needed).
-fn resume(dir: &Path) -> Result<(RunFile, RunDir, Vec<record::TrialRecord>)> {
+fn resume(dir: &Path) -> Result<Started> {
     let LoadedRun {
         mut run, trials, ..
     } = run_dir::load(dir)?;
@@ -292,19 +300,21 @@ fn resume(dir: &Path) -> Result<(RunFile, RunDir, Vec<record::TrialRecord>)> {
     }
     let env = run_loop::trial_environment();
     let keys: Vec<_> = run.plan.iter().map(|p| p.cell.clone()).collect();
+    // A new endpoint (new port) for this invocation, before the specs are remade.
+    let endpoint = crate::llm::bench::start(&mut run.settings.llm)?;
     run.plan = planned_cells(&keys, &run.interpreters, &run.settings, &env)?;
     run.status = RunStatus::Running;
     run.finished_at = None;
     let run_dir = RunDir::reopen(dir)?;
     run_dir.write_run(&run)?;
-    Ok((run, run_dir, trials))
+    Ok((run, run_dir, trials, endpoint))
 }
 
 /// Runs `gil-lab bench`.
 pub fn run(args: BenchArgs) -> Result<ExitCode> {
     let machine = MachineInfo::collect();
     let cancel = interrupt::install()?;
-    let (mut run, mut run_dir, trials) = match &args.resume {
+    let (mut run, mut run_dir, trials, _endpoint) = match &args.resume {
         Some(dir) => resume(dir)?,
         None => start(&args, &machine)?,
     };

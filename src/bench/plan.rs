@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 
-use crate::bench::args::{BenchArgs, NATIVE_APPROACHES, PYTHON_APPROACHES, SCENARIOS};
+use crate::bench::args::{
+    BenchArgs, NATIVE_APPROACHES, NATIVE_LLM_APPROACHES, PYTHON_APPROACHES, SCENARIOS,
+};
 use crate::bench::record::{CellKey, InterpreterKind, InterpreterRecord, Settings};
 
 /// A preset: the settings a flag-less, `--quick` or `--full` run starts from.
@@ -356,11 +358,20 @@ pub fn build(
         for interpreter in &interpreters {
             let offered: &[&str] = match interpreter.kind {
                 InterpreterKind::Python => PYTHON_APPROACHES,
+                InterpreterKind::Native if crate::llm::bench::uses_llm(scenario) => {
+                    NATIVE_LLM_APPROACHES
+                }
                 InterpreterKind::Native => NATIVE_APPROACHES,
             };
             for approach in approaches.iter().filter(|a| offered.contains(&a.as_str())) {
                 let counts: &[u32] = if approach == "sequential" {
                     &[1]
+                } else if crate::llm::bench::uses_llm(scenario)
+                    && args.workers.is_empty()
+                    && !args.full
+                {
+                    // Agents waiting on a model need no core each: one per agent.
+                    &[crate::llm::bench::LLM_WORKERS]
                 } else {
                     &workers
                 };
@@ -398,6 +409,13 @@ pub fn build(
         timeout_s: args.timeout.unwrap_or(DEFAULT_TIMEOUT_S),
         budget_s: args.budget.unwrap_or(preset.budget_s),
         usable_cores,
+        llm: crate::llm::bench::settings(
+            &scenarios,
+            args.llm_url.as_deref(),
+            args.llm_model.as_deref(),
+            args.llm_api_key_env.as_deref(),
+            args.seed.unwrap_or(DEFAULT_SEED),
+        )?,
     };
     Ok(Plan {
         settings,
@@ -408,6 +426,11 @@ pub fn build(
 
 /// The trial spec of a cell (docs/trial-protocol.md).
 pub fn spec(cell: &CellKey, settings: &Settings) -> serde_json::Value {
+    let llm = settings
+        .llm
+        .as_ref()
+        .filter(|_| crate::llm::bench::uses_llm(&cell.scenario))
+        .map(|llm| llm.spec());
     serde_json::json!({
         "scenario": cell.scenario,
         "approach": cell.approach,
@@ -415,6 +438,7 @@ pub fn spec(cell: &CellKey, settings: &Settings) -> serde_json::Value {
         "scale": settings.scale,
         "seed": settings.seed,
         "start_method": null,
+        "llm": llm,
     })
 }
 
@@ -496,13 +520,16 @@ mod tests {
             ]
         );
         assert_eq!(plan.interpreters[2].flags, ["-X", "gil=1"]);
-        // 2 scenarios × (3 interpreters × 6 approaches + 3 native approaches).
-        assert_eq!(plan.cells.len(), 2 * (3 * 6 + 3));
-        assert!(
-            plan.cells
-                .iter()
-                .all(|c| c.workers == if c.approach == "sequential" { 1 } else { 2 })
-        );
+        // cpu, shared: 3 interpreters × 6 approaches + 3 native approaches;
+        // io, mixed: the same + the twin's 2 event-loop approaches.
+        assert_eq!(plan.cells.len(), 2 * (3 * 6 + 3) + 2 * (3 * 6 + 5));
+        assert!(plan.cells.iter().all(|c| c.workers
+            == match (c.approach.as_str(), c.scenario.as_str()) {
+                ("sequential", _) => 1,
+                (_, "io" | "mixed") => 4,
+                _ => 2,
+            }));
+        assert!(plan.settings.llm.is_some());
         assert_eq!(plan.cells[0].approach, "sequential");
         assert_eq!(plan.settings.min_runs, 5);
     }

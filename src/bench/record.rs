@@ -120,6 +120,10 @@ pub struct Settings {
     pub budget_s: f64,
     /// Usable cores (CPU affinity) when the run was planned.
     pub usable_cores: u32,
+    /// The LLM endpoint of the io and mixed scenarios (absent when the run
+    /// has neither).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub llm: Option<crate::llm::bench::LlmSettings>,
 }
 
 /// A planned cell with the exact command that runs one of its trials.
@@ -557,6 +561,7 @@ pub mod fixtures {
                 timeout_s: 10.0,
                 budget_s: 100.0,
                 usable_cores: 2,
+                llm: None,
             },
             machine: serde_json::Value::Null,
             interpreters: vec![InterpreterRecord {
@@ -630,6 +635,7 @@ pub mod fixtures {
                 sharing: None,
                 tasks: vec![],
                 digest: "0123456789abcdef".into(),
+                llm_calls: vec![],
             }),
             reference_digest: Some("0123456789abcdef".into()),
             stderr: String::new(),

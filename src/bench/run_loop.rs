@@ -480,11 +480,25 @@ pub fn run(
                 ),
                 state.recorded() + state.remaining(settings.warmup, settings.min_runs),
             );
-            let command = trial_command(planned);
+            let mut command = trial_command(planned);
+            // A real LLM server's API key: into this trial's environment only.
+            command.env.extend(crate::llm::bench::secret_env(
+                &settings.llm,
+                &planned.cell.scenario,
+            ));
             let started_at = jiff::Timestamp::now().to_string();
             let record = match trial::run_trial(&command, timeout, cancel) {
                 Ok(outcome) => {
-                    let reference = state.references.get(&planned.cell.scenario).cloned();
+                    let reference = state
+                        .references
+                        .get(&planned.cell.scenario)
+                        .filter(|_| {
+                            crate::llm::bench::compares_digest(
+                                &settings.llm,
+                                &planned.cell.scenario,
+                            )
+                        })
+                        .cloned();
                     let judgement = judge(
                         &outcome,
                         &interpreter,

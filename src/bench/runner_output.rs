@@ -98,6 +98,9 @@ pub struct RunnerReport {
     pub tasks: Vec<TaskReport>,
     /// 16 hex digits.
     pub digest: String,
+    /// io and mixed scenarios: every model call, in task order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub llm_calls: Vec<crate::llm::bench::LlmCall>,
 }
 
 impl RunnerReport {

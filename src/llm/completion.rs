@@ -12,8 +12,9 @@ use crate::twin::prng::{SplitMix64, mix64};
 /// are words and counting them is unambiguous.
 const VOCABULARY: [&str; 32] = [
     "plan", "route", "search", "queen", "board", "move", "alarm", "sample", "node", "edge", "cost",
-    "goal", "state", "guess", "check", "prove", "block", "open", "close", "score", "depth", "value",
-    "prior", "merge", "split", "count", "order", "chain", "frame", "trace", "graph", "agent",
+    "goal", "state", "guess", "check", "prove", "block", "open", "close", "score", "depth",
+    "value", "prior", "merge", "split", "count", "order", "chain", "frame", "trace", "graph",
+    "agent",
 ];
 /// Fewest words the model wants to say.
 const MIN_WORDS: u64 = 8;
@@ -103,7 +104,13 @@ impl Completion {
         self.words
             .iter()
             .enumerate()
-            .map(|(i, w)| if i == 0 { w.to_string() } else { format!(" {w}") })
+            .map(|(i, w)| {
+                if i == 0 {
+                    w.to_string()
+                } else {
+                    format!(" {w}")
+                }
+            })
             .collect()
     }
 }
@@ -130,7 +137,10 @@ mod tests {
     fn answers_depend_on_the_messages_only() {
         let a = Completion::answer(&user("hello there"), None);
         assert_eq!(a, Completion::answer(&user("hello there"), None));
-        assert_ne!(a.text(), Completion::answer(&user("hello where"), None).text());
+        assert_ne!(
+            a.text(),
+            Completion::answer(&user("hello where"), None).text()
+        );
         assert!((8..=16).contains(&a.tokens()));
         assert_eq!(a.finish_reason, "stop");
         assert_eq!(a.prompt_tokens, 2);

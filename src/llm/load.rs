@@ -29,6 +29,8 @@ pub struct Throughput {
     pub completions: u64,
     /// Requests that failed (anything but 200).
     pub failures: u64,
+    /// Completions the server counted (a cross-check of `completions`).
+    pub served: u64,
     /// Completions per second.
     pub requests_per_s: f64,
 }
@@ -55,7 +57,8 @@ pub struct LatencyAccuracy {
 }
 
 /// The request every load client sends.
-const BODY: &str = r#"{"model":"gil-lab-sim","messages":[{"role":"user","content":"load test"}],"max_tokens":8}"#;
+const BODY: &str =
+    r#"{"model":"gil-lab-sim","messages":[{"role":"user","content":"load test"}],"max_tokens":8}"#;
 
 /// A client with one keep-alive connection.
 fn client() -> Result<reqwest::Client> {
@@ -127,6 +130,7 @@ pub fn throughput(connections: usize, seconds: f64, server_threads: usize) -> Re
         seconds,
         completions,
         failures,
+        served: server.stats().completions,
         requests_per_s: completions as f64 / seconds,
     })
 }
@@ -195,12 +199,13 @@ pub fn latency_accuracy(
 pub fn run(seconds: f64) -> Result<()> {
     let throughput = throughput(32, seconds, 1)?;
     println!(
-        "throughput (latency 0, {} keep-alive connections, {:.1} s, server on 1 thread): {:.0} requests/s ({} completions, {} failures)",
+        "throughput (latency 0, {} keep-alive connections, {:.1} s, server on 1 thread): {:.0} requests/s ({} completions, {} failures, {} counted by the server)",
         throughput.connections,
         throughput.seconds,
         throughput.requests_per_s,
         throughput.completions,
-        throughput.failures
+        throughput.failures,
+        throughput.served
     );
     let mut accurate = true;
     for concurrency in [4, 16] {

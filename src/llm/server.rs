@@ -120,8 +120,9 @@ impl AppState {
         if jitter == 0.0 {
             return 1.0;
         }
-        let draw = SplitMix64::new(self.config.latency.seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15))
-            .next_u64();
+        let draw =
+            SplitMix64::new(self.config.latency.seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+                .next_u64();
         // 53 random bits -> uniform in [0, 1), then [-1, 1).
         let unit = (draw >> 11) as f64 / (1u64 << 53) as f64;
         (1.0 + jitter * (2.0 * unit - 1.0)).max(0.0)
@@ -212,7 +213,9 @@ fn parse_request(body: &[u8]) -> Result<ChatRequest, String> {
         format!("the request body is not valid JSON ({e}); send a JSON object with \"model\" and \"messages\"")
     })?;
     let Value::Object(object) = value else {
-        return Err("the request body must be a JSON object with \"model\" and \"messages\"".into());
+        return Err(
+            "the request body must be a JSON object with \"model\" and \"messages\"".into(),
+        );
     };
     let model = match object.get("model") {
         Some(Value::String(model)) if !model.is_empty() => model.clone(),
@@ -220,8 +223,7 @@ fn parse_request(body: &[u8]) -> Result<ChatRequest, String> {
     };
     let Some(Value::Array(raw)) = object.get("messages") else {
         return Err(
-            "\"messages\" is required: a non-empty array of {\"role\", \"content\"} objects"
-                .into(),
+            "\"messages\" is required: a non-empty array of {\"role\", \"content\"} objects".into(),
         );
     };
     if raw.is_empty() {
@@ -230,7 +232,9 @@ fn parse_request(body: &[u8]) -> Result<ChatRequest, String> {
     let mut messages = Vec::with_capacity(raw.len());
     for (i, message) in raw.iter().enumerate() {
         let Some(Value::String(role)) = message.get("role") else {
-            return Err(format!("messages[{i}].role is required (a string such as \"user\")"));
+            return Err(format!(
+                "messages[{i}].role is required (a string such as \"user\")"
+            ));
         };
         let content = content_text(message.get("content").unwrap_or(&Value::Null), i)?;
         messages.push(Message {
@@ -345,7 +349,10 @@ async fn chat_completions(State(state): State<Arc<AppState>>, body: Bytes) -> Re
                 "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}],
             })
         };
-        let mut events = vec![chunk(json!({"role": "assistant", "content": ""}), Value::Null)];
+        let mut events = vec![chunk(
+            json!({"role": "assistant", "content": ""}),
+            Value::Null,
+        )];
         events.extend(
             completion
                 .pieces()
@@ -377,7 +384,10 @@ async fn chat_completions(State(state): State<Arc<AppState>>, body: Bytes) -> Re
         }
         let _ = sender.send(Event::default().data("[DONE]")).await;
     });
-    let stream = tokio_stream::StreamExt::map(ReceiverStream::new(receiver), Ok::<_, std::convert::Infallible>);
+    let stream = tokio_stream::StreamExt::map(
+        ReceiverStream::new(receiver),
+        Ok::<_, std::convert::Infallible>,
+    );
     Sse::new(stream).into_response()
 }
 
@@ -450,11 +460,6 @@ pub struct ServerHandle {
 }
 
 impl ServerHandle {
-    /// The bound port (the ephemeral one when the config said 0).
-    pub fn port(&self) -> u16 {
-        self.addr.port()
-    }
-
     /// The base URL clients use: `http://127.0.0.1:<port>/v1`.
     pub fn url(&self) -> String {
         format!("http://{}/v1", self.addr)
@@ -549,7 +554,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ok.messages[0].content, "hi");
-        assert_eq!((ok.max_tokens, ok.stream, ok.include_usage), (Some(4), true, true));
+        assert_eq!(
+            (ok.max_tokens, ok.stream, ok.include_usage),
+            (Some(4), true, true)
+        );
         let cases: [(&[u8], &str); 8] = [
             (b"{", "not valid JSON"),
             (b"[]", "JSON object"),

@@ -32,6 +32,10 @@ pub enum Approach {
     Threads,
     /// `workers` worker processes, each a re-executed gil-lab.
     Processes,
+    /// `io`/`mixed`: one tokio event loop (see [`super::event_loop`]).
+    Asyncio,
+    /// `io`/`mixed`: the event loop, reasoning steps on `workers` threads.
+    AsyncioThreads,
 }
 
 impl Approach {
@@ -41,6 +45,8 @@ impl Approach {
             "sequential" => Some(Approach::Sequential),
             "threads" => Some(Approach::Threads),
             "processes" => Some(Approach::Processes),
+            "asyncio" => Some(Approach::Asyncio),
+            "asyncio+threads" => Some(Approach::AsyncioThreads),
             _ => None,
         }
     }
@@ -96,6 +102,12 @@ pub fn run(approach: Approach, trial: &Trial) -> Result<Outcome> {
         Approach::Sequential => sequential(trial),
         Approach::Threads => threads(trial),
         Approach::Processes => processes(trial),
+        Approach::Asyncio | Approach::AsyncioThreads => {
+            let llm = trial.spec.llm.as_ref().context(
+                "the native twin runs its event-loop approaches in the io and mixed scenarios only",
+            )?;
+            super::event_loop::run(trial, llm, approach == Approach::AsyncioThreads)
+        }
     }
 }
 
@@ -149,7 +161,8 @@ fn board<'a>(trial: &Trial<'a>) -> Option<&'a Blackboard> {
 
 fn sequential(trial: &Trial) -> Result<Outcome> {
     let started = monotonic();
-    let mut bench = Workbench::new(trial.spec.scenario, trial.network);
+    let mut bench =
+        Workbench::new(trial.spec.scenario, trial.network).with_llm(trial.spec.llm.as_ref())?;
     let records = trial
         .tasks
         .iter()
@@ -225,7 +238,8 @@ fn threads(trial: &Trial) -> Result<Outcome> {
                         return Ok((Vec::new(), 0.0));
                     }
                     let worker = format!("thread-{n}");
-                    let mut bench = Workbench::new(trial.spec.scenario, trial.network);
+                    let mut bench = Workbench::new(trial.spec.scenario, trial.network)
+                        .with_llm(trial.spec.llm.as_ref())?;
                     let mut records = Vec::new();
                     // Tasks are pulled one at a time, so a worker that drew
                     // quick tasks takes more of them (like a thread pool).

@@ -13,7 +13,9 @@ mod approach;
 mod blackboard;
 mod clock;
 mod digest;
+mod event_loop;
 mod knowledge;
+mod llm_task;
 pub(crate) mod prng;
 mod process_pool;
 mod protocol;
@@ -103,6 +105,22 @@ fn execute(mut spec: Spec, result: &mut TrialResult, clock_t0: f64) -> Result<()
         ));
         return Ok(());
     };
+    if matches!(approach, Approach::Asyncio | Approach::AsyncioThreads) && !spec.scenario.uses_llm()
+    {
+        result.result = Status::Skipped;
+        result.reason = Some(format!(
+            "the native twin runs {} in the io and mixed scenarios only (its event loop waits on the LLM endpoint)",
+            spec.approach
+        ));
+        return Ok(());
+    }
+    if spec.llm.as_ref().is_some_and(|llm| !llm.strict) {
+        result.result = Status::Skipped;
+        result.reason = Some(
+            "the native twin calls the built-in endpoint only (a real server's answers vary and the twin does not record its calls)".into(),
+        );
+        return Ok(());
+    }
     if approach == Approach::Processes {
         // Workers are always fresh executions of gil-lab: that is `spawn`.
         match spec.start_method.as_deref() {

@@ -265,7 +265,7 @@ pub fn serve(args: &[String]) -> Result<ExitCode> {
     } else {
         0.0
     };
-    let mut bench = Workbench::new(spec.scenario, network.as_ref());
+    let mut bench = Workbench::new(spec.scenario, network.as_ref()).with_llm(spec.llm.as_ref())?;
     let mut out = std::io::stdout().lock();
     let mut say = |line: String| -> Result<()> {
         writeln!(out, "{line}")

@@ -5,6 +5,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use super::llm_task::LlmSpec;
 use super::scenario::{Scenario, task_count};
 // Every approach a spec may name is the Python runner's; the twin runs three
 // of them and reports the others as skipped.
@@ -34,6 +35,8 @@ pub struct Spec {
     /// `processes` only: the start method; the twin's workers are always
     /// started fresh by re-executing gil-lab, which is `spawn`.
     pub start_method: Option<String>,
+    /// `io` and `mixed`: the LLM endpoint (null otherwise).
+    pub llm: Option<LlmSpec>,
 }
 
 /// The spec cannot be run as given; the message names the fix.
@@ -125,6 +128,17 @@ pub fn parse_spec(args: &[String]) -> Result<Spec, BadSpec> {
             ));
         }
     };
+    let llm = match field("llm") {
+        Value::Null if scenario.uses_llm() => {
+            return bad(format!(
+                "the {} scenario calls an LLM endpoint: give the spec an \"llm\" object, e.g. {{\"url\": \"http://127.0.0.1:8000/v1\"}} (`gil-lab llm-serve` runs one)",
+                field("scenario").as_str().unwrap_or_default()
+            ));
+        }
+        Value::Null => None,
+        _ if !scenario.uses_llm() => None,
+        raw => Some(LlmSpec::from_json(raw).map_err(BadSpec)?),
+    };
     Ok(Spec {
         scenario,
         approach,
@@ -132,6 +146,7 @@ pub fn parse_spec(args: &[String]) -> Result<Spec, BadSpec> {
         scale,
         seed,
         start_method,
+        llm,
     })
 }
 
@@ -314,6 +329,7 @@ mod tests {
                 scale: 1.0,
                 seed: 1,
                 start_method: None,
+                llm: None,
             }
         );
         let spec = parse(
@@ -333,7 +349,11 @@ mod tests {
             (r#"{"approach": "threads"}"#, "set \"scenario\""),
             (
                 r#"{"scenario": "io", "approach": "threads"}"#,
-                "set \"scenario\"",
+                "give the spec an \"llm\" object",
+            ),
+            (
+                r#"{"scenario": "mixed", "approach": "threads", "llm": {"url": "x"}}"#,
+                "\"llm.url\"",
             ),
             (
                 r#"{"scenario": "cpu", "approach": "fibers"}"#,

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use super::agents::Agent;
 use super::knowledge::{RoadNetwork, Router};
+use super::llm_task::{BlockingCaller, LlmSpec};
 use super::prng::SplitMix64;
 
 /// Tasks per agent at scale 1.0.
@@ -30,17 +31,23 @@ pub enum Scenario {
     /// Each task also queries the shared road network and posts its findings
     /// to the blackboard.
     Shared,
+    /// Each task makes chained model calls (see [`super::llm_task`]).
+    Io,
+    /// Each task alternates model calls with reasoning steps on the answers.
+    Mixed,
 }
 
 impl Scenario {
     /// The scenarios the twin runs, as named in a trial spec.
-    pub const NAMES: [&'static str; 2] = ["cpu", "shared"];
+    pub const NAMES: [&'static str; 4] = ["cpu", "shared", "io", "mixed"];
 
     /// The scenario named `name` in a spec, if the twin knows it.
     pub fn from_name(name: &str) -> Option<Self> {
         match name {
             "cpu" => Some(Scenario::Cpu),
             "shared" => Some(Scenario::Shared),
+            "io" => Some(Scenario::Io),
+            "mixed" => Some(Scenario::Mixed),
             _ => None,
         }
     }
@@ -48,6 +55,11 @@ impl Scenario {
     /// True if tasks query the knowledge base.
     pub fn uses_knowledge(self) -> bool {
         self == Scenario::Shared
+    }
+
+    /// True if tasks call the LLM endpoint.
+    pub fn uses_llm(self) -> bool {
+        matches!(self, Scenario::Io | Scenario::Mixed)
     }
 }
 
@@ -107,6 +119,8 @@ pub struct Workbench<'a> {
     scenario: Scenario,
     network: Option<&'a RoadNetwork>,
     router: Router,
+    /// `io` and `mixed`: this worker's HTTP client.
+    llm: Option<BlockingCaller>,
 }
 
 impl<'a> Workbench<'a> {
@@ -116,12 +130,29 @@ impl<'a> Workbench<'a> {
             scenario,
             network,
             router: Router::default(),
+            llm: None,
         }
+    }
+
+    /// The same, with an HTTP client for the LLM endpoint when the scenario
+    /// calls one.
+    pub fn with_llm(mut self, llm: Option<&LlmSpec>) -> Result<Self> {
+        if let Some(spec) = llm.filter(|_| self.scenario.uses_llm()) {
+            self.llm = Some(BlockingCaller::new(spec)?);
+        }
+        Ok(self)
     }
 
     /// Runs one task; result = the agent's results, then (`shared`) the
     /// length of each knowledge-base query's shortest route.
     pub fn run_task(&mut self, task: &Task) -> Result<Vec<i64>> {
+        if self.scenario.uses_llm() {
+            let caller = self
+                .llm
+                .as_ref()
+                .context("the io and mixed scenarios need the spec's \"llm\" endpoint")?;
+            return caller.run_task(self.scenario, task);
+        }
         let mut results = task.agent.run(task.seed);
         if self.scenario.uses_knowledge() {
             let network = self

@@ -1,0 +1,332 @@
+//! The twin's `io` and `mixed` tasks: model calls over HTTP with reqwest,
+//! with the exact prompts, answer hash and results of
+//! `python/gil_lab/io_scenario.py` and `mixed_scenario.py`, so the twin's
+//! digest equals the Python runner's against the built-in endpoint.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::scenario::{Scenario, Task};
+use crate::llm::completion::text_hash;
+
+/// Model calls per `io` task (`io_scenario.CALLS_PER_TASK`).
+const CALLS_PER_TASK: u32 = 2;
+/// (call, reasoning step) rounds per `mixed` task (`mixed_scenario.ROUNDS`).
+const ROUNDS: u32 = 2;
+/// `max_tokens` of every call (`io_scenario.MAX_TOKENS`).
+const MAX_TOKENS: u32 = 16;
+/// First backoff delay and its cap, as in `llm_client.py`.
+const BASE_BACKOFF_S: f64 = 0.05;
+const MAX_BACKOFF_S: f64 = 5.0;
+
+/// The spec's `llm` object: where the model is.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LlmSpec {
+    /// Base URL, e.g. `http://127.0.0.1:8000/v1`.
+    pub url: String,
+    /// Model name sent with every request.
+    pub model: String,
+    /// Name of the environment variable holding the API key.
+    pub api_key_env: Option<String>,
+    /// Seconds per attempt.
+    pub timeout_s: f64,
+    /// Attempts after the first.
+    pub max_retries: u32,
+    /// Whether a call that fails for good fails the trial (always, in the twin).
+    pub strict: bool,
+}
+
+impl LlmSpec {
+    /// Reads the spec's `llm` object; the error names the field to fix.
+    pub fn from_json(raw: &Value) -> Result<LlmSpec, String> {
+        let Value::Object(raw) = raw else {
+            return Err("\"llm\" must be an object with at least \"url\"".into());
+        };
+        let url = match raw.get("url") {
+            Some(Value::String(u)) if u.starts_with("http://") || u.starts_with("https://") => {
+                u.trim_end_matches('/').to_string()
+            }
+            other => {
+                return Err(format!(
+                    "\"llm.url\" must be an http:// or https:// URL, got {}",
+                    other.unwrap_or(&Value::Null)
+                ));
+            }
+        };
+        let model = match raw.get("model") {
+            None | Some(Value::Null) => crate::llm::server::DEFAULT_MODEL.to_string(),
+            Some(Value::String(m)) if !m.is_empty() => m.clone(),
+            Some(other) => {
+                return Err(format!(
+                    "\"llm.model\" must be a non-empty string, got {other}"
+                ));
+            }
+        };
+        let api_key_env = match raw.get("api_key_env") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(v)) if !v.is_empty() => Some(v.clone()),
+            Some(other) => {
+                return Err(format!(
+                    "\"llm.api_key_env\" must be null or a variable name, got {other}"
+                ));
+            }
+        };
+        let timeout_s = match raw.get("timeout_s") {
+            None | Some(Value::Null) => 30.0,
+            Some(v) => match v.as_f64() {
+                Some(t) if t.is_finite() && t > 0.0 => t,
+                _ => return Err(format!("\"llm.timeout_s\" must be a number > 0, got {v}")),
+            },
+        };
+        let max_retries = match raw.get("max_retries") {
+            None | Some(Value::Null) => 5,
+            Some(v) => match v.as_u64().and_then(|n| u32::try_from(n).ok()) {
+                Some(n) => n,
+                None => {
+                    return Err(format!(
+                        "\"llm.max_retries\" must be an integer >= 0, got {v}"
+                    ));
+                }
+            },
+        };
+        let strict = match raw.get("strict") {
+            None | Some(Value::Null) => true,
+            Some(Value::Bool(b)) => *b,
+            Some(other) => {
+                return Err(format!("\"llm.strict\" must be true or false, got {other}"));
+            }
+        };
+        Ok(LlmSpec {
+            url,
+            model,
+            api_key_env,
+            timeout_s,
+            max_retries,
+            strict,
+        })
+    }
+}
+
+/// An HTTP client for one worker (its connections are kept alive).
+pub fn client(spec: &LlmSpec) -> Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs_f64(spec.timeout_s))
+        .no_proxy()
+        .build()
+        .context("cannot build the HTTP client of the LLM endpoint")
+}
+
+/// The prompt of call `call` of `task` (`io_scenario.messages`).
+fn messages(task: &Task, call: u32, previous: u64) -> Value {
+    json!([
+        {"role": "system", "content": format!("You are the {} agent of gil-lab.", task.agent.name())},
+        {"role": "user", "content": format!(
+            "task {} call {call} seed {:016x} previous {previous:016x}: answer in a few words.",
+            task.index, task.seed
+        )},
+    ])
+}
+
+/// Seconds to wait before the next attempt: `retry-after-ms`, else
+/// `Retry-After` (seconds), else exponential backoff.
+fn retry_delay(attempt: u32, headers: Option<&reqwest::header::HeaderMap>) -> Duration {
+    let header = |name: &str| {
+        headers
+            .and_then(|h| h.get(name))
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|v| v.is_finite() && *v >= 0.0)
+    };
+    let seconds = header("retry-after-ms")
+        .map(|ms| ms / 1000.0)
+        .or_else(|| header("retry-after"))
+        .unwrap_or_else(|| (BASE_BACKOFF_S * 2f64.powi(attempt as i32)).min(MAX_BACKOFF_S));
+    Duration::from_secs_f64(seconds)
+}
+
+/// One chat completion with retries on 429, 5xx and connection errors; the
+/// answer's text.
+async fn chat(client: &reqwest::Client, spec: &LlmSpec, messages: Value) -> Result<String> {
+    let body = json!({"model": spec.model, "messages": messages, "max_tokens": MAX_TOKENS, "stream": false})
+        .to_string();
+    let url = format!("{}/chat/completions", spec.url);
+    let key = spec
+        .api_key_env
+        .as_ref()
+        .and_then(|name| std::env::var(name).ok());
+    let mut problem = String::new();
+    for attempt in 0..=spec.max_retries {
+        let mut request = client
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(body.clone());
+        if let Some(key) = &key {
+            request = request.bearer_auth(key);
+        }
+        let (retry, headers) = match request.send().await {
+            Ok(response) => {
+                let status = response.status();
+                let headers = response.headers().clone();
+                let bytes = response.bytes().await;
+                match bytes {
+                    Ok(bytes) if status.is_success() => {
+                        let answer: Value = serde_json::from_slice(&bytes)
+                            .context("the LLM endpoint's answer is not JSON")?;
+                        return Ok(answer["choices"][0]["message"]["content"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_string());
+                    }
+                    Ok(bytes) => {
+                        problem = format!(
+                            "HTTP {status}: {}",
+                            String::from_utf8_lossy(&bytes[..bytes.len().min(200)])
+                        );
+                        (
+                            status.as_u16() == 429 || status.is_server_error(),
+                            Some(headers),
+                        )
+                    }
+                    Err(error) => {
+                        problem = format!("reading the answer failed: {error}");
+                        (true, None)
+                    }
+                }
+            }
+            Err(error) => {
+                problem = format!("no answer: {error}");
+                (true, None)
+            }
+        };
+        if !retry || attempt == spec.max_retries {
+            break;
+        }
+        tokio::time::sleep(retry_delay(attempt, headers.as_ref())).await;
+    }
+    bail!("{problem} (calling {url})")
+}
+
+/// Runs an `io` or `mixed` task on an async runtime: (call, hash) rounds,
+/// with `mixed`'s reasoning step inline, or on the runtime's blocking pool
+/// when `offload` is set.
+pub async fn run_task(
+    client: &reqwest::Client,
+    spec: &LlmSpec,
+    scenario: Scenario,
+    task: Task,
+    offload: bool,
+) -> Result<Vec<i64>> {
+    let rounds = if scenario == Scenario::Mixed {
+        ROUNDS
+    } else {
+        CALLS_PER_TASK
+    };
+    let mut results = Vec::new();
+    let mut previous = 0u64;
+    for call in 0..rounds {
+        let text = chat(client, spec, messages(&task, call, previous))
+            .await
+            .with_context(|| format!("model call {call} of task {}", task.index))?;
+        previous = text_hash(&text);
+        results.push((previous >> 1) as i64);
+        if scenario == Scenario::Mixed {
+            let seed = task.seed ^ previous;
+            let step = if offload {
+                tokio::task::spawn_blocking(move || task.agent.run(seed))
+                    .await
+                    .context("a reasoning step failed")?
+            } else {
+                let step = task.agent.run(seed);
+                // Let the other agents' answers in between two steps.
+                tokio::task::yield_now().await;
+                step
+            };
+            results.extend(step);
+        }
+    }
+    Ok(results)
+}
+
+/// A worker's blocking caller (sequential, threads, processes): its own
+/// single-threaded runtime and client.
+pub struct BlockingCaller {
+    runtime: tokio::runtime::Runtime,
+    client: reqwest::Client,
+    spec: LlmSpec,
+}
+
+impl BlockingCaller {
+    /// A caller for `spec`.
+    pub fn new(spec: &LlmSpec) -> Result<Self> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the HTTP client's runtime")?;
+        Ok(Self {
+            client: client(spec)?,
+            runtime,
+            spec: spec.clone(),
+        })
+    }
+
+    /// Runs one task, blocking this thread while it waits.
+    pub fn run_task(&self, scenario: Scenario, task: &Task) -> Result<Vec<i64>> {
+        self.runtime
+            .block_on(run_task(&self.client, &self.spec, scenario, *task, false))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn llm_spec_defaults_and_errors() {
+        let spec = LlmSpec::from_json(&json!({"url": "http://127.0.0.1:1/v1/"})).unwrap();
+        assert_eq!(spec.url, "http://127.0.0.1:1/v1");
+        assert_eq!((spec.max_retries, spec.strict), (5, true));
+        for (raw, wanted) in [
+            (json!(1), "must be an object"),
+            (json!({"url": "ftp://x"}), "llm.url"),
+            (json!({"url": "http://x", "timeout_s": 0}), "llm.timeout_s"),
+            (
+                json!({"url": "http://x", "max_retries": -1}),
+                "llm.max_retries",
+            ),
+        ] {
+            let message = LlmSpec::from_json(&raw).unwrap_err();
+            assert!(message.contains(wanted), "{message}");
+        }
+    }
+
+    #[test]
+    fn retry_delays_follow_the_server_then_back_off() {
+        let mut headers = reqwest::header::HeaderMap::new();
+        assert_eq!(retry_delay(0, None), Duration::from_millis(50));
+        assert_eq!(retry_delay(10, None), Duration::from_secs(5));
+        headers.insert("retry-after", "2".parse().unwrap());
+        assert_eq!(retry_delay(0, Some(&headers)), Duration::from_secs(2));
+        headers.insert("retry-after-ms", "120".parse().unwrap());
+        assert_eq!(retry_delay(0, Some(&headers)), Duration::from_millis(120));
+    }
+
+    #[test]
+    fn prompts_match_the_python_scenario() {
+        let task = super::super::scenario::make_tasks(0.125, 1)[0];
+        let prompt = messages(&task, 1, 0xab);
+        assert_eq!(
+            prompt[0]["content"],
+            "You are the planner agent of gil-lab."
+        );
+        assert_eq!(
+            prompt[1]["content"],
+            format!(
+                "task 0 call 1 seed {:016x} previous 00000000000000ab: answer in a few words.",
+                task.seed
+            )
+        );
+    }
+}
