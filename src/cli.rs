@@ -25,6 +25,9 @@ pub enum Command {
     /// Find, probe, check and install Python interpreters.
     #[command(subcommand)]
     Python(python::PythonCommand),
+    /// Which approach and interpreter to use, why, with the evidence: from a
+    /// run's measured numbers, or from a described situation (--workload).
+    Advise(crate::advise::AdviseArgs),
     /// Compare two runs cell by cell: change of the median work-phase time
     /// with its CI, and whether it is faster, slower or a tie.
     Compare(crate::compare::CompareArgs),
@@ -48,6 +51,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Bench(args) => crate::bench::run(*args),
         Command::Python(command) => python::run(command),
+        Command::Advise(args) => crate::advise::run(args),
         Command::Compare(args) => crate::compare::run(args),
         Command::Export(args) => crate::export::run(args),
         Command::Report(args) => crate::dashboard::report::run(args),

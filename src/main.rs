@@ -1,6 +1,7 @@
 //! gil-lab: measures which concurrency approach a multi-agent Python workload
 //! should use, on which interpreter. See README.md and ../shared/DESIGN.md.
 
+mod advise;
 mod bench;
 mod cli;
 mod compare;

@@ -384,6 +384,8 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         let mut stdout = std::io::stdout().lock();
         terminal::print_report(&mut stdout, &run, summary, terminal::colour_stdout())
             .context("cannot write the report")?;
+        // Which approach to use, from the numbers just measured (`gil-lab advise`).
+        crate::advise::print_after_bench(&mut stdout, &run_dir::load(run_dir.path())?)?;
     }
     if interrupted {
         eprintln!(

@@ -193,7 +193,7 @@ fn interpreters(select: &SelectArgs) -> Result<Vec<Interpreter>> {
 }
 
 /// `json`, `package.module`, `_private`: dotted identifiers.
-fn is_module_name(name: &str) -> bool {
+pub(crate) fn is_module_name(name: &str) -> bool {
     !name.is_empty()
         && name.split('.').all(|part| {
             let mut chars = part.chars();
@@ -203,7 +203,7 @@ fn is_module_name(name: &str) -> bool {
 }
 
 /// Imports `module` in a fresh process of `interpreter`.
-fn check(interpreter: &Interpreter, module: &str, paths: &[PathBuf]) -> Result<Check> {
+pub(crate) fn check(interpreter: &Interpreter, module: &str, paths: &[PathBuf]) -> Result<Check> {
     let mut result = Check {
         interpreter: interpreter.label.clone(),
         path: interpreter.path.clone(),

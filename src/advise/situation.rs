@@ -1,0 +1,432 @@
+//! Advice without a run: the situation described with `--workload ...`,
+//! reasoned about by the [`super::rules`]. `--c-extensions` is checked now,
+//! by importing each module on the free-threaded interpreters found (the
+//! `python check-imports` machinery), or read from a saved check.
+
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+
+use super::rules::{self, Alternative, Finding};
+use super::{Advice, AdviseArgs, Basis, Recommendation, facts};
+use crate::python::check_imports::{self, Outcome};
+use crate::python::discovery::{self, Interpreter};
+
+/// What the agents mostly do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Workload {
+    /// Compute.
+    Cpu,
+    /// Wait on calls (network, model endpoints, disks).
+    Io,
+    /// Both.
+    Mixed,
+}
+
+impl Workload {
+    /// The `bench` scenario that measures this kind of work.
+    pub fn scenario(self) -> &'static str {
+        match self {
+            Workload::Cpu => "cpu",
+            Workload::Io => "io",
+            Workload::Mixed => "mixed",
+        }
+    }
+
+    fn words(self) -> &'static str {
+        match self {
+            Workload::Cpu => "CPU-bound agents",
+            Workload::Io => "I/O-bound agents",
+            Workload::Mixed => "mixed I/O and CPU agents",
+        }
+    }
+}
+
+impl FromStr for Workload {
+    type Err = anyhow::Error;
+
+    fn from_str(text: &str) -> Result<Workload> {
+        match text {
+            "cpu" => Ok(Workload::Cpu),
+            "io" => Ok(Workload::Io),
+            "mixed" => Ok(Workload::Mixed),
+            other => bail!("unknown workload `{other}`: use --workload cpu, io or mixed"),
+        }
+    }
+}
+
+/// The interpreter the code will run on: a CPython version, free-threaded
+/// or not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Target {
+    /// Major version (3).
+    pub major: u32,
+    /// Minor version.
+    pub minor: u32,
+    /// Patch level, when given.
+    pub patch: Option<u32>,
+    /// A free-threaded build (`t`).
+    pub free_threaded: bool,
+}
+
+impl Target {
+    /// The version without the `t`: `3.13`.
+    pub fn without_t(&self) -> String {
+        match self.patch {
+            Some(patch) => format!("{}.{}.{patch}", self.major, self.minor),
+            None => format!("{}.{}", self.major, self.minor),
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    /// `3.13t`, `3.12`, `3.13.5t`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}{}",
+            self.without_t(),
+            if self.free_threaded { "t" } else { "" }
+        )
+    }
+}
+
+impl FromStr for Target {
+    type Err = anyhow::Error;
+
+    fn from_str(text: &str) -> Result<Target> {
+        let bad = || {
+            anyhow::anyhow!(
+                "--python {text:?} is not a CPython version: give one such as 3.13t, 3.14t or 3.12"
+            )
+        };
+        let (digits, free_threaded) = match text.strip_suffix('t') {
+            Some(rest) => (rest, true),
+            None => (text, false),
+        };
+        let parts: Vec<u32> = digits
+            .split('.')
+            .map(|p| p.parse().map_err(|_| bad()))
+            .collect::<Result<_>>()?;
+        let (major, minor, patch) = match parts[..] {
+            [major, minor] => (major, minor, None),
+            [major, minor, patch] => (major, minor, Some(patch)),
+            _ => return Err(bad()),
+        };
+        if major != 3 {
+            return Err(bad());
+        }
+        if free_threaded && minor < 13 {
+            bail!(
+                "--python {text}: free-threaded builds exist from 3.13: give 3.13t, 3.14t or a default version such as 3.{minor}"
+            );
+        }
+        Ok(Target {
+            major,
+            minor,
+            patch,
+            free_threaded,
+        })
+    }
+}
+
+/// The situation, as `--workload` and its flags describe it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Situation {
+    /// What the agents mostly do.
+    pub workload: Workload,
+    /// The tasks work over common state.
+    pub shared_state: bool,
+    /// The inputs (or the shared state) are large.
+    pub large_inputs: bool,
+    /// C extension modules the code imports.
+    pub c_extensions: Vec<String>,
+    /// The interpreter the code will run on, if decided.
+    pub python: Option<Target>,
+    /// Response time matters.
+    pub latency_sensitive: bool,
+    /// The work outgrows one machine.
+    pub beyond_one_machine: bool,
+}
+
+/// What importing a module did on a free-threaded interpreter (as
+/// `python check-imports --json` reports it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportOutcome {
+    /// Imported, and the GIL is still off.
+    KeptGilOff,
+    /// Imported, and the GIL was turned back on.
+    EnabledGil,
+    /// The import failed.
+    ImportFailed,
+    /// Not a free-threaded build.
+    NotApplicable,
+}
+
+/// One module imported on one interpreter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImportCheck {
+    /// The interpreter's label.
+    pub interpreter: String,
+    /// The module.
+    pub module: String,
+    /// What the import did.
+    pub outcome: ImportOutcome,
+    /// Why the import failed.
+    #[serde(default)]
+    pub detail: Option<String>,
+}
+
+/// What is known about the `--c-extensions`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExtensionCheck {
+    /// None were given.
+    NotAsked,
+    /// No free-threaded interpreter to import them with.
+    NoFreeThreaded,
+    /// Imported on the free-threaded interpreters.
+    Checked(Vec<ImportCheck>),
+}
+
+/// The situation of `advise --workload ...`.
+pub fn from_args(workload: &str, args: &AdviseArgs) -> Result<Situation> {
+    for module in &args.c_extensions {
+        if !check_imports::is_module_name(module) {
+            bail!(
+                "--c-extensions {module:?} is not a module name: give dotted names such as `numpy` or `package.module`, comma-separated"
+            );
+        }
+    }
+    Ok(Situation {
+        workload: workload.parse()?,
+        shared_state: args.shared_state,
+        large_inputs: args.large_inputs,
+        c_extensions: args.c_extensions.clone(),
+        python: args.python.as_deref().map(str::parse).transpose()?,
+        latency_sensitive: args.latency_sensitive,
+        beyond_one_machine: args.beyond_one_machine,
+    })
+}
+
+/// Reads a `python check-imports --json` file, keeping the free-threaded
+/// rows of the modules asked about.
+fn read_checks(path: &Path, modules: &[String]) -> Result<ExtensionCheck> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read --import-checks {}", path.display()))?;
+    let checks: Vec<ImportCheck> = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "--import-checks {} is not `gil-lab python check-imports --json` output",
+            path.display()
+        )
+    })?;
+    let checks: Vec<ImportCheck> = checks
+        .into_iter()
+        .filter(|c| c.outcome != ImportOutcome::NotApplicable && modules.contains(&c.module))
+        .collect();
+    Ok(if checks.is_empty() {
+        ExtensionCheck::NoFreeThreaded
+    } else {
+        ExtensionCheck::Checked(checks)
+    })
+}
+
+/// Imports each module now on every free-threaded interpreter found (of the
+/// version asked for, when a free-threaded one was named).
+fn check_now(modules: &[String], target: Option<&Target>) -> Result<ExtensionCheck> {
+    let found = discovery::discover(&discovery::Options::default())?.interpreters;
+    let wanted = |i: &Interpreter| {
+        i.is_free_threaded()
+            && i.gil.is_none()
+            && target
+                .filter(|t| t.free_threaded)
+                .is_none_or(|t| i.facts.version_info[..2] == [t.major, t.minor])
+    };
+    let interpreters: Vec<&Interpreter> = found.iter().filter(|i| wanted(i)).collect();
+    if interpreters.is_empty() {
+        return Ok(ExtensionCheck::NoFreeThreaded);
+    }
+    let mut checks = Vec::new();
+    for interpreter in interpreters {
+        for module in modules {
+            let check = check_imports::check(interpreter, module, &[])?;
+            checks.push(ImportCheck {
+                interpreter: check.interpreter,
+                module: check.module,
+                outcome: match check.outcome {
+                    Outcome::KeptGilOff => ImportOutcome::KeptGilOff,
+                    Outcome::EnabledGil => ImportOutcome::EnabledGil,
+                    Outcome::ImportFailed => ImportOutcome::ImportFailed,
+                    Outcome::NotApplicable => ImportOutcome::NotApplicable,
+                },
+                detail: check.detail,
+            });
+        }
+    }
+    Ok(ExtensionCheck::Checked(checks))
+}
+
+/// Pushes the items not already there.
+fn extend_unique<T: PartialEq + Clone>(into: &mut Vec<T>, items: &[T]) {
+    for item in items {
+        if !into.contains(item) {
+            into.push(item.clone());
+        }
+    }
+}
+
+/// One recommendation from the findings: the deciding one's choice and
+/// reasons first, then what the other rules add.
+pub fn recommend(s: &Situation, findings: &[Finding]) -> Recommendation {
+    let decision = rules::decision(findings).expect("every workload has a deciding rule");
+    let choice = decision.choice.clone().expect("the decision has a choice");
+    let mut ordered: Vec<&Finding> = vec![decision];
+    ordered.extend(findings.iter().filter(|f| f.rule != decision.rule));
+    let mut recommendation = Recommendation {
+        topic: s.workload.scenario().into(),
+        approach: choice.approach.name().into(),
+        interpreter: choice.interpreter.clone(),
+        workers: None,
+        headline: format!(
+            "{}: {} on {}",
+            s.workload.words(),
+            choice.approach.name(),
+            choice.interpreter
+        ),
+        tie: false,
+        margin: None,
+        reasons: Vec::new(),
+        costs: Vec::new(),
+        warnings: Vec::new(),
+        alternatives: Vec::new(),
+        measure: Vec::new(),
+        rules: Vec::new(),
+        cites: Vec::new(),
+    };
+    for f in ordered {
+        let r = &mut recommendation;
+        // A rule whose choice was outranked becomes an alternative: its
+        // reasons argue for something else.
+        if let Some(other) = f.choice.as_ref().filter(|_| f.rule != decision.rule) {
+            r.alternatives.push(Alternative {
+                approach: format!("{} on {}", other.approach.name(), other.interpreter),
+                why_not: format!(
+                    "the choice for this workload otherwise ({}), but {}",
+                    f.reasons.join("; "),
+                    match decision.rule {
+                        "beyond_one_machine" => "the work outgrows one machine",
+                        "extensions_reenable_gil" => "an extension turns the GIL back on",
+                        _ => "another rule outranks it",
+                    }
+                ),
+            });
+            extend_unique(&mut r.measure, &f.measure);
+            extend_unique(&mut r.rules, &[f.rule.to_string()]);
+            let cites: Vec<String> = f.cites.iter().map(|c| c.to_string()).collect();
+            extend_unique(&mut r.cites, &cites);
+            continue;
+        }
+        extend_unique(&mut r.reasons, &f.reasons);
+        extend_unique(&mut r.costs, &f.costs);
+        extend_unique(&mut r.alternatives, &f.alternatives);
+        extend_unique(&mut r.measure, &f.measure);
+        extend_unique(&mut r.rules, &[f.rule.to_string()]);
+        let cites: Vec<String> = f.cites.iter().map(|c| c.to_string()).collect();
+        extend_unique(&mut r.cites, &cites);
+    }
+    // The decision is about numbers gil-lab does not have: say so.
+    recommendation.reasons.push(
+        "these are published figures, not measurements of your code: run the bench commands below to decide with numbers"
+            .into(),
+    );
+    recommendation
+}
+
+/// The advice for a situation with what is known of its extensions.
+pub fn advice_for(s: &Situation, checked: &ExtensionCheck) -> Advice {
+    let findings = rules::findings(s, checked);
+    let recommendation = recommend(s, &findings);
+    let facts = facts::cited_by(std::slice::from_ref(&recommendation));
+    Advice {
+        basis: Basis::Situation,
+        run_dir: None,
+        situation: Some(s.clone()),
+        recommendations: vec![recommendation],
+        facts,
+    }
+}
+
+/// `advise --workload ...`: checks the extensions (now, or from the saved
+/// file), then reasons.
+pub fn advise(s: &Situation, args: &AdviseArgs) -> Result<Advice> {
+    let checked = if s.c_extensions.is_empty() {
+        ExtensionCheck::NotAsked
+    } else if let Some(path) = &args.import_checks {
+        read_checks(path, &s.c_extensions)?
+    } else {
+        check_now(&s.c_extensions, s.python.as_ref())?
+    };
+    Ok(advice_for(s, &checked))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_parse_and_bad_ones_name_the_fix() {
+        let t: Target = "3.13t".parse().unwrap();
+        assert!(t.free_threaded && t.minor == 13 && t.patch.is_none());
+        assert_eq!(t.to_string(), "3.13t");
+        assert_eq!(t.without_t(), "3.13");
+        let t: Target = "3.13.5".parse().unwrap();
+        assert_eq!((t.patch, t.free_threaded), (Some(5), false));
+        for bad in ["3", "three", "2.7", "3.13.5.1", "3.x"] {
+            let err = bad.parse::<Target>().unwrap_err().to_string();
+            assert!(err.contains("such as 3.13t"), "{bad}: {err}");
+        }
+        let err = "3.12t".parse::<Target>().unwrap_err().to_string();
+        assert!(err.contains("from 3.13"), "{err}");
+        let err = "gpu".parse::<Workload>().unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "unknown workload `gpu`: use --workload cpu, io or mixed"
+        );
+    }
+
+    #[test]
+    fn saved_checks_keep_free_threaded_rows_of_the_modules_asked() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("checks.json");
+        std::fs::write(
+            &path,
+            r#"[{"interpreter": "CPython 3.13.5t", "path": "/x", "module": "fastlib",
+                 "outcome": "enabled_gil", "gil_before": false, "gil_after": true,
+                 "warnings": [], "detail": null},
+                {"interpreter": "CPython 3.12.1", "path": "/y", "module": "fastlib",
+                 "outcome": "not_applicable", "gil_before": null, "gil_after": null,
+                 "warnings": [], "detail": "default build"},
+                {"interpreter": "CPython 3.13.5t", "path": "/x", "module": "other",
+                 "outcome": "kept_gil_off", "gil_before": false, "gil_after": false,
+                 "warnings": [], "detail": null}]"#,
+        )
+        .unwrap();
+        let ExtensionCheck::Checked(checks) = read_checks(&path, &["fastlib".into()]).unwrap()
+        else {
+            panic!("checked")
+        };
+        assert_eq!(checks.len(), 1);
+        assert_eq!(checks[0].outcome, ImportOutcome::EnabledGil);
+        assert_eq!(
+            read_checks(&path, &["absent".into()]).unwrap(),
+            ExtensionCheck::NoFreeThreaded
+        );
+        std::fs::write(&path, "{}").unwrap();
+        let err = read_checks(&path, &["fastlib".into()]).unwrap_err();
+        assert!(err.to_string().contains("check-imports --json"), "{err}");
+    }
+}
