@@ -443,7 +443,8 @@ pub struct RunSummary {
     pub warnings: Vec<Warning>,
     /// Totals.
     pub totals: Totals,
-    /// The reference digest per scenario.
+    /// The reference digest per scenario and scale, keyed `scenario@scale`
+    /// (e.g. `cpu@0.3`).
     pub reference_digests: BTreeMap<String, String>,
 }
 

@@ -46,7 +46,8 @@ struct CellProgress {
 /// The state of a run: rebuilt from the records on `--resume`.
 pub struct RunState {
     cells: Vec<(PlannedCell, CellProgress)>,
-    /// Reference digest per scenario (scale and seed are fixed per run).
+    /// Reference digest per `scenario@scale` (the seed is fixed per run; the
+    /// native twin may run at another scale).
     references: BTreeMap<String, String>,
     next_index: u64,
     /// Seconds of trials before this invocation (resume).
@@ -88,6 +89,11 @@ impl RunState {
         state
     }
 
+    /// The key of a cell's reference digest: `scenario@scale`.
+    fn reference_key(planned: &PlannedCell) -> String {
+        format!("{}@{}", planned.cell.scenario, planned.spec["scale"])
+    }
+
     fn position(&self, cell: &CellKey) -> Option<usize> {
         self.cells.iter().position(|(p, _)| &p.cell == cell)
     }
@@ -98,9 +104,10 @@ impl RunState {
         if trial.status == TrialStatus::Ok
             && trial.cell.is_baseline()
             && let Some(report) = &trial.runner
+            && let Some(i) = self.position(&trial.cell)
         {
             self.references
-                .entry(trial.cell.scenario.clone())
+                .entry(Self::reference_key(&self.cells[i].0))
                 .or_insert_with(|| report.digest.clone());
         }
     }
@@ -491,7 +498,7 @@ pub fn run(
                 Ok(outcome) => {
                     let reference = state
                         .references
-                        .get(&planned.cell.scenario)
+                        .get(&RunState::reference_key(planned))
                         .filter(|_| {
                             crate::llm::bench::compares_digest(
                                 &settings.llm,
@@ -618,7 +625,7 @@ mod tests {
         assert_eq!(state.cells[0].1.measured, 1);
         assert_eq!(state.cells[1].1.reps, 1, "a cancelled trial is run again");
         assert_eq!(
-            state.references.get("cpu").map(String::as_str),
+            state.references.get("cpu@null").map(String::as_str),
             Some("0123456789abcdef")
         );
         // warmup 1 + min_runs 3 = 4 per cell: 2 + 3 still to go.
