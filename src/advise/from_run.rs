@@ -501,6 +501,27 @@ fn alternatives(
             why_not,
         });
     }
+    // What the published facts say about the measured winner's kind of
+    // approach, so the numbers and the reasons behind them read together.
+    let waiting = matches!(scenario, "io" | "mixed");
+    let cite = |rec: &mut Recommendation, id: &str| {
+        if !rec.cites.iter().any(|c| c == id) {
+            rec.cites.push(id.into());
+        }
+    };
+    match pick.cell.approach.as_str() {
+        "threads" if waiting => {
+            rec.reasons.push("threads suit waiting: the GIL is released while a call waits, so they overlap calls on any build".into());
+            cite(rec, "gil-released-on-io");
+        }
+        "asyncio" | "asyncio+threads" if waiting => {
+            rec.reasons.push(
+                "an event loop keeps many calls in flight on one thread, each a cheap task".into(),
+            );
+            cite(rec, "asyncio-io");
+        }
+        _ => {}
+    }
     if family(pick) == "free-threaded threads" {
         if scenario != "io" && !rec.cites.iter().any(|c| c == "ft-scaling") {
             rec.cites.push("ft-scaling".into());

@@ -57,7 +57,11 @@ pub fn terminal(out: &mut dyn Write, advice: &Advice) -> std::io::Result<()> {
         writeln!(out, "\n{}", rec.headline)?;
         // From a situation the headline already is the recommendation.
         if rec.approach != "none" && advice.basis == Basis::Run {
-            let workers = rec.workers.map(|w| format!(" ×{w}")).unwrap_or_default();
+            let workers = rec
+                .workers
+                .filter(|_| rec.approach != "sequential")
+                .map(|w| format!(" ×{w}"))
+                .unwrap_or_default();
             writeln!(
                 out,
                 "  Recommended: {}{workers} on {}{}",

@@ -46,6 +46,9 @@ pub struct Dashboard {
     /// Why the timelines may show turns where there should be none: the
     /// machine was busy with other programs when the run started.
     pub busy_machine: Option<String>,
+    /// Which approach and interpreter to use per scenario, from this run's
+    /// numbers (the same advice as `gil-lab advise`).
+    pub advice: crate::advise::Advice,
     /// The drawn charts by [`Chart::id`]: SVG markup, not data, so left out of
     /// the embedded JSON.
     #[serde(skip)]
@@ -579,7 +582,14 @@ pub fn build(loaded: &LoadedRun) -> anyhow::Result<Dashboard> {
         })
         .collect();
 
+    // The page names its run directory already; a fixed value keeps the
+    // embedded data independent of where the run is read from.
+    let advice = crate::advise::Advice {
+        run_dir: None,
+        ..crate::advise::for_run(loaded)
+    };
     Ok(Dashboard {
+        advice,
         busy_machine: busy_machine(&run.machine, run.settings.usable_cores),
         title: format!("gil-lab run of {}", readable_time(&run.started_at)),
         run: info,
