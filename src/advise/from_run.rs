@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::bench::record::{
     CellKey, CellState, CellSummary, FailureKind, InterpreterKind, InterpreterRecord, LoadedRun,
-    RunSummary,
+    RunSummary, WarningKind,
 };
 use crate::bench::summary::{describe, summarize};
 use crate::bench::terminal::{format_bytes, format_seconds};
@@ -251,15 +251,20 @@ fn for_scenario(view: &RunView, scenario: &str) -> Recommendation {
         ));
     }
     if rec.tie {
-        let others: Vec<String> = tied
+        let mut others: Vec<String> = tied
             .iter()
             .filter(|c| c.cell != pick.cell)
             .map(|c| view.name(&c.cell))
             .collect();
+        let count = others.len();
+        if count > 4 {
+            others.truncate(3);
+            others.push(format!("{} more", count - 3));
+        }
         rec.reasons.push(format!(
             "tie: {} {} within noise of {} (Mann-Whitney at {:.0}%): the simpler approach is preferred (sequential < threads < asyncio < processes < subinterpreters < distributed; a default build before a free-threaded one; fewer workers)",
             others.join(", "),
-            if others.len() == 1 { "is" } else { "are" },
+            if count == 1 { "is" } else { "are" },
             if pick.cell == fastest.cell { "it".to_string() } else { view.name(&pick.cell) },
             stats::DEFAULT_ALPHA * 100.0,
         ));
@@ -310,7 +315,7 @@ fn for_scenario(view: &RunView, scenario: &str) -> Recommendation {
     }
     rec.headline = headline(view, scenario, pick, &rec);
     free_threading_cost(view, scenario, &mut rec);
-    alternatives(view, scenario, pick, &candidates, &mut rec);
+    alternatives(view, scenario, pick, &candidates, &tied, &mut rec);
     measure(view, scenario, pick, runner_up, &mut rec);
     rec
 }
@@ -378,6 +383,13 @@ fn costs_against(
 
 /// Digest failures and a GIL turned back on, in this scenario.
 fn warn_about_figures(view: &RunView, scenario: &str, rec: &mut Recommendation) {
+    // A busy machine blurs every comparison: ties become likelier.
+    for warning in &view.summary.warnings {
+        if warning.kind == WarningKind::Noise {
+            rec.warnings
+                .push(format!("noisy machine: {}", warning.message));
+        }
+    }
     for (cell, count) in &view.digest_failures {
         if cell.scenario == scenario {
             rec.warnings.push(format!(
@@ -461,6 +473,7 @@ fn alternatives(
     scenario: &str,
     pick: &CellSummary,
     candidates: &[&CellSummary],
+    tied: &[&CellSummary],
     rec: &mut Recommendation,
 ) {
     let family = |c: &CellSummary| {
@@ -490,8 +503,15 @@ fn alternatives(
             view.name(&c.cell),
             ratio_text(&ratio)
         );
-        if ratio.ci_low <= 1.0 && !rec.tie {
-            why_not.push_str(" (its CI reaches 1: the rank test did not separate them)");
+        if tied.iter().any(|t| t.cell == c.cell) {
+            why_not.push_str(&format!(
+                ": within noise of the fastest, and {} is simpler",
+                pick.cell.approach
+            ));
+        } else if ratio.ci_low > 1.0 {
+            why_not.push_str(": significantly slower");
+        } else {
+            why_not.push_str(": slower by the rank test, though the ratio's CI reaches 1");
         }
         if view.free_threaded(&c.cell) && c.gil_enabled == Some(true) {
             why_not.push_str("; it ran with the GIL turned back on");
