@@ -45,6 +45,11 @@ pub struct LlmServeArgs {
     #[arg(long, default_value = DEFAULT_MODEL)]
     pub model: String,
 
+    /// Require `Authorization: Bearer <key>` with the key read from this
+    /// environment variable (401 otherwise), like a hosted API.
+    #[arg(long, value_name = "VAR")]
+    pub api_key_env: Option<String>,
+
     /// Worker threads of the server (default: one per core).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=256))]
     pub threads: Option<u32>,
@@ -90,8 +95,16 @@ fn jitter(text: &str) -> Result<f64, String> {
 
 impl LlmServeArgs {
     /// The server configuration these options describe.
-    pub fn config(&self) -> ServerConfig {
-        ServerConfig {
+    pub fn config(&self) -> Result<ServerConfig> {
+        let api_key = match &self.api_key_env {
+            None => None,
+            Some(name) => Some(std::env::var(name).map_err(|_| {
+                anyhow::anyhow!(
+                    "--api-key-env {name}: the variable {name} is not set; export the key in it"
+                )
+            })?),
+        };
+        Ok(ServerConfig {
             port: self.port,
             model: self.model.clone(),
             latency: LatencyModel {
@@ -103,7 +116,8 @@ impl LlmServeArgs {
             max_concurrency: self.max_concurrency.map(|n| n as usize),
             rate_limit: self.rate_limit,
             threads: self.threads.map(|n| n as usize),
-        }
+            api_key,
+        })
     }
 }
 
@@ -113,7 +127,7 @@ pub fn run(args: LlmServeArgs) -> Result<ExitCode> {
         super::load::run(args.bench_seconds)?;
         return Ok(ExitCode::SUCCESS);
     }
-    server::serve_forever(args.config(), |url| {
+    server::serve_forever(args.config()?, |url| {
         // The URL alone on stdout (flushed), so scripts and tests can read it.
         println!("{url}");
         let _ = std::io::stdout().flush();

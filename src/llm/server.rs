@@ -17,7 +17,7 @@ use anyhow::{Context, Result};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -72,6 +72,10 @@ pub struct ServerConfig {
     pub rate_limit: Option<f64>,
     /// Worker threads of the server's runtime (None = one per core).
     pub threads: Option<usize>,
+    /// The API key clients must send as `Authorization: Bearer <key>`
+    /// (None = no key needed). Never serialised: it stays out of run records.
+    #[serde(skip)]
+    pub api_key: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -88,6 +92,7 @@ impl Default for ServerConfig {
             max_concurrency: None,
             rate_limit: None,
             threads: None,
+            api_key: None,
         }
     }
 }
@@ -290,7 +295,32 @@ fn usage(completion: &Completion) -> Value {
     })
 }
 
-async fn chat_completions(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+/// Whether the request carries the configured API key (or none is needed).
+fn authorised(state: &AppState, headers: &HeaderMap) -> bool {
+    let Some(key) = &state.config.api_key else {
+        return true;
+    };
+    headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|sent| sent == key)
+}
+
+async fn chat_completions(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !authorised(&state, &headers) {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_request_error",
+            Some("invalid_api_key"),
+            "missing or wrong API key: send Authorization: Bearer <the key of --api-key-env>"
+                .into(),
+        );
+    }
     let request = match parse_request(&body) {
         Ok(request) => request,
         Err(message) => {
