@@ -164,6 +164,14 @@ fn processes_win() -> Vec<Cell> {
     ]
 }
 
+/// The first recommendation for a fixture run of `cells`.
+fn first_recommendation(cells: &[Cell]) -> serde_json::Value {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    write_run(&dir, cells, &Options::default());
+    run_advice(&dir)["recommendations"][0].clone()
+}
+
 fn run_advice(dir: &Path) -> serde_json::Value {
     let output = gil_lab()
         .args(["advise", "--json"])
@@ -221,8 +229,6 @@ fn the_advice_follows_a_run_where_processes_win() {
 
 #[test]
 fn the_advice_follows_a_run_where_free_threaded_threads_win() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("run");
     let mut cells = processes_win();
     // Same run, but the free-threaded threads now take 0.45 s.
     cells[4] = cpu(
@@ -231,8 +237,7 @@ fn the_advice_follows_a_run_where_free_threaded_threads_win() {
         2,
         &[0.45, 0.46, 0.44, 0.47, 0.45, 0.46],
     );
-    write_run(&dir, &cells, &Options::default());
-    let rec = &run_advice(&dir)["recommendations"][0];
+    let rec = &first_recommendation(&cells);
     assert_eq!(rec["approach"], "threads");
     assert_eq!(rec["interpreter"], "CPython 3.13.5t (free-threaded)");
     assert_eq!(rec["margin"]["runner_up"], "processes ×2 on CPython 3.13.5");
@@ -240,8 +245,6 @@ fn the_advice_follows_a_run_where_free_threaded_threads_win() {
 
 #[test]
 fn within_noise_the_simpler_approach_is_recommended() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("run");
     let mut cells = processes_win();
     // Threads under the GIL as fast as processes, within noise (and a
     // little slower by the median).
@@ -251,8 +254,7 @@ fn within_noise_the_simpler_approach_is_recommended() {
         2,
         &[0.53, 0.52, 0.54, 0.51, 0.53, 0.52],
     );
-    write_run(&dir, &cells, &Options::default());
-    let rec = &run_advice(&dir)["recommendations"][0];
+    let rec = &first_recommendation(&cells);
     assert_eq!(rec["approach"], "threads");
     assert_eq!(rec["tie"], true);
     let reasons = rec["reasons"].to_string();

@@ -162,22 +162,7 @@ fn python_args(view: &RunView, cells: &[&CellKey]) -> String {
 }
 
 fn for_scenario(view: &RunView, scenario: &str) -> Recommendation {
-    let mut rec = Recommendation {
-        topic: scenario.into(),
-        approach: String::new(),
-        interpreter: String::new(),
-        workers: None,
-        headline: String::new(),
-        tie: false,
-        margin: None,
-        reasons: Vec::new(),
-        costs: Vec::new(),
-        warnings: Vec::new(),
-        alternatives: Vec::new(),
-        measure: Vec::new(),
-        rules: Vec::new(),
-        cites: Vec::new(),
-    };
+    let mut rec = Recommendation::new(scenario);
     warn_about_figures(view, scenario, &mut rec);
     let candidates = view.candidates(scenario);
     let Some(fastest) = candidates

@@ -89,6 +89,28 @@ pub struct Recommendation {
     pub cites: Vec<String>,
 }
 
+impl Recommendation {
+    /// An empty recommendation about `topic`, to be filled in.
+    fn new(topic: &str) -> Recommendation {
+        Recommendation {
+            topic: topic.into(),
+            approach: String::new(),
+            interpreter: String::new(),
+            workers: None,
+            headline: String::new(),
+            tie: false,
+            margin: None,
+            reasons: Vec::new(),
+            costs: Vec::new(),
+            warnings: Vec::new(),
+            alternatives: Vec::new(),
+            measure: Vec::new(),
+            rules: Vec::new(),
+            cites: Vec::new(),
+        }
+    }
+}
+
 /// The advice: recommendations and the facts they cite.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Advice {

@@ -287,25 +287,15 @@ pub fn recommend(s: &Situation, findings: &[Finding]) -> Recommendation {
     let mut ordered: Vec<&Finding> = vec![decision];
     ordered.extend(findings.iter().filter(|f| f.rule != decision.rule));
     let mut recommendation = Recommendation {
-        topic: s.workload.scenario().into(),
         approach: choice.approach.name().into(),
         interpreter: choice.interpreter.clone(),
-        workers: None,
         headline: format!(
             "{}: {} on {}",
             s.workload.words(),
             choice.approach.name(),
             choice.interpreter
         ),
-        tie: false,
-        margin: None,
-        reasons: Vec::new(),
-        costs: Vec::new(),
-        warnings: Vec::new(),
-        alternatives: Vec::new(),
-        measure: Vec::new(),
-        rules: Vec::new(),
-        cites: Vec::new(),
+        ..Recommendation::new(s.workload.scenario())
     };
     for f in ordered {
         let r = &mut recommendation;
