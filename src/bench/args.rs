@@ -70,6 +70,11 @@ pub struct BenchArgs {
     #[arg(long, value_parser = positive_f64, group = "plan")]
     pub scale: Option<f64>,
 
+    /// Size of the native twin's work in the cpu and shared scenarios
+    /// [default: 10 × the scale].
+    #[arg(long, value_parser = positive_f64, group = "plan")]
+    pub native_scale: Option<f64>,
+
     /// Exactly this many measured trials per cell (sets --min-runs and --max-runs).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000), conflicts_with_all = ["min_runs", "max_runs"], group = "plan")]
     pub runs: Option<u32>,

@@ -208,7 +208,7 @@ fn planned_cells(
                 .with_context(|| {
                     format!("the plan names an unknown interpreter {}", cell.interpreter)
                 })?;
-            let spec = plan::spec(cell, settings);
+            let spec = plan::spec(cell, interpreter.kind, settings);
             let spec_text = spec.to_string();
             let mut command: Vec<String> = match interpreter.kind {
                 InterpreterKind::Python => {

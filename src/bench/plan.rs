@@ -28,11 +28,14 @@ struct Preset {
 }
 
 /// `gil-lab bench`: within 120 s here with >= 5 measured trials per cell.
-/// The scale keeps a sequential `cpu` trial around 0.2 s on CPython 3.13, long
-/// enough that a 2-worker speedup is not drowned by start-up noise.
+/// The scale keeps a sequential `cpu` trial around 0.25 s on CPython 3.13,
+/// long enough that a 2-worker speedup is not drowned by start-up noise. The
+/// `io` and `mixed` scenarios wait on an LLM endpoint (about 1-2 s per
+/// sequential trial): with them the default run would take 3-4 minutes on 2
+/// cores, so they are asked for with `--scenario` (or `--full`).
 const DEFAULT: Preset = Preset {
     name: "default",
-    scenarios: SCENARIOS,
+    scenarios: &["cpu", "shared"],
     approaches: PYTHON_APPROACHES,
     scale: 0.3,
     warmup: 1,
@@ -65,6 +68,11 @@ const FULL: Preset = Preset {
     budget_s: 1800.0,
 };
 
+/// The native twin's cells of the CPU-bound scenarios run this many times
+/// the Python cells' scale: its work phase is some 50 times shorter, and a few
+/// milliseconds of work would be timing noise. (In `io` and `mixed` the twin
+/// waits on the same endpoint as Python does: same scale.)
+const NATIVE_SCALE_FACTOR: f64 = 10.0;
 /// Default per-trial timeout, seconds.
 const DEFAULT_TIMEOUT_S: f64 = 120.0;
 /// Default CI target: 3% of the median.
@@ -398,9 +406,11 @@ pub fn build(
     if max_runs < min_runs {
         bail!("--max-runs {max_runs} is below --min-runs {min_runs}: raise --max-runs");
     }
+    let scale = args.scale.unwrap_or(preset.scale);
     let settings = Settings {
         preset: preset.name.into(),
-        scale: args.scale.unwrap_or(preset.scale),
+        scale,
+        native_scale: args.native_scale.unwrap_or(scale * NATIVE_SCALE_FACTOR),
         seed: args.seed.unwrap_or(DEFAULT_SEED),
         warmup: args.warmup.unwrap_or(preset.warmup),
         min_runs,
@@ -424,8 +434,19 @@ pub fn build(
     })
 }
 
+/// The scale of a cell's trials: the native twin's is larger in the
+/// CPU-bound scenarios.
+pub fn scale_of(cell: &CellKey, kind: InterpreterKind, settings: &Settings) -> f64 {
+    let cpu_bound = !crate::llm::bench::uses_llm(&cell.scenario);
+    if kind == InterpreterKind::Native && cpu_bound && settings.native_scale > 0.0 {
+        settings.native_scale
+    } else {
+        settings.scale
+    }
+}
+
 /// The trial spec of a cell (docs/trial-protocol.md).
-pub fn spec(cell: &CellKey, settings: &Settings) -> serde_json::Value {
+pub fn spec(cell: &CellKey, kind: InterpreterKind, settings: &Settings) -> serde_json::Value {
     let llm = settings
         .llm
         .as_ref()
@@ -435,7 +456,7 @@ pub fn spec(cell: &CellKey, settings: &Settings) -> serde_json::Value {
         "scenario": cell.scenario,
         "approach": cell.approach,
         "workers": cell.workers,
-        "scale": settings.scale,
+        "scale": scale_of(cell, kind, settings),
         "seed": settings.seed,
         "start_method": null,
         "llm": llm,
@@ -520,9 +541,18 @@ mod tests {
             ]
         );
         assert_eq!(plan.interpreters[2].flags, ["-X", "gil=1"]);
-        // cpu, shared: 3 interpreters × 6 approaches + 3 native approaches;
+        // cpu, shared (io and mixed only when asked for): 3 interpreters × 6
+        // approaches + 3 native approaches.
+        assert_eq!(plan.cells.len(), 2 * (3 * 6 + 3));
         // io, mixed: the same + the twin's 2 event-loop approaches.
-        assert_eq!(plan.cells.len(), 2 * (3 * 6 + 3) + 2 * (3 * 6 + 5));
+        let plan = build(
+            &args(&["--scenario", "cpu,io,mixed"]),
+            &found(),
+            Some(twin()),
+            2,
+        )
+        .unwrap();
+        assert_eq!(plan.cells.len(), (3 * 6 + 3) + 2 * (3 * 6 + 5));
         assert!(plan.cells.iter().all(|c| c.workers
             == match (c.approach.as_str(), c.scenario.as_str()) {
                 ("sequential", _) => 1,
@@ -655,6 +685,36 @@ mod tests {
             (QUICK.warmup, FULL.warmup),
             (DEFAULT.warmup, DEFAULT.warmup)
         );
+    }
+
+    #[test]
+    fn the_twin_runs_a_larger_scale_in_the_cpu_bound_scenarios_only() {
+        let plan = build(
+            &args(&["--scenario", "cpu,io", "--scale", "0.5"]),
+            &found(),
+            Some(twin()),
+            2,
+        )
+        .unwrap();
+        let scale = |scenario: &str, interpreter: &str| {
+            let cell = plan
+                .cells
+                .iter()
+                .find(|c| c.scenario == scenario && c.interpreter == interpreter)
+                .unwrap();
+            let kind = plan
+                .interpreters
+                .iter()
+                .find(|i| i.id == interpreter)
+                .unwrap()
+                .kind;
+            spec(cell, kind, &plan.settings)["scale"].as_f64().unwrap()
+        };
+        assert_eq!(scale("cpu", "cpython-3.13.5"), 0.5);
+        assert_eq!(scale("cpu", "native"), 0.5 * NATIVE_SCALE_FACTOR);
+        assert_eq!(scale("io", "native"), 0.5);
+        let plan = build(&args(&["--native-scale", "2"]), &found(), Some(twin()), 2).unwrap();
+        assert_eq!(plan.settings.native_scale, 2.0);
     }
 
     #[test]

@@ -103,6 +103,12 @@ pub struct Settings {
     pub preset: String,
     /// The runner's `scale`.
     pub scale: f64,
+    /// The `scale` of the native twin's cells in the CPU-bound scenarios
+    /// (`cpu`, `shared`): larger than `scale`, so that its much faster work
+    /// phase stays long enough to time. A cell's digest is checked against the
+    /// reference of its own scenario and scale. 0 (older runs) = `scale`.
+    #[serde(default)]
+    pub native_scale: f64,
     /// The runner's `seed`.
     pub seed: u64,
     /// Warmup trials per cell (recorded, not measured).
@@ -554,6 +560,7 @@ pub mod fixtures {
             settings: Settings {
                 preset: "default".into(),
                 scale: 1.0,
+                native_scale: 1.0,
                 seed: 1,
                 warmup: 1,
                 min_runs: 3,

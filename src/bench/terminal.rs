@@ -230,6 +230,23 @@ pub fn print_report(
             "\nScenario `{}`: work = the runner's steady work phase (median, ±95% CI); speedup = `sequential` ÷ this, same interpreter (95% CI in brackets), end-to-end = the same with whole-trial wall time; start + pool = interpreter start-up/exit and pool start (medians)",
             verdict.scenario
         )?;
+        let native_scale = run
+            .plan
+            .iter()
+            .filter(|p| p.cell.scenario == verdict.scenario)
+            .filter(|p| {
+                run.interpreter(&p.cell.interpreter)
+                    .is_some_and(|i| i.kind == InterpreterKind::Native)
+            })
+            .find_map(|p| p.spec["scale"].as_f64())
+            .filter(|&scale| scale != run.settings.scale);
+        if let Some(scale) = native_scale {
+            writeln!(
+                out,
+                "(Python at scale {}; the native twin at scale {scale}, its work being much shorter: compare its speedups, not its times)",
+                run.settings.scale
+            )?;
+        }
         writeln!(
             out,
             "{}",
