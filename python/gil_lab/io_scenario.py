@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from .llm_client import AsyncClient, BlockingClient, CallRecord, LlmError, config_from_env
@@ -87,30 +88,59 @@ async def close_async() -> None:
         await client.aclose()
 
 
-def run(task: Task) -> tuple[list[int], list[CallRecord]]:
-    """Runs an `io` task with blocking calls: (results, call records)."""
+def chain(task: Task, rounds: int,
+          step: Callable[[Task, int], list[int]] | None = None,
+          ) -> tuple[list[int], list[CallRecord]]:
+    """`rounds` chained blocking calls; after each, the answer hash >> 1 goes
+    into the results, followed by `step(task, answer hash)` when given (the
+    `mixed` scenario's reasoning step). Returns (results, call records)."""
     client = blocking_client()
     results: list[int] = []
     calls: list[CallRecord] = []
     previous = 0
-    for call in range(CALLS_PER_TASK):
+    for call in range(rounds):
         answer, record = client.chat(messages(task, call, previous), MAX_TOKENS)
         calls.append(record)
         previous = text_hash(answer.text)
         results.append(previous >> 1)
+        if step is not None:
+            results.extend(step(task, previous))
     return results, calls
+
+
+async def chain_async(task: Task, rounds: int,
+                      step: Callable[[Task, int], list[int]] | None = None,
+                      offload: Callable[..., Awaitable[Any]] | None = None,
+                      ) -> tuple[list[int], list[CallRecord]]:
+    """`chain` on the running event loop: the calls are awaited; each step
+    runs on the loop's thread, or through `offload` (e.g. `asyncio.to_thread`)
+    when given."""
+    client = async_client()
+    results: list[int] = []
+    calls: list[CallRecord] = []
+    previous = 0
+    for call in range(rounds):
+        answer, record = await client.chat_async(messages(task, call, previous), MAX_TOKENS)
+        calls.append(record)
+        previous = text_hash(answer.text)
+        results.append(previous >> 1)
+        if step is None:
+            continue
+        if offload is None:
+            results.extend(step(task, previous))
+            # Let the other agents' answers in between two steps.
+            await asyncio.sleep(0)
+        else:
+            results.extend(await offload(step, task, previous))
+    return results, calls
+
+
+def run(task: Task) -> tuple[list[int], list[CallRecord]]:
+    """Runs an `io` task with blocking calls: (results, call records)."""
+    return chain(task, CALLS_PER_TASK)
 
 
 async def run_async(task: Task, offload: Any = None) -> tuple[list[int], list[CallRecord]]:
     """Runs an `io` task on the event loop (`offload` is unused: there is no
     CPU step worth a thread)."""
-    client = async_client()
-    results: list[int] = []
-    calls: list[CallRecord] = []
-    previous = 0
-    for call in range(CALLS_PER_TASK):
-        answer, record = await client.chat_async(messages(task, call, previous), MAX_TOKENS)
-        calls.append(record)
-        previous = text_hash(answer.text)
-        results.append(previous >> 1)
-    return results, calls
+    return await chain_async(task, CALLS_PER_TASK)

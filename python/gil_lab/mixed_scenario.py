@@ -18,12 +18,11 @@ free-threaded build.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from .agents import AGENT_RUN
-from .io_scenario import MAX_TOKENS, async_client, blocking_client, messages, text_hash
+from .io_scenario import chain, chain_async
 from .llm_client import CallRecord
 from .scenarios import Task
 
@@ -38,17 +37,7 @@ def step(task: Task, answer_hash: int) -> list[int]:
 
 def run(task: Task) -> tuple[list[int], list[CallRecord]]:
     """Runs a `mixed` task with blocking calls: (results, call records)."""
-    client = blocking_client()
-    results: list[int] = []
-    calls: list[CallRecord] = []
-    previous = 0
-    for call in range(ROUNDS):
-        answer, record = client.chat(messages(task, call, previous), MAX_TOKENS)
-        calls.append(record)
-        previous = text_hash(answer.text)
-        results.append(previous >> 1)
-        results.extend(step(task, previous))
-    return results, calls
+    return chain(task, ROUNDS, step)
 
 
 async def run_async(
@@ -57,19 +46,4 @@ async def run_async(
 ) -> tuple[list[int], list[CallRecord]]:
     """Runs a `mixed` task on the event loop; each step runs on the loop's
     thread, or through `offload` (e.g. `asyncio.to_thread`) when given."""
-    client = async_client()
-    results: list[int] = []
-    calls: list[CallRecord] = []
-    previous = 0
-    for call in range(ROUNDS):
-        answer, record = await client.chat_async(messages(task, call, previous), MAX_TOKENS)
-        calls.append(record)
-        previous = text_hash(answer.text)
-        results.append(previous >> 1)
-        if offload is None:
-            results.extend(step(task, previous))
-            # Let the other agents' answers in between two steps.
-            await asyncio.sleep(0)
-        else:
-            results.extend(await offload(step, task, previous))
-    return results, calls
+    return await chain_async(task, ROUNDS, step, offload)

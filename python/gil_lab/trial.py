@@ -129,7 +129,10 @@ def run(spec: dict[str, Any], result: dict[str, Any], clock_t0: float) -> None:
         # Every worker (thread, process, subinterpreter) finds it here.
         os.environ[CONFIG_ENV] = json.dumps(spec["llm"])
         # Its imports (urllib, ...) and the client belong to setup, not to work.
-        llm_module(spec["scenario"]).blocking_client()
+        llm_module(spec["scenario"])
+        from .io_scenario import blocking_client
+
+        blocking_client()
     tasks = make_tasks(spec["scale"], spec["seed"])
     network = knowledge.build(spec["seed"]) if SCENARIOS[spec["scenario"]].uses_knowledge \
         else None
