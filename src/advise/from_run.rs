@@ -614,3 +614,121 @@ fn measure(
         ));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::record::fixtures::{cell, run_file, trial};
+    use crate::bench::record::{Failure, TrialRecord, TrialStatus};
+
+    /// A free-threaded build next to the fixture's default build `py`.
+    fn with_free_threaded(run: &mut crate::bench::record::RunFile) {
+        let mut ft = run.interpreters[0].clone();
+        ft.id = "pyt".into();
+        ft.label = "CPython 3.13.5t".into();
+        ft.free_threaded = true;
+        run.interpreters.push(ft);
+    }
+
+    fn loaded(cells: &[(CellKey, &[f64])], free_threaded: bool) -> LoadedRun {
+        let keys: Vec<CellKey> = cells.iter().map(|(c, _)| c.clone()).collect();
+        let mut run = run_file(&keys);
+        if free_threaded {
+            with_free_threaded(&mut run);
+        }
+        let mut trials: Vec<TrialRecord> = Vec::new();
+        for (key, work) in cells {
+            for (i, w) in work.iter().enumerate() {
+                trials.push(trial(trials.len() as u64, key, i as u32, false, *w));
+            }
+        }
+        LoadedRun {
+            dir: "/runs/x".into(),
+            run,
+            trials,
+        }
+    }
+
+    const FAST: &[f64] = &[0.50, 0.51, 0.49, 0.52, 0.50, 0.51];
+    const SLOW: &[f64] = &[1.00, 1.02, 0.99, 1.01, 1.03, 0.98];
+
+    #[test]
+    fn a_digest_failure_leaves_the_cell_out_and_is_a_warning() {
+        let seq = cell("py", "sequential", 1);
+        let threads = cell("py", "threads", 2);
+        let mut run = loaded(&[(seq.clone(), SLOW), (threads.clone(), FAST)], false);
+        let mut bad = trial(99, &threads, 9, false, 0.5);
+        bad.status = TrialStatus::Failed;
+        bad.failure = Some(Failure {
+            kind: FailureKind::DigestMismatch,
+            message: "digest differs".into(),
+        });
+        run.trials.push(bad);
+        let rec = &for_run(&run).recommendations[0];
+        assert_eq!(rec.approach, "sequential", "{rec:#?}");
+        assert!(rec.warnings[0].starts_with("CORRECTNESS FAILURE: threads ×2"));
+    }
+
+    #[test]
+    fn a_gil_turned_back_on_and_the_free_threading_cost_are_reported() {
+        let seq = cell("py", "sequential", 1);
+        let ft_seq = cell("pyt", "sequential", 1);
+        let ft_threads = cell("pyt", "threads", 2);
+        let slower: Vec<f64> = SLOW.iter().map(|w| w * 1.3).collect();
+        let mut run = loaded(
+            &[(seq, SLOW), (ft_seq, &slower), (ft_threads.clone(), FAST)],
+            true,
+        );
+        for t in run.trials.iter_mut().filter(|t| t.cell == ft_threads) {
+            t.runner.as_mut().unwrap().gil_enabled_end = Some(true);
+        }
+        let advice = for_run(&run);
+        let rec = &advice.recommendations[0];
+        assert_eq!(rec.approach, "threads");
+        assert!(rec.interpreter.ends_with("(free-threaded)"));
+        assert!(
+            rec.warnings
+                .iter()
+                .any(|w| w.contains("GIL turned back on")),
+            "{rec:#?}"
+        );
+        assert!(
+            rec.costs
+                .iter()
+                .any(|c| c.contains("single-thread cost") && c.contains("1.30×")),
+            "{rec:#?}"
+        );
+        let cited: Vec<&str> = advice.facts.iter().map(|f| f.id).collect();
+        assert!(cited.contains(&"gil-reenabled") && cited.contains(&"ft-cost-3.13"));
+    }
+
+    #[test]
+    fn without_a_free_threaded_build_it_says_how_to_measure_one() {
+        let seq = cell("py", "sequential", 1);
+        let processes = cell("py", "processes", 2);
+        let run = loaded(&[(seq, SLOW), (processes, FAST)], false);
+        let rec = &for_run(&run).recommendations[0];
+        assert_eq!(rec.approach, "processes");
+        assert!(
+            rec.alternatives
+                .iter()
+                .any(|a| a.approach == "free-threaded threads" && a.why_not.contains("install"))
+        );
+        assert!(
+            rec.measure
+                .iter()
+                .any(|m| m == "gil-lab bench --scenario cpu --python 3.13t --python 3.13")
+        );
+    }
+
+    #[test]
+    fn nothing_measured_is_nothing_to_recommend() {
+        let seq = cell("py", "sequential", 1);
+        let mut run = loaded(&[(seq, &[1.0])], false);
+        run.trials[0].status = TrialStatus::Failed;
+        let rec = &for_run(&run).recommendations[0];
+        assert_eq!(rec.approach, "none");
+        assert!(rec.headline.contains("nothing to recommend"));
+        assert_eq!(rec.measure, ["gil-lab bench --scenario cpu"]);
+    }
+}
