@@ -378,6 +378,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
             "settings": run.settings,
             "interpreters": run.interpreters,
             "summary": summary,
+            "advice": crate::advise::for_run(&run_dir::load(run_dir.path())?),
         });
         println!("{}", serde_json::to_string_pretty(&json)?);
     } else {
