@@ -145,6 +145,14 @@ pub fn for_run(loaded: &LoadedRun) -> Advice {
         basis: Basis::Run,
         run_dir: Some(loaded.dir.clone()),
         situation: None,
+        // A busy machine blurs every comparison: ties become likelier.
+        warnings: view
+            .summary
+            .warnings
+            .iter()
+            .filter(|w| w.kind == WarningKind::Noise)
+            .map(|w| format!("noisy machine: {}", w.message))
+            .collect(),
         recommendations,
         facts,
     }
@@ -368,13 +376,6 @@ fn costs_against(
 
 /// Digest failures and a GIL turned back on, in this scenario.
 fn warn_about_figures(view: &RunView, scenario: &str, rec: &mut Recommendation) {
-    // A busy machine blurs every comparison: ties become likelier.
-    for warning in &view.summary.warnings {
-        if warning.kind == WarningKind::Noise {
-            rec.warnings
-                .push(format!("noisy machine: {}", warning.message));
-        }
-    }
     for (cell, count) in &view.digest_failures {
         if cell.scenario == scenario {
             rec.warnings.push(format!(

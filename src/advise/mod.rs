@@ -122,6 +122,8 @@ pub struct Advice {
     /// The situation as understood (advice from a situation).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub situation: Option<situation::Situation>,
+    /// What makes every figure of the run doubtful (a busy machine).
+    pub warnings: Vec<String>,
     /// One per scenario of the run, or one for the situation.
     pub recommendations: Vec<Recommendation>,
     /// Every published fact cited, with its source.

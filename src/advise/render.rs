@@ -53,6 +53,9 @@ pub fn terminal(out: &mut dyn Write, advice: &Advice) -> std::io::Result<()> {
         }
         _ => writeln!(out, "\nAdvice:")?,
     }
+    for warning in &advice.warnings {
+        writeln!(out, "  ⚠ {warning}")?;
+    }
     for rec in &advice.recommendations {
         writeln!(out, "\n{}", rec.headline)?;
         // From a situation the headline already is the recommendation.

@@ -345,6 +345,7 @@ pub fn advice_for(s: &Situation, checked: &ExtensionCheck) -> Advice {
         basis: Basis::Situation,
         run_dir: None,
         situation: Some(s.clone()),
+        warnings: Vec::new(),
         recommendations: vec![recommendation],
         facts,
     }
