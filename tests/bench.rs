@@ -610,3 +610,71 @@ fn a_closed_stdout_ends_the_report_quietly() {
     assert_eq!(read_json(&dir.join("run.json"))["status"], "complete");
     assert_no_process_left(seed);
 }
+
+#[test]
+fn serve_shows_the_run_live_and_the_report_is_written_at_the_end() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let seed = unique_seed();
+    let mut command = bench(
+        &dir,
+        seed,
+        &[
+            "--python",
+            PYTHON,
+            "--scenario",
+            "cpu",
+            "--approach",
+            "threads",
+            "--scale",
+            "0.1",
+            "--runs",
+            "4",
+            "--serve",
+            "--port",
+            "0",
+        ],
+    );
+    let mut child = command
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let url = loop {
+        let mut line = String::new();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "no dashboard URL on stderr"
+        );
+        if let Some(url) = line.trim().strip_prefix("Live dashboard: ") {
+            break url.to_string();
+        }
+    };
+    let address = url
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let mut stream = std::net::TcpStream::connect(&address).unwrap();
+    write!(
+        stream,
+        "GET /runs/0/ HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(
+        response.starts_with("HTTP/1.1 200"),
+        "{}",
+        &response[..response.len().min(200)]
+    );
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).unwrap();
+    assert!(child.wait().unwrap().success(), "{rest}");
+    assert!(rest.contains("Report: "), "{rest}");
+    assert!(dir.join("report.html").is_file());
+    assert_no_process_left(seed);
+}

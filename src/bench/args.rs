@@ -145,6 +145,23 @@ pub struct BenchArgs {
     #[arg(long, value_name = "DIR")]
     pub resume: Option<PathBuf>,
 
+    /// Serve the run's dashboard while it runs (updated as trials end), at
+    /// --host:--port.
+    #[arg(long)]
+    pub serve: bool,
+
+    /// Address of the --serve dashboard; the default only accepts this machine.
+    #[arg(long, default_value = "127.0.0.1", requires = "serve")]
+    pub host: String,
+
+    /// Port of the --serve dashboard (0: any free port).
+    #[arg(long, default_value_t = 8000, requires = "serve")]
+    pub port: u16,
+
+    /// Do not write the HTML report (report.html) into the run directory.
+    #[arg(long)]
+    pub no_report: bool,
+
     /// Print the run's summary as JSON on stdout instead of the tables.
     #[arg(long)]
     pub json: bool,

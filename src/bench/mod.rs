@@ -336,6 +336,14 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
             run.interpreters.len()
         );
     }
+    // The live dashboard stops when this handle is dropped, at the end.
+    let _live = if args.serve {
+        let live = crate::dashboard::spawn_live(run_dir.path(), &args.host, args.port)?;
+        eprintln!("Live dashboard: {}", live.url());
+        Some(live)
+    } else {
+        None
+    };
     let progress = Progress::new(
         state.recorded() + state.remaining(settings.warmup, settings.min_runs),
         state.recorded(),
@@ -360,6 +368,15 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     ));
     run_dir.write_run(&run)?;
     outcome?;
+
+    if !args.no_report {
+        // The report is a view of the records: failing to write it loses nothing.
+        match crate::dashboard::write_report(run_dir.path()) {
+            Ok(path) if interactive => eprintln!("Report: {}", path.display()),
+            Ok(_) => {}
+            Err(err) => eprintln!("warning: cannot write the HTML report: {err:#}"),
+        }
+    }
 
     let mut exports = ExportManager::default();
     exports.add(ExportFormat::Json, args.export_json.as_deref());
