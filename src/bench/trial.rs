@@ -5,15 +5,14 @@
 //! of the group behind.
 
 use std::ffi::OsString;
-use std::io::Read;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::{ChildStderr, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use super::sampler::{self, Sampler, SamplerReport};
@@ -21,11 +20,11 @@ use super::sampler::{self, Sampler, SamplerReport};
 /// How long a group gets between SIGTERM and SIGKILL when a trial is stopped.
 pub const DEFAULT_KILL_GRACE: Duration = Duration::from_millis(300);
 
-/// How often the waiting thread checks the cancel flag (set by a signal
+/// How often the watching thread checks the cancel flag (set by a signal
 /// handler, so it cannot wake anyone). The timeout itself is waited for
-/// exactly, and the wall time is taken by the thread blocked in `wait4` the
-/// moment the child ends. Rare wake-ups matter: on a busy machine every bit
-/// of CPU gil-lab uses comes out of the share the child could have had.
+/// exactly, and the end of the trial is seen the moment the child exits.
+/// Rare wake-ups matter: on a busy machine every bit of CPU gil-lab uses
+/// comes out of the share the child could have had.
 const CANCEL_POLL: Duration = Duration::from_millis(50);
 
 /// How long to wait, after the child ended, for the rest of its group to die
@@ -191,61 +190,55 @@ pub fn run_trial_with(
     let pgid = pid as libc::pid_t;
 
     // From here on the child must be reaped whatever happens, so nothing
-    // below returns early.
+    // below returns early before it is.
     let sampler = options
         .sample_interval
         .and_then(|interval| Sampler::start(pid, started, interval).ok());
-    let stdout = child.stdout.take().map(Drain::start);
-    let stderr = child.stderr.take().map(Drain::start);
+    // One thread (this one) drains both pipes and sees the exit, through
+    // poll(2) on the pipes and a pidfd: no helper threads to wake up at the
+    // end, which on a busy machine delays the measured end by milliseconds.
+    let mut watch = Watch::new(pgid, child.stdout.take(), child.stderr.take());
 
-    // A thread blocks in wait4 so that the end is timed exactly; this thread
-    // watches the clock and the cancel flag meanwhile.
-    let (reaped_tx, reaped_rx) = mpsc::channel();
-    let waiter = std::thread::Builder::new()
-        .name("gil-lab-wait".into())
-        .spawn(move || {
-            let reaped = wait_blocking(pgid);
-            let _ = reaped_tx.send((reaped, Instant::now()));
-        });
-    if let Err(err) = waiter {
-        // Without a waiter the trial cannot be timed: end it here.
-        signal_group(pgid, libc::SIGKILL);
-        let _ = wait_blocking(pgid);
-        clean_up_group(pgid);
-        return Err(err).context("cannot start the thread that waits for a trial");
-    }
-
-    let mut stopped_as = None;
     let deadline = started + options.timeout;
-    let (reaped, ended) = loop {
-        let wait = deadline
-            .saturating_duration_since(Instant::now())
-            .min(CANCEL_POLL);
-        match reaped_rx.recv_timeout(wait) {
-            Ok(result) => break result,
-            Err(mpsc::RecvTimeoutError::Disconnected) => {
-                bail!("lost the thread waiting for trial process {pid}")
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
+    let mut stopped_as = None;
+    let mut ended = loop {
+        if let Some(ended) =
+            watch.pump(CANCEL_POLL.min(deadline.saturating_duration_since(Instant::now())))
+        {
+            break Some(ended);
         }
-        let why = if cancel.load(Ordering::Relaxed) {
-            TrialExit::Cancelled
+        if cancel.load(Ordering::Relaxed) {
+            stopped_as = Some(TrialExit::Cancelled);
         } else if Instant::now() >= deadline {
-            TrialExit::TimedOut
+            stopped_as = Some(TrialExit::TimedOut);
         } else {
             continue;
-        };
-        stopped_as = Some(why);
-        break stop_group(pgid, options.kill_grace, &reaped_rx)?;
+        }
+        break None;
     };
-    let (status, usage) = reaped.with_context(|| format!("cannot wait for trial process {pid}"))?;
+    if ended.is_none() {
+        // Stop the group: SIGTERM, a grace period, then SIGKILL.
+        signal_group(pgid, libc::SIGTERM);
+        ended = watch.pump_until(Instant::now() + options.kill_grace);
+        if ended.is_none() {
+            signal_group(pgid, libc::SIGKILL);
+            ended = watch.pump_until(Instant::now() + CLEANUP_LIMIT);
+        }
+    }
+    let Some(ended) = ended else {
+        // Stuck in the kernel, beyond even SIGKILL for now: it stays a child
+        // of gil-lab, reaped by nobody until gil-lab ends.
+        anyhow::bail!("trial process {pid} survived SIGKILL for {CLEANUP_LIMIT:?}");
+    };
+    let (status, usage) =
+        wait_blocking(pgid).with_context(|| format!("cannot wait for trial process {pid}"))?;
     let wall_s = ended.duration_since(started).as_secs_f64();
 
     let cleanup = clean_up_group(pgid);
     let sampler = sampler.map(Sampler::stop).unwrap_or_default();
-    let deadline = Instant::now() + CLEANUP_LIMIT;
-    let stdout = stdout.map(|d| d.finish(deadline)).unwrap_or_default();
-    let stderr = stderr.map(|d| d.finish(deadline)).unwrap_or_default();
+    // The rest of the output, until the pipes close (a process outside the
+    // group may hold them open: then give up after a while).
+    let (stdout, stderr) = watch.finish(Instant::now() + CLEANUP_LIMIT);
 
     let exit = stopped_as.unwrap_or(if libc::WIFSIGNALED(status) {
         TrialExit::Signaled {
@@ -368,25 +361,6 @@ fn signal_group(pgid: libc::pid_t, signal: libc::c_int) -> bool {
     unsafe { libc::killpg(pgid, signal) == 0 }
 }
 
-type Reaped = (std::io::Result<(libc::c_int, Usage)>, Instant);
-
-/// Stops a running trial: SIGTERM to the group, then SIGKILL after the grace
-/// period, and waits until the child is reaped.
-fn stop_group(
-    pgid: libc::pid_t,
-    grace: Duration,
-    reaped: &mpsc::Receiver<Reaped>,
-) -> Result<Reaped> {
-    signal_group(pgid, libc::SIGTERM);
-    if let Ok(result) = reaped.recv_timeout(grace) {
-        return Ok(result);
-    }
-    signal_group(pgid, libc::SIGKILL);
-    reaped
-        .recv_timeout(CLEANUP_LIMIT)
-        .with_context(|| format!("trial process {pgid} survived SIGKILL for {CLEANUP_LIMIT:?}"))
-}
-
 /// What was left of a group after its leader ended.
 #[derive(Debug, Default)]
 struct Cleanup {
@@ -450,48 +424,163 @@ fn count_group(pgid: u32) -> u32 {
     count.max(1)
 }
 
-/// A thread that reads one output pipe to its end, so that a child writing
-/// a lot to both stdout and stderr never blocks on a full pipe.
-struct Drain {
-    buffer: Arc<Mutex<Vec<u8>>>,
-    done: mpsc::Receiver<()>,
+/// Watches a running child from the calling thread: drains its stdout and
+/// stderr (so that a child writing a lot to both never blocks on a full
+/// pipe) and notices its exit, all with one poll(2).
+struct Watch {
+    pid: libc::pid_t,
+    /// A pidfd of the child (Linux 5.3+): readable once it has exited.
+    /// Without one, the exit is checked every millisecond instead.
+    pidfd: Option<OwnedFd>,
+    exited: Option<Instant>,
+    pipes: [Option<OwnedFd>; 2],
+    output: [Vec<u8>; 2],
 }
 
-impl Drain {
-    fn start(mut pipe: impl Read + Send + 'static) -> Drain {
-        let buffer = Arc::new(Mutex::new(Vec::new()));
-        let (done_tx, done) = mpsc::channel();
-        let sink = Arc::clone(&buffer);
-        let spawned = std::thread::Builder::new()
-            .name("gil-lab-drain".into())
-            .spawn(move || {
-                let mut chunk = vec![0u8; 64 * 1024];
-                loop {
-                    match pipe.read(&mut chunk) {
-                        Ok(0) => break,
-                        Ok(n) => sink
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .extend_from_slice(&chunk[..n]),
-                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                        Err(_) => break,
-                    }
-                }
-                let _ = done_tx.send(());
-            });
-        // Without the thread the pipe is dropped: the child gets EPIPE on
-        // output instead of blocking forever, and the outcome has no output.
-        drop(spawned);
-        Drain { buffer, done }
+impl Watch {
+    fn new(pid: libc::pid_t, stdout: Option<ChildStdout>, stderr: Option<ChildStderr>) -> Watch {
+        // SAFETY: pidfd_open takes a pid and flags and has no memory-safety
+        // preconditions.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+        // SAFETY: a non-negative result is a new descriptor nobody else owns.
+        let pidfd = (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as RawFd) });
+        Watch {
+            pid,
+            pidfd,
+            exited: None,
+            pipes: [stdout.map(OwnedFd::from), stderr.map(OwnedFd::from)],
+            output: [Vec::new(), Vec::new()],
+        }
     }
 
-    /// The output, once the pipe closed or at `deadline` (a process outside
-    /// the group may keep it open; its later output is then lost).
-    fn finish(self, deadline: Instant) -> String {
-        let _ = self
-            .done
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()));
-        let bytes = self.buffer.lock().unwrap_or_else(|e| e.into_inner());
-        String::from_utf8_lossy(&bytes).into_owned()
+    /// Waits up to `timeout` for output or the child's exit, reads what is
+    /// there, and returns the instant the exit was seen, if it was.
+    fn pump(&mut self, timeout: Duration) -> Option<Instant> {
+        if self.exited.is_some() {
+            return self.exited;
+        }
+        let timeout = match &self.pidfd {
+            Some(_) => timeout,
+            None => timeout.min(Duration::from_millis(1)),
+        };
+        let mut fds = Vec::with_capacity(3);
+        if let Some(pidfd) = &self.pidfd {
+            fds.push(poll_fd(pidfd));
+        }
+        for pipe in self.pipes.iter().flatten() {
+            fds.push(poll_fd(pipe));
+        }
+        // SAFETY: `fds` is a valid array of pollfd of the given length.
+        let ready = unsafe {
+            libc::poll(
+                fds.as_mut_ptr(),
+                fds.len() as libc::nfds_t,
+                timeout.as_millis().min(i32::MAX as u128) as libc::c_int,
+            )
+        };
+        let now = Instant::now();
+        if ready > 0 {
+            self.read_ready(&fds);
+        }
+        let exited = match &self.pidfd {
+            Some(pidfd) => fds
+                .iter()
+                .any(|fd| fd.fd == pidfd.as_raw_fd() && fd.revents != 0),
+            None => has_exited(self.pid),
+        };
+        if exited {
+            self.exited = Some(now);
+        }
+        self.exited
     }
+
+    /// Pumps until the child's exit is seen or `deadline` passes.
+    fn pump_until(&mut self, deadline: Instant) -> Option<Instant> {
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let seen = self.pump(left.min(CANCEL_POLL));
+            if seen.is_some() || left.is_zero() {
+                return seen;
+            }
+        }
+    }
+
+    /// Reads once from every pipe poll said is ready; closes a pipe at its
+    /// end.
+    fn read_ready(&mut self, fds: &[libc::pollfd]) {
+        let mut chunk = [0u8; 64 * 1024];
+        for (pipe, output) in self.pipes.iter_mut().zip(self.output.iter_mut()) {
+            let Some(fd) = pipe else { continue };
+            let raw = fd.as_raw_fd();
+            if !fds.iter().any(|p| p.fd == raw && p.revents != 0) {
+                continue;
+            }
+            // SAFETY: reading into a valid buffer of the given length; poll
+            // said the pipe is readable (or closed), so this does not block.
+            let n = unsafe { libc::read(raw, chunk.as_mut_ptr().cast(), chunk.len()) };
+            if n > 0 {
+                output.extend_from_slice(&chunk[..n as usize]);
+            } else if n == 0
+                || std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted
+            {
+                *pipe = None;
+            }
+        }
+    }
+
+    /// Reads the pipes to their end or until `deadline`, and returns the
+    /// output (stdout, stderr).
+    fn finish(mut self, deadline: Instant) -> (String, String) {
+        // The child is reaped: only the pipes are left to watch.
+        self.pidfd = None;
+        self.exited = Some(Instant::now());
+        while self.pipes.iter().any(Option::is_some) && Instant::now() < deadline {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let mut fds: Vec<libc::pollfd> = self.pipes.iter().flatten().map(poll_fd).collect();
+            // SAFETY: as in `pump`.
+            let ready = unsafe {
+                libc::poll(
+                    fds.as_mut_ptr(),
+                    fds.len() as libc::nfds_t,
+                    left.as_millis().clamp(1, i32::MAX as u128) as libc::c_int,
+                )
+            };
+            if ready > 0 {
+                self.read_ready(&fds);
+            }
+        }
+        let [out, err] = &self.output;
+        (
+            String::from_utf8_lossy(out).into_owned(),
+            String::from_utf8_lossy(err).into_owned(),
+        )
+    }
+}
+
+/// A pollfd asking whether `fd` is readable.
+fn poll_fd(fd: &OwnedFd) -> libc::pollfd {
+    libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    }
+}
+
+/// Whether the child has exited, without reaping it (for kernels without
+/// pidfd).
+fn has_exited(pid: libc::pid_t) -> bool {
+    // SAFETY: an all-zero siginfo_t is valid; waitid writes into it.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `info` is valid and writable; WNOWAIT leaves the child
+    // unreaped for wait4 to collect its rusage.
+    let rc = unsafe {
+        libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        )
+    };
+    // SAFETY: si_pid is set by waitid when a child was found.
+    rc == 0 && unsafe { info.si_pid() } == pid
 }

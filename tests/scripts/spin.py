@@ -18,9 +18,9 @@ import time
 
 def burn(mode: str, cpu_s: float) -> None:
     start = time.thread_time()
-    # 8 MiB per call: the GIL is released for several milliseconds at a time,
-    # so the threads rarely wait for it even on a busy machine.
-    block = b"x" * (8 << 20)
+    # 32 MiB per call: the GIL is released for over 10 ms at a time, so the
+    # threads rarely wait for it even on a busy machine.
+    block = b"x" * (32 << 20)
     n = 0
     while time.thread_time() - start < cpu_s:
         if mode == "gil":
