@@ -12,7 +12,6 @@ use crate::bench::args::PYTHON_APPROACHES;
 use crate::bench::record::{
     CellState, CellSummary, InterpreterKind, RunFile, RunSummary, WarningKind,
 };
-use crate::bench::summary::describe;
 use crate::stats::{Estimate, Summary};
 
 /// Whether to colour what goes to stdout: a terminal, and NO_COLOR unset
@@ -252,13 +251,7 @@ pub fn print_report(
             "{}",
             scenario_table(run, summary, &verdict.scenario, colour)
         )?;
-        let winner = match &verdict.winner {
-            Some(cell) if verdict.tied_with.is_empty() => {
-                format!("Winner: {}. ", describe(run, cell))
-            }
-            _ => String::new(),
-        };
-        writeln!(out, "{winner}{}", verdict.explanation)?;
+        writeln!(out, "Verdict: {}", verdict.explanation)?;
     }
     if !summary.warnings.is_empty() {
         writeln!(out, "\nWarnings:")?;
