@@ -81,6 +81,8 @@ const DEFAULT_TARGET_REL_CI: f64 = 0.03;
 const DEFAULT_SEED: u64 = 1;
 /// Oldest Python the workload runs on.
 const MIN_PYTHON: (u32, u32) = (3, 10);
+/// Oldest PyPy (language version) the workload runs on: Debian 12's pypy3.
+const MIN_PYPY: (u32, u32) = (3, 9);
 
 /// The plan of a run.
 #[derive(Debug, Clone)]
@@ -169,7 +171,12 @@ fn same_file(a: &Path, b: &Path) -> bool {
 
 /// Whether the workload can run on this interpreter at all.
 fn supported(interpreter: &InterpreterRecord) -> bool {
-    version_of(&interpreter.version).is_some_and(|(major, minor, _)| (major, minor) >= MIN_PYTHON)
+    let oldest = if interpreter.implementation.eq_ignore_ascii_case("pypy") {
+        MIN_PYPY
+    } else {
+        MIN_PYTHON
+    };
+    version_of(&interpreter.version).is_some_and(|(major, minor, _)| (major, minor) >= oldest)
 }
 
 fn is_cpython(interpreter: &InterpreterRecord) -> bool {
@@ -205,7 +212,7 @@ fn choose_interpreters(
             let matching: Vec<_> = usable.iter().filter(|i| selector.matches(i)).collect();
             if matching.is_empty() {
                 bail!(
-                    "no usable interpreter (Python 3.10+) matches --python {}: see `gil-lab python list`",
+                    "no usable interpreter (CPython 3.10+, PyPy 3.9+) matches --python {}: see `gil-lab python list`",
                     match selector {
                         Selector::Path(path) => path.display().to_string(),
                         Selector::Version {
@@ -316,7 +323,7 @@ pub fn build(
     let chosen = choose_interpreters(found, &selectors, args.full)?;
     if chosen.is_empty() {
         bail!(
-            "no usable Python interpreter (CPython 3.10+) was found: install one, or name one with --python PATH"
+            "no usable Python interpreter (CPython 3.10+, PyPy 3.9+) was found: install one, or name one with --python PATH"
         );
     }
     let mut interpreters = Vec::new();
@@ -616,7 +623,27 @@ mod tests {
 
     #[test]
     fn full_takes_every_supported_interpreter_and_worker_counts() {
-        let plan = build(&args(&["--full", "--scenario", "cpu"]), &found(), None, 2).unwrap();
+        let mut found = found();
+        found.push(InterpreterRecord {
+            implementation: "PyPy".into(),
+            ..python("pypy-3.9.16", "3.9.16", false)
+        });
+        let plan = build(&args(&["--full", "--scenario", "cpu"]), &found, None, 2).unwrap();
+        assert!(
+            plan.interpreters.iter().any(|i| i.id == "pypy-3.9.16"),
+            "PyPy 3.9 runs the workload"
+        );
+        assert!(
+            !plan.interpreters.iter().any(|i| i.id == "cpython-3.9.18"),
+            "CPython 3.9 does not"
+        );
+        let plan = build(
+            &args(&["--full", "--scenario", "cpu"]),
+            &found[..5],
+            None,
+            2,
+        )
+        .unwrap();
         assert_eq!(
             plan.interpreters.len(),
             5,
