@@ -71,7 +71,7 @@ pub struct BenchArgs {
     pub scale: Option<f64>,
 
     /// Size of the native twin's work in the cpu and shared scenarios
-    /// [default: 10 × the scale].
+    /// [default: 20 × the scale].
     #[arg(long, value_parser = positive_f64, group = "plan")]
     pub native_scale: Option<f64>,
 
