@@ -204,7 +204,7 @@ pub struct Measurement {
     pub parallelism: f64,
     /// Parallelism during the work phase alone (from the runner's first task
     /// start to its last task end): the sampler's tree CPU in that window ÷
-    /// its length. Absent when the window is shorter than 3 samples.
+    /// its length. Absent when the window is shorter than 10 samples.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub work_parallelism: Option<f64>,
     /// Peak of the summed resident memory of every process of the tree, bytes.

@@ -25,6 +25,8 @@ use crate::stats;
 
 /// A cell that failed this many times in a row is given up.
 const MAX_FAILURES_IN_ROW: u32 = 3;
+/// The work-phase parallelism needs a work phase this many samples long.
+const MIN_WINDOW_SAMPLES: f64 = 10.0;
 /// How much of a child's stderr a record keeps.
 const STDERR_KEEP: usize = 8 * 1024;
 
@@ -404,7 +406,10 @@ fn work_parallelism(outcome: &TrialOutcome, report: &runner_output::RunnerReport
     let end = report.tasks.iter().map(|t| t.end).reduce(f64::max)?;
     let offset = report.clock_t0 - outcome.started_monotonic_s;
     let (from, to) = ((offset + start) * 1e6, (offset + end) * 1e6);
-    if to - from < 3.0 * sampler.interval_s * 1e6 {
+    // Samples at the window's edges are split in proportion, which is only
+    // an estimate: over a few samples it would dominate (a 47 ms window read
+    // 1.63 where the whole trial read 1.92).
+    if to - from < MIN_WINDOW_SAMPLES * sampler.interval_s * 1e6 {
         return None;
     }
     let times = &sampler.sample_times_us;
@@ -662,11 +667,11 @@ mod tests {
     fn work_parallelism_counts_the_work_window_only() {
         use crate::bench::runner_output::TaskReport;
         use crate::bench::sampler::{Lane, LaneKind, SamplerReport};
-        // 10 ms samples; one lane busy on 2 cores from 20 ms to 80 ms after
+        // 10 ms samples; one lane busy on 2 cores from 20 ms to 160 ms after
         // spawn, idle before and after.
-        let times: Vec<u64> = (0..=10).map(|i| i * 10_000).collect();
-        let cpu: Vec<u32> = (0..=10)
-            .map(|i| if (3..=8).contains(&i) { 20_000 } else { 0 })
+        let times: Vec<u64> = (0..=20).map(|i| i * 10_000).collect();
+        let cpu: Vec<u32> = (0..=20)
+            .map(|i| if (3..=16).contains(&i) { 20_000 } else { 0 })
             .collect();
         let outcome = TrialOutcome {
             exit: TrialExit::Exited { code: 0 },
@@ -684,7 +689,7 @@ mod tests {
             stderr: String::new(),
             sampler: SamplerReport {
                 interval_s: 0.01,
-                samples: 11,
+                samples: 21,
                 sample_times_us: times,
                 lanes: vec![Lane {
                     pid: 1,
@@ -705,15 +710,15 @@ mod tests {
             start,
             end,
         };
-        // The runner started 5 ms after spawn; its tasks ran 15-75 ms later.
+        // The runner started 5 ms after spawn; its tasks ran 15-155 ms later.
         let mut report = trial(0, &cell("py", "threads", 2), 0, false, 0.06)
             .runner
             .unwrap();
         report.clock_t0 = 100.005;
-        report.tasks = vec![task(0.015, 0.05), task(0.02, 0.075)];
+        report.tasks = vec![task(0.015, 0.05), task(0.02, 0.155)];
         let p = work_parallelism(&outcome, &report).unwrap();
         assert!((p - 2.0).abs() < 1e-9, "{p}");
-        report.tasks = vec![task(0.015, 0.02)];
+        report.tasks = vec![task(0.015, 0.075)];
         assert_eq!(
             work_parallelism(&outcome, &report),
             None,
