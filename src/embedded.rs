@@ -112,7 +112,11 @@ mod tests {
     fn package_is_embedded_with_its_init() {
         let files = package_files();
         assert!(files.iter().any(|(p, _)| *p == Path::new("__init__.py")));
-        assert!(files.iter().all(|(p, _)| p.extension() == Some(OsStr::new("py"))));
+        assert!(
+            files
+                .iter()
+                .all(|(p, _)| p.extension() == Some(OsStr::new("py")))
+        );
     }
 
     #[test]
