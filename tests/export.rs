@@ -2,11 +2,11 @@
 //! directory, snapshot-tested, and the pyperf file read by pyperf itself
 //! (installed from PyPI into a virtual environment this test makes).
 
+mod common;
 mod run_fixture;
 
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
-use std::sync::Mutex;
 
 use assert_cmd::Command;
 use predicates::prelude::*;
@@ -230,36 +230,7 @@ fn base_python() -> PathBuf {
 /// The Python of a virtual environment with pyperf from PyPI, made once and
 /// kept under the target directory so later test runs reuse it.
 fn pyperf_python() -> PathBuf {
-    static LOCK: Mutex<()> = Mutex::new(());
-    let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pyperf-venv");
-    let python = venv.join("bin/python");
-    let ready = venv.join("pyperf-installed");
-    if !ready.exists() {
-        let status = Process::new(base_python())
-            .args(["-m", "venv", "--clear"])
-            .arg(&venv)
-            .status()
-            .expect("cannot start Python to make a virtual environment");
-        assert!(status.success(), "python -m venv failed");
-        let status = Process::new(&python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "pyperf",
-            ])
-            .status()
-            .expect("cannot start pip");
-        assert!(
-            status.success(),
-            "pip install pyperf failed (is PyPI reachable?)"
-        );
-        std::fs::write(&ready, "").unwrap();
-    }
-    python
+    common::cached_venv("pyperf-venv", &base_python(), &["pyperf"])
 }
 
 #[test]

@@ -5,8 +5,10 @@
 //! 429 path (its own retries, honouring `retry-after-ms`, then a
 //! `RateLimitError` when retries are off).
 
+mod common;
+
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
@@ -28,36 +30,7 @@ fn base_python() -> PathBuf {
 
 /// A venv with `openai` installed, made once and reused by later runs.
 fn openai_python() -> PathBuf {
-    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("openai-venv");
-    let python = venv.join("bin").join("python");
-    let ready = venv.join("gil-lab-ready");
-    if !ready.is_file() {
-        let _ = std::fs::remove_dir_all(&venv);
-        let status = Command::new(base_python())
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()
-            .unwrap();
-        assert!(status.success(), "cannot create the venv");
-        let output = Command::new(&python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-            ])
-            .arg("openai>=1.0")
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "pip install openai failed (PyPI unreachable?): {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        std::fs::write(&ready, b"").unwrap();
-    }
-    python
+    common::cached_venv("openai-venv", &base_python(), &["openai>=1.0"])
 }
 
 /// A `gil-lab llm-serve` child, killed on drop.

@@ -7,8 +7,8 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
-use std::sync::OnceLock;
+use std::process::{Command, Output};
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 /// Environment variable naming a free-threaded interpreter to use instead
@@ -85,6 +85,58 @@ pub fn stdout_json(output: &Output) -> serde_json::Value {
             String::from_utf8_lossy(&output.stderr)
         )
     })
+}
+
+/// The Python of a virtual environment `name` under Cargo's target
+/// directory, made by `base` with `packages` installed from PyPI. Made once
+/// and reused by later test runs: a marker file, written only after pip
+/// succeeded, says the environment is complete.
+pub fn cached_venv(name: &str, base: &Path, packages: &[&str]) -> PathBuf {
+    // Tests of one binary run on parallel threads: one makes the venv, the
+    // others wait for it instead of racing on the same directory.
+    static LOCK: Mutex<()> = Mutex::new(());
+    let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let python = venv.join("bin").join("python");
+    let ready = venv.join("gil-lab-ready");
+    if !ready.is_file() {
+        // A venv left half-made by an interrupted run starts over.
+        let _ = std::fs::remove_dir_all(&venv);
+        let status = Command::new(base)
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .unwrap_or_else(|error| {
+                panic!(
+                    "cannot start {} to make a virtual environment: {error}",
+                    base.display()
+                )
+            });
+        assert!(
+            status.success(),
+            "`python -m venv {}` failed",
+            venv.display()
+        );
+        let output = Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+            ])
+            .args(packages)
+            .output()
+            .expect("cannot start pip");
+        assert!(
+            output.status.success(),
+            "pip install {} failed (is PyPI reachable?): {}",
+            packages.join(" "),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        std::fs::write(&ready, b"").unwrap();
+    }
+    python
 }
 
 /// pyenv's versions directory (`$PYENV_ROOT` or `~/.pyenv`).
