@@ -167,41 +167,49 @@ fn ms(x: f64) -> String {
     format!("{:.0} ms", x * 1000.0)
 }
 
-/// Median work-phase time per cell, with its 95% CI as a whisker.
-pub fn time_chart(
+/// The words of a chart of one bar per cell: its id, title, caption and
+/// the description of its x axis.
+struct CellBarsText<'a> {
+    id: String,
+    title: &'a str,
+    caption: &'a str,
+    x_desc: &'a str,
+}
+
+/// A chart of one bar per cell that has the measure, coloured by approach
+/// (the legend), or the "nothing yet" chart when no cell has it. `measure`
+/// gives a cell's bar length, whisker and tooltip, `None` for a cell
+/// without the measure.
+fn cell_bars_chart(
     loaded: &LoadedRun,
-    scenario: &str,
     cells: &[&CellSummary],
+    text: CellBarsText,
+    measure: impl Fn(&CellSummary) -> Option<(f64, Option<(f64, f64)>, String)>,
+    x_format: &dyn Fn(f64) -> String,
 ) -> Result<(Chart, String)> {
-    let id = format!("{scenario}-time");
-    let title = "Median work-phase time per cell";
-    let caption = "Bar: median work-phase time (steady state); whisker: its 95% bootstrap CI. Shorter is better. The native twin (near black) is the ceiling: the same agents in Rust.";
-    let measured: Vec<&CellSummary> = cells.iter().copied().filter(|c| c.work.is_some()).collect();
+    let CellBarsText {
+        id,
+        title,
+        caption,
+        x_desc,
+    } = text;
+    let (measured, bars): (Vec<&CellSummary>, Vec<Bar>) = cells
+        .iter()
+        .filter_map(|&c| {
+            let (length, whisker, tooltip) = measure(c)?;
+            let bar = Bar {
+                label: row_label(loaded, c),
+                segments: vec![(length, cell_color(loaded, c))],
+                whisker,
+                tooltip,
+            };
+            Some((c, bar))
+        })
+        .unzip();
     if measured.is_empty() {
         return Ok(empty_chart(id, title, caption, NOTHING_YET));
     }
-    let bars: Vec<Bar> = measured
-        .iter()
-        .map(|c| {
-            let w = c.work.as_ref().expect("filtered");
-            let mut tooltip = format!(
-                "{}: work {} median of {} trials",
-                describe(&loaded.run, &c.cell),
-                seconds_text(&median_estimate(w)),
-                w.n
-            );
-            if let Some(wall) = &c.wall {
-                tooltip.push_str(&format!("; whole trial {}", format_seconds(wall.median)));
-            }
-            Bar {
-                label: row_label(loaded, c),
-                segments: vec![(w.median, cell_color(loaded, c))],
-                whisker: Some((w.ci_low, w.ci_high)),
-                tooltip,
-            }
-        })
-        .collect();
-    let (svg, marks) = horizontal_bars(&bars, "median work-phase time (95% CI)", &ms)?;
+    let (svg, marks) = horizontal_bars(&bars, x_desc, x_format)?;
     Ok(drawn(
         id,
         title,
@@ -212,52 +220,68 @@ pub fn time_chart(
     ))
 }
 
+/// Median work-phase time per cell, with its 95% CI as a whisker.
+pub fn time_chart(
+    loaded: &LoadedRun,
+    scenario: &str,
+    cells: &[&CellSummary],
+) -> Result<(Chart, String)> {
+    let text = CellBarsText {
+        id: format!("{scenario}-time"),
+        title: "Median work-phase time per cell",
+        caption: "Bar: median work-phase time (steady state); whisker: its 95% bootstrap CI. Shorter is better. The native twin (near black) is the ceiling: the same agents in Rust.",
+        x_desc: "median work-phase time (95% CI)",
+    };
+    cell_bars_chart(
+        loaded,
+        cells,
+        text,
+        |c| {
+            let w = c.work.as_ref()?;
+            let mut tooltip = format!(
+                "{}: work {} median of {} trials",
+                describe(&loaded.run, &c.cell),
+                seconds_text(&median_estimate(w)),
+                w.n
+            );
+            if let Some(wall) = &c.wall {
+                tooltip.push_str(&format!("; whole trial {}", format_seconds(wall.median)));
+            }
+            Some((w.median, Some((w.ci_low, w.ci_high)), tooltip))
+        },
+        &ms,
+    )
+}
+
 /// Median peak memory of the process tree per cell.
 pub fn memory_chart(
     loaded: &LoadedRun,
     scenario: &str,
     cells: &[&CellSummary],
 ) -> Result<(Chart, String)> {
-    let id = format!("{scenario}-memory");
-    let title = "Peak memory per cell";
-    let caption = "Median over trials of the peak of the summed resident memory of the whole process tree (every worker process counted). Processes pay for one interpreter each; threads share one.";
-    let measured: Vec<&CellSummary> = cells
-        .iter()
-        .copied()
-        .filter(|c| c.peak_memory_bytes.is_some())
-        .collect();
-    if measured.is_empty() {
-        return Ok(empty_chart(id, title, caption, NOTHING_YET));
-    }
     const MIB: f64 = 1024.0 * 1024.0;
-    let bars: Vec<Bar> = measured
-        .iter()
-        .map(|c| {
-            let bytes = c.peak_memory_bytes.expect("filtered");
-            Bar {
-                label: row_label(loaded, c),
-                segments: vec![(bytes as f64 / MIB, cell_color(loaded, c))],
-                whisker: None,
-                tooltip: format!(
-                    "{}: peak memory {} (median of {} trials)",
-                    describe(&loaded.run, &c.cell),
-                    format_bytes(bytes),
-                    c.trials
-                ),
-            }
-        })
-        .collect();
-    let (svg, marks) = horizontal_bars(&bars, "peak memory of the process tree (MiB)", &|x| {
-        format!("{x:.0}")
-    })?;
-    Ok(drawn(
-        id,
-        title,
-        caption,
-        approach_legend(loaded, &measured),
-        marks,
-        svg,
-    ))
+    let text = CellBarsText {
+        id: format!("{scenario}-memory"),
+        title: "Peak memory per cell",
+        caption: "Median over trials of the peak of the summed resident memory of the whole process tree (every worker process counted). Processes pay for one interpreter each; threads share one.",
+        x_desc: "peak memory of the process tree (MiB)",
+    };
+    cell_bars_chart(
+        loaded,
+        cells,
+        text,
+        |c| {
+            let bytes = c.peak_memory_bytes?;
+            let tooltip = format!(
+                "{}: peak memory {} (median of {} trials)",
+                describe(&loaded.run, &c.cell),
+                format_bytes(bytes),
+                c.trials
+            );
+            Some((bytes as f64 / MIB, None, tooltip))
+        },
+        &|x| format!("{x:.0}"),
+    )
 }
 
 /// The colours of the parts of a trial, from start to end.
