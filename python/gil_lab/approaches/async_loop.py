@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 
 from ..coordinator import TaskRecord, perform, perform_async
 from ..scenarios import SCENARIOS, llm_module
@@ -35,17 +36,26 @@ async def agent_worker(number: int, queue: asyncio.Queue, trial: Trial,
         await asyncio.sleep(0)
 
 
-async def work(trial: Trial) -> list[TaskRecord]:
-    """Runs every task with `workers` coroutines at once."""
+AgentWorker = Callable[[int, asyncio.Queue, Trial, list[TaskRecord]], Awaitable[None]]
+
+
+async def run_agents(trial: Trial, agent: AgentWorker) -> list[TaskRecord]:
+    """Runs every task with `workers` coroutines `agent` at once, sharing one
+    queue (also the work of `asyncio+threads`, with its own coroutine)."""
     queue: asyncio.Queue = asyncio.Queue()
     for task in trial.tasks:
         queue.put_nowait(task)
     records: list[TaskRecord] = []
-    await asyncio.gather(*(agent_worker(n, queue, trial, records)
+    await asyncio.gather(*(agent(n, queue, trial, records)
                            for n in range(trial.workers)))
     if SCENARIOS[trial.scenario].uses_llm:
         await llm_module("io").close_async()
     return records
+
+
+async def work(trial: Trial) -> list[TaskRecord]:
+    """Runs every task with `workers` coroutines at once."""
+    return await run_agents(trial, agent_worker)
 
 
 def run(trial: Trial) -> Outcome:

@@ -10,8 +10,9 @@ import asyncio
 import time
 
 from ..coordinator import TaskRecord, perform, perform_async
-from ..scenarios import SCENARIOS, llm_module
+from ..scenarios import SCENARIOS
 from . import Outcome, Trial
+from .async_loop import run_agents
 from .threads import start_pool, worker_name
 
 
@@ -41,15 +42,7 @@ async def agent_worker(number: int, queue: asyncio.Queue, trial: Trial,
 
 async def work(trial: Trial) -> list[TaskRecord]:
     """Runs every task, `workers` of them at once."""
-    queue: asyncio.Queue = asyncio.Queue()
-    for task in trial.tasks:
-        queue.put_nowait(task)
-    records: list[TaskRecord] = []
-    await asyncio.gather(*(agent_worker(n, queue, trial, records)
-                           for n in range(trial.workers)))
-    if SCENARIOS[trial.scenario].uses_llm:
-        await llm_module("io").close_async()
-    return records
+    return await run_agents(trial, agent_worker)
 
 
 def run(trial: Trial) -> Outcome:
