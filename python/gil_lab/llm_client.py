@@ -194,6 +194,16 @@ def retry_delay(attempt: int, headers: dict[str, str]) -> float:
     return min(MAX_BACKOFF_S, BASE_BACKOFF_S * 2 ** attempt)
 
 
+def next_wait(attempt: int, max_retries: int, status: int | None,
+              headers: dict[str, str]) -> float | None:
+    """After failed attempt `attempt` (0-based) with `status` (None: no
+    response): seconds to wait before trying again, or None when the failure
+    is final (not retryable, or the last of `max_retries` retries)."""
+    if not retryable(status) or attempt == max_retries:
+        return None
+    return retry_delay(attempt, headers)
+
+
 class BlockingClient:
     """Chat completions over `urllib.request`."""
 
@@ -240,9 +250,10 @@ class BlockingClient:
             except (urllib.error.URLError, OSError, TimeoutError) as error:
                 status = None
                 problem = f"no answer: {getattr(error, 'reason', error)}"
-            if not retryable(status) or attempt == self.config.max_retries:
+            wait = next_wait(attempt, self.config.max_retries, status, headers)
+            if wait is None:
                 break
-            time.sleep(retry_delay(attempt, headers))
+            time.sleep(wait)
         return self.failed(start, status, attempts, problem)
 
     def failed(self, start: float, status: int | None, attempts: int,
@@ -374,9 +385,10 @@ class AsyncClient(BlockingClient):
             except (OSError, asyncio.TimeoutError, ValueError) as error:
                 status = None
                 problem = f"no answer: {type(error).__name__}: {error}"
-            if not retryable(status) or attempt == self.config.max_retries:
+            wait = next_wait(attempt, self.config.max_retries, status, headers)
+            if wait is None:
                 break
-            await asyncio.sleep(retry_delay(attempt, headers))
+            await asyncio.sleep(wait)
         return self.failed(start, status, attempts, problem)
 
     async def aclose(self) -> None:
