@@ -43,6 +43,37 @@ fn bench(dir: &Path, seed: u64, extra: &[&str]) -> Command {
     command
 }
 
+/// `gil-lab bench` of the `cpu` scenario on PYTHON with `approach` (one or
+/// a comma-separated list), `scale` and exactly `runs` measured trials per
+/// cell, then `extra`.
+fn cpu_bench(
+    dir: &Path,
+    seed: u64,
+    approach: &str,
+    scale: &str,
+    runs: &str,
+    extra: &[&str],
+) -> Command {
+    let mut command = bench(
+        dir,
+        seed,
+        &[
+            "--python",
+            PYTHON,
+            "--scenario",
+            "cpu",
+            "--approach",
+            approach,
+            "--scale",
+            scale,
+            "--runs",
+            runs,
+        ],
+    );
+    command.args(extra);
+    command
+}
+
 fn run(mut command: Command) -> Output {
     let output = command.output().expect("gil-lab runs");
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
@@ -143,23 +174,13 @@ fn a_small_run_writes_a_run_directory_that_follows_the_schema() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("run");
     let seed = unique_seed();
-    let output = run(bench(
+    let output = run(cpu_bench(
         &dir,
         seed,
-        &[
-            "--python",
-            PYTHON,
-            "--scenario",
-            "cpu",
-            "--approach",
-            "threads,processes",
-            "--scale",
-            "0.05",
-            "--runs",
-            "2",
-            "--warmup",
-            "1",
-        ],
+        "threads,processes",
+        "0.05",
+        "2",
+        &["--warmup", "1"],
     ));
     assert!(output.status.success());
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -245,24 +266,13 @@ fn a_small_run_writes_a_run_directory_that_follows_the_schema() {
 fn json_output_is_the_summary_and_bad_flags_are_one_line_errors() {
     let tmp = tempfile::tempdir().unwrap();
     let seed = unique_seed();
-    let output = run(bench(
+    let output = run(cpu_bench(
         &tmp.path().join("run"),
         seed,
-        &[
-            "--python",
-            PYTHON,
-            "--scenario",
-            "cpu",
-            "--approach",
-            "threads",
-            "--scale",
-            "0.05",
-            "--runs",
-            "1",
-            "--warmup",
-            "0",
-            "--json",
-        ],
+        "threads",
+        "0.05",
+        "1",
+        &["--warmup", "0", "--json"],
     ));
     assert!(output.status.success());
     let json: Value =
@@ -298,23 +308,13 @@ fn sigint_keeps_finished_trials_and_resume_completes_without_repeating() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("run");
     let seed = unique_seed();
-    let mut command = bench(
+    let mut command = cpu_bench(
         &dir,
         seed,
-        &[
-            "--python",
-            PYTHON,
-            "--scenario",
-            "cpu",
-            "--approach",
-            "threads,processes",
-            "--scale",
-            "0.1",
-            "--runs",
-            "3",
-            "--warmup",
-            "1",
-        ],
+        "threads,processes",
+        "0.1",
+        "3",
+        &["--warmup", "1"],
     );
     let mut child = command
         .stdout(Stdio::piped())
@@ -381,24 +381,7 @@ fn a_worker_killed_with_sigkill_fails_its_trial_and_the_bench_goes_on() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("run");
     let seed = unique_seed();
-    let mut command = bench(
-        &dir,
-        seed,
-        &[
-            "--python",
-            PYTHON,
-            "--scenario",
-            "cpu",
-            "--approach",
-            "processes",
-            "--scale",
-            "1.5",
-            "--runs",
-            "2",
-            "--warmup",
-            "0",
-        ],
-    );
+    let mut command = cpu_bench(&dir, seed, "processes", "1.5", "2", &["--warmup", "0"]);
     let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -454,25 +437,13 @@ fn a_trial_past_the_timeout_is_killed_with_its_process_group() {
     let seed = unique_seed();
     let started = Instant::now();
     // Processes, so the killed group holds workers as well as the runner.
-    let output = run(bench(
+    let output = run(cpu_bench(
         &dir,
         seed,
-        &[
-            "--python",
-            PYTHON,
-            "--scenario",
-            "cpu",
-            "--approach",
-            "processes",
-            "--scale",
-            "40",
-            "--runs",
-            "1",
-            "--warmup",
-            "0",
-            "--timeout",
-            "1",
-        ],
+        "processes",
+        "40",
+        "1",
+        &["--warmup", "0", "--timeout", "1"],
     ));
     let elapsed = started.elapsed();
     assert!(output.status.success());
@@ -572,24 +543,7 @@ fn a_closed_stdout_ends_the_report_quietly() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("run");
     let seed = unique_seed();
-    let mut command = bench(
-        &dir,
-        seed,
-        &[
-            "--python",
-            PYTHON,
-            "--scenario",
-            "cpu",
-            "--approach",
-            "threads",
-            "--scale",
-            "0.05",
-            "--runs",
-            "1",
-            "--warmup",
-            "0",
-        ],
-    );
+    let mut command = cpu_bench(&dir, seed, "threads", "0.05", "1", &["--warmup", "0"]);
     // `gil-lab bench | head -1`: read one line of the report, then close the pipe.
     let mut child = command
         .stdout(Stdio::piped())
@@ -617,24 +571,13 @@ fn serve_shows_the_run_live_and_the_report_is_written_at_the_end() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("run");
     let seed = unique_seed();
-    let mut command = bench(
+    let mut command = cpu_bench(
         &dir,
         seed,
-        &[
-            "--python",
-            PYTHON,
-            "--scenario",
-            "cpu",
-            "--approach",
-            "threads",
-            "--scale",
-            "0.1",
-            "--runs",
-            "4",
-            "--serve",
-            "--port",
-            "0",
-        ],
+        "threads",
+        "0.1",
+        "4",
+        &["--serve", "--port", "0"],
     );
     let mut child = command
         .stdout(Stdio::null())
