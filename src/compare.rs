@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::bench::record::{CellKey, LoadedRun};
 use crate::bench::run_dir;
-use crate::bench::terminal::format_seconds;
+use crate::bench::terminal::format_summary;
 use crate::stats::{Comparison, DEFAULT_ALPHA, Summary, Verdict};
 
 /// Seed of the bootstrap behind every interval `compare` shows: fixed, so
@@ -166,15 +166,6 @@ fn compare(a: &LoadedRun, b: &LoadedRun, alpha: f64) -> Result<Report> {
     })
 }
 
-/// A median with its CI's relative half-width: `512.3 ms ±1.2%`.
-fn median(summary: &Summary) -> String {
-    format!(
-        "{} ±{:.1}%",
-        format_seconds(summary.median),
-        summary.relative_half_width() * 100.0
-    )
-}
-
 /// A ratio B ÷ A as a signed change with its CI: `-2.7% [-5.0%, -1.0%]`.
 fn change(comparison: &Comparison) -> String {
     let percent = |ratio: f64| (ratio - 1.0) * 100.0;
@@ -203,8 +194,8 @@ fn render(report: &Report) -> String {
         .map(|c| {
             [
                 c.cell.to_string(),
-                median(&c.a),
-                median(&c.b),
+                format_summary(&c.a),
+                format_summary(&c.b),
                 change(&c.comparison),
                 format!("{:.3}", c.comparison.test.p_value),
                 c.comparison.verdict.to_string(),

@@ -84,7 +84,7 @@ pub fn format_seconds(seconds: f64) -> String {
 }
 
 /// `212.3 ms ±1.2%`: a median with its CI half-width relative to it.
-fn format_summary(summary: &Summary) -> String {
+pub fn format_summary(summary: &Summary) -> String {
     format!(
         "{} ±{:.1}%",
         format_seconds(summary.median),
