@@ -1,22 +1,10 @@
 //! gil-lab: measures which concurrency approach a multi-agent Python workload
-//! should use, on which interpreter. See README.md and ../shared/DESIGN.md.
-
-mod advise;
-mod bench;
-mod cli;
-mod compare;
-mod dashboard;
-mod embedded;
-mod export;
-mod llm;
-mod paths;
-mod python;
-mod stats;
-mod twin;
+//! should use, on which interpreter. See README.md and docs/architecture.md.
 
 use std::process::ExitCode;
 
 use clap::Parser;
+use gil_lab::cli;
 
 fn main() -> ExitCode {
     // Restore the default SIGPIPE action so that `gil-lab ... | head` ends

@@ -453,14 +453,18 @@ fn a_trial_past_the_timeout_is_killed_with_its_process_group() {
     for trial in &trials {
         assert_eq!(trial["status"], "failed");
         assert_eq!(trial["failure"]["kind"], "timed_out");
+        // Killed at 1 s (plus the 0.3 s grace at most), far from the
+        // 40 s or so such a trial takes when left to run; the bound leaves
+        // room for a loaded machine to be slow to deliver the signals.
         assert!(
-            trial["measurement"]["wall_s"].as_f64().unwrap() < 3.0,
+            trial["measurement"]["wall_s"].as_f64().unwrap() < 10.0,
             "{trial}"
         );
     }
     // Each cell is given up after 3 failures in a row: 2 cells x 3 trials of ~1 s.
     assert_eq!(trials.len(), 6);
-    assert!(elapsed < Duration::from_secs(30), "{elapsed:?}");
+    // Six ~1 s trials, not six whole ones (about 40 s each).
+    assert!(elapsed < Duration::from_secs(120), "{elapsed:?}");
     let summary = &read_json(&dir.join("run.json"))["summary"];
     for cell in summary["cells"].as_array().unwrap() {
         assert_eq!(cell["state"], "failed");

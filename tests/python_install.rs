@@ -10,7 +10,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use assert_cmd::Command;
 use predicates::prelude::*;
@@ -139,14 +139,12 @@ fn installs_a_verified_free_threaded_cpython_and_its_default_twin() {
 fn a_second_install_reuses_the_verified_one() {
     let (_, free_threaded) = provisioned();
     let installed_at = marker(&free_threaded)["installed_at"].clone();
-    let started = Instant::now();
     let output = succeeded(
         gil_lab()
             .args(["python", "install", "3.13t"])
             .output()
             .unwrap(),
     );
-    let elapsed = started.elapsed();
     assert_eq!(stdout_lines(&output).last(), Some(&free_threaded));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -154,9 +152,9 @@ fn a_second_install_reuses_the_verified_one() {
         "{stderr}"
     );
     assert!(!stderr.contains("compiling"), "{stderr}");
-    // Nothing was rebuilt: same marker, and no build takes this little time.
+    // Nothing was rebuilt: the same marker (a build writes a new one). No
+    // bound on the time it took: that is noise here, not evidence.
     assert_eq!(marker(&free_threaded)["installed_at"], installed_at);
-    assert!(elapsed < Duration::from_secs(30), "took {elapsed:?}");
 }
 
 #[test]

@@ -105,15 +105,16 @@ class ClientTest(unittest.TestCase):
         return LlmConfig.from_dict(raw)
 
     def test_blocking_retries_429_honouring_retry_after_ms(self) -> None:
-        self.server.script = [(429, {"retry-after-ms": "200", "Retry-After": "1"}, 0.0),
+        self.server.script = [(429, {"retry-after-ms": "200", "Retry-After": "60"}, 0.0),
                               (503, {}, 0.0)]
         answer, record = BlockingClient(self.config()).chat(MESSAGES, 8)
         self.assertEqual(answer.text, "olleh")
         self.assertTrue(record.ok)
         self.assertEqual(record.attempts, 3)
-        # 200 ms as asked for (not the 1 s of Retry-After), then a 100 ms backoff.
+        # 200 ms as asked for, then a 100 ms backoff. Not the 60 s of
+        # Retry-After: a bound that no load on this machine comes near.
         self.assertGreaterEqual(record.end - record.start, 0.2 + 0.1)
-        self.assertLess(record.end - record.start, 1.0)
+        self.assertLess(record.end - record.start, 30.0)
         self.assertEqual(len(self.server.requests), 3)
 
     def test_async_retries_and_keeps_one_connection_alive(self) -> None:

@@ -24,9 +24,7 @@ use anyhow::Result;
 
 pub use report::{ReportArgs, write_report_to};
 // `spawn_live` and `write_report` are the hooks of `gil-lab bench` (its
-// `--serve` and the report written when a run ends); the run loop calls them
-// once the lead wires them in.
-#[allow(unused_imports)]
+// `--serve` and the report written when a run ends).
 pub use serve::{LiveServer, ServeArgs, spawn_live};
 
 /// Name of the report file `gil-lab bench` writes into every run directory.
@@ -34,7 +32,6 @@ pub const REPORT_FILE: &str = "report.html";
 
 /// Writes the run's report to `RUN_DIR/report.html` and returns its path; what
 /// `gil-lab bench` calls when a run ends.
-#[allow(dead_code)]
 pub fn write_report(run_dir: &Path) -> Result<PathBuf> {
     let path = run_dir.join(REPORT_FILE);
     write_report_to(run_dir, &path)?;

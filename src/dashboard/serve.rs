@@ -438,14 +438,12 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
 
 /// A dashboard server running in the background for `gil-lab bench --serve`;
 /// it stops when dropped.
-#[allow(dead_code)]
 pub struct LiveServer {
     addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-#[allow(dead_code)]
 impl LiveServer {
     /// The URL of the run's live page.
     pub fn url(&self) -> String {
@@ -468,7 +466,6 @@ impl Drop for LiveServer {
 /// Serves `run_dir` live in a background thread, for `gil-lab bench
 /// --serve`: its page updates as trials are appended to `trials.jsonl`.
 /// Fails at once (naming `--port`) when the address cannot be bound.
-#[allow(dead_code)]
 pub fn spawn_live(run_dir: &Path, host: &str, port: u16) -> Result<LiveServer> {
     let listener = bind(host, port)?;
     let addr = listener
@@ -560,7 +557,7 @@ mod tests {
         let began = std::time::Instant::now();
         let addr = server.addr;
         drop(server);
-        assert!(began.elapsed() < Duration::from_secs(5));
+        assert!(began.elapsed() < Duration::from_secs(20));
         assert!(
             std::net::TcpStream::connect(addr).is_err(),
             "still listening"

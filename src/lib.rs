@@ -1,0 +1,17 @@
+//! gil-lab as a library: everything the `gil-lab` binary does, so that the
+//! integration tests and the benchmarks use the same code the binary runs.
+//! The binary itself (`main.rs`) only parses the command line and prints
+//! errors. `docs/architecture.md` walks through the modules in order.
+
+pub mod advise;
+pub mod bench;
+pub mod cli;
+pub mod compare;
+pub mod dashboard;
+pub mod embedded;
+pub mod export;
+pub mod llm;
+pub mod paths;
+pub mod python;
+pub mod stats;
+pub mod twin;
