@@ -56,7 +56,9 @@ fn run() -> Result<()> {
     );
     agreement("runner, cpu scenario", &runner, pairs)?;
 
-    println!("\nthe sampler's cost (2 processes x 2 threads spinning 0.5 s each; on/off alternating)");
+    println!(
+        "\nthe sampler's cost (2 processes x 2 threads spinning 0.5 s each; on/off alternating)"
+    );
     sampler_cost(pairs)?;
     Ok(())
 }
@@ -69,12 +71,16 @@ fn pairs_from_args() -> Result<usize> {
         match arg.as_str() {
             "--bench" => {}
             "--pairs" => {
-                let value = args.next().context("--pairs needs a number, e.g. --pairs 30")?;
+                let value = args
+                    .next()
+                    .context("--pairs needs a number, e.g. --pairs 30")?;
                 pairs = value
                     .parse()
                     .ok()
                     .filter(|&n: &usize| n >= 3)
-                    .with_context(|| format!("--pairs {value}: give a whole number of 3 or more"))?;
+                    .with_context(|| {
+                        format!("--pairs {value}: give a whole number of 3 or more")
+                    })?;
             }
             other => bail!("unknown argument {other}: the only option is --pairs N"),
         }
@@ -124,7 +130,13 @@ fn hyperfine(cmd: &TrialCommand) -> Result<f64> {
         line.push_str(&quote(&arg.to_string_lossy()));
     }
     let status = Command::new("hyperfine")
-        .args(["--shell=none", "--style=none", "--runs", "1", "--export-json"])
+        .args([
+            "--shell=none",
+            "--style=none",
+            "--runs",
+            "1",
+            "--export-json",
+        ])
         .arg(&json)
         .arg(&line)
         .current_dir(cmd.cwd.as_deref().unwrap_or(Path::new(".")))
@@ -188,10 +200,7 @@ fn agreement(label: &str, cmd: &TrialCommand, pairs: usize) -> Result<()> {
         show(&first(0), 1.0, 3),
         show(&first(1), 1.0, 3)
     );
-    println!(
-        "    gil-lab − hyperfine  {} ms",
-        show(&differences, 1e3, 2)
-    );
+    println!("    gil-lab − hyperfine  {} ms", show(&differences, 1e3, 2));
     Ok(())
 }
 

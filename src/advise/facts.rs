@@ -1,6 +1,6 @@
 //! The published facts the advice rests on, as data: each with a short id
-//! that rules cite, the claim in one sentence and where it comes from (the
-//! same facts as ../shared/FACTS.md). The output lists every fact it cites,
+//! that rules cite, the claim in one sentence and where it comes from (a
+//! publication, a PEP or CPython's docs). The output lists every fact it cites,
 //! so a team can check the reasoning against the source.
 
 use serde::Serialize;

@@ -1,5 +1,5 @@
 //! The claims check: what free-threading costs on one thread, as published
-//! (../shared/FACTS.md, with sources) and as measured on this machine — the
+//! (each figure with its source) and as measured on this machine — the
 //! sequential work time of a free-threaded build against the default build of
 //! the same version, and of the same free-threaded build with the GIL forced
 //! back on (`PYTHON_GIL=1` / `-X gil=1`) against the GIL off.
@@ -29,8 +29,8 @@ pub struct PublishedFigure {
     pub memory_overhead_pct: Option<(f64, f64)>,
 }
 
-/// The published figures (../shared/FACTS.md, "Published single-thread cost
-/// of the free-threaded build").
+/// The published single-thread cost of the free-threaded build, each figure
+/// with the publication it comes from.
 fn published() -> Vec<PublishedFigure> {
     let figure = |source: &str,
                   url: &str,

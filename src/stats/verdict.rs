@@ -1,7 +1,7 @@
 //! "Is A faster than B?": a verdict only when the rank test rejects "no
 //! difference", stated with the size of the difference (ratio of medians and
-//! Hodges-Lehmann shift, each with its CI). Anything else is a tie: DESIGN.md's
-//! rule that a comparison within noise is called a tie.
+//! Hodges-Lehmann shift, each with its CI). Anything else is a tie: gil-lab's
+//! rule that a comparison within noise is called a tie (docs/architecture.md).
 
 use serde::{Deserialize, Serialize};
 
