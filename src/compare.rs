@@ -14,9 +14,10 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use serde::Serialize;
 
-use crate::bench::record::{CellKey, LoadedRun};
-use crate::bench::run_dir;
-use crate::bench::terminal::format_summary;
+use crate::run::LoadedRun;
+use crate::run::directory;
+use crate::run::format::format_summary;
+use crate::run::record::CellKey;
 use crate::stats::{Comparison, DEFAULT_ALPHA, Summary, Verdict};
 
 /// Seed of the bootstrap behind every interval `compare` shows: fixed, so
@@ -254,8 +255,8 @@ fn render(report: &Report) -> String {
 
 /// Runs `gil-lab compare`.
 pub fn run(args: CompareArgs) -> Result<ExitCode> {
-    let a = run_dir::load(&args.run_a).context("cannot read RUN_A")?;
-    let b = run_dir::load(&args.run_b).context("cannot read RUN_B")?;
+    let a = directory::load(&args.run_a).context("cannot read RUN_A")?;
+    let b = directory::load(&args.run_b).context("cannot read RUN_B")?;
     let report = compare(&a, &b, args.alpha)?;
     if args.json {
         let text =

@@ -13,5 +13,6 @@ pub mod export;
 pub mod llm;
 pub mod paths;
 pub mod python;
+pub mod run;
 pub mod stats;
 pub mod twin;

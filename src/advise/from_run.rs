@@ -9,12 +9,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::bench::record::{
-    CellKey, CellState, CellSummary, FailureKind, InterpreterKind, InterpreterRecord, LoadedRun,
-    RunSummary, WarningKind,
+use crate::run::LoadedRun;
+use crate::run::analysis::describe;
+use crate::run::format::{format_bytes, format_seconds};
+use crate::run::record::{
+    CellKey, CellState, CellSummary, FailureKind, InterpreterKind, InterpreterRecord, RunSummary,
+    WarningKind,
 };
-use crate::bench::summary::{describe, summarize};
-use crate::bench::terminal::{format_bytes, format_seconds};
 use crate::stats::{self, Comparison, Estimate, Verdict};
 
 use super::rules::{Alternative, Approach};
@@ -45,11 +46,7 @@ struct RunView<'a> {
 
 impl<'a> RunView<'a> {
     fn new(loaded: &'a LoadedRun) -> RunView<'a> {
-        let summary = loaded
-            .run
-            .summary
-            .clone()
-            .unwrap_or_else(|| summarize(&loaded.run, &loaded.trials, &BTreeMap::new(), &[]));
+        let summary = loaded.summary.clone();
         let mut work: BTreeMap<CellKey, Vec<f64>> = BTreeMap::new();
         let mut digest_failures: BTreeMap<CellKey, usize> = BTreeMap::new();
         for trial in &loaded.trials {
@@ -619,11 +616,11 @@ fn measure(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::record::fixtures::{cell, run_file, trial};
-    use crate::bench::record::{Failure, TrialRecord, TrialStatus};
+    use crate::run::record::fixtures::{cell, run_file, trial};
+    use crate::run::record::{Failure, TrialRecord, TrialStatus};
 
     /// A free-threaded build next to the fixture's default build `py`.
-    fn with_free_threaded(run: &mut crate::bench::record::RunFile) {
+    fn with_free_threaded(run: &mut crate::run::record::RunFile) {
         let mut ft = run.interpreters[0].clone();
         ft.id = "pyt".into();
         ft.label = "CPython 3.13.5t".into();
@@ -643,11 +640,7 @@ mod tests {
                 trials.push(trial(trials.len() as u64, key, i as u32, false, *w));
             }
         }
-        LoadedRun {
-            dir: "/runs/x".into(),
-            run,
-            trials,
-        }
+        LoadedRun::new("/runs/x".into(), run, trials)
     }
 
     const FAST: &[f64] = &[0.50, 0.51, 0.49, 0.52, 0.50, 0.51];

@@ -18,7 +18,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
-use crate::bench::record::LoadedRun;
+use crate::run::LoadedRun;
 use crate::stats::{Estimate, Verdict};
 pub use from_run::for_run;
 use rules::Alternative;
@@ -215,7 +215,7 @@ pub fn run(args: AdviseArgs) -> Result<ExitCode> {
                 Some(dir) => dir.clone(),
                 None => latest_run(Path::new(RESULTS_DIR))?,
             };
-            let loaded = crate::bench::run_dir::load(&dir)
+            let loaded = crate::run::directory::load(&dir)
                 .with_context(|| format!("cannot advise on {}", dir.display()))?;
             for_run(&loaded)
         }

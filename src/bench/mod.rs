@@ -10,12 +10,8 @@ pub mod args;
 pub mod interrupt;
 pub mod machine;
 pub mod plan;
-pub mod record;
-pub mod run_dir;
 pub mod run_loop;
-pub mod runner_output;
 pub mod sampler;
-pub mod summary;
 pub mod terminal;
 pub mod trial;
 
@@ -29,12 +25,14 @@ use anyhow::{Context, Result, bail};
 
 use crate::export::{ExportFormat, ExportManager};
 use crate::python::discovery::{self, Interpreter};
+use crate::run::LoadedRun;
+use crate::run::directory::{self as run_dir, RunDir};
+use crate::run::record::{
+    InterpreterKind, InterpreterRecord, PlannedCell, RunFile, RunStatus, SCHEMA_VERSION,
+};
+use crate::run::{analysis as summary, record, runner_report as runner_output};
 use args::BenchArgs;
 use machine::MachineInfo;
-use record::{
-    InterpreterKind, InterpreterRecord, LoadedRun, PlannedCell, RunFile, RunStatus, SCHEMA_VERSION,
-};
-use run_dir::RunDir;
 use run_loop::RunState;
 use terminal::Progress;
 
@@ -368,10 +366,12 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     ));
     run_dir.write_run(&run)?;
     outcome?;
+    // Every view below renders the run as stored: read back once.
+    let loaded = run_dir::load(run_dir.path())?;
 
     if !args.no_report {
         // The report is a view of the records: failing to write it loses nothing.
-        match crate::dashboard::write_report(run_dir.path()) {
+        match crate::dashboard::write_report(&loaded) {
             Ok(path) if interactive => eprintln!("Report: {}", path.display()),
             Ok(_) => {}
             Err(err) => eprintln!("warning: cannot write the HTML report: {err:#}"),
@@ -384,10 +384,10 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     exports.add(ExportFormat::Markdown, args.export_markdown.as_deref());
     exports.add(ExportFormat::Pyperf, args.export_pyperf.as_deref());
     if !exports.is_empty() {
-        exports.write(&run_dir::load(run_dir.path())?)?;
+        exports.write(&loaded)?;
     }
 
-    let summary = run.summary.as_ref().expect("the summary was just computed");
+    let summary = &loaded.summary;
     if args.json {
         let json = serde_json::json!({
             "run_dir": run_dir.path(),
@@ -395,7 +395,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
             "settings": run.settings,
             "interpreters": run.interpreters,
             "summary": summary,
-            "advice": crate::advise::for_run(&run_dir::load(run_dir.path())?),
+            "advice": crate::advise::for_run(&loaded),
         });
         println!("{}", serde_json::to_string_pretty(&json)?);
     } else {
@@ -403,7 +403,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         terminal::print_report(&mut stdout, &run, summary, terminal::colour_stdout())
             .context("cannot write the report")?;
         // Which approach to use, from the numbers just measured (`gil-lab advise`).
-        crate::advise::print_after_bench(&mut stdout, &run_dir::load(run_dir.path())?)?;
+        crate::advise::print_after_bench(&mut stdout, &loaded)?;
     }
     if interrupted {
         eprintln!(

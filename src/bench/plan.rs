@@ -13,7 +13,7 @@ use anyhow::{Result, bail};
 use crate::bench::args::{
     BenchArgs, NATIVE_APPROACHES, NATIVE_LLM_APPROACHES, PYTHON_APPROACHES, SCENARIOS,
 };
-use crate::bench::record::{CellKey, InterpreterKind, InterpreterRecord, Settings};
+use crate::run::record::{CellKey, InterpreterKind, InterpreterRecord, Settings};
 
 /// A preset: the settings a flag-less, `--quick` or `--full` run starts from.
 struct Preset {

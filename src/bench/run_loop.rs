@@ -12,15 +12,15 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use crate::bench::record::{
+use crate::bench::terminal::Progress;
+use crate::bench::trial::{self, TrialCommand, TrialExit, TrialOutcome};
+use crate::run::analysis::describe;
+use crate::run::directory::RunDir;
+use crate::run::record::{
     CellKey, Failure, FailureKind, InterpreterRecord, Measurement, PlannedCell, RunFile,
     SCHEMA_VERSION, StopReason, TrialRecord, TrialStatus,
 };
-use crate::bench::run_dir::RunDir;
-use crate::bench::runner_output::{self, RunnerOutput};
-use crate::bench::summary::describe;
-use crate::bench::terminal::Progress;
-use crate::bench::trial::{self, TrialCommand, TrialExit, TrialOutcome};
+use crate::run::runner_report::{self, RunnerOutput};
 use crate::stats;
 
 /// A cell that failed this many times in a row is given up.
@@ -252,7 +252,7 @@ struct Judgement {
     status: TrialStatus,
     failure: Option<Failure>,
     skip_reason: Option<String>,
-    runner: Option<runner_output::RunnerReport>,
+    runner: Option<runner_report::RunnerReport>,
     warnings: Vec<String>,
 }
 
@@ -300,7 +300,7 @@ fn judge(
         }
         TrialExit::Exited { code } => code,
     };
-    let parsed = runner_output::parse(&outcome.stdout);
+    let parsed = runner_report::parse(&outcome.stdout);
     let report = match parsed {
         Err(_) if code != 0 => {
             let tail = last_line(&outcome.stderr);
@@ -400,7 +400,7 @@ fn judge(
 /// the first task's start to the last task's end (placed on the sampler's
 /// clock through the runner's `clock_t0`), ÷ the window's length. Intervals
 /// that straddle the window's edges count in proportion to their overlap.
-fn work_parallelism(outcome: &TrialOutcome, report: &runner_output::RunnerReport) -> Option<f64> {
+fn work_parallelism(outcome: &TrialOutcome, report: &runner_report::RunnerReport) -> Option<f64> {
     let sampler = &outcome.sampler;
     let start = report.tasks.iter().map(|t| t.start).reduce(f64::min)?;
     let end = report.tasks.iter().map(|t| t.end).reduce(f64::max)?;
@@ -425,7 +425,7 @@ fn work_parallelism(outcome: &TrialOutcome, report: &runner_output::RunnerReport
 
 fn measurement(
     outcome: &TrialOutcome,
-    report: Option<&runner_output::RunnerReport>,
+    report: Option<&runner_report::RunnerReport>,
 ) -> Measurement {
     let sampler = &outcome.sampler;
     Measurement {
@@ -609,7 +609,7 @@ pub fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::record::fixtures::{cell, run_file, trial};
+    use crate::run::record::fixtures::{cell, run_file, trial};
 
     #[test]
     fn state_after_records_counts_warmups_failures_and_cancellations() {
@@ -665,8 +665,8 @@ mod tests {
 
     #[test]
     fn work_parallelism_counts_the_work_window_only() {
-        use crate::bench::runner_output::TaskReport;
         use crate::bench::sampler::{Lane, LaneKind, SamplerReport};
+        use crate::run::runner_report::TaskReport;
         // 10 ms samples; one lane busy on 2 cores from 20 ms to 160 ms after
         // spawn, idle before and after.
         let times: Vec<u64> = (0..=20).map(|i| i * 10_000).collect();

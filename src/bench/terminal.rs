@@ -9,10 +9,10 @@ use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table, presets};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::bench::args::PYTHON_APPROACHES;
-use crate::bench::record::{
+use crate::run::format::{format_bytes, format_ratio, format_seconds, format_summary};
+use crate::run::record::{
     CellState, CellSummary, InterpreterKind, RunFile, RunSummary, WarningKind,
 };
-use crate::stats::{Estimate, Summary};
 
 /// Whether to colour what goes to stdout: a terminal, and NO_COLOR unset
 /// (<https://no-color.org>).
@@ -71,43 +71,6 @@ impl Progress {
     /// Removes the bar.
     pub fn finish(&self) {
         self.bar.finish_and_clear();
-    }
-}
-
-/// `212.3 ms` / `1.234 s`.
-pub fn format_seconds(seconds: f64) -> String {
-    if seconds < 1.0 {
-        format!("{:.1} ms", seconds * 1000.0)
-    } else {
-        format!("{seconds:.3} s")
-    }
-}
-
-/// `212.3 ms ±1.2%`: a median with its CI half-width relative to it.
-pub fn format_summary(summary: &Summary) -> String {
-    format!(
-        "{} ±{:.1}%",
-        format_seconds(summary.median),
-        summary.relative_half_width() * 100.0
-    )
-}
-
-/// `1.93× (1.88–1.98)`.
-fn format_ratio(estimate: &Estimate) -> String {
-    format!(
-        "{:.2}× ({:.2}–{:.2})",
-        estimate.point, estimate.ci_low, estimate.ci_high
-    )
-}
-
-/// `45.2 MiB`.
-pub fn format_bytes(bytes: u64) -> String {
-    const MIB: f64 = 1024.0 * 1024.0;
-    let mib = bytes as f64 / MIB;
-    if mib >= 1024.0 {
-        format!("{:.2} GiB", mib / 1024.0)
-    } else {
-        format!("{mib:.1} MiB")
     }
 }
 
@@ -272,22 +235,4 @@ pub fn print_report(
         totals.trials, totals.measured, totals.warmups, totals.failed, totals.trial_time_s
     )?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn formats() {
-        assert_eq!(format_seconds(0.2123), "212.3 ms");
-        assert_eq!(format_seconds(1.5), "1.500 s");
-        assert_eq!(format_bytes(47_395_635), "45.2 MiB");
-        let e = Estimate {
-            point: 1.934,
-            ci_low: 1.88,
-            ci_high: 1.981,
-        };
-        assert_eq!(format_ratio(&e), "1.93× (1.88–1.98)");
-    }
 }

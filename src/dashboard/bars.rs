@@ -7,9 +7,10 @@ use anyhow::Result;
 use plotters::coord::ranged1d::SegmentValue;
 use plotters::prelude::*;
 
-use crate::bench::record::{CellSummary, LoadedRun, Orchestration};
-use crate::bench::summary::describe;
-use crate::bench::terminal::{format_bytes, format_seconds};
+use crate::run::LoadedRun;
+use crate::run::analysis::describe;
+use crate::run::format::{format_bytes, format_seconds};
+use crate::run::record::{CellSummary, Orchestration};
 
 use super::charts::{
     Chart, DESC_SIZE, FONT, HitArea, LABEL_SIZE, LegendEntry, NATIVE_COLOR, NOTHING_YET, WIDTH,

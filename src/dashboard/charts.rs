@@ -15,8 +15,9 @@ use minijinja::{AutoEscape, Environment, context};
 use plotters::prelude::*;
 use serde::Serialize;
 
-use crate::bench::record::{CellSummary, InterpreterKind, LoadedRun};
-use crate::bench::summary::describe;
+use crate::run::LoadedRun;
+use crate::run::analysis::describe;
+use crate::run::record::{CellSummary, InterpreterKind};
 
 use super::bars;
 use super::model::{GilMode, ratio_text};

@@ -6,7 +6,8 @@
 
 use serde::Serialize;
 
-use crate::bench::record::{InterpreterKind, InterpreterRecord, LoadedRun, RunSummary};
+use crate::run::LoadedRun;
+use crate::run::record::{InterpreterKind, InterpreterRecord, RunSummary};
 use crate::stats::{self, Estimate};
 
 use super::model::{GilMode, ratio_text};

@@ -18,9 +18,11 @@ pub mod swimlanes;
 pub mod timeline;
 pub mod verdict;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Result;
+
+use crate::run::LoadedRun;
 
 pub use report::{ReportArgs, write_report_to};
 // `spawn_live` and `write_report` are the hooks of `gil-lab bench` (its
@@ -32,8 +34,8 @@ pub const REPORT_FILE: &str = "report.html";
 
 /// Writes the run's report to `RUN_DIR/report.html` and returns its path; what
 /// `gil-lab bench` calls when a run ends.
-pub fn write_report(run_dir: &Path) -> Result<PathBuf> {
-    let path = run_dir.join(REPORT_FILE);
-    write_report_to(run_dir, &path)?;
+pub fn write_report(loaded: &LoadedRun) -> Result<PathBuf> {
+    let path = loaded.dir.join(REPORT_FILE);
+    report::write_loaded_report(loaded, &path)?;
     Ok(path)
 }

@@ -9,12 +9,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::bench::args::PYTHON_APPROACHES;
-use crate::bench::record::{
-    CellKey, CellState, CellSummary, InterpreterKind, InterpreterRecord, LoadedRun, RunStatus,
-    RunSummary, Totals,
+use crate::run::LoadedRun;
+use crate::run::analysis;
+use crate::run::format::{format_bytes, format_seconds};
+use crate::run::record::{
+    CellKey, CellState, CellSummary, InterpreterKind, InterpreterRecord, RunStatus, Totals,
 };
-use crate::bench::summary;
-use crate::bench::terminal::{format_bytes, format_seconds};
 use crate::stats::Estimate;
 
 use super::charts::{self, Chart};
@@ -291,18 +291,6 @@ fn scenario_description(name: &str) -> String {
     }
 }
 
-/// The run's summary: the stored one, or computed now from the trials so
-/// far (a running or crashed run has none yet).
-fn summary_of(loaded: &LoadedRun) -> (RunSummary, bool) {
-    match &loaded.run.summary {
-        Some(summary) => (summary.clone(), false),
-        None => (
-            summary::summarize(&loaded.run, &loaded.trials, &BTreeMap::new(), &[]),
-            true,
-        ),
-    }
-}
-
 /// Display rank of a cell: approaches in their usual order, interpreters in
 /// run order, the native twin last.
 pub fn cell_order(loaded: &LoadedRun, cell: &CellKey) -> (usize, usize, usize, u32) {
@@ -504,7 +492,7 @@ fn readable_time(rfc3339: &str) -> String {
 /// Builds the dashboard of a loaded run (and draws its charts).
 pub fn build(loaded: &LoadedRun) -> anyhow::Result<Dashboard> {
     let run = &loaded.run;
-    let (summary, provisional) = summary_of(loaded);
+    let (summary, provisional) = (loaded.summary.clone(), loaded.is_provisional());
     let mut cells: Vec<&CellSummary> = summary.cells.iter().collect();
     cells.sort_by_key(|c| cell_order(loaded, &c.cell));
 
@@ -577,7 +565,7 @@ pub fn build(loaded: &LoadedRun) -> anyhow::Result<Dashboard> {
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_string))
                 .unwrap_or_default(),
-            cell: w.cell.as_ref().map(|c| summary::describe(run, c)),
+            cell: w.cell.as_ref().map(|c| analysis::describe(run, c)),
             message: w.message.clone(),
         })
         .collect();

@@ -21,8 +21,8 @@ use minijinja::value::Serde;
 use minijinja::{Environment, Value, context};
 use serde::Serialize;
 
-use crate::bench::record::LoadedRun;
-use crate::bench::run_dir::{self, RUN_FILE, TRIALS_FILE};
+use crate::run::LoadedRun;
+use crate::run::directory::{self, RUN_FILE, TRIALS_FILE};
 
 use super::model::{self, Dashboard};
 
@@ -48,9 +48,13 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
 
 /// Reads the run in `run_dir` and writes its report to `output`.
 pub fn write_report_to(run_dir: &Path, output: &Path) -> Result<()> {
-    let loaded = run_dir::load(run_dir)?;
-    let raw = RawFiles::read(run_dir)?;
-    let html = render(&loaded, &Page::Standalone(raw))?;
+    write_loaded_report(&directory::load(run_dir)?, output)
+}
+
+/// Writes the report of a run already read to `output`.
+pub fn write_loaded_report(loaded: &LoadedRun, output: &Path) -> Result<()> {
+    let raw = RawFiles::read(&loaded.dir)?;
+    let html = render(loaded, &Page::Standalone(raw))?;
     let mut file = std::fs::File::create(output).with_context(|| {
         format!(
             "cannot write the report {}: choose another file with -o",

@@ -30,8 +30,8 @@ use serde::Serialize;
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio_stream::wrappers::ReceiverStream;
 
-use crate::bench::record::RunStatus;
-use crate::bench::run_dir::{self, RUN_FILE, TRIALS_FILE};
+use crate::run::directory::{self, RUN_FILE, TRIALS_FILE};
+use crate::run::record::RunStatus;
 
 use super::report::{self, Page};
 
@@ -191,7 +191,7 @@ fn run_row(index: usize, dir: &Path) -> RunRow {
         trials: 0,
         error: None,
     };
-    match run_dir::load(dir) {
+    match directory::load(dir) {
         Ok(loaded) => {
             row.status = status_word(loaded.run.status).into();
             row.started_at = loaded.run.started_at.clone();
@@ -263,7 +263,7 @@ async fn cached(state: &Shared, i: usize, kind: &'static str) -> Result<Bytes> {
     }
     let dir = run.dir.clone();
     let html = tokio::task::spawn_blocking(move || -> Result<String> {
-        let loaded = run_dir::load(&dir)?;
+        let loaded = directory::load(&dir)?;
         let page = match kind {
             "fragment" => Page::Fragment,
             _ => Page::Served {
@@ -503,7 +503,7 @@ pub fn spawn_live(run_dir: &Path, host: &str, port: u16) -> Result<LiveServer> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::record::{RunFile, SCHEMA_VERSION};
+    use crate::run::record::{RunFile, SCHEMA_VERSION};
     use std::io::{Read, Write};
 
     /// A run that has just started: no trial yet. (From JSON, so that the
@@ -518,7 +518,7 @@ mod tests {
             "machine": {}, "interpreters": [], "plan": [],
         }))
         .unwrap();
-        run_dir::RunDir::create(dir, &run).unwrap();
+        directory::RunDir::create(dir, &run).unwrap();
     }
 
     fn get(addr: SocketAddr, target: &str) -> String {

@@ -7,7 +7,7 @@ use anyhow::Result;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::bench::terminal::format_seconds;
+use crate::run::format::format_seconds;
 
 use super::charts::{DESC_SIZE, FONT, HitArea, LABEL_SIZE, draw_error, with_hit_areas};
 use super::timeline::Prepared;

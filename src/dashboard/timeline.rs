@@ -15,10 +15,9 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::bench::record::{
-    CellSummary, InterpreterKind, InterpreterRecord, LoadedRun, TrialRecord,
-};
 use crate::bench::sampler::{LaneKind, SamplerReport};
+use crate::run::LoadedRun;
+use crate::run::record::{CellSummary, InterpreterKind, InterpreterRecord, TrialRecord};
 
 use super::model::GilMode;
 use super::swimlanes::draw;

@@ -5,9 +5,10 @@
 
 use serde::Serialize;
 
-use crate::bench::record::{CellKey, CellSummary, InterpreterKind, LoadedRun, RunSummary};
-use crate::bench::summary::describe;
-use crate::bench::terminal::{format_bytes, format_seconds};
+use crate::run::LoadedRun;
+use crate::run::analysis::describe;
+use crate::run::format::{format_bytes, format_seconds};
+use crate::run::record::{CellKey, CellSummary, InterpreterKind, RunSummary};
 
 use super::model::{GilMode, median_estimate, ratio_text, seconds_text};
 

@@ -8,7 +8,7 @@ use anyhow::{Result, bail};
 use clap::Args;
 
 use super::{ExportFormat, ExportManager};
-use crate::bench::run_dir;
+use crate::run::directory;
 
 /// Arguments of `gil-lab export`.
 #[derive(Debug, Args)]
@@ -44,7 +44,7 @@ pub fn run(args: ExportArgs) -> Result<ExitCode> {
     if exports.is_empty() {
         bail!("nothing to export: give at least one of --json, --csv, --markdown, --pyperf FILE");
     }
-    let run = run_dir::load(&args.run)?;
+    let run = directory::load(&args.run)?;
     exports.write(&run)?;
     Ok(ExitCode::SUCCESS)
 }

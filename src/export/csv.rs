@@ -9,7 +9,8 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use super::Exporter;
-use crate::bench::record::{LoadedRun, TrialRecord, TrialStatus};
+use crate::run::LoadedRun;
+use crate::run::record::{TrialRecord, TrialStatus};
 
 /// Writes one CSV row per trial.
 pub struct CsvExporter;

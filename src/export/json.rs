@@ -5,8 +5,9 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use super::{Exporter, summary_of};
-use crate::bench::record::{
-    CellKey, InterpreterRecord, LoadedRun, RunStatus, RunSummary, SCHEMA_VERSION, Settings,
+use crate::run::LoadedRun;
+use crate::run::record::{
+    CellKey, InterpreterRecord, RunStatus, RunSummary, SCHEMA_VERSION, Settings,
 };
 
 /// Writes the summary as pretty-printed JSON.

@@ -8,8 +8,9 @@ use std::fmt::Write as _;
 use anyhow::Result;
 
 use super::{Exporter, summary_of};
-use crate::bench::record::{CellState, CellSummary, LoadedRun, RunSummary, WarningKind};
-use crate::bench::terminal::{format_bytes, format_seconds};
+use crate::run::LoadedRun;
+use crate::run::format::{format_bytes, format_seconds};
+use crate::run::record::{CellState, CellSummary, RunSummary, WarningKind};
 use crate::stats::{Estimate, Summary};
 
 /// Writes a Markdown report.

@@ -12,9 +12,10 @@ mod pyperf;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 
-use crate::bench::record::{LoadedRun, RunSummary};
+use crate::run::LoadedRun;
+use crate::run::record::RunSummary;
 
 pub use command::{ExportArgs, run};
 
@@ -100,11 +101,12 @@ impl ExportManager {
 
 /// The run's summary, or an error for a run that never reached its end.
 fn summary_of(run: &LoadedRun) -> Result<&RunSummary> {
-    run.run.summary.as_ref().with_context(|| {
-        format!(
+    if run.is_provisional() {
+        bail!(
             "{} has no summary yet (the run did not finish): complete it with `gil-lab bench --resume {}`",
             run.dir.display(),
             run.dir.display()
-        )
-    })
+        );
+    }
+    Ok(&run.summary)
 }

@@ -14,7 +14,8 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Map, Value, json};
 
 use super::Exporter;
-use crate::bench::record::{InterpreterKind, LoadedRun, TrialRecord};
+use crate::run::LoadedRun;
+use crate::run::record::{InterpreterKind, TrialRecord};
 
 /// Writes a pyperf-compatible JSON suite.
 pub struct PyperfExporter;

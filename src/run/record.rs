@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::bench::runner_output::RunnerReport;
+use crate::run::runner_report::RunnerReport;
 use crate::stats::{Estimate, Summary};
 
 /// Version of the run directory's schema (`trials.jsonl` and `run.json`).
@@ -500,17 +500,6 @@ impl RunFile {
     }
 }
 
-/// A run read back from its directory: what exporters and `compare` read.
-#[derive(Clone, Debug)]
-pub struct LoadedRun {
-    /// The run directory.
-    pub dir: PathBuf,
-    /// `run.json`.
-    pub run: RunFile,
-    /// Every line of `trials.jsonl`, in order.
-    pub trials: Vec<TrialRecord>,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -537,7 +526,7 @@ mod tests {
 #[cfg(test)]
 pub mod fixtures {
     use super::*;
-    use crate::bench::runner_output::{Phases, Runtime};
+    use crate::run::runner_report::{Phases, Runtime};
 
     /// A cell of the `cpu` scenario on `interpreter`.
     pub fn cell(interpreter: &str, approach: &str, workers: u32) -> CellKey {

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::bench::record::{
+use crate::run::record::{
     CellKey, CellState, CellSummary, FailureKind, InterpreterKind, Orchestration, RunFile,
     RunSummary, ScenarioVerdict, StopReason, Totals, TrialRecord, TrialStatus, Warning,
     WarningKind,
@@ -68,8 +68,8 @@ fn orchestration(trials: &[&TrialRecord]) -> Option<Orchestration> {
     }
     let pick = |f: &dyn Fn(
         &(
-            &crate::bench::runner_output::RunnerReport,
-            &crate::bench::record::Measurement,
+            &crate::run::runner_report::RunnerReport,
+            &crate::run::record::Measurement,
         ),
     ) -> f64| { median(&mut reports.iter().map(f).collect::<Vec<_>>()) };
     let interpreter_start_s = pick(&|(r, m)| (m.wall_s - r.phases.total()).max(0.0));
@@ -503,8 +503,8 @@ pub fn summarize(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::record::Failure;
-    use crate::bench::record::fixtures::{cell, run_file, trial};
+    use crate::run::record::Failure;
+    use crate::run::record::fixtures::{cell, run_file, trial};
 
     #[test]
     fn speedup_efficiency_and_the_winner_come_from_the_trials() {

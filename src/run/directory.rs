@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-use crate::bench::record::{LoadedRun, RunFile, SCHEMA_VERSION, TrialRecord};
+use crate::run::loaded::LoadedRun;
+use crate::run::record::{RunFile, SCHEMA_VERSION, TrialRecord};
 
 /// Name of the run file.
 pub const RUN_FILE: &str = "run.json";
@@ -164,17 +165,13 @@ pub fn load(dir: &Path) -> Result<LoadedRun> {
             }
         }
     }
-    Ok(LoadedRun {
-        dir: dir.to_path_buf(),
-        run,
-        trials,
-    })
+    Ok(LoadedRun::new(dir.to_path_buf(), run, trials))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::record::fixtures::{cell, run_file, trial};
+    use crate::run::record::fixtures::{cell, run_file, trial};
 
     #[test]
     fn trials_are_appended_and_read_back_and_a_cut_last_line_is_dropped() {

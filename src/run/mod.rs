@@ -1,0 +1,24 @@
+//! The run: what a `bench` invocation writes and every other command reads.
+//!
+//! - [`record`]: the typed records of a run directory (`run.json`,
+//!   `trials.jsonl`), versioned and documented in `docs/results-schema.md`;
+//! - [`directory`]: creating, appending to and loading a run directory;
+//! - [`analysis`]: the run's statistics (medians, CIs, speedups, winners
+//!   and ties, warnings), computed once and stored in `run.json`;
+//! - [`loaded`]: a run read back, with its summary stored or computed now;
+//! - [`format`]: how every view writes times, sizes and ratios;
+//! - [`runner_report`]: what a runner reports of one trial, as stored.
+//!
+//! Dependencies point one way: this module uses the statistics (`stats`)
+//! and the vocabulary types below it, and nothing that renders or produces
+//! runs (`bench`, `advise`, `dashboard`, `export`, `compare`) — they all
+//! use it.
+
+pub mod analysis;
+pub mod directory;
+pub mod format;
+pub mod loaded;
+pub mod record;
+pub mod runner_report;
+
+pub use loaded::{LoadedRun, SummarySource};
