@@ -6,39 +6,7 @@ use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
-/// What the machine was when a run started.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct MachineInfo {
-    /// CPU model name (`/proc/cpuinfo`), empty when unknown.
-    pub cpu_model: String,
-    /// Physical cores (distinct package and core ids); equal to
-    /// `logical_cores` when the kernel does not say.
-    pub physical_cores: u32,
-    /// Logical CPUs online (hardware threads).
-    pub logical_cores: u32,
-    /// CPUs this process may run on (`sched_getaffinity`): what workers can
-    /// really use.
-    pub usable_cores: u32,
-    /// CPU time the cgroup allows, in cores (`cpu.max`), when limited.
-    pub cpu_quota_cores: Option<f64>,
-    /// Total memory, bytes.
-    pub memory_bytes: u64,
-    /// Memory available for new work at the start, bytes.
-    pub memory_available_bytes: u64,
-    /// Operating system (`PRETTY_NAME` of /etc/os-release), empty when unknown.
-    pub os: String,
-    /// Kernel release (`uname -r`).
-    pub kernel: String,
-    /// Machine architecture (`uname -m`).
-    pub arch: String,
-    /// CPU frequency governor of CPU 0, when the kernel exposes one (virtual
-    /// machines often do not).
-    pub governor: Option<String>,
-    /// Runs under a hypervisor (the CPU's `hypervisor` flag).
-    pub virtualized: bool,
-    /// Load average over 1, 5 and 15 minutes.
-    pub load_average: [f64; 3],
-}
+pub use crate::run::machine::MachineInfo;
 
 /// How much a noise warning matters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,34 +43,32 @@ impl MachineInfo {
         let logical_cores = online_cpus().unwrap_or(cpu.logical).max(1);
         let (kernel, arch) = uname();
         MachineInfo {
-            cpu_model: cpu.model,
-            physical_cores: if cpu.physical > 0 {
+            cpu_model: Some(cpu.model).filter(|m| !m.is_empty()),
+            physical_cores: Some(if cpu.physical > 0 {
                 cpu.physical
             } else {
                 logical_cores
-            },
-            logical_cores,
-            usable_cores: usable_cores().unwrap_or(logical_cores),
+            }),
+            logical_cores: Some(logical_cores),
+            usable_cores: Some(usable_cores().unwrap_or(logical_cores)),
             cpu_quota_cores: cgroup_cpu_quota(),
-            memory_bytes: meminfo_bytes(&meminfo, "MemTotal").unwrap_or(0),
-            memory_available_bytes: meminfo_bytes(&meminfo, "MemAvailable").unwrap_or(0),
+            memory_bytes: meminfo_bytes(&meminfo, "MemTotal"),
+            memory_available_bytes: meminfo_bytes(&meminfo, "MemAvailable"),
             os: std::fs::read_to_string("/etc/os-release")
                 .ok()
-                .and_then(|text| os_release_name(&text))
-                .unwrap_or_default(),
-            kernel,
-            arch,
+                .and_then(|text| os_release_name(&text)),
+            kernel: Some(kernel),
+            arch: Some(arch),
             governor: std::fs::read_to_string(
                 "/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor",
             )
             .ok()
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty()),
-            virtualized: cpu.hypervisor,
+            virtualized: Some(cpu.hypervisor),
             load_average: std::fs::read_to_string("/proc/loadavg")
                 .ok()
-                .and_then(|text| parse_loadavg(&text))
-                .unwrap_or([0.0; 3]),
+                .and_then(|text| parse_loadavg(&text)),
         }
     }
 
@@ -110,8 +76,8 @@ impl MachineInfo {
     /// workers per cell.
     pub fn noise_warnings(&self, max_workers: u32) -> Vec<NoiseWarning> {
         let mut warnings = Vec::new();
-        let usable = self.usable_cores.max(1);
-        let load = self.load_average[0];
+        let usable = self.usable_cores().max(1);
+        let load = self.load_average.map_or(0.0, |l| l[0]);
         if load > (BUSY_LOAD_PER_CORE * f64::from(usable)).max(0.5) {
             warnings.push(NoiseWarning {
                 severity: Severity::Warning,
@@ -289,19 +255,19 @@ physical id\t: 0\ncore id\t\t: 1\n";
 
     fn machine() -> MachineInfo {
         MachineInfo {
-            cpu_model: "x".into(),
-            physical_cores: 2,
-            logical_cores: 2,
-            usable_cores: 2,
+            cpu_model: Some("x".into()),
+            physical_cores: Some(2),
+            logical_cores: Some(2),
+            usable_cores: Some(2),
             cpu_quota_cores: None,
-            memory_bytes: 1 << 30,
-            memory_available_bytes: 1 << 29,
-            os: String::new(),
-            kernel: "6.1".into(),
-            arch: "x86_64".into(),
+            memory_bytes: Some(1 << 30),
+            memory_available_bytes: Some(1 << 29),
+            os: None,
+            kernel: Some("6.1".into()),
+            arch: Some("x86_64".into()),
             governor: None,
-            virtualized: false,
-            load_average: [0.1, 0.1, 0.1],
+            virtualized: Some(false),
+            load_average: Some([0.1, 0.1, 0.1]),
         }
     }
 
@@ -348,7 +314,7 @@ physical id\t: 0\ncore id\t\t: 1\n";
     #[test]
     fn busy_machine_and_too_many_workers_are_warned_about() {
         let mut m = machine();
-        m.load_average = [1.9, 1.0, 0.5];
+        m.load_average = Some([1.9, 1.0, 0.5]);
         m.governor = Some("powersave".into());
         m.cpu_quota_cores = Some(1.0);
         let warnings = m.noise_warnings(4);
@@ -360,10 +326,11 @@ physical id\t: 0\ncore id\t\t: 1\n";
     #[test]
     fn this_machine_is_described() {
         let m = MachineInfo::collect();
-        assert!(m.logical_cores >= 1);
-        assert!(m.usable_cores >= 1 && m.usable_cores <= m.logical_cores);
-        assert!(m.physical_cores >= 1);
-        assert!(m.memory_bytes > 0);
-        assert!(!m.kernel.is_empty());
+        let logical = m.logical_cores.unwrap();
+        assert!(logical >= 1);
+        assert!(m.usable_cores() >= 1 && m.usable_cores() <= logical);
+        assert!(m.physical_cores.unwrap() >= 1);
+        assert!(m.memory_bytes.unwrap() > 0);
+        assert!(!m.kernel.unwrap().is_empty());
     }
 }

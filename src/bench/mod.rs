@@ -259,7 +259,7 @@ fn start(args: &BenchArgs, machine: &MachineInfo) -> Result<Started> {
     let env = run_loop::trial_environment();
     let found = find_interpreters(args)?;
     let twin = if args.no_twin { None } else { find_twin(&env) };
-    let mut plan = plan::build(args, &found, twin, machine.usable_cores.max(1))?;
+    let mut plan = plan::build(args, &found, twin, machine.usable_cores().max(1))?;
     // Before the specs are made: they carry the endpoint's URL.
     let endpoint = crate::llm::bench::start(&mut plan.settings.llm)?;
     let cells = planned_cells(&plan.cells, &plan.interpreters, &plan.settings, &env)?;
@@ -270,7 +270,7 @@ fn start(args: &BenchArgs, machine: &MachineInfo) -> Result<Started> {
         finished_at: None,
         status: RunStatus::Running,
         settings: plan.settings,
-        machine: serde_json::to_value(machine).unwrap_or_default(),
+        machine: machine.clone(),
         interpreters: plan.interpreters,
         plan: cells,
         summary: None,

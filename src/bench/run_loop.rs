@@ -543,7 +543,7 @@ pub fn run(
                             String::new()
                         },
                         warnings: judgement.warnings,
-                        timeline: serde_json::to_value(&outcome.sampler).unwrap_or_default(),
+                        timeline: Some(outcome.sampler.clone()),
                     }
                 }
                 Err(err) => TrialRecord {
@@ -564,7 +564,7 @@ pub fn run(
                     reference_digest: None,
                     stderr: String::new(),
                     warnings: vec![],
-                    timeline: serde_json::Value::Null,
+                    timeline: None,
                 },
             };
             dir.append(&record)?;

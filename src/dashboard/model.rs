@@ -12,6 +12,7 @@ use crate::bench::args::PYTHON_APPROACHES;
 use crate::run::LoadedRun;
 use crate::run::analysis;
 use crate::run::format::{format_bytes, format_seconds};
+use crate::run::machine::MachineInfo;
 use crate::run::record::{
     CellKey, CellState, CellSummary, InterpreterKind, InterpreterRecord, RunStatus, Totals,
 };
@@ -404,9 +405,8 @@ fn cell_row(loaded: &LoadedRun, c: &CellSummary) -> CellRow {
     }
 }
 
-/// Machine metadata as label/value pairs, from the free-form machine report.
-fn machine_facts(machine: &serde_json::Value) -> Vec<Fact> {
-    let get = |key: &str| machine.get(key).filter(|v| !v.is_null());
+/// Machine metadata as label/value pairs (what was known of it).
+fn machine_facts(machine: &MachineInfo) -> Vec<Fact> {
     let mut facts = Vec::new();
     let mut push = |label: &str, value: Option<String>| {
         if let Some(value) = value {
@@ -416,25 +416,24 @@ fn machine_facts(machine: &serde_json::Value) -> Vec<Fact> {
             });
         }
     };
-    let text =
-        |key: &str| get(key).map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string));
-    push("CPU", text("cpu_model"));
+    let known = |n: Option<u32>| n.map_or_else(|| "?".into(), |n| n.to_string());
+    push("CPU", machine.cpu_model.clone());
     push(
         "cores (physical / logical / usable)",
         Some(format!(
             "{} / {} / {}",
-            text("physical_cores").unwrap_or_else(|| "?".into()),
-            text("logical_cores").unwrap_or_else(|| "?".into()),
-            text("usable_cores").unwrap_or_else(|| "?".into())
+            known(machine.physical_cores),
+            known(machine.logical_cores),
+            known(machine.usable_cores)
         )),
     );
-    push("CPU quota (cores)", text("cpu_quota_cores"));
+    push(
+        "CPU quota (cores)",
+        machine.cpu_quota_cores.map(|q| q.to_string()),
+    );
     push(
         "memory (total / available at start)",
-        match (
-            get("memory_bytes").and_then(|v| v.as_u64()),
-            get("memory_available_bytes").and_then(|v| v.as_u64()),
-        ) {
+        match (machine.memory_bytes, machine.memory_available_bytes) {
             (Some(total), Some(free)) => {
                 Some(format!("{} / {}", format_bytes(total), format_bytes(free)))
             }
@@ -442,24 +441,21 @@ fn machine_facts(machine: &serde_json::Value) -> Vec<Fact> {
             _ => None,
         },
     );
-    push("operating system", text("os"));
-    push("kernel", text("kernel"));
-    push("architecture", text("arch"));
-    push("CPU frequency governor", text("governor"));
+    push("operating system", machine.os.clone());
+    push("kernel", machine.kernel.clone());
+    push("architecture", machine.arch.clone());
+    push("CPU frequency governor", machine.governor.clone());
     push(
         "virtualised",
-        get("virtualized")
-            .and_then(|v| v.as_bool())
+        machine
+            .virtualized
             .map(|v| if v { "yes" } else { "no" }.into()),
     );
     push(
         "load average at start (1, 5, 15 min)",
-        get("load_average").and_then(|v| v.as_array()).map(|a| {
+        machine.load_average.map(|a| {
             a.iter()
-                .map(|x| {
-                    x.as_f64()
-                        .map_or_else(|| x.to_string(), |f| format!("{f:.2}"))
-                })
+                .map(|x| format!("{x:.2}"))
                 .collect::<Vec<_>>()
                 .join(", ")
         }),
@@ -470,8 +466,8 @@ fn machine_facts(machine: &serde_json::Value) -> Vec<Fact> {
 /// A note when the load average at the start was close to (or above) the
 /// usable cores: other programs then hold cores, and lanes that could run
 /// side by side wait for one instead.
-fn busy_machine(machine: &serde_json::Value, usable_cores: u32) -> Option<String> {
-    let load = machine.get("load_average")?.get(0)?.as_f64()?;
+fn busy_machine(machine: &MachineInfo, usable_cores: u32) -> Option<String> {
+    let load = machine.load_average?[0];
     let cores = f64::from(usable_cores.max(1));
     (load >= 0.75 * cores).then(|| {
         format!(

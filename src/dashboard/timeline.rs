@@ -112,15 +112,15 @@ pub type Steps = Vec<(f64, f64, f64)>;
 pub fn representative<'a>(
     loaded: &'a LoadedRun,
     cell: &CellSummary,
-) -> Option<(&'a TrialRecord, SamplerReport)> {
+) -> Option<(&'a TrialRecord, &'a SamplerReport)> {
     let median = cell.work.as_ref()?.median;
     loaded
         .trials
         .iter()
-        .filter(|t| t.is_measured() && t.cell == cell.cell && !t.timeline.is_null())
-        .filter_map(|t| Some((t, (t.work_s()? - median).abs())))
-        .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.index.cmp(&b.0.index)))
-        .and_then(|(t, _)| Some((t, serde_json::from_value(t.timeline.clone()).ok()?)))
+        .filter(|t| t.is_measured() && t.cell == cell.cell)
+        .filter_map(|t| Some((t, t.timeline.as_ref()?, (t.work_s()? - median).abs())))
+        .min_by(|a, b| a.2.total_cmp(&b.2).then(a.0.index.cmp(&b.0.index)))
+        .map(|(t, timeline, _)| (t, timeline))
 }
 
 /// Start and end (seconds) of every sample interval: interval `i` ends at
@@ -438,7 +438,7 @@ pub fn scenario_timelines(
             title_of(cell, interpreter),
             interpreter,
             trial,
-            &report,
+            report,
             groups,
         )
     };

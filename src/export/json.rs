@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::{Exporter, summary_of};
 use crate::run::LoadedRun;
+use crate::run::machine::MachineInfo;
 use crate::run::record::{
     CellKey, InterpreterRecord, RunStatus, RunSummary, SCHEMA_VERSION, Settings,
 };
@@ -23,7 +24,7 @@ struct JsonExport<'a> {
     finished_at: Option<&'a str>,
     status: RunStatus,
     settings: &'a Settings,
-    machine: &'a serde_json::Value,
+    machine: &'a MachineInfo,
     interpreters: &'a [InterpreterRecord],
     summary: &'a RunSummary,
     /// Per cell, the measured trials' times in trial order.

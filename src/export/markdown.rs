@@ -114,11 +114,7 @@ impl Exporter for MarkdownExporter {
         let file = &run.run;
         let mut out = String::new();
         let _ = writeln!(out, "# gil-lab run of {}\n", file.started_at);
-        let machine = file
-            .machine
-            .get("cpu_model")
-            .and_then(|m| m.as_str())
-            .unwrap_or("unknown CPU");
+        let machine = file.machine.cpu_model.as_deref().unwrap_or("unknown CPU");
         let _ = writeln!(
             out,
             "gil-lab {}, preset `{}`, scale {}, seed {}, on {} with {} usable cores; {} measured trials.\n",

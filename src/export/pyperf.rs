@@ -53,13 +53,13 @@ fn suite_metadata(run: &LoadedRun) -> Value {
     let file = &run.run;
     let machine = &file.machine;
     let mut metadata = Metadata::default();
-    if let Some(model) = machine.get("cpu_model").and_then(Value::as_str) {
+    if let Some(model) = &machine.cpu_model {
         metadata.text("cpu_model_name", model);
     }
-    if let Some(count) = machine.get("logical_cores").and_then(Value::as_u64) {
+    if let Some(count) = machine.logical_cores {
         metadata.number("cpu_count", count.max(1));
     }
-    if let Some(kernel) = machine.get("kernel").and_then(Value::as_str) {
+    if let Some(kernel) = &machine.kernel {
         metadata.text("platform", kernel);
     }
     metadata

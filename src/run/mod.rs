@@ -7,7 +7,9 @@
 //!   and ties, warnings), computed once and stored in `run.json`;
 //! - [`loaded`]: a run read back, with its summary stored or computed now;
 //! - [`format`]: how every view writes times, sizes and ratios;
-//! - [`runner_report`]: what a runner reports of one trial, as stored.
+//! - [`runner_report`]: what a runner reports of one trial, as stored;
+//! - [`timeline`]: what the sampler saw of a trial's process tree;
+//! - [`machine`]: what the machine was when the run started.
 //!
 //! Dependencies point one way: this module uses the statistics (`stats`)
 //! and the vocabulary types below it, and nothing that renders or produces
@@ -18,7 +20,9 @@ pub mod analysis;
 pub mod directory;
 pub mod format;
 pub mod loaded;
+pub mod machine;
 pub mod record;
 pub mod runner_report;
+pub mod timeline;
 
 pub use loaded::{LoadedRun, SummarySource};

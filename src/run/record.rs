@@ -11,7 +11,9 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::run::machine::MachineInfo;
 use crate::run::runner_report::RunnerReport;
+use crate::run::timeline::SamplerReport;
 use crate::stats::{Estimate, Summary};
 
 /// Version of the run directory's schema (`trials.jsonl` and `run.json`).
@@ -258,10 +260,10 @@ pub struct TrialRecord {
     /// Warnings about this trial (e.g. a free-threaded build that ended with the GIL on).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
-    /// The sampler's per-thread CPU timeline and tree totals (free-form JSON of
-    /// the sampler report; see docs/results-schema.md).
-    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
-    pub timeline: serde_json::Value,
+    /// The sampler's per-thread CPU timeline and tree totals (absent when the
+    /// trial was not sampled; see docs/results-schema.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<SamplerReport>,
 }
 
 impl TrialRecord {
@@ -482,8 +484,9 @@ pub struct RunFile {
     pub status: RunStatus,
     /// Settings.
     pub settings: Settings,
-    /// Machine metadata at the start (free-form JSON of the machine report).
-    pub machine: serde_json::Value,
+    /// Machine metadata at the start.
+    #[serde(default)]
+    pub machine: MachineInfo,
     /// The interpreters of the run.
     pub interpreters: Vec<InterpreterRecord>,
     /// Every cell, with its command and environment.
@@ -560,7 +563,7 @@ pub mod fixtures {
                 usable_cores: 2,
                 llm: None,
             },
-            machine: serde_json::Value::Null,
+            machine: MachineInfo::default(),
             interpreters: vec![InterpreterRecord {
                 id: "py".into(),
                 label: "CPython 3.13.5".into(),
@@ -637,7 +640,7 @@ pub mod fixtures {
             reference_digest: Some("0123456789abcdef".into()),
             stderr: String::new(),
             warnings: vec![],
-            timeline: serde_json::Value::Null,
+            timeline: None,
         }
     }
 }

@@ -66,21 +66,35 @@
   var base = document.body.dataset.base;
   if (document.body.dataset.live !== "true" || !base || typeof EventSource === "undefined") return;
   var main = document.getElementById("dashboard");
+  // One fetch at a time; a change announced while one is in flight is
+  // fetched again when it returns (it may have been rendered before that
+  // change: dropping the request would leave the page one update behind,
+  // for good when the last event was `done`).
   var pending = false;
+  var again = false;
   function refresh() {
-    if (pending) return;
+    if (pending) {
+      again = true;
+      return;
+    }
     pending = true;
+    again = false;
+    function settle() {
+      pending = false;
+      if (again) refresh();
+    }
     fetch(base + "fragment", { cache: "no-store" })
       .then(function (response) { return response.ok ? response.text() : null; })
       .then(function (html) {
-        pending = false;
-        if (html === null) return;
-        // Keep what the reader opened (evidence, all timelines) open.
-        var open = [].map.call(main.querySelectorAll("details"), function (d) { return d.open; });
-        main.innerHTML = html;
-        main.querySelectorAll("details").forEach(function (d, i) { if (open[i]) d.open = true; });
+        if (html !== null) {
+          // Keep what the reader opened (evidence, all timelines) open.
+          var open = [].map.call(main.querySelectorAll("details"), function (d) { return d.open; });
+          main.innerHTML = html;
+          main.querySelectorAll("details").forEach(function (d, i) { if (open[i]) d.open = true; });
+        }
+        settle();
       })
-      .catch(function () { pending = false; });
+      .catch(settle);
   }
   var events = new EventSource(base + "events");
   // Trials may have ended between the page's render and the connection.
