@@ -8,12 +8,11 @@
 //! official `openai` client prefers), like a hosted provider; a malformed
 //! request gets 400 with an OpenAI-style error body.
 
-use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -23,11 +22,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::completion::{Completion, Message};
 use super::limits::{Limits, Refusal};
+use crate::http_server::{BackgroundServer, BoundAddress, ServerKind};
 use crate::twin::prng::SplitMix64;
 
 /// The model name the endpoint lists and answers as by default.
@@ -458,41 +458,35 @@ fn app_state(config: ServerConfig) -> Arc<AppState> {
     })
 }
 
-fn bind(port: u16) -> Result<TcpListener> {
-    let listener = TcpListener::bind(("127.0.0.1", port)).with_context(|| {
-        format!("cannot listen on 127.0.0.1:{port}: pick another --port, or 0 for a free one")
-    })?;
-    listener
-        .set_nonblocking(true)
-        .context("cannot make the listener non-blocking")?;
-    Ok(listener)
+/// Binds 127.0.0.1:`port` (an error names `--port` when it fails).
+fn bind(port: u16) -> Result<BoundAddress> {
+    BoundAddress::bind(
+        "127.0.0.1",
+        port,
+        "pick another --port, or 0 for a free one",
+    )
 }
 
-fn runtime(threads: Option<usize>) -> Result<tokio::runtime::Runtime> {
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if let Some(threads) = threads {
-        builder.worker_threads(threads.max(1));
+/// The endpoint's threads: `threads` workers (None: one per core).
+fn kind(threads: Option<usize>) -> ServerKind {
+    ServerKind {
+        name: "the LLM endpoint",
+        thread_name: "gil-lab-llm",
+        workers: threads,
     }
-    builder
-        .thread_name("gil-lab-llm")
-        .enable_all()
-        .build()
-        .context("cannot start the endpoint's runtime")
 }
 
 /// The endpoint running in a background thread of this process; it stops
 /// when dropped.
 pub struct ServerHandle {
-    addr: SocketAddr,
     state: Arc<AppState>,
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    server: BackgroundServer,
 }
 
 impl ServerHandle {
     /// The base URL clients use: `http://127.0.0.1:<port>/v1`.
     pub fn url(&self) -> String {
-        format!("http://{}/v1", self.addr)
+        format!("http://{}/v1", self.server.addr())
     }
 
     /// What it has done so far.
@@ -505,71 +499,23 @@ impl ServerHandle {
     }
 }
 
-impl Drop for ServerHandle {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(()); // an error means it has stopped already
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
 /// Starts the endpoint in a background thread and returns once it listens
 /// (an unusable port is an error here, not later).
 pub fn start(config: ServerConfig) -> Result<ServerHandle> {
-    let listener = bind(config.port)?;
-    let addr = listener
-        .local_addr()
-        .context("cannot read the bound address")?;
-    let runtime = runtime(config.threads)?;
+    let bound = bind(config.port)?;
+    let kind = kind(config.threads);
     let state = app_state(config);
-    let app = router(state.clone());
-    let (stop, stopped) = oneshot::channel::<()>();
-    let thread = std::thread::Builder::new()
-        .name("gil-lab-llm".into())
-        .spawn(move || {
-            let served = runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener)?;
-                // Not graceful: clients holding keep-alive connections open
-                // would keep it waiting; they are dropped with the runtime.
-                tokio::select! {
-                    served = axum::serve(listener, app).into_future() => served,
-                    _ = stopped => Ok(()),
-                }
-            });
-            if let Err(err) = served {
-                eprintln!("warning: the LLM endpoint stopped: {err}");
-            }
-            runtime.shutdown_timeout(Duration::from_millis(200));
-        })
-        .context("cannot start the LLM endpoint's thread")?;
-    Ok(ServerHandle {
-        addr,
-        state,
-        stop: Some(stop),
-        thread: Some(thread),
-    })
+    let server = bound.spawn(router(state.clone()), &kind)?;
+    Ok(ServerHandle { state, server })
 }
 
 /// Serves in the foreground until the process is stopped; `ready` gets the
 /// base URL once the endpoint listens.
 pub fn serve_forever(config: ServerConfig, ready: impl FnOnce(&str)) -> Result<()> {
-    let listener = bind(config.port)?;
-    let addr = listener
-        .local_addr()
-        .context("cannot read the bound address")?;
-    let runtime = runtime(config.threads)?;
+    let bound = bind(config.port)?;
+    let kind = kind(config.threads);
     let app = router(app_state(config));
-    ready(&format!("http://{addr}/v1"));
-    runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::from_std(listener)
-            .context("cannot hand the listener to the runtime")?;
-        axum::serve(listener, app)
-            .await
-            .context("the LLM endpoint stopped")
-    })
+    bound.serve_forever(app, &kind, |addr| ready(&format!("http://{addr}/v1")))
 }
 
 #[cfg(test)]
