@@ -10,6 +10,8 @@ pub mod compare;
 pub mod dashboard;
 pub mod embedded;
 pub mod export;
+pub mod hash;
+pub mod http_server;
 pub mod llm;
 pub mod paths;
 pub mod python;

@@ -6,9 +6,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -289,16 +289,6 @@ fn report_table_sorts_and_raw_json_unpacks_in_the_browser() {
     assert_eq!(probe(&output, "raw"), "run.json schema 1");
 }
 
-/// A `gil-lab serve` child, killed when dropped.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn live_serve_page_fills_in_as_trials_finish() {
     let run = real_run();
@@ -317,20 +307,14 @@ fn live_serve_page_fills_in_as_trials_finish() {
     running.as_object_mut().unwrap().remove("finished_at");
     std::fs::write(live.join("run.json"), running.to_string()).unwrap();
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gil-lab"))
-        .arg("serve")
-        .arg(&live)
-        .args(["--port", "0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut url = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut url)
-        .unwrap();
-    let _server = Server(child);
-    let page = format!("{}runs/0/", url.trim());
+    // A `gil-lab serve` child, killed when dropped.
+    let (_server, url) = common::ChildGuard::start_server(
+        Command::new(env!("CARGO_BIN_EXE_gil-lab"))
+            .arg("serve")
+            .arg(&live)
+            .args(["--port", "0"]),
+    );
+    let page = format!("{url}runs/0/");
 
     // While the browser has the page open: the other trials end one by one,
     // then the run.

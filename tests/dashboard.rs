@@ -13,7 +13,7 @@ mod common;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
@@ -506,31 +506,27 @@ fn report_of_a_missing_run_is_a_one_line_error() {
 
 /// A `gil-lab serve` child, killed when dropped.
 struct Server {
-    child: Child,
+    _process: common::ChildGuard,
     addr: String,
 }
 
 impl Server {
     fn start(dirs: &[&Path]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_gil-lab"))
-            .arg("serve")
-            .args(dirs)
-            .args(["--port", "0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .trim()
+        let (process, url) = common::ChildGuard::start_server(
+            Command::new(env!("CARGO_BIN_EXE_gil-lab"))
+                .arg("serve")
+                .args(dirs)
+                .args(["--port", "0"]),
+        );
+        let addr = url
             .trim_start_matches("http://")
             .trim_end_matches('/')
             .to_string();
         assert!(!addr.is_empty(), "serve printed no address");
-        Server { child, addr }
+        Server {
+            _process: process,
+            addr,
+        }
     }
 
     /// Sends one raw HTTP/1.1 request line for `target` (exactly as given,
@@ -559,13 +555,6 @@ impl Server {
             .map_or("", |(_, b)| b)
             .to_string();
         (status, body)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -4,10 +4,12 @@
 //! approach, the native twin, `bench` with the built-in endpoint and with a
 //! "real" server whose API key must never be written down).
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod common;
+
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -16,28 +18,24 @@ const GIL_LAB: &str = env!("CARGO_BIN_EXE_gil-lab");
 
 /// A `gil-lab llm-serve` child process, killed on drop.
 struct Endpoint {
-    child: Child,
+    _process: common::ChildGuard,
     /// `http://127.0.0.1:<port>/v1`.
     url: String,
 }
 
 impl Endpoint {
     fn start(args: &[&str], env: &[(&str, &str)]) -> Endpoint {
-        let mut child = Command::new(GIL_LAB)
-            .args(["llm-serve", "--port", "0", "--threads", "2"])
-            .args(args)
-            .envs(env.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("gil-lab llm-serve starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line.trim().to_string();
+        let (process, url) = common::ChildGuard::start_server(
+            Command::new(GIL_LAB)
+                .args(["llm-serve", "--port", "0", "--threads", "2"])
+                .args(args)
+                .envs(env.iter().copied()),
+        );
         assert!(url.starts_with("http://127.0.0.1:"), "{url:?}");
-        Endpoint { child, url }
+        Endpoint {
+            _process: process,
+            url,
+        }
     }
 
     fn addr(&self) -> String {
@@ -45,13 +43,6 @@ impl Endpoint {
             .trim_start_matches("http://")
             .trim_end_matches("/v1")
             .to_string()
-    }
-}
-
-impl Drop for Endpoint {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

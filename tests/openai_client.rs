@@ -7,9 +7,8 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use serde_json::Value;
 
@@ -33,30 +32,23 @@ fn openai_python() -> PathBuf {
     common::cached_venv("openai-venv", &base_python(), &["openai>=1.0"])
 }
 
-/// A `gil-lab llm-serve` child, killed on drop.
-struct Endpoint(Child, String);
+/// A `gil-lab llm-serve` child (killed on drop) and its URL.
+struct Endpoint {
+    _process: common::ChildGuard,
+    url: String,
+}
 
 impl Endpoint {
     fn start(args: &[&str]) -> Endpoint {
-        let mut child = Command::new(GIL_LAB)
-            .args(["llm-serve", "--port", "0"])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut url = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut url)
-            .unwrap();
-        Endpoint(child, url.trim().to_string())
-    }
-}
-
-impl Drop for Endpoint {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let (process, url) = common::ChildGuard::start_server(
+            Command::new(GIL_LAB)
+                .args(["llm-serve", "--port", "0"])
+                .args(args),
+        );
+        Endpoint {
+            _process: process,
+            url,
+        }
     }
 }
 
@@ -123,7 +115,7 @@ fn the_official_openai_client_talks_to_llm_serve() {
     let endpoint = Endpoint::start(&["--latency", "20", "--per-token", "2"]);
     let limited = Endpoint::start(&["--latency", "400", "--max-concurrency", "1"]);
     let output = Command::new(python)
-        .args(["-c", SCRIPT, &endpoint.1, &limited.1])
+        .args(["-c", SCRIPT, &endpoint.url, &limited.url])
         .output()
         .unwrap();
     assert!(

@@ -454,17 +454,6 @@ fn sampler_sees_every_process_and_thread_of_a_two_process_four_thread_trial() {
     }
 }
 
-/// Median of a non-empty list.
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let n = values.len();
-    if n % 2 == 1 {
-        values[n / 2]
-    } else {
-        (values[n / 2 - 1] + values[n / 2]) / 2.0
-    }
-}
-
 /// `hyperfine --export-json` timing of `cmd`: every run's wall time.
 fn hyperfine_times(cmd: &TrialCommand, runs: u32) -> Vec<f64> {
     let dir = tempfile::tempdir().unwrap();
@@ -537,7 +526,7 @@ fn wall_time_measures_the_same_process_as_hyperfine() {
         );
         ratios.push(ours.wall_s / theirs);
     }
-    let ratio = median(&mut ratios);
+    let ratio = gil_lab::stats::median(&ratios);
     println!("5 paired runs of a 0.3 s sleep: median gil-lab / hyperfine {ratio:.4}");
     assert!(
         (0.67..=1.5).contains(&ratio),

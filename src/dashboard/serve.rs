@@ -9,8 +9,6 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::future::IntoFuture;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -27,9 +25,10 @@ use axum::routing::get;
 use clap::Args;
 use minijinja::context;
 use serde::Serialize;
-use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::sync::{Mutex, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 
+use crate::http_server::{BackgroundServer, BoundAddress, ServerKind};
 use crate::run::directory::{self, RUN_FILE, TRIALS_FILE};
 use crate::run::record::RunStatus;
 
@@ -396,42 +395,32 @@ async fn run_events(State(state): State<Shared>, UrlPath(n): UrlPath<String>) ->
 }
 
 /// Binds the listener (an error names `--port`/`--host` when it fails).
-fn bind(host: &str, port: u16) -> Result<std::net::TcpListener> {
-    let listener = std::net::TcpListener::bind((host, port)).with_context(|| {
-        format!("cannot listen on {host}:{port}: choose another --port (or --host)")
-    })?;
-    listener
-        .set_nonblocking(true)
-        .context("cannot make the listener non-blocking")?;
-    Ok(listener)
+fn bind(host: &str, port: u16) -> Result<BoundAddress> {
+    BoundAddress::bind(host, port, "choose another --port (or --host)")
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the web server's runtime")
-}
+/// `gil-lab serve`: in the foreground, two runtime threads.
+const FOREGROUND: ServerKind = ServerKind {
+    name: "the web server",
+    thread_name: "gil-lab-serve",
+    workers: Some(2),
+};
+
+/// `gil-lab bench --serve`: in the background, beside the trials.
+const LIVE: ServerKind = ServerKind {
+    name: "the live dashboard",
+    thread_name: "gil-lab-serve",
+    workers: Some(2),
+};
 
 /// Runs `gil-lab serve` until it is stopped (Ctrl-C).
 pub fn run(args: ServeArgs) -> Result<ExitCode> {
     let runs = find_runs(&args.run_dirs)?;
-    let listener = bind(&args.host, args.port)?;
-    let addr = listener
-        .local_addr()
-        .context("cannot read the bound address")?;
-    println!("http://{addr}/");
-    eprintln!(
-        "Serving {} run(s) at http://{addr}/ (read only; Ctrl-C stops)",
-        runs.len()
-    );
-    runtime()?.block_on(async move {
-        let listener = tokio::net::TcpListener::from_std(listener)
-            .context("cannot hand the listener to the runtime")?;
-        axum::serve(listener, router(runs))
-            .await
-            .context("the web server stopped")
+    let bound = bind(&args.host, args.port)?;
+    let count = runs.len();
+    bound.serve_forever(router(runs), &FOREGROUND, |addr| {
+        println!("http://{addr}/");
+        eprintln!("Serving {count} run(s) at http://{addr}/ (read only; Ctrl-C stops)");
     })?;
     Ok(ExitCode::SUCCESS)
 }
@@ -439,27 +428,13 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
 /// A dashboard server running in the background for `gil-lab bench --serve`;
 /// it stops when dropped.
 pub struct LiveServer {
-    addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    server: BackgroundServer,
 }
 
 impl LiveServer {
     /// The URL of the run's live page.
     pub fn url(&self) -> String {
-        format!("http://{}/runs/0/", self.addr)
-    }
-}
-
-impl Drop for LiveServer {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            // An error means the server has already stopped.
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        format!("http://{}/runs/0/", self.server.addr())
     }
 }
 
@@ -467,37 +442,9 @@ impl Drop for LiveServer {
 /// --serve`: its page updates as trials are appended to `trials.jsonl`.
 /// Fails at once (naming `--port`) when the address cannot be bound.
 pub fn spawn_live(run_dir: &Path, host: &str, port: u16) -> Result<LiveServer> {
-    let listener = bind(host, port)?;
-    let addr = listener
-        .local_addr()
-        .context("cannot read the bound address")?;
-    let runtime = runtime()?;
-    let (stop, stopped) = oneshot::channel::<()>();
-    let runs = vec![run_dir.to_path_buf()];
-    let thread = std::thread::Builder::new()
-        .name("gil-lab-serve".into())
-        .spawn(move || {
-            let served = runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener)?;
-                // Not a graceful shutdown: open event streams never end by
-                // themselves and would keep it waiting. Connections left are
-                // dropped with the runtime below.
-                tokio::select! {
-                    served = axum::serve(listener, router(runs)).into_future() => served,
-                    _ = stopped => Ok(()),
-                }
-            });
-            if let Err(err) = served {
-                eprintln!("warning: the live dashboard stopped: {err}");
-            }
-            runtime.shutdown_timeout(Duration::from_millis(200));
-        })
-        .context("cannot start the live dashboard thread")?;
-    Ok(LiveServer {
-        addr,
-        stop: Some(stop),
-        thread: Some(thread),
-    })
+    let bound = bind(host, port)?;
+    let server = bound.spawn(router(vec![run_dir.to_path_buf()]), &LIVE)?;
+    Ok(LiveServer { server })
 }
 
 #[cfg(test)]
@@ -521,7 +468,7 @@ mod tests {
         directory::RunDir::create(dir, &run).unwrap();
     }
 
-    fn get(addr: SocketAddr, target: &str) -> String {
+    fn get(addr: std::net::SocketAddr, target: &str) -> String {
         let mut stream = std::net::TcpStream::connect(addr).unwrap();
         stream
             .set_read_timeout(Some(Duration::from_secs(30)))
@@ -543,19 +490,18 @@ mod tests {
         started_run(&dir);
         let server = spawn_live(&dir, "127.0.0.1", 0).unwrap();
         assert!(server.url().ends_with("/runs/0/"), "{}", server.url());
-        let page = get(server.addr, "/runs/0/");
+        let addr = server.server.addr();
+        let page = get(addr, "/runs/0/");
         assert!(page.starts_with("HTTP/1.1 200"), "{page}");
         assert!(page.contains("data-live=\"true\""));
         // An open event stream must not keep the server from stopping.
-        let mut events = std::net::TcpStream::connect(server.addr).unwrap();
+        let mut events = std::net::TcpStream::connect(addr).unwrap();
         write!(
             events,
-            "GET /runs/0/events HTTP/1.1\r\nHost: {}\r\n\r\n",
-            server.addr
+            "GET /runs/0/events HTTP/1.1\r\nHost: {addr}\r\n\r\n"
         )
         .unwrap();
         let began = std::time::Instant::now();
-        let addr = server.addr;
         drop(server);
         assert!(began.elapsed() < Duration::from_secs(20));
         assert!(

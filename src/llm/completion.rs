@@ -6,6 +6,7 @@
 //! and the native twin) to turn an answer into a number: FNV-1a 64 over the
 //! UTF-8 bytes, finished with SplitMix64's `mix64`.
 
+use crate::hash::fnv1a_64;
 use crate::twin::prng::{SplitMix64, mix64};
 
 /// Words the simulated model answers with: plain ASCII, so that "tokens"
@@ -21,16 +22,9 @@ const MIN_WORDS: u64 = 8;
 /// Most words the model wants to say.
 const MAX_WORDS: u64 = 16;
 
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
-
 /// The 64-bit hash of a text: FNV-1a over its UTF-8 bytes, then `mix64`.
 pub fn text_hash(text: &str) -> u64 {
-    let mut h = FNV_OFFSET;
-    for byte in text.bytes() {
-        h = (h ^ u64::from(byte)).wrapping_mul(FNV_PRIME);
-    }
-    mix64(h)
+    mix64(fnv1a_64(text.as_bytes()))
 }
 
 /// One chat message of a request.

@@ -13,22 +13,7 @@ use crate::stats::{self, Comparison, Estimate, Summary, Verdict};
 
 /// A stable seed per cell, so that the same trials always give the same CIs.
 fn seed_of(cell: &CellKey) -> u64 {
-    // FNV-1a: tiny, stable across Rust versions (unlike `DefaultHasher`).
-    cell.to_string()
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-        })
-}
-
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_unstable_by(f64::total_cmp);
-    let n = values.len();
-    if n % 2 == 1 {
-        values[n / 2]
-    } else {
-        (values[n / 2 - 1] + values[n / 2]) / 2.0
-    }
+    crate::hash::fnv1a_64(cell.to_string().as_bytes())
 }
 
 /// The measured trials of each cell.
@@ -71,7 +56,7 @@ fn orchestration(trials: &[&TrialRecord]) -> Option<Orchestration> {
             &crate::run::runner_report::RunnerReport,
             &crate::run::record::Measurement,
         ),
-    ) -> f64| { median(&mut reports.iter().map(f).collect::<Vec<_>>()) };
+    ) -> f64| { stats::median(&reports.iter().map(f).collect::<Vec<_>>()) };
     let interpreter_start_s = pick(&|(r, m)| (m.wall_s - r.phases.total()).max(0.0));
     let setup_s = pick(&|(r, _)| r.phases.setup);
     let pool_start_s = pick(&|(r, _)| r.phases.pool_start);
@@ -81,7 +66,7 @@ fn orchestration(trials: &[&TrialRecord]) -> Option<Orchestration> {
         .filter_map(|(r, _)| r.sharing.as_ref())
         .collect();
     let sharing_cost_s = (!sharing.is_empty())
-        .then(|| median(&mut sharing.iter().map(|s| s.cost_s).collect::<Vec<_>>()));
+        .then(|| stats::median(&sharing.iter().map(|s| s.cost_s).collect::<Vec<_>>()));
     Some(Orchestration {
         interpreter_start_s,
         setup_s,
@@ -137,7 +122,7 @@ fn cell_summary(
         .iter()
         .filter_map(|t| t.measurement.as_ref()?.work_parallelism)
         .collect();
-    let mut memory: Vec<f64> = mine
+    let memory: Vec<f64> = mine
         .iter()
         .filter_map(|t| t.measurement.as_ref().map(|m| m.peak_memory_bytes as f64))
         .collect();
@@ -160,7 +145,7 @@ fn cell_summary(
         parallelism: (!parallelism.is_empty()).then(|| Summary::of(&parallelism, seed ^ 3)),
         work_parallelism: (!work_parallelism.is_empty())
             .then(|| Summary::of(&work_parallelism, seed ^ 4)),
-        peak_memory_bytes: (!memory.is_empty()).then(|| median(&mut memory) as u64),
+        peak_memory_bytes: (!memory.is_empty()).then(|| stats::median(&memory) as u64),
         orchestration: orchestration(&mine),
         digest: mine
             .iter()

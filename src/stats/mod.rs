@@ -63,8 +63,9 @@ fn median_of_sorted(sorted: &[f64]) -> f64 {
     }
 }
 
-/// Median of non-empty samples in any order.
-fn median(samples: &[f64]) -> f64 {
+/// Median of non-empty samples in any order (mean of the two middle values
+/// for an even count; a NaN sorts last).
+pub fn median(samples: &[f64]) -> f64 {
     median_of_sorted(&sorted(samples))
 }
 

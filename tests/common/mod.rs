@@ -1,13 +1,15 @@
 //! Helpers shared by the integration tests: the `gil-lab` binary as an
-//! `assert_cmd` command, a provisioned free-threaded CPython, fixtures.
+//! `assert_cmd` command, a provisioned free-threaded CPython, fixtures, and
+//! the guard that kills a child process (a server) when a test ends.
 //!
 //! Use from a test file with `mod common;`.
 
 // Every test binary compiles this module and uses only part of it.
 #![allow(dead_code)]
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
@@ -21,6 +23,39 @@ pub const FREE_THREADED_OVERRIDE: &str = "GIL_LAB_TEST_FREE_THREADED_PYTHON";
 /// the test suite's set-up step).
 pub fn gil_lab() -> assert_cmd::Command {
     assert_cmd::Command::cargo_bin("gil-lab").expect("the gil-lab binary is built")
+}
+
+/// A child process that is killed, and reaped, when dropped: a test that
+/// fails half-way leaves no server running behind it.
+pub struct ChildGuard(Child);
+
+impl ChildGuard {
+    /// Starts a server (`command`, e.g. `gil-lab serve --port 0`) with its
+    /// stderr discarded and returns it with the first line it printed on
+    /// stdout, trimmed: the URL it listens on.
+    pub fn start_server(command: &mut Command) -> (ChildGuard, String) {
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|error| panic!("cannot start {command:?}: {error}"));
+        let stdout = child.stdout.take().expect("stdout is piped");
+        // Guarded before reading: a failed read must not leave it running.
+        let guard = ChildGuard(child);
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .unwrap_or_else(|error| panic!("cannot read the stdout of {command:?}: {error}"));
+        (guard, line.trim().to_string())
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        // Errors mean it has already exited (and been reaped).
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// A file of `tests/scripts/`.

@@ -7,6 +7,7 @@
 
 use std::path::Path;
 
+use gil_lab::stats::median;
 use serde_json::{Value, json};
 
 /// One cell of a fixture run with its measured work-phase times.
@@ -44,17 +45,6 @@ impl Default for Options {
             seed: 1,
             with_summary: true,
         }
-    }
-}
-
-fn median(values: &[f64]) -> f64 {
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
     }
 }
 
