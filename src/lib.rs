@@ -18,3 +18,4 @@ pub mod python;
 pub mod run;
 pub mod stats;
 pub mod twin;
+pub mod vocabulary;

@@ -22,35 +22,7 @@ use super::knowledge::RoadNetwork;
 use super::process_pool::Pool;
 use super::protocol::{Sharing, Spec};
 use super::scenario::{QUERIES_PER_TASK, Task, Workbench};
-
-/// How the tasks run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Approach {
-    /// One after the other on the main thread.
-    Sequential,
-    /// `workers` scoped threads sharing everything.
-    Threads,
-    /// `workers` worker processes, each a re-executed gil-lab.
-    Processes,
-    /// `io`/`mixed`: one tokio event loop (see [`super::event_loop`]).
-    Asyncio,
-    /// `io`/`mixed`: the event loop, reasoning steps on `workers` threads.
-    AsyncioThreads,
-}
-
-impl Approach {
-    /// The approach named `name` in a spec, if the twin has it.
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "sequential" => Some(Approach::Sequential),
-            "threads" => Some(Approach::Threads),
-            "processes" => Some(Approach::Processes),
-            "asyncio" => Some(Approach::Asyncio),
-            "asyncio+threads" => Some(Approach::AsyncioThreads),
-            _ => None,
-        }
-    }
-}
+use crate::vocabulary::Approach;
 
 /// Everything an approach needs to run one trial.
 pub struct Trial<'a> {
@@ -107,6 +79,10 @@ pub fn run(approach: Approach, trial: &Trial) -> Result<Outcome> {
                 "the native twin runs its event-loop approaches in the io and mixed scenarios only",
             )?;
             super::event_loop::run(trial, llm, approach == Approach::AsyncioThreads)
+        }
+        // Skipped before it gets here (`Approach::native_in`).
+        Approach::Interpreters => {
+            anyhow::bail!("the native twin has no subinterpreters: {approach} is a Python approach")
         }
     }
 }

@@ -27,7 +27,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 
-use approach::{Approach, Trial};
+use crate::vocabulary::{Approach, Scenario};
+use approach::Trial;
 use blackboard::Blackboard;
 use clock::monotonic;
 use digest::Digest;
@@ -97,16 +98,15 @@ fn run_trial(args: &[String]) -> Result<ExitCode> {
 
 /// Runs the trial of `spec` and fills `result` (success or skipped).
 fn execute(mut spec: Spec, result: &mut TrialResult, clock_t0: f64) -> Result<()> {
-    let Some(approach) = Approach::from_name(&spec.approach) else {
+    let approach = spec.approach;
+    if !Scenario::ALL.iter().any(|&s| approach.native_in(s)) {
         result.result = Status::Skipped;
         result.reason = Some(format!(
-            "the native twin runs sequential, threads and processes; {} is a Python approach",
-            spec.approach
+            "the native twin runs sequential, threads and processes; {approach} is a Python approach"
         ));
         return Ok(());
-    };
-    if matches!(approach, Approach::Asyncio | Approach::AsyncioThreads) && !spec.scenario.uses_llm()
-    {
+    }
+    if !approach.native_in(spec.scenario) {
         result.result = Status::Skipped;
         result.reason = Some(format!(
             "the native twin runs {} in the io and mixed scenarios only (its event loop waits on the LLM endpoint)",

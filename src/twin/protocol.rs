@@ -7,9 +7,7 @@ use serde_json::Value;
 
 use super::llm_task::LlmSpec;
 use super::scenario::{Scenario, task_count};
-// Every approach a spec may name is the Python runner's; the twin runs three
-// of them and reports the others as skipped.
-use crate::bench::args::PYTHON_APPROACHES as APPROACHES;
+use crate::vocabulary::Approach;
 
 /// Version of the trial protocol spoken here.
 pub const PROTOCOL: u32 = 1;
@@ -25,7 +23,7 @@ pub struct Spec {
     /// `cpu` or `shared`.
     pub scenario: Scenario,
     /// One of the Python runner's approaches.
-    pub approach: String,
+    pub approach: Approach,
     /// Threads / processes at once (>= 1).
     pub workers: usize,
     /// Sizes the work (> 0); 1.0 makes 32 tasks.
@@ -75,17 +73,17 @@ pub fn parse_spec(args: &[String]) -> Result<Spec, BadSpec> {
         return bad(format!(
             "unknown scenario {}; set \"scenario\" to one of {}",
             field("scenario"),
-            Scenario::NAMES.join(", ")
+            Scenario::ALL.map(Scenario::name).join(", ")
         ));
     };
-    let approach = match field("approach") {
-        Value::String(s) if APPROACHES.contains(&s.as_str()) => s.clone(),
-        other => {
-            return bad(format!(
-                "unknown approach {other}; set \"approach\" to one of {}",
-                APPROACHES.join(", ")
-            ));
-        }
+    // Every approach a spec may name is the Python runner's; the twin runs
+    // some of them and reports the others as skipped.
+    let Some(approach) = field("approach").as_str().and_then(Approach::from_name) else {
+        return bad(format!(
+            "unknown approach {}; set \"approach\" to one of {}",
+            field("approach"),
+            Approach::ALL.map(Approach::name).join(", ")
+        ));
     };
     let workers = match raw.get("workers") {
         None => 1,
@@ -324,7 +322,7 @@ mod tests {
             spec,
             Spec {
                 scenario: Scenario::Cpu,
-                approach: "threads".into(),
+                approach: Approach::Threads,
                 workers: 1,
                 scale: 1.0,
                 seed: 1,

@@ -6,7 +6,6 @@
 //! runner) computes the same results and the same digest.
 
 use anyhow::{Context, Result};
-use serde::Serialize;
 
 use super::agents::Agent;
 use super::knowledge::{RoadNetwork, Router};
@@ -22,46 +21,7 @@ const QUERY_RADIUS: i64 = 96;
 /// Mixed into a task seed to seed its knowledge-base queries.
 const QUERY_SALT: u64 = 0x7175_6572_7973_6565;
 
-/// What the agents do in a trial.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Scenario {
-    /// The agents work on independent tasks.
-    Cpu,
-    /// Each task also queries the shared road network and posts its findings
-    /// to the blackboard.
-    Shared,
-    /// Each task makes chained model calls (see [`super::llm_task`]).
-    Io,
-    /// Each task alternates model calls with reasoning steps on the answers.
-    Mixed,
-}
-
-impl Scenario {
-    /// The scenarios the twin runs, as named in a trial spec.
-    pub const NAMES: [&'static str; 4] = ["cpu", "shared", "io", "mixed"];
-
-    /// The scenario named `name` in a spec, if the twin knows it.
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "cpu" => Some(Scenario::Cpu),
-            "shared" => Some(Scenario::Shared),
-            "io" => Some(Scenario::Io),
-            "mixed" => Some(Scenario::Mixed),
-            _ => None,
-        }
-    }
-
-    /// True if tasks query the knowledge base.
-    pub fn uses_knowledge(self) -> bool {
-        self == Scenario::Shared
-    }
-
-    /// True if tasks call the LLM endpoint.
-    pub fn uses_llm(self) -> bool {
-        matches!(self, Scenario::Io | Scenario::Mixed)
-    }
-}
+pub use crate::vocabulary::Scenario;
 
 /// One unit of agent work.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
