@@ -28,7 +28,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 
 use crate::export::{ExportFormat, ExportManager};
-use crate::python::discovery::{self, Interpreter};
+use crate::interpreters::discovery::{self, Interpreter};
 use args::BenchArgs;
 use machine::MachineInfo;
 use record::{
@@ -104,7 +104,7 @@ fn find_interpreters(args: &BenchArgs) -> Result<Vec<InterpreterRecord>> {
             eprintln!(
                 "No free-threaded CPython found: provisioning one with `gil-lab python install {PROVISION_VERSION} --with-default` (cached for later runs; --no-provision skips this)."
             );
-            crate::python::provision::ensure(PROVISION_VERSION, true).context(
+            crate::interpreters::provision::ensure(PROVISION_VERSION, true).context(
                 "cannot provision a free-threaded CPython: install one yourself (see the message above) or run with --no-provision",
             )?;
             found = discovery::discover(&options)?;
@@ -145,7 +145,7 @@ fn provision_default_build(interpreters: &[Interpreter]) -> bool {
         "No default build of CPython {request} next to {}: provisioning it from the same sources (`gil-lab python install {request}`; --no-provision skips this).",
         free_threaded.label
     );
-    match crate::python::provision::ensure(&request, false) {
+    match crate::interpreters::provision::ensure(&request, false) {
         Ok(_) => true,
         Err(err) => {
             eprintln!(

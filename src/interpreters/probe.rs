@@ -258,7 +258,7 @@ fn ancient_python_version(executable: &Path, timeout: Duration) -> Option<String
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::python::facts::tests::FREE_THREADED;
+    use crate::interpreters::facts::tests::FREE_THREADED;
 
     #[test]
     fn answer_is_found_after_noise() {

@@ -711,7 +711,7 @@ fn uv_python_dir() -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::python::facts::tests::free_threaded_facts;
+    use crate::interpreters::facts::tests::free_threaded_facts;
 
     #[test]
     fn sources_serialize_as_they_are_shown() {

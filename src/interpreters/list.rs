@@ -215,7 +215,7 @@ fn table(interpreters: &[Interpreter], colour: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::python::facts::tests::free_threaded_facts;
+    use crate::interpreters::facts::tests::free_threaded_facts;
 
     fn free_threaded(gil: Option<bool>) -> Interpreter {
         let mut facts = free_threaded_facts();

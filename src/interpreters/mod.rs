@@ -1,4 +1,7 @@
 //! Python interpreters: discovery, probing, import checks and provisioning.
+//!
+//! The module is `crate::interpreters`; its command line stays
+//! `gil-lab python ...` ([`PythonCommand`]).
 
 pub mod check_imports;
 pub mod child;
