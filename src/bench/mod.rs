@@ -28,7 +28,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 
 use crate::export::{ExportFormat, ExportManager};
-use crate::interpreters::discovery::{self, Interpreter};
+use crate::interpreters::discovery;
+use crate::interpreters::{Interpreter, Source};
 use args::BenchArgs;
 use machine::MachineInfo;
 use record::{
@@ -125,9 +126,7 @@ fn provision_default_build(interpreters: &[Interpreter]) -> bool {
     let version = |i: &Interpreter| i.facts.version_info;
     let Some(free_threaded) = interpreters
         .iter()
-        .filter(|i| {
-            i.is_free_threaded() && i.gil.is_none() && i.source == discovery::Source::GilLab
-        })
+        .filter(|i| i.is_free_threaded() && i.gil.is_none() && i.source == Source::GilLab)
         .max_by_key(|i| version(i))
     else {
         return false;

@@ -16,7 +16,9 @@ use comfy_table::{Cell, Color};
 use serde::{Deserialize, Serialize};
 
 use super::child::{self, Finished};
-use super::discovery::{self, Interpreter, SelectArgs};
+use super::discovery;
+use super::interpreter::Interpreter;
+use super::select_args::SelectArgs;
 
 /// How long one import may take before it counts as failed (a big package
 /// such as a machine-learning framework can take several seconds).

@@ -9,8 +9,10 @@ use comfy_table::{Attribute, Cell, Color};
 
 use serde::Serialize;
 
-use super::discovery::{self, Discovery, Interpreter, SelectArgs, Source};
+use super::discovery::{self, Discovery};
 use super::facts::{BuildVariant, Facts, SubinterpreterSupport};
+use super::interpreter::{Interpreter, Source};
+use super::select_args::SelectArgs;
 
 /// Lists the interpreters gil-lab finds (and those given with --python),
 /// with the facts that matter for concurrency. Free-threaded builds are
