@@ -87,7 +87,6 @@ pub fn discover(options: &Options) -> Result<Discovery> {
     // Problems of gil-lab's own set-up would otherwise make every
     // auto-discovered candidate look unusable: report them once, up front.
     probe::timeout()?;
-    crate::embedded::package_root()?;
     let mut candidates = Vec::new();
     for path in &options.explicit {
         candidates.push(explicit_candidate(path, Source::Given)?);

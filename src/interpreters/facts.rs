@@ -1,4 +1,4 @@
-//! What the probe (`python/gil_lab/probe.py`) reports about an interpreter,
+//! What the probe (`probe.py`, beside this file) reports about an interpreter,
 //! and what gil-lab derives from it.
 //!
 //! The raw facts are stored as the probe printed them (`Py_GIL_DISABLED`,

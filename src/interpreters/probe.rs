@@ -1,5 +1,5 @@
-//! Probing an interpreter: run the embedded `gil_lab.probe` module in it,
-//! isolated (`-I -B`) and with a timeout, and read the one JSON object it
+//! Probing an interpreter: run the probe script (`probe.py`, beside this
+//! file, embedded with `include_str!`) in it with `-I -B -c`, with a timeout, and read the one JSON object it
 //! prints into [`Facts`].
 
 use std::path::{Path, PathBuf};
@@ -21,8 +21,9 @@ pub const TIMEOUT_ENV: &str = "GIL_LAB_PROBE_TIMEOUT";
 /// start after a build or on a busy machine compiles and loads a lot.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The probe script, hashed so that a changed probe invalidates the cache.
-const PROBE_SCRIPT: &str = include_str!("../../python/gil_lab/probe.py");
+/// The probe script, run with `-c` and hashed so that a changed probe
+/// invalidates the cache.
+const PROBE_SCRIPT: &str = include_str!("probe.py");
 
 /// The error kind the probe reports for interpreters that are too old.
 pub const UNSUPPORTED_VERSION: &str = "unsupported_version";
@@ -166,13 +167,12 @@ fn into_facts(executable: &Path, output: ProbeOutput) -> Result<Facts, ProbeErro
     }
 }
 
-/// Runs the probe module and parses its answer. Results the probe reports
+/// Runs the probe script and parses its answer. Results the probe reports
 /// itself (success or a typed error) are returned as [`ProbeOutput`]: both
 /// depend only on the executable, so both may be cached.
 fn run_probe(executable: &Path, interpreter_flags: &[String]) -> Result<ProbeOutput, ProbeError> {
     let timeout = timeout().map_err(ProbeError::Setup)?;
-    let command = crate::embedded::module_command(executable, interpreter_flags, "gil_lab.probe")
-        .map_err(ProbeError::Setup)?;
+    let command = child::script_command(executable, interpreter_flags, PROBE_SCRIPT);
     let path = executable.to_owned();
     let (status, output) = match child::run(command, timeout) {
         Err(source) => return Err(ProbeError::Start { path, source }),

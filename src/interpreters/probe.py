@@ -1,7 +1,8 @@
 """Prints one JSON object describing the interpreter that runs it.
 
-gil-lab runs this module isolated (``-I -B``) on every interpreter it finds and
-reads exactly one JSON object from stdout: ``{"result": "success", ...facts}``
+gil-lab embeds this script (src/interpreters/probe.rs) and runs it with
+``python -I -B -c <this file>`` on every interpreter it finds; it is not part
+of the workload package. gil-lab reads exactly one JSON object from stdout: ``{"result": "success", ...facts}``
 or ``{"result": "error", "kind": ..., "message": ...}``.
 
 This file must parse and run on Python 2.7 and 3.6+ as well (no f-strings, no
