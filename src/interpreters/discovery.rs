@@ -237,8 +237,9 @@ fn explain_explicit_failure(candidate: &Candidate, error: ProbeError) -> anyhow:
     if let ProbeError::Reported { message, .. } = &error
         && error.is_unsupported_version()
     {
+        let (major, minor) = super::supported::MIN_CPYTHON;
         return anyhow::anyhow!(
-            "{path} ({naming}) cannot be used: {message}; give a Python 3.10+ interpreter"
+            "{path} ({naming}) cannot be used: {message}; give a Python {major}.{minor}+ interpreter"
         );
     }
     anyhow::anyhow!("{error} ({naming})")

@@ -15,6 +15,7 @@ pub mod probe;
 pub mod probe_cache;
 pub mod provision;
 pub mod select_args;
+pub mod supported;
 pub mod table;
 
 pub use interpreter::{Interpreter, Source};

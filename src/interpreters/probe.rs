@@ -25,7 +25,8 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// invalidates the cache.
 const PROBE_SCRIPT: &str = include_str!("probe.py");
 
-/// The error kind the probe reports for interpreters that are too old.
+/// The error kind of interpreters older than gil-lab supports
+/// ([`super::supported`]): the probe reports their facts, gil-lab decides.
 pub const UNSUPPORTED_VERSION: &str = "unsupported_version";
 
 /// Why an interpreter could not be probed. Every variant names the
@@ -79,7 +80,8 @@ pub enum ProbeError {
         /// What it printed before it was killed.
         output: ChildOutput,
     },
-    /// The probe ran and reported an error (e.g. `unsupported_version`).
+    /// The probe ran and reported an error (`probe_failed`), or reported an
+    /// interpreter gil-lab does not support (`unsupported_version`).
     #[error("{}: {message}", path.display())]
     Reported {
         /// The executable.
@@ -156,8 +158,15 @@ pub fn probe_with_cache(
     into_facts(executable, output)
 }
 
+/// The facts of a supported interpreter; the probe's own error, or
+/// [`UNSUPPORTED_VERSION`] for a version older than gil-lab supports.
 fn into_facts(executable: &Path, output: ProbeOutput) -> Result<Facts, ProbeError> {
     match output {
+        ProbeOutput::Success(facts) if !facts.runs_workload() => Err(ProbeError::Reported {
+            path: executable.to_owned(),
+            kind: UNSUPPORTED_VERSION.to_owned(),
+            message: super::supported::too_old(&facts.implementation, &facts.version),
+        }),
         ProbeOutput::Success(facts) => Ok(*facts),
         ProbeOutput::Error(error) => Err(ProbeError::Reported {
             path: executable.to_owned(),
@@ -195,9 +204,8 @@ fn run_probe(executable: &Path, interpreter_flags: &[String]) -> Result<ProbeOut
             if let Some(version) = ancient_python_version(executable, timeout) {
                 return Ok(ProbeOutput::Error(super::facts::ReportedError {
                     kind: UNSUPPORTED_VERSION.to_owned(),
-                    message: format!(
-                        "Python {version} is too old: gil-lab needs Python 3.10 or newer"
-                    ),
+                    // Its implementation is unknown: name CPython's minimum.
+                    message: super::supported::too_old("cpython", &version),
                 }));
             }
         }

@@ -9,8 +9,8 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct SelectArgs {
     /// An interpreter to include (repeatable): a path, or a name looked up on
-    /// PATH (e.g. `python3.13t`). A path that is not a working Python 3.10+ is
-    /// an error. GIL_LAB_PYTHON adds more (colon-separated).
+    /// PATH (e.g. `python3.13t`). A path that is not a working Python of a
+    /// version gil-lab supports is an error. GIL_LAB_PYTHON adds more (colon-separated).
     #[arg(long = "python", value_name = "PATH")]
     pub python: Vec<PathBuf>,
     /// Only the interpreters given with --python or GIL_LAB_PYTHON: do not
