@@ -266,7 +266,7 @@ fn ancient_python_version(executable: &Path, timeout: Duration) -> Option<String
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::interpreters::facts::tests::FREE_THREADED;
+    use crate::interpreters::facts::tests::{FREE_THREADED, free_threaded_facts};
 
     #[test]
     fn answer_is_found_after_noise() {
@@ -279,6 +279,34 @@ mod tests {
             Some(ProbeOutput::Success(_))
         ));
         assert!(parse_answer("not json").is_none());
+    }
+
+    #[test]
+    fn versions_older_than_supported_are_rejected_with_the_minimum() {
+        let path = Path::new("/opt/py/bin/python3");
+        let with = |implementation: &str, version_info: [u32; 3]| {
+            let mut facts = free_threaded_facts();
+            facts.implementation = implementation.to_owned();
+            facts.version_info = version_info;
+            facts.version = format!(
+                "{}.{}.{}",
+                version_info[0], version_info[1], version_info[2]
+            );
+            into_facts(path, ProbeOutput::Success(Box::new(facts)))
+        };
+        let error = with("cpython", [3, 9, 18]).unwrap_err();
+        assert!(error.is_unsupported_version(), "{error:?}");
+        assert_eq!(
+            error.to_string(),
+            "/opt/py/bin/python3: Python 3.9.18 is too old: gil-lab needs Python 3.10 or newer"
+        );
+        assert!(with("cpython", [3, 10, 0]).is_ok());
+        assert!(with("pypy", [3, 9, 16]).is_ok());
+        let error = with("pypy", [3, 8, 16]).unwrap_err();
+        assert!(
+            error.to_string().contains("needs Python 3.9 or newer"),
+            "{error}"
+        );
     }
 
     #[test]
