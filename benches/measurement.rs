@@ -52,7 +52,7 @@ fn run() -> Result<()> {
             "gil_lab.runner",
             r#"{"scenario":"cpu","approach":"sequential","workers":1,"scale":0.3,"seed":1}"#,
         ],
-        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("python")),
+        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("workload")),
     );
     agreement("runner, cpu scenario", &runner, pairs)?;
 

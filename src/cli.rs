@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::python;
+use crate::interpreters;
 
 /// Measures which concurrency approach a multi-agent Python workload should
 /// use (threads, processes, subinterpreters, asyncio, hybrids) and on which
@@ -24,7 +24,7 @@ pub enum Command {
     Bench(Box<crate::bench::args::BenchArgs>),
     /// Find, probe, check and install Python interpreters.
     #[command(subcommand)]
-    Python(python::PythonCommand),
+    Python(interpreters::PythonCommand),
     /// Which approach and interpreter to use, why, with the evidence: from a
     /// run's measured numbers, or from a described situation (--workload).
     Advise(crate::advise::AdviseArgs),
@@ -50,7 +50,7 @@ pub enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Bench(args) => crate::bench::run(*args),
-        Command::Python(command) => python::run(command),
+        Command::Python(command) => interpreters::run(command),
         Command::Advise(args) => crate::advise::run(args),
         Command::Compare(args) => crate::compare::run(args),
         Command::Export(args) => crate::export::run(args),

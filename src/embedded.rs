@@ -1,4 +1,4 @@
-//! The Python package `gil_lab` (python/gil_lab/), embedded in the binary and
+//! The Python package `gil_lab` (workload/gil_lab/), embedded in the binary and
 //! written to a content-addressed directory of gil-lab's home before it runs,
 //! so that a single binary is all a user installs.
 
@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use include_dir::{Dir, DirEntry, include_dir};
 use sha2::{Digest, Sha256};
 
-static PACKAGE: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/python/gil_lab");
+static PACKAGE: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/workload/gil_lab");
 
 /// Bootstrap run with `-c`: puts the extracted package on `sys.path` (isolated
 /// mode, `-I`, drops PYTHONPATH and the script's folder) and runs a module as

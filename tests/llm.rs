@@ -374,13 +374,13 @@ fn python() -> PathBuf {
 }
 
 fn python_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("python")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("workload")
 }
 
 #[test]
 fn every_python_approach_and_the_twin_agree_on_io_and_mixed_digests() {
     let endpoint = Endpoint::start(&["--latency", "5"], &[]);
-    // The Python side: the runner on every approach (python/tests/test_llm.py).
+    // The Python side: the runner on every approach (workload/tests/test_llm.py).
     let output = Command::new(python())
         .args(["-m", "unittest", "-v", "tests.test_llm"])
         .current_dir(python_dir())

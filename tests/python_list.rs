@@ -112,6 +112,7 @@ fn finds_pyenv_and_system_interpreters_without_being_told() {
             facts["version_info"][1].as_u64().unwrap() >= minimum_minor,
             "{entry}"
         );
+        assert_eq!(entry["runs_workload"], true, "{entry}");
         assert!(facts["usable_cpu_count"].as_u64().unwrap() >= 1, "{entry}");
     }
 }
@@ -337,6 +338,7 @@ fn all_shows_found_interpreters_that_cannot_be_used() {
         unusable[0]["reason"].as_str().unwrap().contains("too old"),
         "{list:#}"
     );
+    assert_eq!(unusable[0]["runs_workload"], false, "{list:#}");
 }
 
 #[test]

@@ -55,7 +55,7 @@ fn twin(spec: &Value) -> (i32, Value) {
 
 /// Starts the Python runner on `spec` (the caller waits, so several run at once).
 fn start_python(spec: &Value) -> std::process::Child {
-    let package_root = Path::new(env!("CARGO_MANIFEST_DIR")).join("python");
+    let package_root = Path::new(env!("CARGO_MANIFEST_DIR")).join("workload");
     Command::new(PYTHON)
         .args(["-I", "-B", "-c", BOOTSTRAP])
         .arg(package_root)

@@ -187,7 +187,10 @@ fn default_name(target: Option<&Target>) -> String {
     match target {
         Some(t) if !t.free_threaded => format!("CPython {t} (default build)"),
         Some(t) => format!("the default build of CPython {}", t.without_t()),
-        None => "a default CPython build (3.10+)".into(),
+        None => {
+            let (major, minor) = crate::interpreters::supported::MIN_CPYTHON;
+            format!("a default CPython build ({major}.{minor}+)")
+        }
     }
 }
 

@@ -12,8 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use super::rules::{self, Alternative, Finding};
 use super::{Advice, AdviseArgs, Basis, Recommendation, facts};
-use crate::python::check_imports::{self, Outcome};
-use crate::python::discovery::{self, Interpreter};
+use crate::interpreters::Interpreter;
+use crate::interpreters::check_imports::{self, Outcome};
+use crate::interpreters::discovery;
 
 /// What the agents mostly do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

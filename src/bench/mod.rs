@@ -24,7 +24,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 
 use crate::export::{ExportFormat, ExportManager};
-use crate::python::discovery::{self, Interpreter};
+use crate::interpreters::discovery;
+use crate::interpreters::{Interpreter, Source};
 use crate::run::LoadedRun;
 use crate::run::directory::{self as run_dir, RunDir};
 use crate::run::record::{
@@ -102,7 +103,7 @@ fn find_interpreters(args: &BenchArgs) -> Result<Vec<InterpreterRecord>> {
             eprintln!(
                 "No free-threaded CPython found: provisioning one with `gil-lab python install {PROVISION_VERSION} --with-default` (cached for later runs; --no-provision skips this)."
             );
-            crate::python::provision::ensure(PROVISION_VERSION, true).context(
+            crate::interpreters::provision::ensure(PROVISION_VERSION, true).context(
                 "cannot provision a free-threaded CPython: install one yourself (see the message above) or run with --no-provision",
             )?;
             found = discovery::discover(&options)?;
@@ -123,9 +124,7 @@ fn provision_default_build(interpreters: &[Interpreter]) -> bool {
     let version = |i: &Interpreter| i.facts.version_info;
     let Some(free_threaded) = interpreters
         .iter()
-        .filter(|i| {
-            i.is_free_threaded() && i.gil.is_none() && i.source == discovery::Source::GilLab
-        })
+        .filter(|i| i.is_free_threaded() && i.gil.is_none() && i.source == Source::GilLab)
         .max_by_key(|i| version(i))
     else {
         return false;
@@ -143,7 +142,7 @@ fn provision_default_build(interpreters: &[Interpreter]) -> bool {
         "No default build of CPython {request} next to {}: provisioning it from the same sources (`gil-lab python install {request}`; --no-provision skips this).",
         free_threaded.label
     );
-    match crate::python::provision::ensure(&request, false) {
+    match crate::interpreters::provision::ensure(&request, false) {
         Ok(_) => true,
         Err(err) => {
             eprintln!(

@@ -13,6 +13,7 @@ use anyhow::{Result, bail};
 use crate::bench::args::{
     BenchArgs, NATIVE_APPROACHES, NATIVE_LLM_APPROACHES, PYTHON_APPROACHES, SCENARIOS,
 };
+use crate::interpreters::supported;
 use crate::run::record::{CellKey, InterpreterKind, InterpreterRecord, Settings};
 
 /// A preset: the settings a flag-less, `--quick` or `--full` run starts from.
@@ -80,10 +81,6 @@ const DEFAULT_TIMEOUT_S: f64 = 120.0;
 const DEFAULT_TARGET_REL_CI: f64 = 0.03;
 /// Default workload seed.
 const DEFAULT_SEED: u64 = 1;
-/// Oldest Python the workload runs on.
-const MIN_PYTHON: (u32, u32) = (3, 10);
-/// Oldest PyPy (language version) the workload runs on: Debian 12's pypy3.
-const MIN_PYPY: (u32, u32) = (3, 9);
 
 /// The plan of a run.
 #[derive(Debug, Clone)]
@@ -172,12 +169,9 @@ fn same_file(a: &Path, b: &Path) -> bool {
 
 /// Whether the workload can run on this interpreter at all.
 fn supported(interpreter: &InterpreterRecord) -> bool {
-    let oldest = if interpreter.implementation.eq_ignore_ascii_case("pypy") {
-        MIN_PYPY
-    } else {
-        MIN_PYTHON
-    };
-    version_of(&interpreter.version).is_some_and(|(major, minor, _)| (major, minor) >= oldest)
+    version_of(&interpreter.version).is_some_and(|(major, minor, _)| {
+        supported::runs_workload(&interpreter.implementation, (major, minor))
+    })
 }
 
 fn is_cpython(interpreter: &InterpreterRecord) -> bool {
@@ -213,7 +207,8 @@ fn choose_interpreters(
             let matching: Vec<_> = usable.iter().filter(|i| selector.matches(i)).collect();
             if matching.is_empty() {
                 bail!(
-                    "no usable interpreter (CPython 3.10+, PyPy 3.9+) matches --python {}: see `gil-lab python list`",
+                    "no usable interpreter ({}) matches --python {}: see `gil-lab python list`",
+                    supported::describe(),
                     match selector {
                         Selector::Path(path) => path.display().to_string(),
                         Selector::Version {
@@ -324,7 +319,8 @@ pub fn build(
     let chosen = choose_interpreters(found, &selectors, args.full)?;
     if chosen.is_empty() {
         bail!(
-            "no usable Python interpreter (CPython 3.10+, PyPy 3.9+) was found: install one, or name one with --python PATH"
+            "no usable Python interpreter ({}) was found: install one, or name one with --python PATH",
+            supported::describe()
         );
     }
     let mut interpreters = Vec::new();

@@ -2,7 +2,7 @@
 //! of the request's messages, so that an agent's results (and the trial's
 //! digest) are the same on every approach, interpreter and language.
 //!
-//! The same text hash is used by the agents (python/gil_lab/io_scenario.py
+//! The same text hash is used by the agents (workload/gil_lab/io_scenario.py
 //! and the native twin) to turn an answer into a number: FNV-1a 64 over the
 //! UTF-8 bytes, finished with SplitMix64's `mix64`.
 

@@ -1,5 +1,5 @@
 //! The blackboard: where agents post their findings in the `shared` scenario
-//! (the twin of `python/gil_lab/blackboard.py`).
+//! (the twin of `workload/gil_lab/blackboard.py`).
 //!
 //! Posts come from several threads at once, so they go through one lock, as
 //! in Python; findings never feed back into results (that would make them

@@ -1,5 +1,5 @@
 //! The digest: one 64-bit number summarising every result of a trial, as
-//! defined in docs/agents.md (section 8) and `python/gil_lab/digest.py`.
+//! defined in docs/agents.md (section 8) and `workload/gil_lab/digest.py`.
 
 use super::prng::{GAMMA, mix64};
 

@@ -1,5 +1,5 @@
 //! The knowledge base of the `shared` scenario: a seeded road network
-//! (docs/agents.md, section 7; `python/gil_lab/knowledge.py`).
+//! (docs/agents.md, section 7; `workload/gil_lab/knowledge.py`).
 //!
 //! A W x H grid of junctions (node = y * W + x) joined to their 4 neighbours
 //! by two-way roads of length 1..16, stored in compressed sparse rows. It is

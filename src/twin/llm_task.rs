@@ -1,6 +1,6 @@
 //! The twin's `io` and `mixed` tasks: model calls over HTTP with reqwest,
 //! with the exact prompts, answer hash and results of
-//! `python/gil_lab/io_scenario.py` and `mixed_scenario.py`, so the twin's
+//! `workload/gil_lab/io_scenario.py` and `mixed_scenario.py`, so the twin's
 //! digest equals the Python runner's against the built-in endpoint.
 
 use std::time::Duration;

@@ -1,5 +1,5 @@
 //! SplitMix64, the only source of randomness in the workload, bit for bit the
-//! generator of `python/gil_lab/prng.py` (docs/agents.md, section 1).
+//! generator of `workload/gil_lab/prng.py` (docs/agents.md, section 1).
 //!
 //! SplitMix64 (Steele, Lea and Flood, "Fast splittable pseudorandom number
 //! generators", OOPSLA 2014) is a few lines of wrapping 64-bit arithmetic,

@@ -1,6 +1,6 @@
 //! The trial protocol as the twin speaks it (docs/trial-protocol.md): the spec
 //! it reads and the one JSON object it prints, field for field the same as
-//! the Python runner (`python/gil_lab/trial.py`).
+//! the Python runner (`workload/gil_lab/trial.py`).
 
 use serde::Serialize;
 use serde_json::Value;

@@ -1,5 +1,5 @@
 //! Scenarios and the task list they make (docs/agents.md, sections 2 and 7;
-//! `python/gil_lab/scenarios.py`).
+//! `workload/gil_lab/scenarios.py`).
 //!
 //! The task list depends only on the scale and the seed, never on the
 //! approach or the number of workers, so every approach (and the Python

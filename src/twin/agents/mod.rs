@@ -1,4 +1,4 @@
-//! The four reasoning agents, ported from `python/gil_lab/agents/` by the
+//! The four reasoning agents, ported from `workload/gil_lab/agents/` by the
 //! contract in docs/agents.md. Each is a pure function of a task seed that
 //! returns integer results, so a task gives the same result in any language,
 //! on any worker.

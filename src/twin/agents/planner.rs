@@ -1,5 +1,5 @@
 //! The planner: optimal plans for 8-puzzles by A* search (docs/agents.md,
-//! section 3; `python/gil_lab/agents/planner.py`).
+//! section 3; `workload/gil_lab/agents/planner.py`).
 //!
 //! Instances are seeded random walks of the blank from the goal, so they are
 //! always solvable; A* with the Manhattan heuristic (admissible and

@@ -1,6 +1,6 @@
 //! The reasoner: probabilistic inference by rejection sampling on the
 //! burglary-alarm network (docs/agents.md, section 6;
-//! `python/gil_lab/agents/reasoner.py`).
+//! `workload/gil_lab/agents/reasoner.py`).
 //!
 //! Probabilities are integer thresholds out of 65536: a variable is true when
 //! the top 16 bits of a fresh output are below its threshold, so the counts

@@ -1,5 +1,5 @@
 //! The solver: constraint satisfaction by backtracking (docs/agents.md,
-//! section 4; `python/gil_lab/agents/solver.py`).
+//! section 4; `workload/gil_lab/agents/solver.py`).
 //!
 //! Counts the placements of N non-attacking queens on a board with blocked
 //! cells. Rows are filled one by one; attacked columns and both diagonals are

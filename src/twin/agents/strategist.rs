@@ -1,5 +1,5 @@
 //! The strategist: adversarial search by negamax with alpha-beta pruning on
-//! Connect Four (docs/agents.md, section 5; `python/gil_lab/agents/strategist.py`).
+//! Connect Four (docs/agents.md, section 5; `workload/gil_lab/agents/strategist.py`).
 //!
 //! Positions are bitboards: bit `column * 7 + row`, row 0 at the bottom; the
 //! 7th bit of each column is an always-empty guard that keeps lines from

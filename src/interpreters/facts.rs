@@ -1,4 +1,4 @@
-//! What the probe (`python/gil_lab/probe.py`) reports about an interpreter,
+//! What the probe (`probe.py`, beside this file) reports about an interpreter,
 //! and what gil-lab derives from it.
 //!
 //! The raw facts are stored as the probe printed them (`Py_GIL_DISABLED`,
@@ -21,7 +21,8 @@ pub enum ProbeOutput {
 /// An error the probe itself reported (the interpreter started and ran it).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReportedError {
-    /// Machine-readable kind: `unsupported_version` or `probe_failed`.
+    /// Machine-readable kind: `probe_failed` from the probe;
+    /// `unsupported_version` from gil-lab itself (see [`super::probe`]).
     pub kind: String,
     /// One human-readable sentence.
     pub message: String,
@@ -161,6 +162,14 @@ impl BuildVariant {
 }
 
 impl Facts {
+    /// Whether gil-lab runs the workload on this interpreter: its language
+    /// version is at least the supported minimum of its implementation
+    /// ([`super::supported`]).
+    pub fn runs_workload(&self) -> bool {
+        let [major, minor, _] = self.version_info;
+        super::supported::runs_workload(&self.implementation, (major, minor))
+    }
+
     /// The build variant derived from `Py_GIL_DISABLED` and `Py_DEBUG`.
     pub fn variant(&self) -> BuildVariant {
         BuildVariant::from_flags(self.py_gil_disabled, self.py_debug)

@@ -2,20 +2,23 @@
 docs/trial-protocol.md); prints exactly one JSON object on stdout.
 
 This entry module is kept to syntax every Python can parse, so an interpreter
-too old for the workload still answers with a protocol error result instead of
-a SyntaxError; the work is in `gil_lab.trial`.
+too old to parse the workload still answers with a protocol error result
+instead of a SyntaxError; the work is in `gil_lab.trial`. Which versions
+gil-lab supports is decided in Rust (src/interpreters/supported.rs), and gil-lab
+sends trials to no other: this guard is about syntax only.
 """
 
 import json
 import platform
 import sys
 
-#: Oldest Python the workload runs on (PyPy 3.9 included).
-MINIMUM = (3, 9)
+#: Oldest Python that can parse the workload package: it uses
+#: ``from __future__ import annotations`` (3.7+).
+MINIMUM = (3, 7)
 
 
 def unsupported():
-    """The error result for an interpreter older than MINIMUM."""
+    """The error result for an interpreter too old to parse the workload."""
     return {
         "protocol": 1,
         "result": "error",
@@ -25,7 +28,7 @@ def unsupported():
         },
         "error": {
             "kind": "unsupported_interpreter",
-            "message": "the gil-lab workload needs Python %d.%d or newer, this is %s"
+            "message": "the gil-lab workload needs Python %d.%d or newer to parse, this is %s"
             % (MINIMUM[0], MINIMUM[1], platform.python_version()),
             "traceback": "",
         },

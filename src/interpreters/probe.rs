@@ -1,5 +1,5 @@
-//! Probing an interpreter: run the embedded `gil_lab.probe` module in it,
-//! isolated (`-I -B`) and with a timeout, and read the one JSON object it
+//! Probing an interpreter: run the probe script (`probe.py`, beside this
+//! file, embedded with `include_str!`) in it with `-I -B -c`, with a timeout, and read the one JSON object it
 //! prints into [`Facts`].
 
 use std::path::{Path, PathBuf};
@@ -21,10 +21,12 @@ pub const TIMEOUT_ENV: &str = "GIL_LAB_PROBE_TIMEOUT";
 /// start after a build or on a busy machine compiles and loads a lot.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The probe script, hashed so that a changed probe invalidates the cache.
-const PROBE_SCRIPT: &str = include_str!("../../python/gil_lab/probe.py");
+/// The probe script, run with `-c` and hashed so that a changed probe
+/// invalidates the cache.
+const PROBE_SCRIPT: &str = include_str!("probe.py");
 
-/// The error kind the probe reports for interpreters that are too old.
+/// The error kind of interpreters older than gil-lab supports
+/// ([`super::supported`]): the probe reports their facts, gil-lab decides.
 pub const UNSUPPORTED_VERSION: &str = "unsupported_version";
 
 /// Why an interpreter could not be probed. Every variant names the
@@ -78,7 +80,8 @@ pub enum ProbeError {
         /// What it printed before it was killed.
         output: ChildOutput,
     },
-    /// The probe ran and reported an error (e.g. `unsupported_version`).
+    /// The probe ran and reported an error (`probe_failed`), or reported an
+    /// interpreter gil-lab does not support (`unsupported_version`).
     #[error("{}: {message}", path.display())]
     Reported {
         /// The executable.
@@ -155,8 +158,15 @@ pub fn probe_with_cache(
     into_facts(executable, output)
 }
 
+/// The facts of a supported interpreter; the probe's own error, or
+/// [`UNSUPPORTED_VERSION`] for a version older than gil-lab supports.
 fn into_facts(executable: &Path, output: ProbeOutput) -> Result<Facts, ProbeError> {
     match output {
+        ProbeOutput::Success(facts) if !facts.runs_workload() => Err(ProbeError::Reported {
+            path: executable.to_owned(),
+            kind: UNSUPPORTED_VERSION.to_owned(),
+            message: super::supported::too_old(&facts.implementation, &facts.version),
+        }),
         ProbeOutput::Success(facts) => Ok(*facts),
         ProbeOutput::Error(error) => Err(ProbeError::Reported {
             path: executable.to_owned(),
@@ -166,13 +176,12 @@ fn into_facts(executable: &Path, output: ProbeOutput) -> Result<Facts, ProbeErro
     }
 }
 
-/// Runs the probe module and parses its answer. Results the probe reports
+/// Runs the probe script and parses its answer. Results the probe reports
 /// itself (success or a typed error) are returned as [`ProbeOutput`]: both
 /// depend only on the executable, so both may be cached.
 fn run_probe(executable: &Path, interpreter_flags: &[String]) -> Result<ProbeOutput, ProbeError> {
     let timeout = timeout().map_err(ProbeError::Setup)?;
-    let command = crate::embedded::module_command(executable, interpreter_flags, "gil_lab.probe")
-        .map_err(ProbeError::Setup)?;
+    let command = child::script_command(executable, interpreter_flags, PROBE_SCRIPT);
     let path = executable.to_owned();
     let (status, output) = match child::run(command, timeout) {
         Err(source) => return Err(ProbeError::Start { path, source }),
@@ -195,9 +204,8 @@ fn run_probe(executable: &Path, interpreter_flags: &[String]) -> Result<ProbeOut
             if let Some(version) = ancient_python_version(executable, timeout) {
                 return Ok(ProbeOutput::Error(super::facts::ReportedError {
                     kind: UNSUPPORTED_VERSION.to_owned(),
-                    message: format!(
-                        "Python {version} is too old: gil-lab needs Python 3.10 or newer"
-                    ),
+                    // Its implementation is unknown: name CPython's minimum.
+                    message: super::supported::too_old("cpython", &version),
                 }));
             }
         }
@@ -258,7 +266,7 @@ fn ancient_python_version(executable: &Path, timeout: Duration) -> Option<String
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::python::facts::tests::FREE_THREADED;
+    use crate::interpreters::facts::tests::{FREE_THREADED, free_threaded_facts};
 
     #[test]
     fn answer_is_found_after_noise() {
@@ -271,6 +279,34 @@ mod tests {
             Some(ProbeOutput::Success(_))
         ));
         assert!(parse_answer("not json").is_none());
+    }
+
+    #[test]
+    fn versions_older_than_supported_are_rejected_with_the_minimum() {
+        let path = Path::new("/opt/py/bin/python3");
+        let with = |implementation: &str, version_info: [u32; 3]| {
+            let mut facts = free_threaded_facts();
+            facts.implementation = implementation.to_owned();
+            facts.version_info = version_info;
+            facts.version = format!(
+                "{}.{}.{}",
+                version_info[0], version_info[1], version_info[2]
+            );
+            into_facts(path, ProbeOutput::Success(Box::new(facts)))
+        };
+        let error = with("cpython", [3, 9, 18]).unwrap_err();
+        assert!(error.is_unsupported_version(), "{error:?}");
+        assert_eq!(
+            error.to_string(),
+            "/opt/py/bin/python3: Python 3.9.18 is too old: gil-lab needs Python 3.10 or newer"
+        );
+        assert!(with("cpython", [3, 10, 0]).is_ok());
+        assert!(with("pypy", [3, 9, 16]).is_ok());
+        let error = with("pypy", [3, 8, 16]).unwrap_err();
+        assert!(
+            error.to_string().contains("needs Python 3.9 or newer"),
+            "{error}"
+        );
     }
 
     #[test]

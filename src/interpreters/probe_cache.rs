@@ -142,7 +142,7 @@ impl ProbeCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::python::facts::ReportedError;
+    use crate::interpreters::facts::ReportedError;
 
     fn output(message: &str) -> ProbeOutput {
         ProbeOutput::Error(ReportedError {

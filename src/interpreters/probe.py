@@ -1,23 +1,20 @@
 """Prints one JSON object describing the interpreter that runs it.
 
-gil-lab runs this module isolated (``-I -B``) on every interpreter it finds and
-reads exactly one JSON object from stdout: ``{"result": "success", ...facts}``
-or ``{"result": "error", "kind": ..., "message": ...}``.
+gil-lab embeds this script (src/interpreters/probe.rs) and runs it with
+``python -I -B -c <this file>`` on every interpreter it finds; it is not part
+of the workload package. gil-lab reads exactly one JSON object from stdout: ``{"result": "success", ...facts}``
+or ``{"result": "error", "kind": "probe_failed", "message": ...}``.
 
 This file must parse and run on Python 2.7 and 3.6+ as well (no f-strings, no
-annotations, no walrus), so that old interpreters report themselves as
-``unsupported_version`` instead of failing with a SyntaxError.
+annotations, no walrus), so that old interpreters report their facts instead
+of failing with a SyntaxError. It holds no version policy: which versions
+gil-lab supports is decided in Rust (src/interpreters/supported.rs), from the
+version reported here.
 """
 
 import json
 import os
 import sys
-
-# The workload (the rest of python/gil_lab) is written for CPython 3.10+ and
-# PyPy 3.9+ (Debian 12's pypy3 implements Python 3.9).
-MINIMUM_VERSION = (3, 10)
-MINIMUM_PYPY_VERSION = (3, 9)
-
 
 def version_string():
     """The full version with patch level and release tag, e.g. ``3.13.5``
@@ -172,28 +169,17 @@ def facts():
 
 
 def main():
-    minimum = MINIMUM_PYPY_VERSION if implementation_name() == "pypy" else MINIMUM_VERSION
-    if sys.version_info[:2] < minimum:
+    try:
+        result = facts()
+    except Exception as error:  # noqa: BLE001 - reported, never a traceback
+        import traceback
+
         result = {
             "result": "error",
-            "kind": "unsupported_version",
-            "message": "Python %s is too old: gil-lab needs Python %d.%d or newer"
-            % (version_string(), minimum[0], minimum[1]),
-            "implementation": implementation_name(),
-            "version": version_string(),
+            "kind": "probe_failed",
+            "message": "%s: %s" % (type(error).__name__, error),
+            "traceback": traceback.format_exc(),
         }
-    else:
-        try:
-            result = facts()
-        except Exception as error:  # noqa: BLE001 - reported, never a traceback
-            import traceback
-
-            result = {
-                "result": "error",
-                "kind": "probe_failed",
-                "message": "%s: %s" % (type(error).__name__, error),
-                "traceback": traceback.format_exc(),
-            }
     sys.stdout.write(json.dumps(result, sort_keys=True) + "\n")
     sys.stdout.flush()
 

@@ -32,9 +32,9 @@ use self::command::Log;
 use self::marker::Marker;
 use self::progress::Progress;
 pub use self::request::Request;
-use crate::python::facts::Facts;
-use crate::python::probe;
-use crate::python::probe_cache::ProbeCache;
+use crate::interpreters::facts::Facts;
+use crate::interpreters::probe;
+use crate::interpreters::probe_cache::ProbeCache;
 
 /// `gil-lab python install`: provisions a CPython into gil-lab's home.
 #[derive(Debug, Args)]

@@ -1,14 +1,24 @@
 //! Python interpreters: discovery, probing, import checks and provisioning.
+//!
+//! The module is `crate::interpreters`; its command line stays
+//! `gil-lab python ...` ([`PythonCommand`]).
 
+pub mod candidates;
 pub mod check_imports;
 pub mod child;
 pub mod discovery;
 pub mod facts;
+pub mod interpreter;
 pub mod list;
+pub mod parallel_probe;
 pub mod probe;
 pub mod probe_cache;
 pub mod provision;
+pub mod select_args;
+pub mod supported;
 pub mod table;
+
+pub use interpreter::{Interpreter, Source};
 
 use std::process::ExitCode;
 

@@ -1,10 +1,11 @@
 """Imports one module and reports whether that turned the GIL back on.
 
-Run by ``gil-lab python check-imports`` in a fresh isolated process per module
+Embedded in gil-lab (src/interpreters/check_imports.rs) and run by
+``gil-lab python check-imports`` in a fresh isolated process per module
 (``-I -B``, so a module imported earlier cannot have turned the GIL on
 already)::
 
-    python -I -B -m gil_lab.check_imports MODULE [EXTRA_SYS_PATH_DIR ...]
+    python -I -B -c <this file> MODULE [EXTRA_SYS_PATH_DIR ...]
 
 Prints exactly one JSON object on stdout::
 

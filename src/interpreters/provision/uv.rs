@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 
 use super::command::{self, Log};
 use super::request::Request;
-use crate::python::child::{self, Finished};
+use crate::interpreters::child::{self, Finished};
 
 /// How long `uv python install` may take: a download of ~40 MB and an unpack.
 const INSTALL_TIMEOUT: Duration = Duration::from_secs(15 * 60);

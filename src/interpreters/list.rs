@@ -9,8 +9,10 @@ use comfy_table::{Attribute, Cell, Color};
 
 use serde::Serialize;
 
-use super::discovery::{self, Discovery, Interpreter, SelectArgs, Source};
+use super::discovery::{self, Discovery};
 use super::facts::{BuildVariant, Facts, SubinterpreterSupport};
+use super::interpreter::{Interpreter, Source};
+use super::select_args::SelectArgs;
 
 /// Lists the interpreters gil-lab finds (and those given with --python),
 /// with the facts that matter for concurrency. Free-threaded builds are
@@ -21,7 +23,7 @@ pub struct ListArgs {
     #[command(flatten)]
     pub select: SelectArgs,
     /// Also show executables that were found but cannot be used, and why
-    /// (e.g. Python 2, or a version older than 3.10).
+    /// (e.g. Python 2, or a version older than gil-lab supports).
     #[arg(long)]
     pub all: bool,
     /// Print a JSON array (one object per interpreter) instead of the table.
@@ -104,6 +106,10 @@ struct JsonEntry<'a> {
     gil_at_start: bool,
     /// Subinterpreters have a GIL of their own (CPython 3.12+).
     subinterpreters_own_gil: bool,
+    /// Whether gil-lab runs the workload on it (its version is supported;
+    /// see `src/interpreters/supported.rs`). Always true here: false only
+    /// for unusable candidates (`--all`).
+    runs_workload: bool,
     /// Everything the probe reported.
     facts: &'a Facts,
 }
@@ -119,6 +125,8 @@ struct JsonUnusable<'a> {
     source: Source,
     /// Why it cannot be used.
     reason: &'a str,
+    /// Always false: gil-lab runs nothing on it.
+    runs_workload: bool,
 }
 
 /// The JSON array: every usable interpreter, then, with `all`, the
@@ -141,6 +149,7 @@ fn to_json(found: &Discovery, all: bool) -> Result<String> {
             interpreter_flags: interpreter.interpreter_flags(),
             gil_at_start: interpreter.gil_at_start(),
             subinterpreters_own_gil: interpreter.facts.subinterpreters_own_gil(),
+            runs_workload: interpreter.facts.runs_workload(),
             facts: &interpreter.facts,
         };
         items.push(serde_json::to_value(entry).context("cannot encode an interpreter")?);
@@ -152,6 +161,7 @@ fn to_json(found: &Discovery, all: bool) -> Result<String> {
                 executable: &unusable.path,
                 source: unusable.source,
                 reason: &unusable.reason,
+                runs_workload: false,
             };
             items.push(serde_json::to_value(entry).context("cannot encode an entry")?);
         }
@@ -215,7 +225,7 @@ fn table(interpreters: &[Interpreter], colour: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::python::facts::tests::free_threaded_facts;
+    use crate::interpreters::facts::tests::free_threaded_facts;
 
     fn free_threaded(gil: Option<bool>) -> Interpreter {
         let mut facts = free_threaded_facts();

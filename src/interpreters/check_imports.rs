@@ -3,8 +3,8 @@
 //! On a free-threaded build, importing a C extension that does not declare
 //! `Py_mod_gil` turns the GIL back on for the whole process, with only a
 //! RuntimeWarning to say so. Each module is imported in a fresh isolated
-//! process (`gil_lab.check_imports`), so one module's effect never hides
-//! another's.
+//! process (the script `check_imports.py`, beside this file, run with
+//! `-I -B -c`), so one module's effect never hides another's.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -16,11 +16,17 @@ use comfy_table::{Cell, Color};
 use serde::{Deserialize, Serialize};
 
 use super::child::{self, Finished};
-use super::discovery::{self, Interpreter, SelectArgs};
+use super::discovery;
+use super::interpreter::Interpreter;
+use super::select_args::SelectArgs;
 
 /// How long one import may take before it counts as failed (a big package
 /// such as a machine-learning framework can take several seconds).
 const IMPORT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The script that imports one module and prints one JSON object: run with
+/// `-I -B -c`, the module and the extra import directories as arguments.
+const CHECK_IMPORTS_SCRIPT: &str = include_str!("check_imports.py");
 
 /// Imports each module in a fresh isolated process of each free-threaded
 /// interpreter (or of the ones given with --python) and reports whether it
@@ -91,7 +97,7 @@ pub struct Check {
     pub detail: Option<String>,
 }
 
-/// The answer of `gil_lab.check_imports`.
+/// The answer of [`CHECK_IMPORTS_SCRIPT`].
 #[derive(Debug, Deserialize)]
 #[serde(tag = "result", rename_all = "snake_case")]
 enum Answer {
@@ -222,11 +228,11 @@ pub(crate) fn check(interpreter: &Interpreter, module: &str, paths: &[PathBuf]) 
         ));
         return Ok(result);
     }
-    let mut command = crate::embedded::module_command(
+    let mut command = child::script_command(
         &interpreter.path,
         &interpreter.interpreter_flags(),
-        "gil_lab.check_imports",
-    )?;
+        CHECK_IMPORTS_SCRIPT,
+    );
     command.arg(module).args(paths);
     let finished = child::run(command, IMPORT_TIMEOUT)
         .with_context(|| format!("cannot start {}", interpreter.path.display()))?;
