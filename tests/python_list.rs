@@ -206,7 +206,7 @@ fn free_threaded_build_has_the_gil_off_and_forced_on_with_python_gil_1() {
     assert_eq!(build["free_threaded"], true);
     assert_eq!(build["gil_switchable"], true);
     assert_eq!(build["gil_at_start"], false);
-    assert_eq!(build["forced_gil"], Value::Null);
+    assert_eq!(build["gil_forced"], Value::Null);
     assert_eq!(build["facts"]["abiflags"], "t");
     assert_eq!(build["source"], "--python");
     let label = build["label"].as_str().unwrap();
@@ -216,7 +216,7 @@ fn free_threaded_build_has_the_gil_off_and_forced_on_with_python_gil_1() {
     );
 
     assert_eq!(forced["gil_at_start"], true, "{forced:#}");
-    assert_eq!(forced["forced_gil"], true);
+    assert_eq!(forced["gil_forced"], true);
     assert_eq!(
         forced["interpreter_flags"],
         serde_json::json!(["-X", "gil=1"])

@@ -18,8 +18,9 @@ use crate::run::record::{
 };
 use crate::stats::{self, Comparison, Estimate, Verdict};
 
-use super::rules::{Alternative, Approach};
+use super::rules::{AdvisedApproach, Alternative};
 use super::{Advice, Basis, Margin, Recommendation, facts};
+use crate::vocabulary::Approach;
 
 /// Seed of the bootstrap CIs of the advice: fixed, so the same run always
 /// gets the same advice.
@@ -78,7 +79,7 @@ impl<'a> RunView<'a> {
     /// A free-threaded build running with its default (GIL off).
     fn free_threaded(&self, cell: &CellKey) -> bool {
         self.interpreter(cell)
-            .is_some_and(|i| i.free_threaded && i.gil_forced.is_none())
+            .is_some_and(|i| i.is_free_threaded_as_built())
     }
 
     fn name(&self, cell: &CellKey) -> String {
@@ -113,9 +114,9 @@ fn median_of(c: &CellSummary) -> f64 {
 
 /// How simple a cell's way of running is: approach first, then a default
 /// build before a free-threaded one, then fewer workers.
-fn simplicity(view: &RunView, c: &CellSummary) -> (Approach, bool, u32) {
+fn simplicity(view: &RunView, c: &CellSummary) -> (AdvisedApproach, bool, u32) {
     (
-        Approach::of_run(&c.cell.approach).unwrap_or(Approach::Distributed),
+        AdvisedApproach::measured(c.cell.approach),
         view.free_threaded(&c.cell),
         c.cell.workers,
     )
@@ -209,7 +210,7 @@ fn for_scenario(view: &RunView, scenario: &str) -> Recommendation {
         })
         .expect("the fastest is in its own tie");
     rec.tie = tied.len() > 1;
-    rec.approach = pick.cell.approach.clone();
+    rec.approach = pick.cell.approach.to_string();
     rec.workers = Some(pick.cell.workers);
     rec.interpreter = view.interpreter(&pick.cell).map_or_else(
         || pick.cell.interpreter.clone(),
@@ -460,10 +461,10 @@ fn alternatives(
     rec: &mut Recommendation,
 ) {
     let family = |c: &CellSummary| {
-        if c.cell.approach == "threads" && view.free_threaded(&c.cell) {
+        if c.cell.approach == Approach::Threads && view.free_threaded(&c.cell) {
             "free-threaded threads".to_string()
         } else {
-            c.cell.approach.clone()
+            c.cell.approach.to_string()
         }
     };
     let mut best: BTreeMap<String, &CellSummary> = BTreeMap::new();
@@ -512,12 +513,12 @@ fn alternatives(
             rec.cites.push(id.into());
         }
     };
-    match pick.cell.approach.as_str() {
-        "threads" if waiting => {
+    match pick.cell.approach {
+        Approach::Threads if waiting => {
             rec.reasons.push("threads suit waiting: the GIL is released while a call waits, so they overlap calls on any build".into());
             cite(rec, "gil-released-on-io");
         }
-        "asyncio" | "asyncio+threads" if waiting => {
+        Approach::Asyncio | Approach::AsyncioThreads if waiting => {
             rec.reasons.push(
                 "an event loop keeps many calls in flight on one thread, each a cheap task".into(),
             );
@@ -536,7 +537,7 @@ fn alternatives(
         .run
         .interpreters
         .iter()
-        .any(|i| i.free_threaded && i.gil_forced.is_none());
+        .any(|i| i.is_free_threaded_as_built());
     if !any_free_threaded {
         rec.alternatives.push(Alternative {
             approach: "free-threaded threads".into(),
@@ -549,7 +550,7 @@ fn alternatives(
             .iter()
             .find(|c| {
                 c.cell.scenario == scenario
-                    && c.cell.approach == "threads"
+                    && c.cell.approach == Approach::Threads
                     && view.free_threaded(&c.cell)
             })
             .map_or("not planned in this run".to_string(), |c| {
@@ -595,7 +596,7 @@ fn measure(
             ));
         }
         let approaches: BTreeSet<&str> =
-            [pick.cell.approach.as_str(), second.cell.approach.as_str()].into();
+            [pick.cell.approach.name(), second.cell.approach.name()].into();
         let workers: BTreeSet<u32> = [pick.cell.workers, second.cell.workers].into();
         rec.measure.push(format!(
             "gil-lab bench --scenario {scenario} --approach {} {} --workers {} --min-runs 15 --max-runs 40 --budget 600",

@@ -11,13 +11,18 @@
 
 use serde::Serialize;
 
+use crate::vocabulary::Approach;
+
 use super::situation::{ExtensionCheck, ImportOutcome, Situation, Target, Workload};
 
-/// A way to run the agents, from the simplest to the most complex: on a tie
-/// the simpler one is preferred (less code, fewer failure modes).
+/// A way to run the agents that the advice may recommend, from the simplest
+/// to the most complex: on a tie the simpler one is preferred (less code,
+/// fewer failure modes). The approaches gil-lab measures
+/// ([`crate::vocabulary::Approach`]) and two it does not run itself: an event
+/// loop over a process pool, and a distributed engine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Approach {
+pub enum AdvisedApproach {
     /// One task after another.
     Sequential,
     /// A pool of threads.
@@ -38,36 +43,32 @@ pub enum Approach {
     Distributed,
 }
 
-impl Approach {
+impl AdvisedApproach {
     /// The name used on the command line and in runs (`interpreters` for
     /// subinterpreters, as `bench --approach` spells it).
     pub fn name(self) -> &'static str {
         match self {
-            Approach::Sequential => "sequential",
-            Approach::Threads => "threads",
-            Approach::Asyncio => "asyncio",
-            Approach::AsyncioThreads => "asyncio+threads",
-            Approach::Processes => "processes",
-            Approach::AsyncioProcesses => "asyncio+processes",
-            Approach::Interpreters => "interpreters",
-            Approach::Distributed => "distributed",
+            AdvisedApproach::Sequential => "sequential",
+            AdvisedApproach::Threads => "threads",
+            AdvisedApproach::Asyncio => "asyncio",
+            AdvisedApproach::AsyncioThreads => "asyncio+threads",
+            AdvisedApproach::Processes => "processes",
+            AdvisedApproach::AsyncioProcesses => "asyncio+processes",
+            AdvisedApproach::Interpreters => "interpreters",
+            AdvisedApproach::Distributed => "distributed",
         }
     }
 
-    /// The approach of a run's cell (`ray` counts as distributed); `None`
-    /// for a name gil-lab does not rank.
-    pub fn of_run(name: &str) -> Option<Approach> {
-        Some(match name {
-            "sequential" => Approach::Sequential,
-            "threads" => Approach::Threads,
-            "asyncio" => Approach::Asyncio,
-            "asyncio+threads" => Approach::AsyncioThreads,
-            "processes" => Approach::Processes,
-            "asyncio+processes" => Approach::AsyncioProcesses,
-            "interpreters" => Approach::Interpreters,
-            "ray" | "distributed" => Approach::Distributed,
-            _ => return None,
-        })
+    /// The approach of a measured cell.
+    pub fn measured(approach: Approach) -> AdvisedApproach {
+        match approach {
+            Approach::Sequential => AdvisedApproach::Sequential,
+            Approach::Threads => AdvisedApproach::Threads,
+            Approach::Processes => AdvisedApproach::Processes,
+            Approach::Interpreters => AdvisedApproach::Interpreters,
+            Approach::Asyncio => AdvisedApproach::Asyncio,
+            Approach::AsyncioThreads => AdvisedApproach::AsyncioThreads,
+        }
     }
 }
 
@@ -75,7 +76,7 @@ impl Approach {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Choice {
     /// The approach.
-    pub approach: Approach,
+    pub approach: AdvisedApproach,
     /// The interpreter, in words (e.g. `free-threaded CPython 3.13t or newer`).
     pub interpreter: String,
 }
@@ -126,7 +127,7 @@ impl Finding {
         }
     }
 
-    fn decides(mut self, approach: Approach, interpreter: String, priority: u8) -> Finding {
+    fn decides(mut self, approach: AdvisedApproach, interpreter: String, priority: u8) -> Finding {
         self.choice = Some(Choice {
             approach,
             interpreter,
@@ -223,7 +224,7 @@ pub fn cpu_independent(s: &Situation) -> Option<Finding> {
     ));
     Some(if free_threading_possible(s) {
         finding
-            .decides(Approach::Threads, free_threaded_name(target), WORKLOAD)
+            .decides(AdvisedApproach::Threads, free_threaded_name(target), WORKLOAD)
             .reason("independent CPU-bound tasks run in parallel on a free-threaded build's threads, close to one core each")
             .reason("threads start in microseconds and share memory: no pickling of inputs and results, no copy of the interpreter per worker")
             .cost("keep the worker threads alive (one pool for the program's life): thread churn is costlier on free-threaded builds")
@@ -232,7 +233,7 @@ pub fn cpu_independent(s: &Situation) -> Option<Finding> {
             .cite(&["ft-scaling", "start-cost"])
     } else {
         finding
-            .decides(Approach::Processes, default_name(target), WORKLOAD)
+            .decides(AdvisedApproach::Processes, default_name(target), WORKLOAD)
             .reason("on a default build the GIL lets one thread run Python code at a time: CPU-bound tasks need processes to use several cores")
             .cost("each worker process is a whole interpreter: memory grows with workers, and inputs and results are pickled")
             .cost("start the pool once and reuse it: a process costs ~50 ms to start")
@@ -256,7 +257,7 @@ pub fn cpu_shared_data(s: &Situation) -> Option<Finding> {
     ));
     if free_threading_possible(s) {
         finding = finding
-            .decides(Approach::Threads, free_threaded_name(target), WORKLOAD)
+            .decides(AdvisedApproach::Threads, free_threaded_name(target), WORKLOAD)
             .reason("threads read the same objects: the data exists once, nothing is pickled or copied per worker")
             .reason("on a free-threaded build those threads also compute in parallel")
             .cost("keep the shared data read-only and give each thread its own output: writes to shared dicts and lists take per-object locks, and hot shared objects contend on their reference counts")
@@ -265,7 +266,7 @@ pub fn cpu_shared_data(s: &Situation) -> Option<Finding> {
             .cite(&["ft-scaling", "ft-contention", "subinterpreters"]);
     } else {
         finding = finding
-            .decides(Approach::Processes, default_name(target), WORKLOAD)
+            .decides(AdvisedApproach::Processes, default_name(target), WORKLOAD)
             .reason("on a default build only processes compute in parallel")
             .reason("build the data before the pool starts and use the fork start method: workers inherit it copy-on-write instead of receiving a pickled copy each")
             .cost("reference counting writes to the inherited objects, so their pages get copied over time: memory creeps towards data × workers")
@@ -292,7 +293,7 @@ pub fn io_many_calls(s: &Situation) -> Option<Finding> {
         None => "a default CPython build (free-threading buys nothing while waiting)".into(),
     };
     let mut finding = Finding::new("io_many_calls")
-        .decides(Approach::Asyncio, interpreter, WORKLOAD)
+        .decides(AdvisedApproach::Asyncio, interpreter, WORKLOAD)
         .reason("the agents mostly wait: one event loop keeps hundreds of calls in flight, each a task of a few KB instead of a thread with its own stack")
         .reason("the GIL is released while a call waits, so the interpreter's build hardly matters: no need to pay the free-threaded single-thread cost")
         .cost("every library on the path must be async (an async HTTP client); a blocking call stalls every task: wrap it with asyncio.to_thread")
@@ -325,7 +326,7 @@ pub fn mixed_agents(s: &Situation) -> Option<Finding> {
         .cite(&["asyncio-io"]);
     Some(if free_threading_possible(s) {
         finding
-            .decides(Approach::AsyncioThreads, free_threaded_name(target), WORKLOAD)
+            .decides(AdvisedApproach::AsyncioThreads, free_threaded_name(target), WORKLOAD)
             .reason("on a free-threaded build the CPU-bound steps run in parallel in a thread pool (loop.run_in_executor or asyncio.to_thread) and share the agents' state with the loop")
             .cost("the loop's own thread must not compute: hand every CPU-bound step to the pool, or call latencies grow")
             .instead("asyncio alone", "the CPU-bound steps would block the loop: one core, and every call waits behind them")
@@ -333,7 +334,7 @@ pub fn mixed_agents(s: &Situation) -> Option<Finding> {
             .cite(&["ft-scaling", "asyncio-3.14"])
     } else {
         finding
-            .decides(Approach::AsyncioProcesses, default_name(target), WORKLOAD)
+            .decides(AdvisedApproach::AsyncioProcesses, default_name(target), WORKLOAD)
             .reason("on a default build the CPU-bound steps go to a process pool (loop.run_in_executor with a ProcessPoolExecutor): threads would compute one at a time")
             .cost("each CPU step's inputs and results are pickled between the loop and the pool")
             .instead("asyncio with a thread pool", format!("the computing stays under the GIL; on {} it runs in parallel: worth measuring", free_threaded_name(None)))
@@ -420,11 +421,11 @@ pub fn extensions_reenable_gil(s: &Situation, checked: &ExtensionCheck) -> Optio
     let target = s.python.as_ref().filter(|t| !t.free_threaded);
     Some(match s.workload {
         Workload::Cpu => finding
-            .decides(Approach::Processes, default_name(target), DEPENDENCIES)
+            .decides(AdvisedApproach::Processes, default_name(target), DEPENDENCIES)
             .reason("processes give CPU-bound work several cores whatever the extensions do, on a default build without the free-threaded cost")
             .cost("each worker is a whole interpreter, and inputs and results are pickled"),
         Workload::Mixed => finding
-            .decides(Approach::AsyncioProcesses, default_name(target), DEPENDENCIES)
+            .decides(AdvisedApproach::AsyncioProcesses, default_name(target), DEPENDENCIES)
             .reason("the CPU-bound steps go to a process pool, which computes in parallel whatever the extensions do"),
         // Waiting does not need the GIL off: the workload's rule stands.
         Workload::Io => finding.reason("the work is I/O-bound: the GIL is released while waiting, so this changes little"),
@@ -438,7 +439,7 @@ pub fn beyond_one_machine(s: &Situation) -> Option<Finding> {
         return None;
     }
     Some(Finding::new("beyond_one_machine")
-        .decides(Approach::Distributed, "a default CPython build on every node (Ray has no free-threaded wheels)".into(), SCALE_OUT)
+        .decides(AdvisedApproach::Distributed, "a default CPython build on every node (Ray has no free-threaded wheels)".into(), SCALE_OUT)
         .reason("a distributed engine such as Ray spreads tasks and actors over the machines of a cluster")
         .reason("Ray's workers are processes: on each node they use the cores the way processes do")
         .cost("Ray runs on default builds only: no free-threaded wheels, and threaded or async actors do not bypass the GIL")
@@ -579,7 +580,7 @@ mod tests {
         Some(text.parse().unwrap())
     }
 
-    fn approach(f: &Finding) -> Approach {
+    fn approach(f: &Finding) -> AdvisedApproach {
         f.choice.as_ref().unwrap().approach
     }
 
@@ -587,7 +588,7 @@ mod tests {
     fn cpu_independent_recommends_free_threaded_threads_else_processes() {
         let s = situation(Workload::Cpu);
         let f = cpu_independent(&s).unwrap();
-        assert_eq!(approach(&f), Approach::Threads);
+        assert_eq!(approach(&f), AdvisedApproach::Threads);
         assert!(f.choice.unwrap().interpreter.starts_with("free-threaded"));
         assert!(f.cites.contains(&"ft-scaling"));
         assert!(f.measure[0].starts_with("gil-lab bench --scenario cpu"));
@@ -596,7 +597,7 @@ mod tests {
             ..s.clone()
         };
         let f = cpu_independent(&default).unwrap();
-        assert_eq!(approach(&f), Approach::Processes);
+        assert_eq!(approach(&f), AdvisedApproach::Processes);
         assert!(f.choice.unwrap().interpreter.contains("3.12"));
         // Not triggered by other workloads or shared data.
         assert!(cpu_independent(&situation(Workload::Io)).is_none());
@@ -615,7 +616,7 @@ mod tests {
             ..situation(Workload::Cpu)
         };
         let f = cpu_shared_data(&s).unwrap();
-        assert_eq!(approach(&f), Approach::Threads);
+        assert_eq!(approach(&f), AdvisedApproach::Threads);
         assert!(f.costs.iter().any(|c| c.contains("read-only")));
         assert!(f.costs.iter().any(|c| c.contains("forkserver")));
         let old = Situation {
@@ -623,7 +624,7 @@ mod tests {
             ..s
         };
         let f = cpu_shared_data(&old).unwrap();
-        assert_eq!(approach(&f), Approach::Processes);
+        assert_eq!(approach(&f), AdvisedApproach::Processes);
         assert!(f.reasons.iter().any(|r| r.contains("fork")));
         assert!(!f.costs.iter().any(|c| c.contains("forkserver")));
     }
@@ -631,7 +632,7 @@ mod tests {
     #[test]
     fn io_recommends_asyncio_on_any_build() {
         let f = io_many_calls(&situation(Workload::Io)).unwrap();
-        assert_eq!(approach(&f), Approach::Asyncio);
+        assert_eq!(approach(&f), AdvisedApproach::Asyncio);
         assert!(f.cites.contains(&"gil-released-on-io"));
         assert!(io_many_calls(&situation(Workload::Mixed)).is_none());
     }
@@ -639,14 +640,14 @@ mod tests {
     #[test]
     fn mixed_uses_a_loop_and_a_pool() {
         let f = mixed_agents(&situation(Workload::Mixed)).unwrap();
-        assert_eq!(approach(&f), Approach::AsyncioThreads);
+        assert_eq!(approach(&f), AdvisedApproach::AsyncioThreads);
         let s = Situation {
             python: target("3.11"),
             ..situation(Workload::Mixed)
         };
         assert_eq!(
             approach(&mixed_agents(&s).unwrap()),
-            Approach::AsyncioProcesses
+            AdvisedApproach::AsyncioProcesses
         );
     }
 
@@ -670,7 +671,7 @@ mod tests {
             check("json", ImportOutcome::KeptGilOff),
         ]);
         let f = extensions_reenable_gil(&s, &checked).unwrap();
-        assert_eq!(approach(&f), Approach::Processes);
+        assert_eq!(approach(&f), AdvisedApproach::Processes);
         assert!(
             f.reasons
                 .iter()
@@ -708,7 +709,7 @@ mod tests {
             ..situation(Workload::Cpu)
         };
         let f = beyond_one_machine(&s).unwrap();
-        assert_eq!(approach(&f), Approach::Distributed);
+        assert_eq!(approach(&f), AdvisedApproach::Distributed);
         assert!(f.costs.iter().any(|c| c.contains("default builds only")));
         let checked = ExtensionCheck::Checked(vec![check("fastlib", ImportOutcome::EnabledGil)]);
         assert_eq!(
@@ -749,17 +750,15 @@ mod tests {
 
     #[test]
     fn approaches_are_ordered_from_the_simplest() {
-        assert!(Approach::Sequential < Approach::Threads);
-        assert!(Approach::Threads < Approach::Asyncio);
-        assert!(Approach::Asyncio < Approach::Processes);
-        assert!(Approach::Processes < Approach::Interpreters);
-        assert!(Approach::Interpreters < Approach::Distributed);
-        assert_eq!(Approach::of_run("ray"), Some(Approach::Distributed));
-        assert_eq!(
-            Approach::of_run("interpreters").unwrap().name(),
-            "interpreters"
-        );
-        assert_eq!(Approach::of_run("nope"), None);
+        assert!(AdvisedApproach::Sequential < AdvisedApproach::Threads);
+        assert!(AdvisedApproach::Threads < AdvisedApproach::Asyncio);
+        assert!(AdvisedApproach::Asyncio < AdvisedApproach::Processes);
+        assert!(AdvisedApproach::Processes < AdvisedApproach::Interpreters);
+        assert!(AdvisedApproach::Interpreters < AdvisedApproach::Distributed);
+        // Every measured approach is one the advice knows, by the same name.
+        for approach in Approach::ALL {
+            assert_eq!(AdvisedApproach::measured(approach).name(), approach.name());
+        }
     }
 
     #[test]

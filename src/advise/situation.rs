@@ -241,8 +241,7 @@ fn read_checks(path: &Path, modules: &[String]) -> Result<ExtensionCheck> {
 fn check_now(modules: &[String], target: Option<&Target>) -> Result<ExtensionCheck> {
     let found = discovery::discover(&discovery::Options::default())?.interpreters;
     let wanted = |i: &Interpreter| {
-        i.is_free_threaded()
-            && i.gil.is_none()
+        i.is_free_threaded_as_built()
             && target
                 .filter(|t| t.free_threaded)
                 .is_none_or(|t| i.facts.version_info[..2] == [t.major, t.minor])

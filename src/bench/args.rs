@@ -4,31 +4,7 @@ use std::path::PathBuf;
 
 use clap::{ArgGroup, Args};
 
-/// Every scenario the runner knows.
-pub const SCENARIOS: &[&str] = &["cpu", "shared", "io", "mixed"];
-
-/// Every approach of the Python runner, in the order the tables show them.
-pub const PYTHON_APPROACHES: &[&str] = &[
-    "sequential",
-    "threads",
-    "processes",
-    "interpreters",
-    "asyncio",
-    "asyncio+threads",
-];
-
-/// The approaches of the native twin.
-pub const NATIVE_APPROACHES: &[&str] = &["sequential", "threads", "processes"];
-
-/// The approaches of the native twin in the io and mixed scenarios: an event
-/// loop (tokio) joins them.
-pub const NATIVE_LLM_APPROACHES: &[&str] = &[
-    "sequential",
-    "threads",
-    "processes",
-    "asyncio",
-    "asyncio+threads",
-];
+use crate::vocabulary::{Approach, Scenario};
 
 /// Runs the multi-agent workload across scenarios × interpreters × approaches
 /// × workers, next to the native twin, and reports which approach wins on which
@@ -48,13 +24,13 @@ pub struct BenchArgs {
 
     /// Only these scenarios (repeatable or comma-separated): cpu, shared, io,
     /// mixed (io and mixed call an LLM endpoint: the built-in one unless --llm-url).
-    #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(SCENARIOS), group = "plan")]
-    pub scenario: Vec<String>,
+    #[arg(long, value_delimiter = ',', value_enum, group = "plan")]
+    pub scenario: Vec<Scenario>,
 
     /// Only these approaches (repeatable or comma-separated). `sequential` is
     /// always kept: speedups need it.
-    #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(PYTHON_APPROACHES), group = "plan")]
-    pub approach: Vec<String>,
+    #[arg(long, value_delimiter = ',', value_enum, group = "plan")]
+    pub approach: Vec<Approach>,
 
     /// Only these interpreters (repeatable): a path to a Python executable, or
     /// a version such as `3.12`, `3.13.5` or `3.13t` (`t` = free-threaded).

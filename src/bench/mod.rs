@@ -54,7 +54,7 @@ fn interpreter_id(interpreter: &Interpreter) -> String {
             ""
         }
     );
-    if interpreter.gil == Some(true) {
+    if interpreter.gil_forced == Some(true) {
         id.push_str("-gil1");
     }
     id
@@ -73,7 +73,7 @@ fn interpreter_record(interpreter: &Interpreter) -> InterpreterRecord {
         implementation: facts.implementation_display(),
         version: format!("{major}.{minor}.{patch}"),
         free_threaded: interpreter.is_free_threaded(),
-        gil_forced: interpreter.gil,
+        gil_forced: interpreter.gil_forced,
         facts: serde_json::to_value(facts).unwrap_or_default(),
     }
 }
@@ -124,7 +124,7 @@ fn provision_default_build(interpreters: &[Interpreter]) -> bool {
     let version = |i: &Interpreter| i.facts.version_info;
     let Some(free_threaded) = interpreters
         .iter()
-        .filter(|i| i.is_free_threaded() && i.gil.is_none() && i.source == Source::GilLab)
+        .filter(|i| i.is_free_threaded_as_built() && i.source == Source::GilLab)
         .max_by_key(|i| version(i))
     else {
         return false;

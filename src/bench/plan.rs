@@ -10,17 +10,16 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 
-use crate::bench::args::{
-    BenchArgs, NATIVE_APPROACHES, NATIVE_LLM_APPROACHES, PYTHON_APPROACHES, SCENARIOS,
-};
+use crate::bench::args::BenchArgs;
 use crate::interpreters::supported;
 use crate::run::record::{CellKey, InterpreterKind, InterpreterRecord, Settings};
+use crate::vocabulary::{Approach, Scenario, scenario_uses_llm};
 
 /// A preset: the settings a flag-less, `--quick` or `--full` run starts from.
 struct Preset {
     name: &'static str,
-    scenarios: &'static [&'static str],
-    approaches: &'static [&'static str],
+    scenarios: &'static [Scenario],
+    approaches: &'static [Approach],
     scale: f64,
     warmup: u32,
     min_runs: u32,
@@ -36,8 +35,8 @@ struct Preset {
 /// cores, so they are asked for with `--scenario` (or `--full`).
 const DEFAULT: Preset = Preset {
     name: "default",
-    scenarios: &["cpu", "shared"],
-    approaches: PYTHON_APPROACHES,
+    scenarios: &[Scenario::Cpu, Scenario::Shared],
+    approaches: &Approach::ALL,
     scale: 0.3,
     warmup: 1,
     min_runs: 5,
@@ -48,8 +47,8 @@ const DEFAULT: Preset = Preset {
 /// `--quick`: under 30 s.
 const QUICK: Preset = Preset {
     name: "quick",
-    scenarios: &["cpu"],
-    approaches: &["sequential", "threads", "processes"],
+    scenarios: &[Scenario::Cpu],
+    approaches: &[Approach::Sequential, Approach::Threads, Approach::Processes],
     scale: 0.2,
     warmup: 1,
     min_runs: 3,
@@ -60,8 +59,8 @@ const QUICK: Preset = Preset {
 /// `--full`: every interpreter, several worker counts, more trials.
 const FULL: Preset = Preset {
     name: "full",
-    scenarios: SCENARIOS,
-    approaches: PYTHON_APPROACHES,
+    scenarios: &Scenario::ALL,
+    approaches: &Approach::ALL,
     scale: 1.0,
     warmup: 1,
     min_runs: 5,
@@ -339,19 +338,19 @@ pub fn build(
     }
     unique_ids(&mut interpreters);
 
-    let scenarios: Vec<String> = if args.scenario.is_empty() {
-        preset.scenarios.iter().map(|s| s.to_string()).collect()
+    let scenarios: Vec<Scenario> = if args.scenario.is_empty() {
+        preset.scenarios.to_vec()
     } else {
-        keep_order(SCENARIOS, &args.scenario)
+        keep_order(&Scenario::ALL, &args.scenario)
     };
-    let mut approaches: Vec<String> = if args.approach.is_empty() {
-        preset.approaches.iter().map(|s| s.to_string()).collect()
+    let mut approaches: Vec<Approach> = if args.approach.is_empty() {
+        preset.approaches.to_vec()
     } else {
-        keep_order(PYTHON_APPROACHES, &args.approach)
+        keep_order(&Approach::ALL, &args.approach)
     };
     // Speedups need the baseline of every (scenario, interpreter).
-    if !approaches.iter().any(|a| a == "sequential") {
-        approaches.insert(0, "sequential".into());
+    if !approaches.contains(&Approach::Sequential) {
+        approaches.insert(0, Approach::Sequential);
     }
     let workers: Vec<u32> = if !args.workers.is_empty() {
         sorted_unique(args.workers.clone())
@@ -368,20 +367,14 @@ pub fn build(
     let mut cells = Vec::new();
     for scenario in &scenarios {
         for interpreter in &interpreters {
-            let offered: &[&str] = match interpreter.kind {
-                InterpreterKind::Python => PYTHON_APPROACHES,
-                InterpreterKind::Native if crate::llm::bench::uses_llm(scenario) => {
-                    NATIVE_LLM_APPROACHES
-                }
-                InterpreterKind::Native => NATIVE_APPROACHES,
+            let offered = |approach: Approach| match interpreter.kind {
+                InterpreterKind::Python => true,
+                InterpreterKind::Native => approach.native_in(*scenario),
             };
-            for approach in approaches.iter().filter(|a| offered.contains(&a.as_str())) {
-                let counts: &[u32] = if approach == "sequential" {
+            for &approach in approaches.iter().filter(|&&a| offered(a)) {
+                let counts: &[u32] = if approach == Approach::Sequential {
                     &[1]
-                } else if crate::llm::bench::uses_llm(scenario)
-                    && args.workers.is_empty()
-                    && !args.full
-                {
+                } else if scenario.uses_llm() && args.workers.is_empty() && !args.full {
                     // Agents waiting on a model need no core each: one per agent.
                     &[crate::llm::bench::LLM_WORKERS]
                 } else {
@@ -389,9 +382,9 @@ pub fn build(
                 };
                 for &workers in counts {
                     cells.push(CellKey {
-                        scenario: scenario.clone(),
+                        scenario: scenario.name().into(),
                         interpreter: interpreter.id.clone(),
-                        approach: approach.clone(),
+                        approach,
                         workers,
                     });
                 }
@@ -441,7 +434,7 @@ pub fn build(
 /// The scale of a cell's trials: the native twin's is larger in the
 /// CPU-bound scenarios.
 pub fn scale_of(cell: &CellKey, kind: InterpreterKind, settings: &Settings) -> f64 {
-    let cpu_bound = !crate::llm::bench::uses_llm(&cell.scenario);
+    let cpu_bound = !scenario_uses_llm(&cell.scenario);
     if kind == InterpreterKind::Native && cpu_bound && settings.native_scale > 0.0 {
         settings.native_scale
     } else {
@@ -454,7 +447,7 @@ pub fn spec(cell: &CellKey, kind: InterpreterKind, settings: &Settings) -> serde
     let llm = settings
         .llm
         .as_ref()
-        .filter(|_| crate::llm::bench::uses_llm(&cell.scenario))
+        .filter(|_| scenario_uses_llm(&cell.scenario))
         .map(|llm| llm.spec());
     serde_json::json!({
         "scenario": cell.scenario,
@@ -468,11 +461,8 @@ pub fn spec(cell: &CellKey, kind: InterpreterKind, settings: &Settings) -> serde
 }
 
 /// `wanted` in the order of `all`.
-fn keep_order(all: &[&str], wanted: &[String]) -> Vec<String> {
-    all.iter()
-        .filter(|a| wanted.iter().any(|w| w == *a))
-        .map(|a| a.to_string())
-        .collect()
+fn keep_order<T: Copy + PartialEq>(all: &[T], wanted: &[T]) -> Vec<T> {
+    all.iter().copied().filter(|a| wanted.contains(a)).collect()
 }
 
 fn sorted_unique(mut values: Vec<u32>) -> Vec<u32> {
@@ -558,13 +548,13 @@ mod tests {
         .unwrap();
         assert_eq!(plan.cells.len(), (3 * 6 + 3) + 2 * (3 * 6 + 5));
         assert!(plan.cells.iter().all(|c| c.workers
-            == match (c.approach.as_str(), c.scenario.as_str()) {
-                ("sequential", _) => 1,
+            == match (c.approach, c.scenario.as_str()) {
+                (Approach::Sequential, _) => 1,
                 (_, "io" | "mixed") => 4,
                 _ => 2,
             }));
         assert!(plan.settings.llm.is_some());
-        assert_eq!(plan.cells[0].approach, "sequential");
+        assert_eq!(plan.cells[0].approach, Approach::Sequential);
         assert_eq!(plan.settings.min_runs, 5);
     }
 
@@ -649,7 +639,7 @@ mod tests {
         let workers: Vec<u32> = plan
             .cells
             .iter()
-            .filter(|c| c.approach == "threads" && c.interpreter == "cpython-3.12.1")
+            .filter(|c| c.approach == Approach::Threads && c.interpreter == "cpython-3.12.1")
             .map(|c| c.workers)
             .collect();
         assert_eq!(workers, [1, 2, 4, 8]);

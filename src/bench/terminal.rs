@@ -8,7 +8,6 @@ use std::time::Duration;
 use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table, presets};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::bench::args::PYTHON_APPROACHES;
 use crate::run::format::{format_bytes, format_ratio, format_seconds, format_summary};
 use crate::run::record::{
     CellState, CellSummary, InterpreterKind, RunFile, RunSummary, WarningKind,
@@ -81,13 +80,7 @@ fn ordered<'a>(run: &RunFile, cells: &'a [CellSummary], scenario: &str) -> Vec<&
         run.interpreter(&c.cell.interpreter)
             .is_some_and(|i| i.kind == InterpreterKind::Native)
     };
-    let rank = |c: &CellSummary| {
-        let approach = PYTHON_APPROACHES
-            .iter()
-            .position(|a| *a == c.cell.approach)
-            .unwrap_or(PYTHON_APPROACHES.len());
-        (is_native(c), approach, c.cell.workers)
-    };
+    let rank = |c: &CellSummary| (is_native(c), c.cell.approach.display_rank(), c.cell.workers);
     let mut rows: Vec<(usize, &CellSummary)> = cells
         .iter()
         .enumerate()
@@ -133,7 +126,7 @@ fn scenario_table(run: &RunFile, summary: &RunSummary, scenario: &str, colour: b
             CellState::Pending => ("not run".into(), Some(Color::DarkGrey)),
         };
         let row = vec![
-            cell.cell.approach.clone(),
+            cell.cell.approach.to_string(),
             cell.cell.workers.to_string(),
             label,
             work,

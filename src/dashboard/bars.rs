@@ -151,8 +151,8 @@ fn approach_legend(loaded: &LoadedRun, cells: &[&CellSummary]) -> Vec<LegendEntr
             }
         } else {
             LegendEntry {
-                label: c.cell.approach.clone(),
-                color: css(approach_color(&c.cell.approach)),
+                label: c.cell.approach.to_string(),
+                color: css(approach_color(c.cell.approach)),
                 shape: "bar".into(),
             }
         };

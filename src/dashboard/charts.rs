@@ -18,6 +18,7 @@ use serde::Serialize;
 use crate::run::LoadedRun;
 use crate::run::analysis::describe;
 use crate::run::record::{CellSummary, InterpreterKind};
+use crate::vocabulary::Approach;
 
 use super::bars;
 use super::model::{GilMode, ratio_text};
@@ -75,15 +76,14 @@ pub struct HitArea {
 }
 
 /// The colour of an approach, the same on every chart.
-pub fn approach_color(approach: &str) -> RGBColor {
+pub fn approach_color(approach: Approach) -> RGBColor {
     match approach {
-        "sequential" => RGBColor(107, 114, 128),
-        "threads" => RGBColor(37, 99, 235),
-        "processes" => RGBColor(234, 88, 12),
-        "interpreters" => RGBColor(22, 163, 74),
-        "asyncio" => RGBColor(147, 51, 234),
-        "asyncio+threads" => RGBColor(219, 39, 119),
-        _ => RGBColor(8, 145, 178),
+        Approach::Sequential => RGBColor(107, 114, 128),
+        Approach::Threads => RGBColor(37, 99, 235),
+        Approach::Processes => RGBColor(234, 88, 12),
+        Approach::Interpreters => RGBColor(22, 163, 74),
+        Approach::Asyncio => RGBColor(147, 51, 234),
+        Approach::AsyncioThreads => RGBColor(219, 39, 119),
     }
 }
 
@@ -152,7 +152,7 @@ pub(super) fn cell_color(loaded: &LoadedRun, c: &CellSummary) -> RGBColor {
     if is_native(loaded, c) {
         NATIVE_COLOR
     } else {
-        approach_color(&c.cell.approach)
+        approach_color(c.cell.approach)
     }
 }
 
@@ -233,9 +233,9 @@ fn speedup_chart(
         return Ok(empty_chart(id, title, caption, NOTHING_YET));
     }
     // One series per (approach, interpreter), in display order.
-    let mut series: Vec<(String, String)> = Vec::new();
+    let mut series: Vec<(Approach, String)> = Vec::new();
     for c in &points {
-        let key = (c.cell.approach.clone(), c.cell.interpreter.clone());
+        let key = (c.cell.approach, c.cell.interpreter.clone());
         if !series.contains(&key) {
             series.push(key);
         }
@@ -316,7 +316,7 @@ fn speedup_chart(
         for (i, (approach, interpreter)) in series.iter().enumerate() {
             let mine: Vec<&&CellSummary> = points
                 .iter()
-                .filter(|c| &c.cell.approach == approach && &c.cell.interpreter == interpreter)
+                .filter(|c| c.cell.approach == *approach && &c.cell.interpreter == interpreter)
                 .collect();
             let color = cell_color(loaded, mine[0]);
             let shape = shape_of(mode_of(loaded, mine[0]));
@@ -392,7 +392,7 @@ fn speedup_chart(
         .map(|(approach, interpreter)| {
             let c = points
                 .iter()
-                .find(|c| &c.cell.approach == approach && &c.cell.interpreter == interpreter)
+                .find(|c| c.cell.approach == *approach && &c.cell.interpreter == interpreter)
                 .expect("every series has a point");
             LegendEntry {
                 label: format!("{approach} · {}", label_of(loaded, interpreter)),

@@ -8,7 +8,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::bench::args::PYTHON_APPROACHES;
 use crate::run::LoadedRun;
 use crate::run::analysis;
 use crate::run::format::{format_bytes, format_seconds};
@@ -299,10 +298,7 @@ pub fn cell_order(loaded: &LoadedRun, cell: &CellKey) -> (usize, usize, usize, u
         .run
         .interpreter(&cell.interpreter)
         .is_some_and(|i| i.kind == InterpreterKind::Native);
-    let approach = PYTHON_APPROACHES
-        .iter()
-        .position(|a| *a == cell.approach)
-        .unwrap_or(PYTHON_APPROACHES.len());
+    let approach = cell.approach.display_rank();
     let interpreter = loaded
         .run
         .interpreters
@@ -324,7 +320,7 @@ fn interpreter_views(loaded: &LoadedRun) -> Vec<InterpreterView> {
                 .iter()
                 .filter(|t| t.cell.interpreter == i.id)
                 .filter(|t| t.runner.as_ref().and_then(|r| r.gil_seen_on()) == Some(true))
-                .map(|t| t.cell.approach.as_str())
+                .map(|t| t.cell.approach.name())
                 .collect();
             let gil_turned_on = mode == GilMode::FreeThreaded && !turned_on.is_empty();
             InterpreterView {
@@ -381,7 +377,7 @@ fn cell_row(loaded: &LoadedRun, c: &CellSummary) -> CellRow {
     };
     CellRow {
         scenario: c.cell.scenario.clone(),
-        approach: c.cell.approach.clone(),
+        approach: c.cell.approach.to_string(),
         workers: c.cell.workers,
         interpreter: c.cell.interpreter.clone(),
         interpreter_label: interpreter

@@ -18,6 +18,7 @@ use serde::Serialize;
 use crate::bench::sampler::{LaneKind, SamplerReport};
 use crate::run::LoadedRun;
 use crate::run::record::{CellSummary, InterpreterKind, InterpreterRecord, TrialRecord};
+use crate::vocabulary::Approach;
 
 use super::model::GilMode;
 use super::swimlanes::draw;
@@ -353,7 +354,7 @@ fn prepare(
         view: TimelineView {
             id,
             title,
-            approach: trial.cell.approach.clone(),
+            approach: trial.cell.approach.to_string(),
             workers: trial.cell.workers,
             interpreter: interpreter.id.clone(),
             mode: GilMode::of(interpreter),
@@ -378,7 +379,7 @@ fn python_mode(i: &InterpreterRecord, mode: GilMode) -> bool {
 /// `threads ×2 on CPython 3.13.0 (default build (GIL))`.
 fn title_of(cell: &CellSummary, interpreter: &InterpreterRecord) -> String {
     let how = if cell.cell.is_baseline() {
-        cell.cell.approach.clone()
+        cell.cell.approach.to_string()
     } else {
         format!("{} ×{}", cell.cell.approach, cell.cell.workers)
     };
@@ -397,18 +398,19 @@ pub fn scenario_timelines(
 ) -> Result<(TimelineSet, BTreeMap<String, String>)> {
     let run = &loaded.run;
     let cores = run.settings.usable_cores.max(1);
-    let find = |approach: &str, interpreter: Option<&InterpreterRecord>| -> Option<&CellSummary> {
-        let interpreter = interpreter?;
-        cells
-            .iter()
-            .copied()
-            .filter(|c| {
-                c.cell.approach == approach
-                    && c.cell.interpreter == interpreter.id
-                    && c.work.is_some()
-            })
-            .max_by_key(|c| c.cell.workers)
-    };
+    let find =
+        |approach: Approach, interpreter: Option<&InterpreterRecord>| -> Option<&CellSummary> {
+            let interpreter = interpreter?;
+            cells
+                .iter()
+                .copied()
+                .filter(|c| {
+                    c.cell.approach == approach
+                        && c.cell.interpreter == interpreter.id
+                        && c.work.is_some()
+                })
+                .max_by_key(|c| c.cell.workers)
+        };
     let free = run
         .interpreters
         .iter()
@@ -424,10 +426,10 @@ pub fn scenario_timelines(
             .find(|i| python_mode(i, GilMode::ForcedOn) && i.path == f.path)
     });
     let wanted = [
-        ("threads", default),
-        ("threads", free),
-        ("threads", forced),
-        ("processes", default.or(free)),
+        (Approach::Threads, default),
+        (Approach::Threads, free),
+        (Approach::Threads, forced),
+        (Approach::Processes, default.or(free)),
     ];
 
     // The representative trial of a cell, prepared for drawing.
@@ -453,13 +455,13 @@ pub fn scenario_timelines(
     let mut prepared_groups: Vec<(&InterpreterRecord, Vec<Prepared>)> = Vec::new();
     for interpreter in &run.interpreters {
         let mut mine = Vec::new();
-        let mut approaches: Vec<&str> = Vec::new();
+        let mut approaches: Vec<Approach> = Vec::new();
         for c in cells
             .iter()
             .filter(|c| c.cell.interpreter == interpreter.id)
         {
-            if !approaches.contains(&c.cell.approach.as_str()) {
-                approaches.push(&c.cell.approach);
+            if !approaches.contains(&c.cell.approach) {
+                approaches.push(c.cell.approach);
             }
         }
         for approach in approaches {

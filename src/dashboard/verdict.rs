@@ -9,6 +9,7 @@ use crate::run::LoadedRun;
 use crate::run::analysis::describe;
 use crate::run::format::{format_bytes, format_seconds};
 use crate::run::record::{CellKey, CellSummary, InterpreterKind, RunSummary};
+use crate::vocabulary::Approach;
 
 use super::model::{GilMode, median_estimate, ratio_text, seconds_text};
 
@@ -35,8 +36,8 @@ fn flavoured(loaded: &LoadedRun, cell: &CellKey) -> String {
             format!("{} (free-threaded build, GIL forced on)", cell.approach)
         }
         Some(GilMode::Native) => format!("native {}", cell.approach),
-        _ if cell.approach == "threads" => "threads under the GIL".into(),
-        _ => cell.approach.clone(),
+        _ if cell.approach == Approach::Threads => "threads under the GIL".into(),
+        _ => cell.approach.to_string(),
     }
 }
 
@@ -52,10 +53,10 @@ fn memory_clause(
     summary: &RunSummary,
     winner: &CellSummary,
 ) -> Option<(String, String)> {
-    let other = if winner.cell.approach == "processes" {
-        "threads"
+    let other = if winner.cell.approach == Approach::Processes {
+        Approach::Threads
     } else {
-        "processes"
+        Approach::Processes
     };
     let mine = winner.peak_memory_bytes? as f64;
     let candidates: Vec<&CellSummary> = summary

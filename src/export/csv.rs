@@ -72,7 +72,7 @@ fn row<'a>(run: &'a LoadedRun, trial: &'a TrialRecord) -> Row<'a> {
         version: interpreter.map(|i| i.version.as_str()),
         free_threaded: interpreter.map(|i| i.free_threaded),
         gil_forced: interpreter.and_then(|i| i.gil_forced),
-        approach: &trial.cell.approach,
+        approach: trial.cell.approach.name(),
         workers: trial.cell.workers,
         repetition: trial.repetition,
         warmup: trial.warmup,

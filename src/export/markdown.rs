@@ -71,7 +71,7 @@ fn table(out: &mut String, run: &LoadedRun, cells: &[&CellSummary]) {
             out,
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             cell_text(interpreter),
-            cell_text(&key.approach),
+            cell_text(key.approach.name()),
             key.workers,
             cell_text(&work),
             estimate(cell.speedup.as_ref(), "×"),

@@ -122,7 +122,7 @@ impl Exporter for PyperfExporter {
                 .text("name", &cell.to_string())
                 .text("unit", "second")
                 .text("gil_lab_scenario", &cell.scenario)
-                .text("gil_lab_approach", &cell.approach)
+                .text("gil_lab_approach", cell.approach.name())
                 .number("gil_lab_workers", cell.workers);
             if let Some(interpreter) = run.run.interpreter(&cell.interpreter) {
                 metadata.text("gil_lab_interpreter", &interpreter.label);

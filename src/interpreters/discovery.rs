@@ -135,7 +135,7 @@ pub fn discover(options: &Options) -> Result<Discovery> {
             found_as: candidate.path.clone(),
             source: candidate.source,
             variant: facts.variant(),
-            gil: None,
+            gil_forced: None,
             facts,
         });
     }
@@ -184,7 +184,7 @@ fn sort_key(interpreter: &Interpreter) -> impl Ord + '_ {
         &interpreter.facts.implementation,
         interpreter.facts.version_info,
         interpreter.variant,
-        interpreter.gil,
+        interpreter.gil_forced,
         &interpreter.path,
     )
 }

@@ -88,7 +88,7 @@ pub struct Interpreter {
     pub variant: BuildVariant,
     /// `Some(true)`: started with `-X gil=1` (the GIL forced on);
     /// `Some(false)`: `-X gil=0`; `None`: the build's default.
-    pub gil: Option<bool>,
+    pub gil_forced: Option<bool>,
     /// What the probe reported when started this way.
     pub facts: Facts,
 }
@@ -98,7 +98,12 @@ impl Interpreter {
     /// [`crate::embedded::module_command`] and
     /// [`super::child::script_command`]: `-X gil=1` for a forced GIL.
     pub fn interpreter_flags(&self) -> Vec<String> {
-        gil_flags(self.gil)
+        gil_flags(self.gil_forced)
+    }
+
+    /// A free-threaded build run as built: the GIL off, nothing forced.
+    pub fn is_free_threaded_as_built(&self) -> bool {
+        self.is_free_threaded() && self.gil_forced.is_none()
     }
 
     /// Whether it is a free-threaded build (whatever the GIL mode).
@@ -129,7 +134,7 @@ impl Interpreter {
         );
         Ok(Interpreter {
             label: forced_label(&facts.label()),
-            gil: Some(true),
+            gil_forced: Some(true),
             facts,
             ..self.clone()
         })
@@ -173,7 +178,7 @@ pub(crate) mod tests {
             found_as: path.into(),
             source: Source::Path,
             variant: facts.variant(),
-            gil: None,
+            gil_forced: None,
             facts,
         }
     }

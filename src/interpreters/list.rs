@@ -99,7 +99,7 @@ struct JsonEntry<'a> {
     gil_switchable: bool,
     /// `true` when started with `-X gil=1`, `false` with `-X gil=0`, `null`
     /// for the build's default.
-    forced_gil: Option<bool>,
+    gil_forced: Option<bool>,
     /// Flags to start it this way (e.g. `["-X", "gil=1"]`).
     interpreter_flags: Vec<String>,
     /// Whether the GIL was on at start-up.
@@ -145,7 +145,7 @@ fn to_json(found: &Discovery, all: bool) -> Result<String> {
             variant: interpreter.variant,
             free_threaded: interpreter.is_free_threaded(),
             gil_switchable: interpreter.facts.gil_switchable(),
-            forced_gil: interpreter.gil,
+            gil_forced: interpreter.gil_forced,
             interpreter_flags: interpreter.interpreter_flags(),
             gil_at_start: interpreter.gil_at_start(),
             subinterpreters_own_gil: interpreter.facts.subinterpreters_own_gil(),
@@ -193,7 +193,7 @@ fn table(interpreters: &[Interpreter], colour: bool) -> String {
                 cell
             }
         };
-        let gil = match (interpreter.gil_at_start(), interpreter.gil) {
+        let gil = match (interpreter.gil_at_start(), interpreter.gil_forced) {
             (false, _) => Cell::new("off").fg(Color::Green),
             (true, Some(true)) => Cell::new("on (-X gil=1)").fg(Color::Yellow),
             (true, _) if free_threaded => Cell::new("on").fg(Color::Yellow),
@@ -240,7 +240,7 @@ mod tests {
             found_as: "/opt/py/bin/python3.13t".into(),
             source: Source::Prefix,
             variant: facts.variant(),
-            gil,
+            gil_forced: gil,
             facts,
         }
     }
@@ -287,7 +287,7 @@ mod tests {
         assert_eq!(items.len(), 2);
         assert_eq!(items[0]["free_threaded"], true);
         assert_eq!(items[0]["gil_at_start"], true);
-        assert_eq!(items[0]["forced_gil"], true);
+        assert_eq!(items[0]["gil_forced"], true);
         assert_eq!(items[0]["implementation"], "cpython");
         assert_eq!(items[0]["version"], "3.13.5");
         assert_eq!(items[0]["executable"], "/opt/py/bin/python3.13t");

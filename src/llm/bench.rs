@@ -12,19 +12,13 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
 use super::server::{self, DEFAULT_MODEL, LatencyModel, ServerConfig, ServerHandle};
+use crate::vocabulary::{Scenario, scenario_uses_llm};
 
-/// Scenarios whose agents call the endpoint.
-pub const LLM_SCENARIOS: &[&str] = &["io", "mixed"];
 /// Agents waiting on the model at once in the `io` and `mixed` cells by
 /// default: one per agent, whatever the number of cores (waiting needs none).
 pub const LLM_WORKERS: u32 = 4;
 /// Latency of the built-in endpoint in a bench run, milliseconds.
 pub const BENCH_LATENCY_MS: f64 = 50.0;
-
-/// Whether the scenario's agents call the endpoint.
-pub fn uses_llm(scenario: &str) -> bool {
-    LLM_SCENARIOS.contains(&scenario)
-}
 
 /// Which endpoint a run uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,13 +65,13 @@ impl LlmSettings {
 /// The endpoint settings for a plan with these scenarios: None when no
 /// scenario calls a model.
 pub fn settings(
-    scenarios: &[String],
+    scenarios: &[Scenario],
     url: Option<&str>,
     model: Option<&str>,
     api_key_env: Option<&str>,
     seed: u64,
 ) -> Result<Option<LlmSettings>> {
-    if !scenarios.iter().any(|s| uses_llm(s)) {
+    if !scenarios.iter().any(|s| s.uses_llm()) {
         return Ok(None);
     }
     if let Some(name) = api_key_env {
@@ -149,7 +143,7 @@ pub fn start(settings: &mut Option<LlmSettings>) -> Result<Option<ServerHandle>>
 /// Whether trials of this scenario are checked against the reference
 /// digest: not when a real server answers (its answers vary).
 pub fn compares_digest(settings: &Option<LlmSettings>, scenario: &str) -> bool {
-    !(uses_llm(scenario)
+    !(scenario_uses_llm(scenario)
         && settings
             .as_ref()
             .is_some_and(|l| l.endpoint == EndpointKind::External))
@@ -159,7 +153,7 @@ pub fn compares_digest(settings: &Option<LlmSettings>, scenario: &str) -> bool {
 /// gil-lab's environment; it is never written anywhere).
 pub fn secret_env(settings: &Option<LlmSettings>, scenario: &str) -> Option<(OsString, OsString)> {
     let name = settings.as_ref()?.api_key_env.as_ref()?;
-    if !uses_llm(scenario) {
+    if !scenario_uses_llm(scenario) {
         return None;
     }
     let value = std::env::var_os(name)?;
@@ -196,8 +190,8 @@ pub struct LlmCall {
 mod tests {
     use super::*;
 
-    fn names(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| s.to_string()).collect()
+    fn names(list: &[&str]) -> Vec<Scenario> {
+        list.iter().filter_map(|s| Scenario::from_name(s)).collect()
     }
 
     #[test]

@@ -321,8 +321,7 @@ fn cell_warnings(run: &RunFile, cells: &[CellSummary], trials: &[TrialRecord]) -
             });
         }
         let interpreter = run.interpreter(&cell.interpreter);
-        let free_threaded_default =
-            interpreter.is_some_and(|i| i.free_threaded && i.gil_forced.is_none());
+        let free_threaded_default = interpreter.is_some_and(|i| i.is_free_threaded_as_built());
         if free_threaded_default && summary.gil_enabled == Some(true) {
             warnings.push(Warning {
                 kind: WarningKind::Gil,

@@ -15,19 +15,22 @@ use crate::run::machine::MachineInfo;
 use crate::run::runner_report::RunnerReport;
 use crate::run::timeline::SamplerReport;
 use crate::stats::{Estimate, Summary};
+use crate::vocabulary::Approach;
 
 /// Version of the run directory's schema (`trials.jsonl` and `run.json`).
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// One cell: (scenario, interpreter, approach, workers).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct CellKey {
-    /// What the agents do: `cpu`, `shared`, ...
+    /// What the agents do: a [`crate::vocabulary::Scenario`]'s name (`cpu`,
+    /// `shared`, ...). A string, not the enum: a team's own task is a
+    /// scenario too, named after it.
     pub scenario: String,
     /// The [`InterpreterRecord::id`] that runs the cell (`native` for the twin).
     pub interpreter: String,
-    /// How the agents run: `sequential`, `threads`, `processes`, ...
-    pub approach: String,
+    /// How the agents run.
+    pub approach: Approach,
     /// Threads / processes / interpreters / tasks at once.
     pub workers: u32,
 }
@@ -37,7 +40,7 @@ impl CellKey {
     /// of its speedup.
     pub fn baseline(&self) -> CellKey {
         CellKey {
-            approach: "sequential".into(),
+            approach: Approach::Sequential,
             workers: 1,
             ..self.clone()
         }
@@ -45,7 +48,30 @@ impl CellKey {
 
     /// Whether this cell is its own baseline.
     pub fn is_baseline(&self) -> bool {
-        self.approach == "sequential"
+        self.approach == Approach::Sequential
+    }
+
+    /// The fields in the order cells sort by, the approach by its name (the
+    /// order of every run written so far).
+    fn sort_key(&self) -> (&str, &str, &str, u32) {
+        (
+            &self.scenario,
+            &self.interpreter,
+            self.approach.name(),
+            self.workers,
+        )
+    }
+}
+
+impl Ord for CellKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.sort_key().cmp(&other.sort_key())
+    }
+}
+
+impl PartialOrd for CellKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
     }
 }
 
@@ -496,6 +522,13 @@ pub struct RunFile {
     pub summary: Option<RunSummary>,
 }
 
+impl InterpreterRecord {
+    /// A free-threaded build run as built: the GIL off, nothing forced.
+    pub fn is_free_threaded_as_built(&self) -> bool {
+        self.free_threaded && self.gil_forced.is_none()
+    }
+}
+
 impl RunFile {
     /// The interpreter with this id.
     pub fn interpreter(&self, id: &str) -> Option<&InterpreterRecord> {
@@ -512,7 +545,7 @@ mod tests {
         let key = CellKey {
             scenario: "cpu".into(),
             interpreter: "cpython-3.13.5t".into(),
-            approach: "threads".into(),
+            approach: Approach::Threads,
             workers: 2,
         };
         assert_eq!(key.to_string(), "cpu/cpython-3.13.5t/threads/2");
@@ -536,7 +569,7 @@ pub mod fixtures {
         CellKey {
             scenario: "cpu".into(),
             interpreter: interpreter.into(),
-            approach: approach.into(),
+            approach: Approach::from_name(approach).expect("an approach's name"),
             workers,
         }
     }
