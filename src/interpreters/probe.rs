@@ -18,8 +18,10 @@ use super::probe_cache::{CacheKey, ProbeCache};
 pub const TIMEOUT_ENV: &str = "GIL_LAB_PROBE_TIMEOUT";
 
 /// How long an interpreter may take to answer: generous, because a first
-/// start after a build or on a busy machine compiles and loads a lot.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// start after a build or on a busy machine compiles and loads a lot (10 s
+/// was too short: a fresh build probed while both cores were busy took
+/// longer). It only has to catch an interpreter that hangs.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The probe script, run with `-c` and hashed so that a changed probe
 /// invalidates the cache.
