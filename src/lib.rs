@@ -15,6 +15,7 @@ pub mod http_server;
 pub mod interpreters;
 pub mod llm;
 pub mod paths;
+pub mod prng;
 pub mod run;
 pub mod stats;
 pub mod twin;

@@ -15,9 +15,9 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::bench::sampler::{LaneKind, SamplerReport};
 use crate::run::LoadedRun;
 use crate::run::record::{CellSummary, InterpreterKind, InterpreterRecord, TrialRecord};
+use crate::run::timeline::{LaneKind, SamplerReport};
 use crate::vocabulary::Approach;
 
 use super::model::GilMode;
@@ -522,7 +522,7 @@ pub fn scenario_timelines(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::sampler::Lane;
+    use crate::run::timeline::Lane;
 
     fn lane(pid: u32, tid: u32, kind: LaneKind, first: u32, cpu_us: Vec<u32>) -> Lane {
         let cpu_s = cpu_us.iter().map(|&c| f64::from(c)).sum::<f64>() * 1e-6;

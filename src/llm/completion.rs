@@ -7,7 +7,7 @@
 //! UTF-8 bytes, finished with SplitMix64's `mix64`.
 
 use crate::hash::fnv1a_64;
-use crate::twin::prng::{SplitMix64, mix64};
+use crate::prng::{SplitMix64, mix64};
 
 /// Words the simulated model answers with: plain ASCII, so that "tokens"
 /// are words and counting them is unambiguous.

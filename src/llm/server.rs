@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use super::limits::Limits;
 use crate::http_server::{BackgroundServer, BoundAddress, ServerKind};
-use crate::twin::prng::SplitMix64;
+use crate::prng::SplitMix64;
 
 mod errors;
 mod handlers;

@@ -1,7 +1,7 @@
 //! The digest: one 64-bit number summarising every result of a trial, as
 //! defined in docs/agents.md (section 8) and `workload/gil_lab/digest.py`.
 
-use super::prng::{GAMMA, mix64};
+use crate::prng::{GAMMA, mix64};
 
 /// Mixes one integer into the running hash; a negative value enters as its
 /// two's-complement bit pattern, like Python's `value & MASK64`.

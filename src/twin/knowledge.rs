@@ -5,7 +5,7 @@
 //! by two-way roads of length 1..16, stored in compressed sparse rows. It is
 //! read-only once built, so threads share one instance without locks.
 
-use crate::twin::prng::SplitMix64;
+use crate::prng::SplitMix64;
 
 /// Grid width: 256 x 256 = 65,536 junctions, 261,120 directed road segments.
 pub const WIDTH: usize = 256;

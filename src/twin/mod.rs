@@ -7,6 +7,10 @@
 //! gil-lab runs it as a child process exactly like the Python runner:
 //! `gil-lab twin run <spec-json>` prints one JSON object
 //! (docs/trial-protocol.md). The subcommand is hidden from `--help`.
+//!
+//! Its files mirror the workload package's (`workload/gil_lab/`) one for one,
+//! except the PRNG: it is `crate::prng`, shared with the LLM endpoint (whose
+//! deterministic answers use it too).
 
 mod agents;
 mod approach;
@@ -16,7 +20,6 @@ mod digest;
 mod event_loop;
 mod knowledge;
 mod llm_task;
-pub(crate) mod prng;
 mod process_pool;
 mod protocol;
 mod scenario;

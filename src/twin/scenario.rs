@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use super::agents::Agent;
 use super::knowledge::{RoadNetwork, Router};
 use super::llm_task::{BlockingCaller, LlmSpec};
-use super::prng::SplitMix64;
+use crate::prng::SplitMix64;
 
 /// Tasks per agent at scale 1.0.
 const TASKS_PER_AGENT: f64 = 8.0;

@@ -8,7 +8,7 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::twin::prng::SplitMix64;
+use crate::prng::SplitMix64;
 
 /// Puzzles solved per task.
 pub const PUZZLES_PER_TASK: usize = 30;

@@ -6,7 +6,7 @@
 //! the top 16 bits of a fresh output are below its threshold, so the counts
 //! are exact in any language.
 
-use crate::twin::prng::SplitMix64;
+use crate::prng::SplitMix64;
 
 /// Samples drawn per task.
 pub const SAMPLES: usize = 9000;

@@ -5,7 +5,7 @@
 //! cells. Rows are filled one by one; attacked columns and both diagonals are
 //! bit masks.
 
-use crate::twin::prng::SplitMix64;
+use crate::prng::SplitMix64;
 
 /// Board size of every task.
 pub const BOARD_SIZE: usize = 11;

@@ -5,7 +5,7 @@
 //! 7th bit of each column is an always-empty guard that keeps lines from
 //! wrapping between columns.
 
-use crate::twin::prng::SplitMix64;
+use crate::prng::SplitMix64;
 
 /// Positions analysed per task.
 pub const POSITIONS_PER_TASK: usize = 8;

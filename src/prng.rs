@@ -1,5 +1,6 @@
 //! SplitMix64, the only source of randomness in the workload, bit for bit the
-//! generator of `workload/gil_lab/prng.py` (docs/agents.md, section 1).
+//! generator of `workload/gil_lab/prng.py` (docs/agents.md, section 1). The
+//! native twin's agents and the LLM endpoint's deterministic answers use it.
 //!
 //! SplitMix64 (Steele, Lea and Flood, "Fast splittable pseudorandom number
 //! generators", OOPSLA 2014) is a few lines of wrapping 64-bit arithmetic,
