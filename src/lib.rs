@@ -16,6 +16,7 @@ pub mod interpreters;
 pub mod llm;
 pub mod paths;
 pub mod prng;
+pub mod protocol;
 pub mod run;
 pub mod stats;
 pub mod twin;

@@ -174,7 +174,11 @@ fn write_fixture_of(dir: &Path, status: &str, chosen: &[&Interp]) {
     }
     let plan: Vec<Value> = cells
         .iter()
-        .map(|c| json!({"cell": c, "spec": {}, "command": ["python3"], "env": {}}))
+        .map(|c| {
+            let spec = json!({"scenario": c["scenario"], "approach": c["approach"], "workers": c["workers"],
+                              "scale": 0.3, "seed": 1, "start_method": null, "llm": null});
+            json!({"cell": c, "spec": spec, "command": ["python3"], "env": {}})
+        })
         .collect();
     let mut lines = String::new();
     let mut index = 0u64;

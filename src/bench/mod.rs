@@ -26,12 +26,13 @@ use anyhow::{Context, Result, bail};
 use crate::export::{ExportFormat, ExportManager};
 use crate::interpreters::discovery;
 use crate::interpreters::{Interpreter, Source};
+use crate::protocol::result as runner_output;
 use crate::run::LoadedRun;
 use crate::run::directory::{self as run_dir, RunDir};
 use crate::run::record::{
     InterpreterKind, InterpreterRecord, PlannedCell, RunFile, RunStatus, SCHEMA_VERSION,
 };
-use crate::run::{analysis as summary, record, runner_report as runner_output};
+use crate::run::{analysis as summary, record};
 use args::BenchArgs;
 use machine::MachineInfo;
 use run_loop::RunState;
@@ -205,8 +206,8 @@ fn planned_cells(
                 .with_context(|| {
                     format!("the plan names an unknown interpreter {}", cell.interpreter)
                 })?;
-            let spec = plan::spec(cell, interpreter.kind, settings);
-            let spec_text = spec.to_string();
+            let spec = plan::spec(cell, interpreter.kind, settings)?;
+            let spec_text = spec.to_json();
             let mut command: Vec<String> = match interpreter.kind {
                 InterpreterKind::Python => {
                     let command = crate::embedded::module_command(

@@ -12,6 +12,7 @@ use anyhow::{Result, bail};
 
 use crate::bench::args::BenchArgs;
 use crate::interpreters::supported;
+use crate::protocol::TrialSpec;
 use crate::run::record::{CellKey, InterpreterKind, InterpreterRecord, Settings};
 use crate::vocabulary::{Approach, Scenario, scenario_uses_llm};
 
@@ -443,20 +444,26 @@ pub fn scale_of(cell: &CellKey, kind: InterpreterKind, settings: &Settings) -> f
 }
 
 /// The trial spec of a cell (docs/trial-protocol.md).
-pub fn spec(cell: &CellKey, kind: InterpreterKind, settings: &Settings) -> serde_json::Value {
-    let llm = settings
-        .llm
-        .as_ref()
-        .filter(|_| scenario_uses_llm(&cell.scenario))
-        .map(|llm| llm.spec());
-    serde_json::json!({
-        "scenario": cell.scenario,
-        "approach": cell.approach,
-        "workers": cell.workers,
-        "scale": scale_of(cell, kind, settings),
-        "seed": settings.seed,
-        "start_method": null,
-        "llm": llm,
+pub fn spec(cell: &CellKey, kind: InterpreterKind, settings: &Settings) -> Result<TrialSpec> {
+    let Some(scenario) = Scenario::from_name(&cell.scenario) else {
+        bail!(
+            "the plan names an unknown scenario {}: this gil-lab runs {}",
+            cell.scenario,
+            Scenario::ALL.map(Scenario::name).join(", ")
+        );
+    };
+    Ok(TrialSpec {
+        scenario,
+        approach: cell.approach,
+        workers: cell.workers,
+        scale: scale_of(cell, kind, settings),
+        seed: settings.seed,
+        start_method: None,
+        llm: settings
+            .llm
+            .as_ref()
+            .filter(|_| scenario.uses_llm())
+            .map(|llm| llm.spec()),
     })
 }
 
@@ -723,7 +730,7 @@ mod tests {
                 .find(|i| i.id == interpreter)
                 .unwrap()
                 .kind;
-            spec(cell, kind, &plan.settings)["scale"].as_f64().unwrap()
+            spec(cell, kind, &plan.settings).unwrap().scale
         };
         assert_eq!(scale("cpu", "cpython-3.13.5"), 0.5);
         assert_eq!(scale("cpu", "native"), 0.5 * NATIVE_SCALE_FACTOR);

@@ -14,13 +14,13 @@ use anyhow::Result;
 
 use crate::bench::terminal::Progress;
 use crate::bench::trial::{self, TrialCommand, TrialExit, TrialOutcome};
+use crate::protocol::result::{self as runner_report, RunnerOutput};
 use crate::run::analysis::describe;
 use crate::run::directory::RunDir;
 use crate::run::record::{
     CellKey, Failure, FailureKind, InterpreterRecord, Measurement, PlannedCell, RunFile,
     SCHEMA_VERSION, StopReason, TrialRecord, TrialStatus,
 };
-use crate::run::runner_report::{self, RunnerOutput};
 use crate::stats;
 
 /// A cell that failed this many times in a row is given up.
@@ -93,7 +93,7 @@ impl RunState {
 
     /// The key of a cell's reference digest: `scenario@scale`.
     fn reference_key(planned: &PlannedCell) -> String {
-        format!("{}@{}", planned.cell.scenario, planned.spec["scale"])
+        planned.reference_key()
     }
 
     fn position(&self, cell: &CellKey) -> Option<usize> {
@@ -630,7 +630,7 @@ mod tests {
         assert_eq!(state.cells[0].1.measured, 1);
         assert_eq!(state.cells[1].1.reps, 1, "a cancelled trial is run again");
         assert_eq!(
-            state.references.get("cpu@null").map(String::as_str),
+            state.references.get("cpu@0.3").map(String::as_str),
             Some("0123456789abcdef")
         );
         // warmup 1 + min_runs 3 = 4 per cell: 2 + 3 still to go.
@@ -666,7 +666,7 @@ mod tests {
     #[test]
     fn work_parallelism_counts_the_work_window_only() {
         use crate::bench::sampler::{Lane, LaneKind, SamplerReport};
-        use crate::run::runner_report::TaskReport;
+        use crate::protocol::TaskReport;
         // 10 ms samples; one lane busy on 2 cores from 20 ms to 160 ms after
         // spawn, idle before and after.
         let times: Vec<u64> = (0..=20).map(|i| i * 10_000).collect();
@@ -709,6 +709,7 @@ mod tests {
             worker: "thread-0".into(),
             start,
             end,
+            result: Vec::new(),
         };
         // The runner started 5 ms after spawn; its tasks ran 15-155 ms later.
         let mut report = trial(0, &cell("py", "threads", 2), 0, false, 0.06)

@@ -193,7 +193,8 @@ pub fn print_report(
                 run.interpreter(&p.cell.interpreter)
                     .is_some_and(|i| i.kind == InterpreterKind::Native)
             })
-            .find_map(|p| p.spec["scale"].as_f64())
+            .map(|p| p.spec.scale)
+            .next()
             .filter(|&scale| scale != run.settings.scale);
         if let Some(scale) = native_scale {
             writeln!(

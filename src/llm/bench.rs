@@ -12,6 +12,8 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
 use super::server::{self, DEFAULT_MODEL, LatencyModel, ServerConfig, ServerHandle};
+use crate::protocol::LlmSpec;
+use crate::protocol::spec::{DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_S};
 use crate::vocabulary::{Scenario, scenario_uses_llm};
 
 /// Agents waiting on the model at once in the `io` and `mixed` cells by
@@ -52,13 +54,15 @@ pub struct LlmSettings {
 
 impl LlmSettings {
     /// The spec's `llm` object (docs/trial-protocol.md).
-    pub fn spec(&self) -> serde_json::Value {
-        serde_json::json!({
-            "url": self.url,
-            "model": self.model,
-            "api_key_env": self.api_key_env,
-            "strict": self.endpoint == EndpointKind::Builtin,
-        })
+    pub fn spec(&self) -> LlmSpec {
+        LlmSpec {
+            url: self.url.clone(),
+            model: self.model.clone(),
+            api_key_env: self.api_key_env.clone(),
+            timeout_s: DEFAULT_TIMEOUT_S,
+            max_retries: DEFAULT_MAX_RETRIES,
+            strict: self.endpoint == EndpointKind::Builtin,
+        }
     }
 }
 
@@ -158,32 +162,6 @@ pub fn secret_env(settings: &Option<LlmSettings>, scenario: &str) -> Option<(OsS
     }
     let value = std::env::var_os(name)?;
     Some((OsString::from(name), value))
-}
-
-/// One model call as a runner reports it (`llm_calls` in the trial result).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct LlmCall {
-    /// Task number.
-    pub task: u64,
-    /// Call number within the task.
-    pub call: u32,
-    /// Start, seconds since the runner's `clock_t0`.
-    pub start: f64,
-    /// End, seconds since the runner's `clock_t0`.
-    pub end: f64,
-    /// Whether an answer came back.
-    pub ok: bool,
-    /// HTTP status of the last attempt (None when nothing answered).
-    #[serde(default)]
-    pub status: Option<u16>,
-    /// Attempts made (1 = no retry).
-    pub attempts: u32,
-    /// Completion tokens the server reported.
-    #[serde(default)]
-    pub completion_tokens: Option<u64>,
-    /// Why it failed.
-    #[serde(default)]
-    pub error: Option<String>,
 }
 
 #[cfg(test)]

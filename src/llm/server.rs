@@ -31,7 +31,7 @@ mod request;
 mod streaming;
 
 /// The model name the endpoint lists and answers as by default.
-pub const DEFAULT_MODEL: &str = "gil-lab-sim";
+pub use crate::protocol::spec::DEFAULT_MODEL;
 
 /// How long an answer takes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -53,7 +53,7 @@ fn orchestration(trials: &[&TrialRecord]) -> Option<Orchestration> {
     }
     let pick = |f: &dyn Fn(
         &(
-            &crate::run::runner_report::RunnerReport,
+            &crate::protocol::RunnerReport,
             &crate::run::record::Measurement,
         ),
     ) -> f64| { stats::median(&reports.iter().map(f).collect::<Vec<_>>()) };
@@ -461,7 +461,7 @@ pub fn summarize(
             (&trial.reference_digest, trial.status, planned)
         {
             reference_digests
-                .entry(format!("{}@{}", trial.cell.scenario, planned.spec["scale"]))
+                .entry(planned.reference_key())
                 .or_insert_with(|| reference.clone());
         }
     }

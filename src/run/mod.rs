@@ -7,7 +7,6 @@
 //!   and ties, warnings), computed once and stored in `run.json`;
 //! - [`loaded`]: a run read back, with its summary stored or computed now;
 //! - [`format`]: how every view writes times, sizes and ratios;
-//! - [`runner_report`]: what a runner reports of one trial, as stored;
 //! - [`timeline`]: what the sampler saw of a trial's process tree;
 //! - [`machine`]: what the machine was when the run started.
 //!
@@ -22,7 +21,6 @@ pub mod format;
 pub mod loaded;
 pub mod machine;
 pub mod record;
-pub mod runner_report;
 pub mod timeline;
 
 pub use loaded::{LoadedRun, SummarySource};

@@ -11,8 +11,9 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::protocol::RunnerReport;
+use crate::protocol::TrialSpec;
 use crate::run::machine::MachineInfo;
-use crate::run::runner_report::RunnerReport;
 use crate::run::timeline::SamplerReport;
 use crate::stats::{Estimate, Summary};
 use crate::vocabulary::Approach;
@@ -165,13 +166,23 @@ pub struct Settings {
 pub struct PlannedCell {
     /// The cell.
     pub cell: CellKey,
-    /// The trial spec sent to the runner (one JSON object, see
-    /// docs/trial-protocol.md).
-    pub spec: serde_json::Value,
+    /// The trial spec sent to the runner (docs/trial-protocol.md).
+    pub spec: TrialSpec,
     /// The command line (program first), the spec as its last argument.
     pub command: Vec<String>,
     /// The complete environment of the trial (nothing else is inherited).
     pub env: BTreeMap<String, String>,
+}
+
+impl PlannedCell {
+    /// The key of the cell's reference digest, `scenario@scale` (e.g.
+    /// `cpu@0.3`, `cpu@1.0`): the digest depends on the scenario, the scale
+    /// and the run's seed only. The scale is written as JSON writes it.
+    pub fn reference_key(&self) -> String {
+        let scale = serde_json::Number::from_f64(self.spec.scale)
+            .map_or_else(|| self.spec.scale.to_string(), |n| n.to_string());
+        format!("{}@{scale}", self.cell.scenario)
+    }
 }
 
 /// How a trial ended.
@@ -562,7 +573,8 @@ mod tests {
 #[cfg(test)]
 pub mod fixtures {
     use super::*;
-    use crate::run::runner_report::{Phases, Runtime};
+    use crate::protocol::{Phases, Runtime};
+    use crate::vocabulary::Scenario;
 
     /// A cell of the `cpu` scenario on `interpreter`.
     pub fn cell(interpreter: &str, approach: &str, workers: u32) -> CellKey {
@@ -613,7 +625,15 @@ pub mod fixtures {
                 .iter()
                 .map(|c| PlannedCell {
                     cell: c.clone(),
-                    spec: serde_json::Value::Null,
+                    spec: TrialSpec {
+                        scenario: Scenario::from_name(&c.scenario).expect("a scenario's name"),
+                        approach: c.approach,
+                        workers: c.workers,
+                        scale: 0.3,
+                        seed: 1,
+                        start_method: None,
+                        llm: None,
+                    },
                     command: vec!["/usr/bin/python3".into()],
                     env: BTreeMap::new(),
                 })

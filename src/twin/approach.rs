@@ -20,8 +20,8 @@ use super::blackboard::Blackboard;
 use super::clock::monotonic;
 use super::knowledge::RoadNetwork;
 use super::process_pool::Pool;
-use super::protocol::{Sharing, Spec};
 use super::scenario::{QUERIES_PER_TASK, Task, Workbench};
+use crate::protocol::{Sharing, TrialSpec as Spec};
 use crate::vocabulary::Approach;
 
 /// Everything an approach needs to run one trial.
@@ -63,7 +63,7 @@ pub struct Outcome {
     /// Seconds to join the threads / stop the worker processes.
     pub teardown: f64,
     /// `processes`: what each worker says about a GIL (always false).
-    pub worker_gil_enabled: Vec<bool>,
+    pub worker_gil_enabled: Vec<Option<bool>>,
     /// `shared` scenario: how the knowledge base reached the workers.
     pub sharing: Option<Sharing>,
 }
@@ -121,7 +121,7 @@ fn findings(result: &[i64]) -> &[i64] {
 /// Same-object sharing, free: what threads (and the main thread) get.
 fn same_object(trial: &Trial) -> Option<Sharing> {
     trial.network.map(|_| Sharing {
-        method: "same-object",
+        method: "same-object".into(),
         cost_s: 0.0,
     })
 }
@@ -198,7 +198,7 @@ impl StartGate {
 type ThreadResult = Result<(Vec<TaskRecord>, f64)>;
 
 fn threads(trial: &Trial) -> Result<Outcome> {
-    let workers = trial.spec.workers;
+    let workers = trial.spec.worker_count();
     let gate = StartGate::default();
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
@@ -305,7 +305,7 @@ fn processes(trial: &Trial) -> Result<Outcome> {
     // Each worker builds its own knowledge base from the seed: cheaper in
     // native code than sending 261,120 roads down a pipe.
     let sharing = trial.spec.scenario.uses_knowledge().then(|| Sharing {
-        method: "rebuilt",
+        method: "rebuilt".into(),
         cost_s: pool.sharing_cost_s(),
     });
     Ok(Outcome {
@@ -313,7 +313,7 @@ fn processes(trial: &Trial) -> Result<Outcome> {
         pool_start,
         work,
         teardown,
-        worker_gil_enabled: vec![false; trial.spec.workers],
+        worker_gil_enabled: vec![Some(false); trial.spec.worker_count()],
         sharing,
     })
 }

@@ -16,11 +16,12 @@ use anyhow::{Context, Result};
 
 use super::approach::{Outcome, TaskRecord, Trial};
 use super::clock::monotonic;
-use super::llm_task::{self, LlmSpec};
+use super::llm_task;
+use crate::protocol::LlmSpec;
 
 /// Runs the trial on an event loop; `offload` hands reasoning steps to threads.
 pub fn run(trial: &Trial, llm: &LlmSpec, offload: bool) -> Result<Outcome> {
-    let workers = trial.spec.workers;
+    let workers = trial.spec.worker_count();
     let started = monotonic();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -6,11 +6,11 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::scenario::{Scenario, Task};
 use crate::llm::completion::text_hash;
+use crate::protocol::LlmSpec;
 
 /// Model calls per `io` task (`io_scenario.CALLS_PER_TASK`).
 const CALLS_PER_TASK: u32 = 2;
@@ -21,94 +21,6 @@ const MAX_TOKENS: u32 = 16;
 /// First backoff delay and its cap, as in `llm_client.py`.
 const BASE_BACKOFF_S: f64 = 0.05;
 const MAX_BACKOFF_S: f64 = 5.0;
-
-/// The spec's `llm` object: where the model is.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct LlmSpec {
-    /// Base URL, e.g. `http://127.0.0.1:8000/v1`.
-    pub url: String,
-    /// Model name sent with every request.
-    pub model: String,
-    /// Name of the environment variable holding the API key.
-    pub api_key_env: Option<String>,
-    /// Seconds per attempt.
-    pub timeout_s: f64,
-    /// Attempts after the first.
-    pub max_retries: u32,
-    /// Whether a call that fails for good fails the trial (always, in the twin).
-    pub strict: bool,
-}
-
-impl LlmSpec {
-    /// Reads the spec's `llm` object; the error names the field to fix.
-    pub fn from_json(raw: &Value) -> Result<LlmSpec, String> {
-        let Value::Object(raw) = raw else {
-            return Err("\"llm\" must be an object with at least \"url\"".into());
-        };
-        let url = match raw.get("url") {
-            Some(Value::String(u)) if u.starts_with("http://") || u.starts_with("https://") => {
-                u.trim_end_matches('/').to_string()
-            }
-            other => {
-                return Err(format!(
-                    "\"llm.url\" must be an http:// or https:// URL, got {}",
-                    other.unwrap_or(&Value::Null)
-                ));
-            }
-        };
-        let model = match raw.get("model") {
-            None | Some(Value::Null) => crate::llm::server::DEFAULT_MODEL.to_string(),
-            Some(Value::String(m)) if !m.is_empty() => m.clone(),
-            Some(other) => {
-                return Err(format!(
-                    "\"llm.model\" must be a non-empty string, got {other}"
-                ));
-            }
-        };
-        let api_key_env = match raw.get("api_key_env") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(v)) if !v.is_empty() => Some(v.clone()),
-            Some(other) => {
-                return Err(format!(
-                    "\"llm.api_key_env\" must be null or a variable name, got {other}"
-                ));
-            }
-        };
-        let timeout_s = match raw.get("timeout_s") {
-            None | Some(Value::Null) => 30.0,
-            Some(v) => match v.as_f64() {
-                Some(t) if t.is_finite() && t > 0.0 => t,
-                _ => return Err(format!("\"llm.timeout_s\" must be a number > 0, got {v}")),
-            },
-        };
-        let max_retries = match raw.get("max_retries") {
-            None | Some(Value::Null) => 5,
-            Some(v) => match v.as_u64().and_then(|n| u32::try_from(n).ok()) {
-                Some(n) => n,
-                None => {
-                    return Err(format!(
-                        "\"llm.max_retries\" must be an integer >= 0, got {v}"
-                    ));
-                }
-            },
-        };
-        let strict = match raw.get("strict") {
-            None | Some(Value::Null) => true,
-            Some(Value::Bool(b)) => *b,
-            Some(other) => {
-                return Err(format!("\"llm.strict\" must be true or false, got {other}"));
-            }
-        };
-        Ok(LlmSpec {
-            url,
-            model,
-            api_key_env,
-            timeout_s,
-            max_retries,
-            strict,
-        })
-    }
-}
 
 /// An HTTP client for one worker (its connections are kept alive).
 pub fn client(spec: &LlmSpec) -> Result<reqwest::Client> {
@@ -282,25 +194,6 @@ impl BlockingCaller {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn llm_spec_defaults_and_errors() {
-        let spec = LlmSpec::from_json(&json!({"url": "http://127.0.0.1:1/v1/"})).unwrap();
-        assert_eq!(spec.url, "http://127.0.0.1:1/v1");
-        assert_eq!((spec.max_retries, spec.strict), (5, true));
-        for (raw, wanted) in [
-            (json!(1), "must be an object"),
-            (json!({"url": "ftp://x"}), "llm.url"),
-            (json!({"url": "http://x", "timeout_s": 0}), "llm.timeout_s"),
-            (
-                json!({"url": "http://x", "max_retries": -1}),
-                "llm.max_retries",
-            ),
-        ] {
-            let message = LlmSpec::from_json(&raw).unwrap_err();
-            assert!(message.contains(wanted), "{message}");
-        }
-    }
 
     #[test]
     fn retry_delays_follow_the_server_then_back_off() {

@@ -21,7 +21,7 @@ mod event_loop;
 mod knowledge;
 mod llm_task;
 mod process_pool;
-mod protocol;
+
 mod scenario;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -30,13 +30,15 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 
+use crate::protocol::{
+    Phases, Runtime, Status, TaskReport, TrialResult, TrialSpec as Spec, parse_spec,
+};
 use crate::vocabulary::{Approach, Scenario};
 use approach::Trial;
 use blackboard::Blackboard;
 use clock::monotonic;
 use digest::Digest;
 use knowledge::RoadNetwork;
-use protocol::{Phases, Spec, Status, TaskReport, TrialResult, parse_spec};
 use scenario::make_tasks;
 
 /// The hidden `gil-lab twin` subcommands.
@@ -71,7 +73,7 @@ pub fn run(command: TwinCommand) -> Result<ExitCode> {
 /// error result too, so gil-lab always gets its one JSON object.
 fn run_trial(args: &[String]) -> Result<ExitCode> {
     let clock_t0 = monotonic();
-    let mut result = TrialResult::new(clock_t0);
+    let mut result = TrialResult::new(runtime(), clock_t0);
     match parse_spec(args) {
         Err(bad) => result.fail("bad_spec", bad.to_string()),
         Ok(spec) => {
@@ -97,6 +99,18 @@ fn run_trial(args: &[String]) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// What the twin says about itself: `native`, gil-lab's version, and a
+/// "free-threaded build" (native code has no GIL; its threads run in
+/// parallel like a free-threaded build's).
+fn runtime() -> Runtime {
+    Runtime {
+        implementation: "native".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        free_threaded_build: true,
+        pid: std::process::id(),
+    }
 }
 
 /// Runs the trial of `spec` and fills `result` (success or skipped).
@@ -183,8 +197,8 @@ fn execute(mut spec: Spec, result: &mut TrialResult, clock_t0: f64) -> Result<()
     for (task, record) in tasks.iter().zip(outcome.records) {
         digest.task(task.agent.code(), task.index, &record.result);
         reports.push(TaskReport {
-            agent: task.agent.name(),
-            index: task.index,
+            agent: task.agent.name().into(),
+            index: task.index as u64,
             worker: record.worker,
             start: record.start - clock_t0,
             end: record.end - clock_t0,

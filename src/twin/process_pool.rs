@@ -20,8 +20,8 @@ use serde::{Deserialize, Serialize};
 use super::approach::{TaskRecord, perform};
 use super::clock::monotonic;
 use super::knowledge::RoadNetwork;
-use super::protocol::{Spec, parse_spec};
 use super::scenario::{Task, Workbench, make_tasks};
+use crate::protocol::{TrialSpec as Spec, parse_spec};
 
 /// What a worker says once it is ready for tasks.
 #[derive(Debug, Serialize, Deserialize)]
@@ -132,9 +132,9 @@ impl Pool {
             .context("cannot find gil-lab's own executable to start worker processes")?;
         let spec_json = serde_json::to_string(spec).context("cannot encode the spec")?;
         let mut pool = Pool {
-            workers: Vec::with_capacity(spec.workers),
+            workers: Vec::with_capacity(spec.worker_count()),
         };
-        for _ in 0..spec.workers {
+        for _ in 0..spec.worker_count() {
             let mut child = Command::new(&exe)
                 .args(["twin", "worker", &spec_json])
                 .stdin(Stdio::piped())

@@ -9,8 +9,9 @@ use anyhow::{Context, Result};
 
 use super::agents::Agent;
 use super::knowledge::{RoadNetwork, Router};
-use super::llm_task::{BlockingCaller, LlmSpec};
+use super::llm_task::BlockingCaller;
 use crate::prng::SplitMix64;
+use crate::protocol::LlmSpec;
 
 /// Tasks per agent at scale 1.0.
 const TASKS_PER_AGENT: f64 = 8.0;

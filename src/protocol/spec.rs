@@ -1,40 +1,66 @@
-//! The trial protocol as the twin speaks it (docs/trial-protocol.md): the spec
-//! it reads and the one JSON object it prints, field for field the same as
-//! the Python runner (`workload/gil_lab/trial.py`).
+//! The trial spec (docs/trial-protocol.md): the one JSON object gil-lab's
+//! plan writes as a runner's argument, stored with the plan in `run.json`,
+//! and read back, checked and echoed by the native twin under the same rules
+//! as the Python runner (`workload/gil_lab/trial.py`).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::llm_task::LlmSpec;
-use super::scenario::{Scenario, task_count};
-use crate::vocabulary::Approach;
+use crate::vocabulary::{Approach, Scenario};
 
-/// Version of the trial protocol spoken here.
-pub const PROTOCOL: u32 = 1;
+/// The model name sent when a spec names none (the built-in endpoint's).
+pub const DEFAULT_MODEL: &str = "gil-lab-sim";
+/// Seconds per model call attempt when a spec's `llm` names none.
+pub const DEFAULT_TIMEOUT_S: f64 = 30.0;
+/// Retries of a model call when a spec's `llm` names none.
+pub const DEFAULT_MAX_RETRIES: u32 = 5;
+/// Tasks per agent at scale 1.0.
+const TASKS_PER_AGENT: f64 = 8.0;
 /// multiprocessing start methods a spec may name.
 pub const START_METHODS: [&str; 3] = ["fork", "spawn", "forkserver"];
 /// Most tasks a spec may ask for: far beyond any useful scale (scale 1.0 is
 /// 32 tasks), low enough that the task list always fits in memory.
 const MAX_TASKS: u64 = 1 << 20;
 
-/// The spec as understood, defaults filled in.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Spec {
-    /// `cpu` or `shared`.
+/// The number of tasks a scale makes: 4 × max(1, floor(8 × scale + 0.5)),
+/// computed in IEEE double like Python's `int(8 * scale + 0.5)`
+/// (docs/agents.md).
+pub fn task_count(scale: f64) -> u64 {
+    4 * ((TASKS_PER_AGENT * scale + 0.5).floor() as u64).max(1)
+}
+
+/// A trial spec; as read by [`parse_spec`], with its defaults filled in.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrialSpec {
+    /// What the agents do.
     pub scenario: Scenario,
-    /// One of the Python runner's approaches.
+    /// How they run.
     pub approach: Approach,
-    /// Threads / processes at once (>= 1).
-    pub workers: usize,
+    /// Threads / processes / interpreters / tasks at once (>= 1).
+    pub workers: u32,
     /// Sizes the work (> 0); 1.0 makes 32 tasks.
     pub scale: f64,
     /// Seeds the PRNG that makes every task.
     pub seed: u64,
-    /// `processes` only: the start method; the twin's workers are always
-    /// started fresh by re-executing gil-lab, which is `spawn`.
+    /// `processes` only: the start method (null: the interpreter's
+    /// default); the twin's workers are always started fresh by re-executing
+    /// gil-lab, which is `spawn`.
     pub start_method: Option<String>,
     /// `io` and `mixed`: the LLM endpoint (null otherwise).
     pub llm: Option<LlmSpec>,
+}
+
+impl TrialSpec {
+    /// [`TrialSpec::workers`] as a count of things to start.
+    pub fn worker_count(&self) -> usize {
+        self.workers as usize
+    }
+
+    /// The spec as the one JSON argument of a runner.
+    pub fn to_json(&self) -> String {
+        // A struct of strings and numbers always serialises.
+        serde_json::to_string(self).unwrap_or_default()
+    }
 }
 
 /// The spec cannot be run as given; the message names the fix.
@@ -44,7 +70,7 @@ pub struct BadSpec(pub String);
 
 /// The spec from the command line, checked, with defaults filled in, under
 /// the same rules as the Python runner.
-pub fn parse_spec(args: &[String]) -> Result<Spec, BadSpec> {
+pub fn parse_spec(args: &[String]) -> Result<TrialSpec, BadSpec> {
     let bad = |message: String| Err(BadSpec(message));
     let [text] = args else {
         return bad(
@@ -87,7 +113,7 @@ pub fn parse_spec(args: &[String]) -> Result<Spec, BadSpec> {
     };
     let workers = match raw.get("workers") {
         None => 1,
-        Some(value) => match value.as_u64().and_then(|w| usize::try_from(w).ok()) {
+        Some(value) => match value.as_u64().and_then(|w| u32::try_from(w).ok()) {
             Some(w) if w >= 1 => w,
             _ => return bad(format!("\"workers\" must be an integer >= 1, got {value}")),
         },
@@ -137,7 +163,7 @@ pub fn parse_spec(args: &[String]) -> Result<Spec, BadSpec> {
         _ if !scenario.uses_llm() => None,
         raw => Some(LlmSpec::from_json(raw).map_err(BadSpec)?),
     };
-    Ok(Spec {
+    Ok(TrialSpec {
         scenario,
         approach,
         workers,
@@ -148,170 +174,100 @@ pub fn parse_spec(args: &[String]) -> Result<Spec, BadSpec> {
     })
 }
 
-/// How a trial ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    /// Every task ran; the digest is there.
-    Success,
-    /// The approach cannot run in the twin; `reason` says why.
-    Skipped,
-    /// The spec was bad or the trial failed; `error` says why.
-    Error,
+/// The spec's `llm` object: where the model is.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LlmSpec {
+    /// Base URL, e.g. `http://127.0.0.1:8000/v1`.
+    pub url: String,
+    /// Model name sent with every request.
+    pub model: String,
+    /// Name of the environment variable holding the API key.
+    pub api_key_env: Option<String>,
+    /// Seconds per attempt.
+    pub timeout_s: f64,
+    /// Attempts after the first.
+    pub max_retries: u32,
+    /// Whether a call that fails for good fails the trial (always, in the twin).
+    pub strict: bool,
 }
 
-/// What the twin says about itself.
-#[derive(Clone, Debug, Serialize)]
-pub struct Runtime {
-    /// Always `native`.
-    pub implementation: &'static str,
-    /// gil-lab's version (the twin is part of it).
-    pub version: &'static str,
-    /// True: native code has no GIL, its threads run in parallel like those
-    /// of a free-threaded build.
-    pub free_threaded_build: bool,
-    /// Process id of the twin.
-    pub pid: u32,
-}
-
-impl Runtime {
-    /// This process.
-    pub fn current() -> Self {
-        Self {
-            implementation: "native",
-            version: env!("CARGO_PKG_VERSION"),
-            free_threaded_build: true,
-            pid: std::process::id(),
-        }
-    }
-}
-
-/// Phase timings, seconds.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct Phases {
-    /// Building inputs (task list, knowledge base).
-    pub setup: f64,
-    /// Starting the threads / worker processes.
-    pub pool_start: f64,
-    /// Handing out tasks until every result is in.
-    pub work: f64,
-    /// Joining the threads / shutting the worker processes down.
-    pub teardown: f64,
-}
-
-/// How the `shared` scenario's knowledge base reached the workers.
-#[derive(Clone, Debug, Serialize)]
-pub struct Sharing {
-    /// `same-object` (threads borrow one instance) or `rebuilt` (every
-    /// worker process builds its own).
-    pub method: &'static str,
-    /// Seconds spent making it available to the workers (summed over them).
-    pub cost_s: f64,
-}
-
-/// One agent task, as reported.
-#[derive(Clone, Debug, Serialize)]
-pub struct TaskReport {
-    /// `planner`, `solver`, `strategist` or `reasoner`.
-    pub agent: &'static str,
-    /// Task number.
-    pub index: usize,
-    /// `main`, `thread-<n>` or `process-<pid>`.
-    pub worker: String,
-    /// Seconds since `clock_t0`.
-    pub start: f64,
-    /// Seconds since `clock_t0`.
-    pub end: f64,
-    /// The task's results.
-    pub result: Vec<i64>,
-}
-
-/// An error, as reported.
-#[derive(Clone, Debug, Serialize)]
-pub struct ErrorReport {
-    /// `bad_spec`, `trial_failed` or `panic`.
-    pub kind: &'static str,
-    /// What went wrong and, where it can, how to fix it.
-    pub message: String,
-    /// Always empty: native code has no traceback to give.
-    pub traceback: String,
-}
-
-/// The one JSON object a trial prints.
-#[derive(Clone, Debug, Serialize)]
-pub struct TrialResult {
-    /// [`PROTOCOL`].
-    pub protocol: u32,
-    /// How the trial ended.
-    pub result: Status,
-    /// The spec as understood (null when it could not be read).
-    pub spec: Option<Spec>,
-    /// The twin's view of itself.
-    pub runtime: Runtime,
-    /// Always false: there is no GIL.
-    pub gil_enabled_start: bool,
-    /// Always false.
-    pub gil_enabled_end: bool,
-    /// `processes`: false for each worker process.
-    pub worker_gil_enabled: Vec<bool>,
-    /// CLOCK_MONOTONIC seconds when the twin started.
-    pub clock_t0: f64,
-    /// Phase timings (null unless `success`).
-    pub phases: Option<Phases>,
-    /// `shared` scenario: how the knowledge base was shared.
-    pub sharing: Option<Sharing>,
-    /// One record per task, in task order.
-    pub tasks: Vec<TaskReport>,
-    /// 16 lowercase hex digits (null unless `success`).
-    pub digest: Option<String>,
-    /// With `skipped`: why.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// With `error`: what happened.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<ErrorReport>,
-}
-
-impl TrialResult {
-    /// An `error` result with nothing filled in yet (what is printed when
-    /// the trial fails before it learns more).
-    pub fn new(clock_t0: f64) -> Self {
-        Self {
-            protocol: PROTOCOL,
-            result: Status::Error,
-            spec: None,
-            runtime: Runtime::current(),
-            gil_enabled_start: false,
-            gil_enabled_end: false,
-            worker_gil_enabled: Vec::new(),
-            clock_t0,
-            phases: None,
-            sharing: None,
-            tasks: Vec::new(),
-            digest: None,
-            reason: None,
-            error: None,
-        }
-    }
-
-    /// Turns this into an `error` result of `kind`, dropping partial results.
-    pub fn fail(&mut self, kind: &'static str, message: String) {
-        self.result = Status::Error;
-        self.tasks.clear();
-        self.digest = None;
-        self.error = Some(ErrorReport {
-            kind,
-            message,
-            traceback: String::new(),
-        });
+impl LlmSpec {
+    /// Reads the spec's `llm` object; the error names the field to fix.
+    pub fn from_json(raw: &Value) -> Result<LlmSpec, String> {
+        let Value::Object(raw) = raw else {
+            return Err("\"llm\" must be an object with at least \"url\"".into());
+        };
+        let url = match raw.get("url") {
+            Some(Value::String(u)) if u.starts_with("http://") || u.starts_with("https://") => {
+                u.trim_end_matches('/').to_string()
+            }
+            other => {
+                return Err(format!(
+                    "\"llm.url\" must be an http:// or https:// URL, got {}",
+                    other.unwrap_or(&Value::Null)
+                ));
+            }
+        };
+        let model = match raw.get("model") {
+            None | Some(Value::Null) => DEFAULT_MODEL.to_string(),
+            Some(Value::String(m)) if !m.is_empty() => m.clone(),
+            Some(other) => {
+                return Err(format!(
+                    "\"llm.model\" must be a non-empty string, got {other}"
+                ));
+            }
+        };
+        let api_key_env = match raw.get("api_key_env") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(v)) if !v.is_empty() => Some(v.clone()),
+            Some(other) => {
+                return Err(format!(
+                    "\"llm.api_key_env\" must be null or a variable name, got {other}"
+                ));
+            }
+        };
+        let timeout_s = match raw.get("timeout_s") {
+            None | Some(Value::Null) => DEFAULT_TIMEOUT_S,
+            Some(v) => match v.as_f64() {
+                Some(t) if t.is_finite() && t > 0.0 => t,
+                _ => return Err(format!("\"llm.timeout_s\" must be a number > 0, got {v}")),
+            },
+        };
+        let max_retries = match raw.get("max_retries") {
+            None | Some(Value::Null) => DEFAULT_MAX_RETRIES,
+            Some(v) => match v.as_u64().and_then(|n| u32::try_from(n).ok()) {
+                Some(n) => n,
+                None => {
+                    return Err(format!(
+                        "\"llm.max_retries\" must be an integer >= 0, got {v}"
+                    ));
+                }
+            },
+        };
+        let strict = match raw.get("strict") {
+            None | Some(Value::Null) => true,
+            Some(Value::Bool(b)) => *b,
+            Some(other) => {
+                return Err(format!("\"llm.strict\" must be true or false, got {other}"));
+            }
+        };
+        Ok(LlmSpec {
+            url,
+            model,
+            api_key_env,
+            timeout_s,
+            max_retries,
+            strict,
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
-    fn parse(text: &str) -> Result<Spec, BadSpec> {
+    fn parse(text: &str) -> Result<TrialSpec, BadSpec> {
         parse_spec(&[text.to_string()])
     }
 
@@ -320,7 +276,7 @@ mod tests {
         let spec = parse(r#"{"scenario": "cpu", "approach": "threads", "extra": 1}"#).unwrap();
         assert_eq!(
             spec,
-            Spec {
+            TrialSpec {
                 scenario: Scenario::Cpu,
                 approach: Approach::Threads,
                 workers: 1,
@@ -402,6 +358,25 @@ mod tests {
             };
             let message = parse_spec(&args).unwrap_err().to_string();
             assert!(message.contains(wanted), "{text}: {message}");
+        }
+    }
+
+    #[test]
+    fn llm_spec_defaults_and_errors() {
+        let spec = LlmSpec::from_json(&json!({"url": "http://127.0.0.1:1/v1/"})).unwrap();
+        assert_eq!(spec.url, "http://127.0.0.1:1/v1");
+        assert_eq!((spec.max_retries, spec.strict), (5, true));
+        for (raw, wanted) in [
+            (json!(1), "must be an object"),
+            (json!({"url": "ftp://x"}), "llm.url"),
+            (json!({"url": "http://x", "timeout_s": 0}), "llm.timeout_s"),
+            (
+                json!({"url": "http://x", "max_retries": -1}),
+                "llm.max_retries",
+            ),
+        ] {
+            let message = LlmSpec::from_json(&raw).unwrap_err();
+            assert!(message.contains(wanted), "{message}");
         }
     }
 }

@@ -1,10 +1,13 @@
-//! Reading what a runner prints: exactly one JSON object on stdout, as defined
-//! by docs/trial-protocol.md (the Python runner and the native twin alike).
+//! The trial result (docs/trial-protocol.md): the one JSON object a runner
+//! prints on stdout. The native twin writes a [`TrialResult`]; gil-lab reads
+//! any runner's with [`parse`] and keeps the [`RunnerReport`] of a success
+//! with the trial. The parts (phases, runtime, sharing, tasks, model calls)
+//! are the same types both ways.
 
 use serde::{Deserialize, Serialize};
 
-/// The protocol version this gil-lab understands.
-pub const PROTOCOL_VERSION: u32 = 1;
+use super::PROTOCOL_VERSION;
+use super::spec::TrialSpec;
 
 /// The runner's phases, seconds.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -69,6 +72,10 @@ pub struct TaskReport {
     pub start: f64,
     /// End, seconds since the runner's `clock_t0`.
     pub end: f64,
+    /// The task's results (summarised by the digest: [`parse`] drops them,
+    /// so they are not kept with the trial).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub result: Vec<i64>,
 }
 
 /// A successful runner result, as kept in the trial record (the per-task
@@ -100,7 +107,7 @@ pub struct RunnerReport {
     pub digest: String,
     /// io and mixed scenarios: every model call, in task order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub llm_calls: Vec<crate::llm::bench::LlmCall>,
+    pub llm_calls: Vec<LlmCall>,
 }
 
 impl RunnerReport {
@@ -123,6 +130,126 @@ impl RunnerReport {
         self.gil_enabled_start == Some(true)
             && self.gil_enabled_end == Some(true)
             && self.worker_gil_enabled.iter().all(|&w| w == Some(true))
+    }
+}
+
+/// One model call as a runner reports it (`llm_calls` in the trial result).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LlmCall {
+    /// Task number.
+    pub task: u64,
+    /// Call number within the task.
+    pub call: u32,
+    /// Start, seconds since the runner's `clock_t0`.
+    pub start: f64,
+    /// End, seconds since the runner's `clock_t0`.
+    pub end: f64,
+    /// Whether an answer came back.
+    pub ok: bool,
+    /// HTTP status of the last attempt (None when nothing answered).
+    #[serde(default)]
+    pub status: Option<u16>,
+    /// Attempts made (1 = no retry).
+    pub attempts: u32,
+    /// Completion tokens the server reported.
+    #[serde(default)]
+    pub completion_tokens: Option<u64>,
+    /// Why it failed.
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+/// How a trial ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Every task ran; the digest is there.
+    Success,
+    /// The approach cannot run in the twin; `reason` says why.
+    Skipped,
+    /// The spec was bad or the trial failed; `error` says why.
+    Error,
+}
+
+/// An error, as reported.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ErrorReport {
+    /// `bad_spec`, `unsupported_interpreter`, an exception's name (Python),
+    /// `trial_failed` or `panic` (twin).
+    pub kind: String,
+    /// What went wrong and, where it can, how to fix it.
+    pub message: String,
+    /// The Python traceback (empty from the twin: native code has none).
+    pub traceback: String,
+}
+
+/// The one JSON object a trial prints, as the native twin writes it.
+#[derive(Clone, Debug, Serialize)]
+pub struct TrialResult {
+    /// [`PROTOCOL_VERSION`].
+    pub protocol: u32,
+    /// How the trial ended.
+    pub result: Status,
+    /// The spec as understood (null when it could not be read).
+    pub spec: Option<TrialSpec>,
+    /// The twin's view of itself.
+    pub runtime: Runtime,
+    /// `sys._is_gil_enabled()` at start (the twin: false, it has no GIL).
+    pub gil_enabled_start: Option<bool>,
+    /// The same after the work.
+    pub gil_enabled_end: Option<bool>,
+    /// `processes` / `interpreters`: the same in each worker.
+    pub worker_gil_enabled: Vec<Option<bool>>,
+    /// CLOCK_MONOTONIC seconds when the twin started.
+    pub clock_t0: f64,
+    /// Phase timings (null unless `success`).
+    pub phases: Option<Phases>,
+    /// `shared` scenario: how the knowledge base was shared.
+    pub sharing: Option<Sharing>,
+    /// One record per task, in task order.
+    pub tasks: Vec<TaskReport>,
+    /// 16 lowercase hex digits (null unless `success`).
+    pub digest: Option<String>,
+    /// With `skipped`: why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// With `error`: what happened.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorReport>,
+}
+
+impl TrialResult {
+    /// An `error` result with nothing filled in yet (what is printed when
+    /// the trial fails before it learns more).
+    pub fn new(runtime: Runtime, clock_t0: f64) -> Self {
+        Self {
+            protocol: PROTOCOL_VERSION,
+            result: Status::Error,
+            spec: None,
+            runtime,
+            gil_enabled_start: Some(false),
+            gil_enabled_end: Some(false),
+            worker_gil_enabled: Vec::new(),
+            clock_t0,
+            phases: None,
+            sharing: None,
+            tasks: Vec::new(),
+            digest: None,
+            reason: None,
+            error: None,
+        }
+    }
+
+    /// Turns this into an `error` result of `kind`, dropping partial results.
+    pub fn fail(&mut self, kind: &str, message: String) {
+        self.result = Status::Error;
+        self.tasks.clear();
+        self.digest = None;
+        self.error = Some(ErrorReport {
+            kind: kind.into(),
+            message,
+            traceback: String::new(),
+        });
     }
 }
 
@@ -201,6 +328,10 @@ pub fn parse(stdout: &str) -> Result<RunnerOutput, String> {
                     "the runner's digest {:?} is not 16 hex digits",
                     report.digest
                 ));
+            }
+            let mut report = report;
+            for task in &mut report.tasks {
+                task.result.clear();
             }
             RunnerOutput::Success(Box::new(report))
         }
