@@ -9,12 +9,14 @@
 pub mod args;
 pub mod executor;
 pub mod interrupt;
+mod judge;
 pub mod machine;
 pub mod plan;
 pub mod run_loop;
 pub mod sampler;
 pub mod terminal;
 pub mod trial;
+mod trial_record;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,174 @@
+//! Judging a finished trial: how its process ended, whether it printed one
+//! protocol JSON object, whether its digest matches the scenario's reference,
+//! and whether the GIL was in the state the cell asks for. The verdict is a
+//! [`Judgement`]; `trial_record` turns it into the
+//! trial's record.
+
+use crate::bench::trial::{TrialExit, TrialOutcome};
+use crate::run::record::{Failure, FailureKind, InterpreterRecord, TrialStatus};
+use crate::run::runner_report::{self, RunnerOutput};
+
+fn last_line(text: &str) -> &str {
+    text.trim().lines().last().unwrap_or("").trim()
+}
+
+fn signal_name(signal: i32) -> String {
+    match signal {
+        libc::SIGKILL => "SIGKILL".into(),
+        libc::SIGSEGV => "SIGSEGV".into(),
+        libc::SIGABRT => "SIGABRT".into(),
+        libc::SIGTERM => "SIGTERM".into(),
+        libc::SIGINT => "SIGINT".into(),
+        libc::SIGBUS => "SIGBUS".into(),
+        other => format!("signal {other}"),
+    }
+}
+
+/// What a trial's outcome means: its status, failure, runner report and warnings.
+pub(crate) struct Judgement {
+    pub(crate) status: TrialStatus,
+    pub(crate) failure: Option<Failure>,
+    pub(crate) skip_reason: Option<String>,
+    pub(crate) runner: Option<runner_report::RunnerReport>,
+    pub(crate) warnings: Vec<String>,
+}
+
+fn failed(kind: FailureKind, message: String) -> Judgement {
+    Judgement {
+        status: TrialStatus::Failed,
+        failure: Some(Failure { kind, message }),
+        skip_reason: None,
+        runner: None,
+        warnings: vec![],
+    }
+}
+
+/// Judges one trial: exit status, one protocol JSON object, digest against the
+/// reference, and the GIL state the cell asks for.
+pub(crate) fn judge(
+    outcome: &TrialOutcome,
+    interpreter: &InterpreterRecord,
+    reference: Option<&str>,
+    timeout_s: f64,
+) -> Judgement {
+    let code = match outcome.exit {
+        TrialExit::Cancelled => {
+            return Judgement {
+                status: TrialStatus::Cancelled,
+                failure: None,
+                skip_reason: None,
+                runner: None,
+                warnings: vec![],
+            };
+        }
+        TrialExit::TimedOut => {
+            return failed(
+                FailureKind::TimedOut,
+                format!(
+                    "ran past the {timeout_s} s timeout (--timeout); its process group was killed"
+                ),
+            );
+        }
+        TrialExit::Signaled { signal } => {
+            return failed(
+                FailureKind::Signaled,
+                format!("the runner was killed by {}", signal_name(signal)),
+            );
+        }
+        TrialExit::Exited { code } => code,
+    };
+    let parsed = runner_report::parse(&outcome.stdout);
+    let report = match parsed {
+        Err(_) if code != 0 => {
+            let tail = last_line(&outcome.stderr);
+            return failed(
+                FailureKind::NonZeroExit,
+                format!(
+                    "exited with status {code}{}",
+                    if tail.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {tail}")
+                    }
+                ),
+            );
+        }
+        Err(message) => return failed(FailureKind::BadOutput, message),
+        Ok(RunnerOutput::Error { kind, message }) => {
+            return failed(
+                FailureKind::RunnerError,
+                format!("the runner reported {kind}: {message}"),
+            );
+        }
+        Ok(_) if code != 0 => {
+            return failed(
+                FailureKind::NonZeroExit,
+                format!("exited with status {code} after printing its result"),
+            );
+        }
+        Ok(RunnerOutput::Skipped(reason)) => {
+            return Judgement {
+                status: TrialStatus::Skipped,
+                failure: None,
+                skip_reason: Some(reason),
+                runner: None,
+                warnings: vec![],
+            };
+        }
+        Ok(RunnerOutput::Success(report)) => *report,
+    };
+    let mut judgement = Judgement {
+        status: TrialStatus::Ok,
+        failure: None,
+        skip_reason: None,
+        runner: None,
+        warnings: vec![],
+    };
+    if let Some(reference) = reference
+        && report.digest != reference
+    {
+        judgement.status = TrialStatus::Failed;
+        judgement.failure = Some(Failure {
+            kind: FailureKind::DigestMismatch,
+            message: format!(
+                "digest {} differs from the reference {reference} (first successful sequential trial of this scenario)",
+                report.digest
+            ),
+        });
+    }
+    if judgement.failure.is_none()
+        && interpreter.gil_forced == Some(true)
+        && !report.gil_on_everywhere()
+    {
+        judgement.status = TrialStatus::Failed;
+        judgement.failure = Some(Failure {
+            kind: FailureKind::GilNotForced,
+            message: format!(
+                "the GIL was forced on (-X gil=1) but was off somewhere: start {:?}, end {:?}, workers {:?}",
+                report.gil_enabled_start, report.gil_enabled_end, report.worker_gil_enabled
+            ),
+        });
+    }
+    if interpreter.free_threaded
+        && interpreter.gil_forced.is_none()
+        && report.gil_seen_on() == Some(true)
+    {
+        judgement.warnings.push(
+            "the free-threaded build ran with the GIL on (an import turned it back on?)".into(),
+        );
+    }
+    if outcome.stragglers > 0 {
+        judgement.warnings.push(format!(
+            "{} process(es) of the trial were still running after the runner exited; gil-lab killed them",
+            outcome.stragglers
+        ));
+    }
+    if outcome.survivors > 0 {
+        judgement.warnings.push(format!(
+            "{} process(es) of the trial could not be killed",
+            outcome.survivors
+        ));
+    }
+    judgement.runner = Some(report);
+    judgement
+}
