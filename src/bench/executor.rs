@@ -16,6 +16,9 @@ use crate::bench::trial::{self, TrialCommand, TrialOutcome};
 use crate::llm::bench::LlmSettings;
 use crate::run::record::PlannedCell;
 
+#[cfg(test)]
+pub mod fake;
+
 /// Runs trials for the run loop.
 pub trait TrialExecutor {
     /// Runs one trial of `planned`, stopped after `timeout` or once `cancel`
