@@ -172,3 +172,103 @@ pub(crate) fn judge(
     judgement.runner = Some(report);
     judgement
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::sampler::SamplerReport;
+    use crate::run::record::fixtures::run_file;
+
+    fn outcome(exit: TrialExit, stdout: &str, stderr: &str) -> TrialOutcome {
+        TrialOutcome {
+            exit,
+            wall_s: 1.0,
+            user_s: 1.0,
+            sys_s: 0.0,
+            voluntary_context_switches: 0,
+            involuntary_context_switches: 0,
+            max_single_rss_bytes: 0,
+            pid: 1,
+            started_monotonic_s: 0.0,
+            stragglers: 0,
+            survivors: 0,
+            stdout: stdout.into(),
+            stderr: stderr.into(),
+            sampler: SamplerReport::default(),
+        }
+    }
+
+    const SUCCESS: &str = r#"{"protocol": 1, "result": "success", "runtime": {},
+        "gil_enabled_start": true, "gil_enabled_end": true, "clock_t0": 0.0,
+        "phases": {"work": 1.0}, "digest": "0123456789abcdef"}"#;
+
+    fn judged(exit: TrialExit, stdout: &str, stderr: &str) -> Judgement {
+        let interpreter = run_file(&[]).interpreters[0].clone();
+        judge(&outcome(exit, stdout, stderr), &interpreter, None, 10.0)
+    }
+
+    fn kind(judgement: &Judgement) -> Option<FailureKind> {
+        judgement.failure.as_ref().map(|f| f.kind)
+    }
+
+    fn message(judgement: &Judgement) -> &str {
+        judgement
+            .failure
+            .as_ref()
+            .map_or("", |f| f.message.as_str())
+    }
+
+    #[test]
+    fn how_the_process_ended_comes_first() {
+        let ok = TrialExit::Exited { code: 0 };
+        assert_eq!(judged(ok, SUCCESS, "").status, TrialStatus::Ok);
+        let cancelled = judged(TrialExit::Cancelled, SUCCESS, "");
+        assert_eq!(
+            (cancelled.status, kind(&cancelled)),
+            (TrialStatus::Cancelled, None)
+        );
+        let timed_out = judged(TrialExit::TimedOut, "", "");
+        assert_eq!(kind(&timed_out), Some(FailureKind::TimedOut));
+        assert!(message(&timed_out).contains("10 s timeout"));
+        let crashed = judged(TrialExit::Signaled { signal: 11 }, "", "");
+        assert_eq!(kind(&crashed), Some(FailureKind::Signaled));
+        assert_eq!(message(&crashed), "the runner was killed by SIGSEGV");
+    }
+
+    #[test]
+    fn the_output_must_be_one_protocol_object() {
+        let failed = TrialExit::Exited { code: 1 };
+        let exited = judged(failed, "", "Traceback\nValueError: boom\n");
+        assert_eq!(kind(&exited), Some(FailureKind::NonZeroExit));
+        assert_eq!(message(&exited), "exited with status 1: ValueError: boom");
+        let after_result = judged(failed, SUCCESS, "");
+        assert_eq!(kind(&after_result), Some(FailureKind::NonZeroExit));
+        let ok = TrialExit::Exited { code: 0 };
+        assert_eq!(
+            kind(&judged(ok, "not json", "")),
+            Some(FailureKind::BadOutput)
+        );
+        let error = r#"{"protocol": 1, "result": "error", "error": {"kind": "exception", "message": "boom"}}"#;
+        let reported = judged(ok, error, "");
+        assert_eq!(kind(&reported), Some(FailureKind::RunnerError));
+        assert_eq!(message(&reported), "the runner reported exception: boom");
+        let skipped = judged(
+            ok,
+            r#"{"protocol": 1, "result": "skipped", "reason": "no"}"#,
+            "",
+        );
+        assert_eq!(skipped.status, TrialStatus::Skipped);
+        assert_eq!(skipped.skip_reason.as_deref(), Some("no"));
+    }
+
+    #[test]
+    fn processes_left_behind_are_warnings() {
+        let mut left = outcome(TrialExit::Exited { code: 0 }, SUCCESS, "");
+        left.stragglers = 2;
+        left.survivors = 1;
+        let interpreter = run_file(&[]).interpreters[0].clone();
+        let judgement = judge(&left, &interpreter, None, 10.0);
+        assert_eq!(judgement.status, TrialStatus::Ok);
+        assert_eq!(judgement.warnings.len(), 2, "{:?}", judgement.warnings);
+    }
+}

@@ -26,6 +26,9 @@ use crate::run::record::{
 };
 use crate::stats;
 
+/// The environment of every trial (kept here for `bench::run`).
+pub use crate::bench::executor::trial_environment;
+
 /// A cell that failed this many times in a row is given up.
 const MAX_FAILURES_IN_ROW: u32 = 3;
 
@@ -190,8 +193,6 @@ fn stop_reason(
         None
     }
 }
-
-pub use crate::bench::executor::trial_environment;
 
 /// Runs the remaining trials of a run through `executor`, appending each to
 /// the run directory. Returns when every cell is done, or after Ctrl-C (the

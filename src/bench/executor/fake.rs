@@ -38,6 +38,8 @@ pub enum Scripted {
     },
     /// The runner exited with this status, printing nothing.
     Exit(i32),
+    /// The runner skipped the approach, for this reason.
+    Skipped(String),
     /// The program could not be started.
     SpawnError,
     /// Ctrl-C during this trial: the fake sets the cancel flag and the trial
@@ -121,6 +123,12 @@ impl TrialExecutor for FakeExecutor {
                 runner_result(work_s, &digest, gil),
             ),
             Scripted::Exit(code) => (TrialExit::Exited { code }, 0.0, String::new()),
+            Scripted::Skipped(reason) => (
+                TrialExit::Exited { code: 0 },
+                0.0,
+                serde_json::json!({"protocol": PROTOCOL_VERSION, "result": "skipped", "reason": reason})
+                    .to_string(),
+            ),
             Scripted::SpawnError => bail!("cannot start {}: scripted", planned.command[0]),
             Scripted::Cancelled => {
                 cancel.store(true, Ordering::SeqCst);

@@ -469,3 +469,27 @@ fn ctrl_c_during_a_trial_records_it_cancelled_and_a_resume_runs_it_again() {
     assert!(resumed.state.complete());
     assert_eq!(of(new, &threads).len(), 3);
 }
+
+#[test]
+fn a_skipped_approach_is_tried_once() {
+    let sequential = cell("py", "sequential", 1);
+    let interpreters = cell("py", "interpreters", 2);
+    let run = run_file(&[sequential.clone(), interpreters.clone()]);
+    let mut fake = FakeExecutor::new(|cell, _| {
+        if cell.approach == "interpreters" {
+            Scripted::Skipped("no subinterpreters on 3.13".into())
+        } else {
+            Scripted::ok(1.0)
+        }
+    });
+    let ran = run_with(&run, &[], &mut fake);
+    let trials = of(&ran.trials, &interpreters);
+    assert_eq!(trials.len(), 1);
+    assert_eq!(trials[0].status, TrialStatus::Skipped);
+    assert_eq!(
+        trials[0].skip_reason.as_deref(),
+        Some("no subinterpreters on 3.13")
+    );
+    assert_eq!(ran.state.stops()[&interpreters], StopReason::Skipped);
+    assert_eq!(ran.state.stops()[&sequential], StopReason::Precise);
+}
