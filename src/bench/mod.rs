@@ -7,13 +7,16 @@
 //! [`terminal`] tables and exports.
 
 pub mod args;
+pub mod executor;
 pub mod interrupt;
+mod judge;
 pub mod machine;
 pub mod plan;
 pub mod run_loop;
 pub mod sampler;
 pub mod terminal;
 pub mod trial;
+mod trial_record;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -347,7 +350,15 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         state.recorded(),
         interactive,
     );
-    let outcome = run_loop::run(&run, &mut state, &mut run_dir, &cancel, &progress);
+    let mut executor = executor::ProcessExecutor::new(settings.llm.clone());
+    let outcome = run_loop::run(
+        &run,
+        &mut state,
+        &mut run_dir,
+        &mut executor,
+        &cancel,
+        &progress,
+    );
     progress.finish();
     // Whatever happened, the records on disk are the truth: summarise them.
     let LoadedRun { trials, .. } = run_dir::load(run_dir.path())?;
