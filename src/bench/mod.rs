@@ -78,7 +78,7 @@ fn interpreter_record(interpreter: &Interpreter) -> InterpreterRecord {
         version: format!("{major}.{minor}.{patch}"),
         free_threaded: interpreter.is_free_threaded(),
         gil_forced: interpreter.gil_forced,
-        facts: serde_json::to_value(facts).unwrap_or_default(),
+        facts: Some(facts.clone()),
     }
 }
 
@@ -188,7 +188,7 @@ fn find_twin(env: &BTreeMap<String, String>) -> Option<InterpreterRecord> {
         version: env!("CARGO_PKG_VERSION").into(),
         free_threaded: true,
         gil_forced: None,
-        facts: serde_json::Value::Null,
+        facts: None,
     })
 }
 

@@ -506,7 +506,7 @@ mod tests {
             version: version.into(),
             free_threaded,
             gil_forced: None,
-            facts: serde_json::Value::Null,
+            facts: None,
         }
     }
 

@@ -591,7 +591,7 @@ mod tests {
                 version: "3.13.5".into(),
                 free_threaded: !turns,
                 gil_forced: None,
-                facts: serde_json::Value::Null,
+                facts: None,
             };
             let trial: TrialRecord = serde_json::from_value(serde_json::json!({
                 "schema": 1, "index": 3, "repetition": 0, "warmup": false,

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::interpreters::facts::Facts;
 use crate::protocol::RunnerReport;
 use crate::protocol::TrialSpec;
 use crate::run::machine::MachineInfo;
@@ -120,9 +121,36 @@ pub struct InterpreterRecord {
     /// The GIL forced on (`Some(true)`) or off (`Some(false)`) with `-X gil=N`;
     /// `None` = the build's default.
     pub gil_forced: Option<bool>,
-    /// The probe's facts as reported (free-form; see `gil-lab python list --json`).
-    #[serde(default)]
-    pub facts: serde_json::Value,
+    /// The probe's facts as reported (as `gil-lab python list --json` shows
+    /// them); `{}` for the native twin, which has none.
+    #[serde(default, with = "facts_or_empty")]
+    pub facts: Option<Facts>,
+}
+
+/// `InterpreterRecord::facts` in JSON: the facts, or `{}` (also read: null)
+/// when there are none.
+mod facts_or_empty {
+    use serde::de::Error;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::interpreters::facts::Facts;
+
+    pub fn serialize<S: Serializer>(facts: &Option<Facts>, s: S) -> Result<S::Ok, S::Error> {
+        match facts {
+            Some(facts) => facts.serialize(s),
+            None => serde_json::Map::new().serialize(s),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Facts>, D::Error> {
+        match Option::<serde_json::Value>::deserialize(d)? {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(serde_json::Value::Object(map)) if map.is_empty() => Ok(None),
+            Some(value) => serde_json::from_value(value)
+                .map(Some)
+                .map_err(D::Error::custom),
+        }
+    }
 }
 
 /// The settings a run was planned with (after defaults and presets).
@@ -619,7 +647,7 @@ pub mod fixtures {
                 version: "3.13.5".into(),
                 free_threaded: false,
                 gil_forced: None,
-                facts: serde_json::Value::Null,
+                facts: None,
             }],
             plan: cells
                 .iter()
