@@ -617,7 +617,7 @@ fn measure(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::run::record::fixtures::{cell, run_file, trial};
+    use crate::run::fixtures::{cell, run_file, trial};
     use crate::run::record::{Failure, TrialRecord, TrialStatus};
 
     /// A free-threaded build next to the fixture's default build `py`.

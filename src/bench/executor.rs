@@ -115,13 +115,11 @@ mod tests {
 
     #[test]
     fn the_command_is_the_planned_words_with_the_planned_environment() {
-        let cell = crate::run::record::fixtures::cell("py", "threads", 2);
+        let cell = crate::run::fixtures::cell("py", "threads", 2);
         let planned = PlannedCell {
             command: vec!["/usr/bin/python3".into(), "-I".into(), "{}".into()],
             env: BTreeMap::from([("PATH".to_string(), "/usr/bin".to_string())]),
-            ..crate::run::record::fixtures::run_file(&[cell])
-                .plan
-                .remove(0)
+            ..crate::run::fixtures::run_file(&[cell]).plan.remove(0)
         };
         let command = trial_command(&planned);
         assert_eq!(command.program, PathBuf::from("/usr/bin/python3"));

@@ -174,7 +174,7 @@ pub(crate) fn judge(
 mod tests {
     use super::*;
     use crate::bench::sampler::SamplerReport;
-    use crate::run::record::fixtures::run_file;
+    use crate::run::fixtures::run_file;
 
     fn outcome(exit: TrialExit, stdout: &str, stderr: &str) -> TrialOutcome {
         TrialOutcome {

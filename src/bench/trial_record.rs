@@ -158,7 +158,7 @@ fn measurement(
 mod tests {
     use super::*;
     use crate::bench::trial::TrialExit;
-    use crate::run::record::fixtures::{cell, trial};
+    use crate::run::fixtures::{cell, trial};
 
     #[test]
     fn work_parallelism_counts_the_work_window_only() {

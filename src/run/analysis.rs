@@ -487,8 +487,8 @@ pub fn summarize(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::run::fixtures::{cell, run_file, trial};
     use crate::run::record::Failure;
-    use crate::run::record::fixtures::{cell, run_file, trial};
 
     #[test]
     fn speedup_efficiency_and_the_winner_come_from_the_trials() {

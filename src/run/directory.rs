@@ -171,7 +171,7 @@ pub fn load(dir: &Path) -> Result<LoadedRun> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::run::record::fixtures::{cell, run_file, trial};
+    use crate::run::fixtures::{cell, run_file, trial};
 
     #[test]
     fn trials_are_appended_and_read_back_and_a_cut_last_line_is_dropped() {

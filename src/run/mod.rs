@@ -2,6 +2,7 @@
 //!
 //! - [`record`]: the typed records of a run directory (`run.json`,
 //!   `trials.jsonl`), versioned and documented in `docs/results-schema.md`;
+//! - [`summary`]: the statistics of a run as stored;
 //! - [`directory`]: creating, appending to and loading a run directory;
 //! - [`analysis`]: the run's statistics (medians, CIs, speedups, winners
 //!   and ties, warnings), computed once and stored in `run.json`;
@@ -17,10 +18,13 @@
 
 pub mod analysis;
 pub mod directory;
+#[cfg(test)]
+pub mod fixtures;
 pub mod format;
 pub mod loaded;
 pub mod machine;
 pub mod record;
+pub mod summary;
 pub mod timeline;
 
 pub use loaded::{LoadedRun, SummarySource};

@@ -5,7 +5,7 @@
 //! `tests/bench.rs`.
 
 use super::*;
-use crate::run::record::fixtures::{cell, run_file, trial};
+use crate::run::fixtures::{cell, run_file, trial};
 
 #[test]
 fn state_after_records_counts_warmups_failures_and_cancellations() {
