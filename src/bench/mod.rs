@@ -7,6 +7,7 @@
 //! [`terminal`] tables and exports.
 
 pub mod args;
+mod choice;
 pub mod executor;
 pub mod interrupt;
 mod judge;

@@ -6,8 +6,6 @@
 //! build, each of those with the GIL forced back on, every approach at workers
 //! = usable cores, and the native twin.
 
-use std::path::{Path, PathBuf};
-
 use anyhow::{Result, bail};
 
 use crate::bench::args::BenchArgs;
@@ -15,6 +13,8 @@ use crate::interpreters::supported;
 use crate::protocol::TrialSpec;
 use crate::run::record::{CellKey, InterpreterKind, InterpreterRecord, Settings};
 use crate::vocabulary::{Approach, Scenario, scenario_uses_llm};
+
+use super::choice::{Selector, choose_interpreters, forced_gil_variant, same_file, unique_ids};
 
 /// A preset: the settings a flag-less, `--quick` or `--full` run starts from.
 struct Preset {
@@ -92,207 +92,6 @@ pub struct Plan {
     /// The cells in run order: per scenario, per interpreter, the sequential
     /// baseline first (so reference digests are known early).
     pub cells: Vec<CellKey>,
-}
-
-/// A Python version `major.minor.patch` parsed from a probe's version string.
-fn version_of(text: &str) -> Option<(u32, u32, u32)> {
-    let mut parts = text
-        .split(|c: char| !c.is_ascii_digit())
-        .filter(|p| !p.is_empty());
-    let major = parts.next()?.parse().ok()?;
-    let minor = parts.next()?.parse().ok()?;
-    let patch = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
-    Some((major, minor, patch))
-}
-
-/// An interpreter selector given with `--python`.
-#[derive(Debug, PartialEq)]
-enum Selector {
-    /// A path: matches the same real file.
-    Path(PathBuf),
-    /// `3.13`, `3.13.5`, `3.13t`: matches the version prefix and, with `t`,
-    /// free-threaded builds only (without `t`, default builds only).
-    Version {
-        numbers: Vec<u32>,
-        free_threaded: bool,
-    },
-}
-
-impl Selector {
-    fn parse(text: &str) -> Result<Selector> {
-        if text.contains('/') {
-            return Ok(Selector::Path(PathBuf::from(text)));
-        }
-        let (body, free_threaded) = match text.strip_suffix('t') {
-            Some(body) => (body, true),
-            None => (text, false),
-        };
-        let numbers: Option<Vec<u32>> = body.split('.').map(|p| p.parse().ok()).collect();
-        match numbers {
-            Some(numbers) if (1..=3).contains(&numbers.len()) => Ok(Selector::Version {
-                numbers,
-                free_threaded,
-            }),
-            _ => bail!(
-                "--python {text}: expected a path to a Python executable or a version such as 3.13, 3.13.5 or 3.13t"
-            ),
-        }
-    }
-
-    fn matches(&self, interpreter: &InterpreterRecord) -> bool {
-        match self {
-            Selector::Path(path) => same_file(path, &interpreter.path),
-            Selector::Version {
-                numbers,
-                free_threaded,
-            } => {
-                let Some((a, b, c)) = version_of(&interpreter.version) else {
-                    return false;
-                };
-                interpreter.free_threaded == *free_threaded
-                    && numbers
-                        .iter()
-                        .zip([a, b, c])
-                        .all(|(want, have)| *want == have)
-            }
-        }
-    }
-}
-
-/// Whether two paths name the same real file.
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => a == b,
-    }
-}
-
-/// Whether the workload can run on this interpreter at all.
-fn supported(interpreter: &InterpreterRecord) -> bool {
-    version_of(&interpreter.version).is_some_and(|(major, minor, _)| {
-        supported::runs_workload(&interpreter.implementation, (major, minor))
-    })
-}
-
-fn is_cpython(interpreter: &InterpreterRecord) -> bool {
-    interpreter.implementation.eq_ignore_ascii_case("cpython")
-}
-
-/// The same free-threaded build with the GIL forced back on (`-X gil=1`,
-/// because isolated mode ignores `PYTHON_GIL`).
-pub fn forced_gil_variant(interpreter: &InterpreterRecord) -> InterpreterRecord {
-    InterpreterRecord {
-        id: format!("{}-gil1", interpreter.id),
-        label: format!("{} with PYTHON_GIL=1", interpreter.label),
-        flags: vec!["-X".into(), "gil=1".into()],
-        gil_forced: Some(true),
-        ..interpreter.clone()
-    }
-}
-
-/// Chooses the Python interpreters of the run among the discovered ones
-/// (default builds and free-threaded builds, without forced-GIL variants).
-fn choose_interpreters(
-    found: &[InterpreterRecord],
-    selectors: &[Selector],
-    every: bool,
-) -> Result<Vec<InterpreterRecord>> {
-    let usable: Vec<&InterpreterRecord> = found
-        .iter()
-        .filter(|i| i.gil_forced.is_none() && supported(i))
-        .collect();
-    let mut chosen: Vec<InterpreterRecord> = if !selectors.is_empty() {
-        let mut chosen = Vec::new();
-        for selector in selectors {
-            let matching: Vec<_> = usable.iter().filter(|i| selector.matches(i)).collect();
-            if matching.is_empty() {
-                bail!(
-                    "no usable interpreter ({}) matches --python {}: see `gil-lab python list`",
-                    supported::describe(),
-                    match selector {
-                        Selector::Path(path) => path.display().to_string(),
-                        Selector::Version {
-                            numbers,
-                            free_threaded,
-                        } => format!(
-                            "{}{}",
-                            numbers
-                                .iter()
-                                .map(u32::to_string)
-                                .collect::<Vec<_>>()
-                                .join("."),
-                            if *free_threaded { "t" } else { "" }
-                        ),
-                    }
-                );
-            }
-            chosen.extend(matching.into_iter().map(|i| (*i).clone()));
-        }
-        chosen
-    } else if every {
-        usable.iter().map(|i| (*i).clone()).collect()
-    } else {
-        let free_threaded: Vec<&InterpreterRecord> = usable
-            .iter()
-            .copied()
-            .filter(|i| i.free_threaded && is_cpython(i))
-            .collect();
-        let defaults: Vec<&InterpreterRecord> = usable
-            .iter()
-            .copied()
-            .filter(|i| !i.free_threaded && is_cpython(i))
-            .collect();
-        // The default build of the same version as the newest free-threaded
-        // one (same patch level first), else the newest default build.
-        let newest_ft = free_threaded
-            .iter()
-            .filter_map(|i| version_of(&i.version))
-            .max();
-        let key = |i: &InterpreterRecord| {
-            let v = version_of(&i.version).unwrap_or_default();
-            let same_patch = newest_ft == Some(v);
-            let same_minor = newest_ft.is_some_and(|f| (f.0, f.1) == (v.0, v.1));
-            (same_patch, same_minor, v)
-        };
-        let default_build = defaults.iter().copied().max_by_key(|i| key(i));
-        default_build
-            .into_iter()
-            .chain(free_threaded.iter().copied())
-            .cloned()
-            .collect()
-    };
-    dedup_by_path(&mut chosen);
-    Ok(chosen)
-}
-
-/// Removes interpreters that are the same real file started the same way.
-fn dedup_by_path(interpreters: &mut Vec<InterpreterRecord>) {
-    let mut seen: Vec<(PathBuf, Vec<String>)> = Vec::new();
-    interpreters.retain(|i| {
-        let real = i.path.canonicalize().unwrap_or_else(|_| i.path.clone());
-        let key = (real, i.flags.clone());
-        if seen.contains(&key) {
-            false
-        } else {
-            seen.push(key);
-            true
-        }
-    });
-}
-
-/// Makes interpreter ids unique (`-2`, `-3`, ... on collisions).
-fn unique_ids(interpreters: &mut [InterpreterRecord]) {
-    let mut used: Vec<String> = Vec::new();
-    for interpreter in interpreters.iter_mut() {
-        let mut id = interpreter.id.clone();
-        let mut n = 2;
-        while used.contains(&id) {
-            id = format!("{}-{n}", interpreter.id);
-            n += 1;
-        }
-        interpreter.id = id.clone();
-        used.push(id);
-    }
 }
 
 /// Builds the plan from the discovered Python interpreters, the native twin
@@ -479,8 +278,10 @@ fn sorted_unique(mut values: Vec<u32>) -> Vec<u32> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use std::path::PathBuf;
+
     use clap::Parser;
 
     #[derive(Parser)]
@@ -495,7 +296,7 @@ mod tests {
         Wrapper::try_parse_from(argv).unwrap().args
     }
 
-    fn python(id: &str, version: &str, free_threaded: bool) -> InterpreterRecord {
+    pub(crate) fn python(id: &str, version: &str, free_threaded: bool) -> InterpreterRecord {
         InterpreterRecord {
             id: id.into(),
             label: format!("CPython {version}{}", if free_threaded { "t" } else { "" }),
@@ -737,31 +538,5 @@ mod tests {
         assert_eq!(scale("io", "native"), 0.5);
         let plan = build(&args(&["--native-scale", "2"]), &found(), Some(twin()), 2).unwrap();
         assert_eq!(plan.settings.native_scale, 2.0);
-    }
-
-    #[test]
-    fn selector_versions() {
-        assert_eq!(
-            Selector::parse("3.13t").unwrap(),
-            Selector::Version {
-                numbers: vec![3, 13],
-                free_threaded: true
-            }
-        );
-        assert!(
-            Selector::parse("3.13t")
-                .unwrap()
-                .matches(&python("x", "3.13.5", true))
-        );
-        assert!(
-            !Selector::parse("3.13")
-                .unwrap()
-                .matches(&python("x", "3.13.5", true))
-        );
-        assert!(
-            Selector::parse("3.13.0")
-                .unwrap()
-                .matches(&python("x", "3.13.0", false))
-        );
     }
 }

@@ -1,0 +1,247 @@
+//! Which interpreters a run uses: `--python` selectors (a path or a version
+//! such as `3.13t`), the supported versions, a default build paired with
+//! each free-threaded build of the same version, the forced-GIL variants,
+//! and unique ids.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Result, bail};
+
+use crate::interpreters::supported;
+use crate::run::record::InterpreterRecord;
+
+/// A Python version `major.minor.patch` parsed from a probe's version string.
+fn version_of(text: &str) -> Option<(u32, u32, u32)> {
+    let mut parts = text
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|p| !p.is_empty());
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    let patch = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    Some((major, minor, patch))
+}
+
+/// An interpreter selector given with `--python`.
+#[derive(Debug, PartialEq)]
+pub(super) enum Selector {
+    /// A path: matches the same real file.
+    Path(PathBuf),
+    /// `3.13`, `3.13.5`, `3.13t`: matches the version prefix and, with `t`,
+    /// free-threaded builds only (without `t`, default builds only).
+    Version {
+        numbers: Vec<u32>,
+        free_threaded: bool,
+    },
+}
+
+impl Selector {
+    pub(super) fn parse(text: &str) -> Result<Selector> {
+        if text.contains('/') {
+            return Ok(Selector::Path(PathBuf::from(text)));
+        }
+        let (body, free_threaded) = match text.strip_suffix('t') {
+            Some(body) => (body, true),
+            None => (text, false),
+        };
+        let numbers: Option<Vec<u32>> = body.split('.').map(|p| p.parse().ok()).collect();
+        match numbers {
+            Some(numbers) if (1..=3).contains(&numbers.len()) => Ok(Selector::Version {
+                numbers,
+                free_threaded,
+            }),
+            _ => bail!(
+                "--python {text}: expected a path to a Python executable or a version such as 3.13, 3.13.5 or 3.13t"
+            ),
+        }
+    }
+
+    fn matches(&self, interpreter: &InterpreterRecord) -> bool {
+        match self {
+            Selector::Path(path) => same_file(path, &interpreter.path),
+            Selector::Version {
+                numbers,
+                free_threaded,
+            } => {
+                let Some((a, b, c)) = version_of(&interpreter.version) else {
+                    return false;
+                };
+                interpreter.free_threaded == *free_threaded
+                    && numbers
+                        .iter()
+                        .zip([a, b, c])
+                        .all(|(want, have)| *want == have)
+            }
+        }
+    }
+}
+
+/// Whether two paths name the same real file.
+pub(super) fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+/// Whether the workload can run on this interpreter at all.
+fn supported(interpreter: &InterpreterRecord) -> bool {
+    version_of(&interpreter.version).is_some_and(|(major, minor, _)| {
+        supported::runs_workload(&interpreter.implementation, (major, minor))
+    })
+}
+
+fn is_cpython(interpreter: &InterpreterRecord) -> bool {
+    interpreter.implementation.eq_ignore_ascii_case("cpython")
+}
+
+/// The same free-threaded build with the GIL forced back on (`-X gil=1`,
+/// because isolated mode ignores `PYTHON_GIL`).
+pub fn forced_gil_variant(interpreter: &InterpreterRecord) -> InterpreterRecord {
+    InterpreterRecord {
+        id: format!("{}-gil1", interpreter.id),
+        label: format!("{} with PYTHON_GIL=1", interpreter.label),
+        flags: vec!["-X".into(), "gil=1".into()],
+        gil_forced: Some(true),
+        ..interpreter.clone()
+    }
+}
+
+/// Chooses the Python interpreters of the run among the discovered ones
+/// (default builds and free-threaded builds, without forced-GIL variants).
+pub(super) fn choose_interpreters(
+    found: &[InterpreterRecord],
+    selectors: &[Selector],
+    every: bool,
+) -> Result<Vec<InterpreterRecord>> {
+    let usable: Vec<&InterpreterRecord> = found
+        .iter()
+        .filter(|i| i.gil_forced.is_none() && supported(i))
+        .collect();
+    let mut chosen: Vec<InterpreterRecord> = if !selectors.is_empty() {
+        let mut chosen = Vec::new();
+        for selector in selectors {
+            let matching: Vec<_> = usable.iter().filter(|i| selector.matches(i)).collect();
+            if matching.is_empty() {
+                bail!(
+                    "no usable interpreter ({}) matches --python {}: see `gil-lab python list`",
+                    supported::describe(),
+                    match selector {
+                        Selector::Path(path) => path.display().to_string(),
+                        Selector::Version {
+                            numbers,
+                            free_threaded,
+                        } => format!(
+                            "{}{}",
+                            numbers
+                                .iter()
+                                .map(u32::to_string)
+                                .collect::<Vec<_>>()
+                                .join("."),
+                            if *free_threaded { "t" } else { "" }
+                        ),
+                    }
+                );
+            }
+            chosen.extend(matching.into_iter().map(|i| (*i).clone()));
+        }
+        chosen
+    } else if every {
+        usable.iter().map(|i| (*i).clone()).collect()
+    } else {
+        let free_threaded: Vec<&InterpreterRecord> = usable
+            .iter()
+            .copied()
+            .filter(|i| i.free_threaded && is_cpython(i))
+            .collect();
+        let defaults: Vec<&InterpreterRecord> = usable
+            .iter()
+            .copied()
+            .filter(|i| !i.free_threaded && is_cpython(i))
+            .collect();
+        // The default build of the same version as the newest free-threaded
+        // one (same patch level first), else the newest default build.
+        let newest_ft = free_threaded
+            .iter()
+            .filter_map(|i| version_of(&i.version))
+            .max();
+        let key = |i: &InterpreterRecord| {
+            let v = version_of(&i.version).unwrap_or_default();
+            let same_patch = newest_ft == Some(v);
+            let same_minor = newest_ft.is_some_and(|f| (f.0, f.1) == (v.0, v.1));
+            (same_patch, same_minor, v)
+        };
+        let default_build = defaults.iter().copied().max_by_key(|i| key(i));
+        default_build
+            .into_iter()
+            .chain(free_threaded.iter().copied())
+            .cloned()
+            .collect()
+    };
+    dedup_by_path(&mut chosen);
+    Ok(chosen)
+}
+
+/// Removes interpreters that are the same real file started the same way.
+fn dedup_by_path(interpreters: &mut Vec<InterpreterRecord>) {
+    let mut seen: Vec<(PathBuf, Vec<String>)> = Vec::new();
+    interpreters.retain(|i| {
+        let real = i.path.canonicalize().unwrap_or_else(|_| i.path.clone());
+        let key = (real, i.flags.clone());
+        if seen.contains(&key) {
+            false
+        } else {
+            seen.push(key);
+            true
+        }
+    });
+}
+
+/// Makes interpreter ids unique (`-2`, `-3`, ... on collisions).
+pub(super) fn unique_ids(interpreters: &mut [InterpreterRecord]) {
+    let mut used: Vec<String> = Vec::new();
+    for interpreter in interpreters.iter_mut() {
+        let mut id = interpreter.id.clone();
+        let mut n = 2;
+        while used.contains(&id) {
+            id = format!("{}-{n}", interpreter.id);
+            n += 1;
+        }
+        interpreter.id = id.clone();
+        used.push(id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn python(id: &str, version: &str, free_threaded: bool) -> InterpreterRecord {
+        crate::bench::plan::tests::python(id, version, free_threaded)
+    }
+
+    #[test]
+    fn selector_versions() {
+        assert_eq!(
+            Selector::parse("3.13t").unwrap(),
+            Selector::Version {
+                numbers: vec![3, 13],
+                free_threaded: true
+            }
+        );
+        assert!(
+            Selector::parse("3.13t")
+                .unwrap()
+                .matches(&python("x", "3.13.5", true))
+        );
+        assert!(
+            !Selector::parse("3.13")
+                .unwrap()
+                .matches(&python("x", "3.13.5", true))
+        );
+        assert!(
+            Selector::parse("3.13.0")
+                .unwrap()
+                .matches(&python("x", "3.13.0", false))
+        );
+    }
+}
