@@ -202,6 +202,21 @@ mod tests {
     }
 
     #[test]
+    fn the_workload_package_registers_exactly_these_approaches() {
+        // The runner's registry (name -> module) is the Python side of the
+        // list: the two must name the same approaches.
+        let registry = include_str!("../workload/gil_lab/approaches/__init__.py");
+        let start = registry.find("APPROACHES = {").expect("the registry");
+        let body = &registry[start..start + registry[start..].find('}').expect("its end")];
+        let names: Vec<&str> = body
+            .lines()
+            .filter_map(|line| line.trim().strip_prefix('"'))
+            .filter_map(|line| line.split('"').next())
+            .collect();
+        assert_eq!(names, Approach::ALL.map(Approach::name));
+    }
+
+    #[test]
     fn the_twin_has_its_event_loop_only_where_agents_wait() {
         assert!(Approach::Asyncio.native_in(Scenario::Io));
         assert!(!Approach::Asyncio.native_in(Scenario::Cpu));
