@@ -18,8 +18,8 @@ use crate::run::record::{
 };
 use crate::stats::{self, Comparison, Estimate, Verdict};
 
-use super::rules::{AdvisedApproach, Alternative};
-use super::{Advice, Basis, Margin, Recommendation, facts};
+use super::advice::{self, Advice, Basis, Margin, Recommendation};
+use super::finding::{AdvisedApproach, Alternative};
 use crate::vocabulary::Approach;
 
 /// Seed of the bootstrap CIs of the advice: fixed, so the same run always
@@ -138,7 +138,7 @@ pub fn for_run(loaded: &LoadedRun) -> Advice {
     }
     let recommendations: Vec<Recommendation> =
         scenarios.iter().map(|s| for_scenario(&view, s)).collect();
-    let facts = facts::cited_by(&recommendations);
+    let facts = advice::cited_by(&recommendations);
     Advice {
         basis: Basis::Run,
         run_dir: Some(loaded.dir.clone()),
