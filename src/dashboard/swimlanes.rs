@@ -9,7 +9,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::run::format::format_seconds;
 
-use super::charts::{DESC_SIZE, FONT, HitArea, LABEL_SIZE, draw_error, with_hit_areas};
+use super::drawing::{DESC_SIZE, FONT, HitArea, LABEL_SIZE, draw_error, with_hit_areas};
 use super::timeline::Prepared;
 
 /// Lane colours: the main process blue, worker processes in turn.

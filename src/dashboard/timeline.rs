@@ -20,8 +20,8 @@ use crate::run::record::{CellSummary, InterpreterKind, InterpreterRecord, TrialR
 use crate::run::timeline::{LaneKind, SamplerReport};
 use crate::vocabulary::Approach;
 
-use super::model::GilMode;
 use super::swimlanes::draw;
+use super::views::GilMode;
 
 /// Sample groups per lane in the headline comparison.
 const HEADLINE_GROUPS: usize = 160;
