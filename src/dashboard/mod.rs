@@ -11,8 +11,7 @@
 //! Dependencies point one way: this file only re-exports; [`report`] and
 //! [`serve`] use [`model`], which builds the page from [`verdict`],
 //! [`claims`], [`charts`] (with [`bars`]) and [`timeline`] (with
-//! [`swimlanes`], which reads its prepared lanes: still one idea, split
-//! next); those share [`views`] and, for
+//! [`trial_timeline`] and [`swimlanes`]); those share [`views`] and, for
 //! drawing, [`drawing`], and use nothing above them.
 
 pub mod bars;
@@ -24,6 +23,7 @@ pub mod report;
 pub mod serve;
 pub mod swimlanes;
 pub mod timeline;
+pub mod trial_timeline;
 pub mod verdict;
 pub mod views;
 
