@@ -9,12 +9,12 @@
 //!
 //! [`view`] gathers what the advice needs of the run; this file picks the
 //! recommendation and writes its headline; [`reasons`] adds the costs,
-//! warnings and alternatives, [`measure`] the `bench` commands that would
-//! settle what the run leaves open.
+//! warnings and alternatives, [`measure`](mod@measure) the `bench` commands
+//! that would settle what the run leaves open.
 
-mod measure;
-mod reasons;
-mod view;
+pub mod measure;
+pub mod reasons;
+pub mod view;
 
 use crate::run::LoadedRun;
 use crate::run::format::format_seconds;

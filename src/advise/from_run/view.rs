@@ -1,4 +1,4 @@
-//! What the advice needs of a run, gathered once ([`RunView`]): each
+//! What the advice needs of a run, gathered once (`RunView`): each
 //! cell's measured work-phase times, its digest failures, the cells that may
 //! be recommended; and the helpers every part of the advice shares (the
 //! seed of its CIs, how it writes a ratio, a cell's median).

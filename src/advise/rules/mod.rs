@@ -11,7 +11,7 @@
 //!
 //! The rules themselves are in [`workload`] (the workload's own) and
 //! [`circumstances`] (what overrides or qualifies it); what they say is a
-//! [`Finding`](super::finding::Finding).
+//! [`Finding`].
 
 pub mod circumstances;
 pub mod workload;
