@@ -130,16 +130,6 @@ pub fn cited(ids: impl IntoIterator<Item = &'static str>) -> Vec<Fact> {
     facts
 }
 
-/// The facts the recommendations cite, each once, in the order first cited.
-pub fn cited_by(recommendations: &[super::Recommendation]) -> Vec<Fact> {
-    cited(
-        recommendations
-            .iter()
-            .flat_map(|r| r.cites.iter())
-            .map(|id| fact(id).id),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,7 @@ use std::io::Write;
 
 use anyhow::{Context, Result};
 
-use super::{Advice, Basis};
+use super::advice::{Advice, Basis};
 
 fn list(out: &mut dyn Write, title: &str, items: &[String]) -> std::io::Result<()> {
     if items.is_empty() {

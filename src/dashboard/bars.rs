@@ -12,12 +12,12 @@ use crate::run::analysis::describe;
 use crate::run::format::{format_bytes, format_seconds};
 use crate::run::record::{CellSummary, Orchestration};
 
-use super::charts::{
+use super::drawing::{
     Chart, DESC_SIZE, FONT, HitArea, LABEL_SIZE, LegendEntry, NATIVE_COLOR, NOTHING_YET, WIDTH,
     approach_color, cell_color, css, draw_error, drawn, empty_chart, is_native, label_of,
     with_hit_areas,
 };
-use super::model::{median_estimate, seconds_text};
+use super::views::{median_estimate, seconds_text};
 
 /// One horizontal bar: its stacked segments (value, colour) and tooltip.
 struct Bar {

@@ -5,156 +5,29 @@
 //! orchestration cost next to steady work. The native twin is drawn on every
 //! one of them as the ceiling.
 //!
+//! This file holds the speedup chart and the list of a scenario's charts; the
+//! bar charts are in [`super::bars`], what every chart shares in
+//! [`super::drawing`].
+//!
 //! Hover: every mark gets an invisible hit area carrying an SVG `<title>`
 //! (the browser's own tooltip, no script) with the exact values and CIs. The
 //! hit areas are placed with `plotters`' own coordinate mapping and rendered
 //! by `minijinja` with HTML auto-escaping, like every string from outside.
 
-use anyhow::{Result, anyhow};
-use minijinja::{AutoEscape, Environment, context};
+use anyhow::Result;
 use plotters::prelude::*;
-use serde::Serialize;
 
 use crate::run::LoadedRun;
 use crate::run::analysis::describe;
-use crate::run::record::{CellSummary, InterpreterKind};
+use crate::run::record::CellSummary;
 use crate::vocabulary::Approach;
 
 use super::bars;
-use super::model::{GilMode, ratio_text};
-
-/// Font family of every chart (the page's own sans-serif).
-pub const FONT: &str = "sans-serif";
-/// Size of tick labels (`plotters` writes 1/1.24 of it as the SVG font size).
-pub const LABEL_SIZE: u32 = 18;
-/// Size of axis descriptions.
-pub const DESC_SIZE: u32 = 19;
-/// Width of the standard charts, pixels (shown one per row, scaled to fit).
-pub(super) const WIDTH: u32 = 1000;
-
-/// One chart of the page.
-#[derive(Debug, Clone, Serialize)]
-pub struct Chart {
-    /// Unique id in the page (`cpu-speedup`).
-    pub id: String,
-    /// Title.
-    pub title: String,
-    /// What it shows and how to read it.
-    pub caption: String,
-    /// The key of colours and symbols.
-    pub legend: Vec<LegendEntry>,
-    /// Number of data marks drawn (bars, points): 0 means nothing to show.
-    pub marks: usize,
-    /// Why there is nothing to show, when there is not.
-    pub empty: Option<String>,
-}
-
-/// One entry of a chart's key.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct LegendEntry {
-    /// What it stands for.
-    pub label: String,
-    /// CSS colour.
-    pub color: String,
-    /// `circle`, `triangle`, `cross`, `square`, `bar` or `line`.
-    pub shape: String,
-}
-
-/// An invisible hover area over a mark, in the SVG's pixel coordinates.
-#[derive(Debug, Clone, Serialize)]
-pub struct HitArea {
-    /// Left.
-    pub x: i32,
-    /// Top.
-    pub y: i32,
-    /// Width.
-    pub w: i32,
-    /// Height.
-    pub h: i32,
-    /// The tooltip: exact values with CIs.
-    pub text: String,
-}
-
-/// The colour of an approach, the same on every chart.
-pub fn approach_color(approach: Approach) -> RGBColor {
-    match approach {
-        Approach::Sequential => RGBColor(107, 114, 128),
-        Approach::Threads => RGBColor(37, 99, 235),
-        Approach::Processes => RGBColor(234, 88, 12),
-        Approach::Interpreters => RGBColor(22, 163, 74),
-        Approach::Asyncio => RGBColor(147, 51, 234),
-        Approach::AsyncioThreads => RGBColor(219, 39, 119),
-    }
-}
-
-/// The native twin's colour: near black, the ceiling.
-pub const NATIVE_COLOR: RGBColor = RGBColor(17, 24, 39);
-
-/// `#rrggbb` of a colour.
-pub fn css(color: RGBColor) -> String {
-    format!("#{:02x}{:02x}{:02x}", color.0, color.1, color.2)
-}
-
-/// The marker shape of an interpreter's GIL mode on the speedup chart.
-fn shape_of(mode: GilMode) -> &'static str {
-    match mode {
-        GilMode::Gil => "circle",
-        GilMode::FreeThreaded => "triangle",
-        GilMode::ForcedOn => "cross",
-        GilMode::Native => "square",
-    }
-}
-
-/// A drawing error as an error for humans.
-pub fn draw_error(err: impl std::fmt::Display) -> anyhow::Error {
-    anyhow!("cannot draw a chart: {err}")
-}
-
-/// Puts the hover areas on top of a `plotters` SVG.
-pub fn with_hit_areas(svg: String, areas: &[HitArea]) -> Result<String> {
-    let mut env = Environment::new();
-    env.set_auto_escape_callback(|_| AutoEscape::Html);
-    let overlay = env
-        .render_str(
-            r#"<g class="hits">{% for a in areas %}<rect class="hit" x="{{ a.x }}" y="{{ a.y }}" width="{{ a.w }}" height="{{ a.h }}"><title>{{ a.text }}</title></rect>{% endfor %}</g>"#,
-            context! { areas => minijinja::Value::from(minijinja::value::Serde(areas)) },
-        )
-        .map_err(|e| anyhow!("cannot render the hover areas: {e}"))?;
-    let end = svg
-        .rfind("</svg>")
-        .ok_or_else(|| anyhow!("plotters wrote an SVG without its closing tag"))?;
-    Ok(format!("{}{overlay}{}", &svg[..end], &svg[end..]))
-}
-
-pub(super) fn is_native(loaded: &LoadedRun, c: &CellSummary) -> bool {
-    loaded
-        .run
-        .interpreter(&c.cell.interpreter)
-        .is_some_and(|i| i.kind == InterpreterKind::Native)
-}
-
-pub(super) fn mode_of(loaded: &LoadedRun, c: &CellSummary) -> GilMode {
-    loaded
-        .run
-        .interpreter(&c.cell.interpreter)
-        .map_or(GilMode::Gil, GilMode::of)
-}
-
-pub(super) fn label_of(loaded: &LoadedRun, id: &str) -> String {
-    loaded
-        .run
-        .interpreter(id)
-        .map_or_else(|| id.to_string(), |i| i.label.clone())
-}
-
-/// The colour of a cell: its approach's, or the native twin's.
-pub(super) fn cell_color(loaded: &LoadedRun, c: &CellSummary) -> RGBColor {
-    if is_native(loaded, c) {
-        NATIVE_COLOR
-    } else {
-        approach_color(c.cell.approach)
-    }
-}
+use super::drawing::{
+    Chart, DESC_SIZE, FONT, HitArea, LABEL_SIZE, LegendEntry, NOTHING_YET, WIDTH, cell_color, css,
+    draw_error, drawn, empty_chart, label_of, mode_of, with_hit_areas,
+};
+use super::views::{GilMode, ratio_text};
 
 /// Every chart of one scenario, with its SVG. `cells` are the scenario's
 /// cells in display order.
@@ -171,43 +44,15 @@ pub fn scenario_charts(
     ])
 }
 
-pub(super) fn empty_chart(id: String, title: &str, caption: &str, why: &str) -> (Chart, String) {
-    (
-        Chart {
-            id,
-            title: title.into(),
-            caption: caption.into(),
-            legend: vec![],
-            marks: 0,
-            empty: Some(why.into()),
-        },
-        String::new(),
-    )
+/// The marker shape of an interpreter's GIL mode on the speedup chart.
+fn shape_of(mode: GilMode) -> &'static str {
+    match mode {
+        GilMode::Gil => "circle",
+        GilMode::FreeThreaded => "triangle",
+        GilMode::ForcedOn => "cross",
+        GilMode::Native => "square",
+    }
 }
-
-/// A drawn chart with its SVG.
-pub(super) fn drawn(
-    id: String,
-    title: &str,
-    caption: &str,
-    legend: Vec<LegendEntry>,
-    marks: usize,
-    svg: String,
-) -> (Chart, String) {
-    (
-        Chart {
-            id,
-            title: title.into(),
-            caption: caption.into(),
-            legend,
-            marks,
-            empty: None,
-        },
-        svg,
-    )
-}
-
-pub(super) const NOTHING_YET: &str = "no measured cell yet";
 
 /// Speedup vs workers: a series per approach × interpreter, the ideal line
 /// (min(workers, usable cores)) and the "no speedup" line for reference.
@@ -414,25 +259,4 @@ fn speedup_chart(
         marks,
         with_hit_areas(svg, &hits)?,
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hit_areas_escape_their_text() {
-        let svg = "<svg>\n<rect/>\n</svg>\n".to_string();
-        let areas = [HitArea {
-            x: 1,
-            y: 2,
-            w: 3,
-            h: 4,
-            text: "<script>alert('x')</script> & \"q\"".into(),
-        }];
-        let out = with_hit_areas(svg, &areas).unwrap();
-        assert!(!out.contains("<script>"), "{out}");
-        assert!(out.contains("&lt;script&gt;"), "{out}");
-        assert!(out.ends_with("</g></svg>\n"), "{out}");
-    }
 }

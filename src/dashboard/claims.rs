@@ -10,7 +10,7 @@ use crate::run::LoadedRun;
 use crate::run::record::{InterpreterKind, InterpreterRecord, RunSummary};
 use crate::stats::{self, Estimate};
 
-use super::model::{GilMode, ratio_text};
+use super::views::{GilMode, ratio_text};
 
 /// A published figure of the single-thread cost of free-threading.
 #[derive(Debug, Clone, Serialize)]

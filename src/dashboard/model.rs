@@ -1,8 +1,9 @@
 //! The dashboard's data: everything the page shows, computed from a loaded
-//! run as plain, serialisable values. The page embeds it as JSON (so the
-//! snapshot tests and any script read exactly what a person sees); the SVG
-//! charts are kept apart in [`Dashboard::svgs`] because they are drawings, not
-//! data.
+//! run as plain, serialisable values ([`Dashboard`], built from the shared
+//! [`super::views`] and from the charts, timelines, verdicts and claims,
+//! which do not use this file). The page embeds it as JSON (so the snapshot
+//! tests and any script read exactly what a person sees); the SVG charts are
+//! kept apart in [`Dashboard::svgs`] because they are drawings, not data.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -12,15 +13,17 @@ use crate::run::LoadedRun;
 use crate::run::analysis;
 use crate::run::format::{format_bytes, format_seconds};
 use crate::run::machine::MachineInfo;
-use crate::run::record::{
-    CellKey, CellState, CellSummary, InterpreterKind, InterpreterRecord, RunStatus, Totals,
-};
-use crate::stats::Estimate;
+use crate::run::record::{CellKey, CellState, CellSummary, InterpreterKind, RunStatus};
 
-use super::charts::{self, Chart};
+use super::charts;
 use super::claims::{self, ClaimsCheck};
+use super::drawing::Chart;
 use super::timeline::{self, TimelineSet};
 use super::verdict::{self, VerdictView};
+use super::views::{
+    CellRow, Fact, GilMode, InterpreterView, RowText, RunInfo, WarningView, median_estimate,
+    ratio_text, seconds_text,
+};
 
 /// Everything the dashboard of one run shows.
 #[derive(Debug, Clone, Serialize)]
@@ -55,106 +58,6 @@ pub struct Dashboard {
     pub svgs: BTreeMap<String, String>,
 }
 
-/// What run this is and how far it got.
-#[derive(Debug, Clone, Serialize)]
-pub struct RunInfo {
-    /// The run directory as given.
-    pub dir: String,
-    /// `running`, `complete` or `interrupted`.
-    pub status: String,
-    /// When it started (RFC 3339).
-    pub started_at: String,
-    /// When it ended, if it did.
-    pub finished_at: Option<String>,
-    /// gil-lab version that wrote it.
-    pub gil_lab_version: String,
-    /// Preset (`default`, `quick`, `full`).
-    pub preset: String,
-    /// The runner's scale.
-    pub scale: f64,
-    /// The runner's seed.
-    pub seed: u64,
-    /// Usable cores when the run was planned.
-    pub usable_cores: u32,
-    /// Counts of trials.
-    pub totals: Totals,
-    /// Trials recorded so far.
-    pub trials_recorded: u64,
-    /// Trials the plan needs at least (warmups and minimum runs of every cell).
-    pub trials_planned_min: u64,
-    /// Cells with at least one measured, skipped or failed trial.
-    pub cells_started: usize,
-    /// Cells in the plan.
-    pub cells_planned: usize,
-    /// The statistics were computed for this page from the trials so far
-    /// (the run has not written its summary yet).
-    pub provisional: bool,
-}
-
-/// How an interpreter runs with respect to the GIL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum GilMode {
-    /// A default build: one GIL.
-    Gil,
-    /// A free-threaded build running without the GIL.
-    FreeThreaded,
-    /// A free-threaded build with the GIL forced back on (`-X gil=1`).
-    ForcedOn,
-    /// The native twin: no interpreter lock at all.
-    Native,
-}
-
-impl GilMode {
-    /// The mode of a recorded interpreter.
-    pub fn of(interpreter: &InterpreterRecord) -> GilMode {
-        match (
-            interpreter.kind,
-            interpreter.free_threaded,
-            interpreter.gil_forced,
-        ) {
-            (InterpreterKind::Native, _, _) => GilMode::Native,
-            (_, true, Some(true)) => GilMode::ForcedOn,
-            (_, true, _) => GilMode::FreeThreaded,
-            (_, false, _) => GilMode::Gil,
-        }
-    }
-
-    /// Short words for humans.
-    pub fn words(self) -> &'static str {
-        match self {
-            GilMode::Gil => "default build (GIL)",
-            GilMode::FreeThreaded => "free-threaded (no GIL)",
-            GilMode::ForcedOn => "free-threaded build, GIL forced on",
-            GilMode::Native => "native twin (no interpreter lock)",
-        }
-    }
-}
-
-/// One interpreter of the run.
-#[derive(Debug, Clone, Serialize)]
-pub struct InterpreterView {
-    /// Short id used by cells.
-    pub id: String,
-    /// Human label.
-    pub label: String,
-    /// The executable.
-    pub path: String,
-    /// Interpreter flags, space separated.
-    pub flags: String,
-    /// Implementation and version, e.g. `CPython 3.13.5`.
-    pub version: String,
-    /// GIL mode.
-    pub mode: GilMode,
-    /// [`GilMode::words`].
-    pub mode_words: String,
-    /// A free-threaded build (not forced) that ran with the GIL on in some
-    /// trial: its threads did not run in parallel there.
-    pub gil_turned_on: bool,
-    /// Why it matters, when `gil_turned_on`.
-    pub warning: Option<String>,
-}
-
 /// One scenario's charts and timelines.
 #[derive(Debug, Clone, Serialize)]
 pub struct ScenarioView {
@@ -166,118 +69,6 @@ pub struct ScenarioView {
     pub charts: Vec<Chart>,
     /// The parallelism timelines of representative trials.
     pub timelines: TimelineSet,
-}
-
-/// A label and a value.
-#[derive(Debug, Clone, Serialize)]
-pub struct Fact {
-    /// What it is.
-    pub label: String,
-    /// Its value, as text.
-    pub value: String,
-}
-
-/// A warning shown on the page.
-#[derive(Debug, Clone, Serialize)]
-pub struct WarningView {
-    /// Kind (`noise`, `gil`, `digest`, ...).
-    pub kind: String,
-    /// The cell concerned, described.
-    pub cell: Option<String>,
-    /// One line for humans.
-    pub message: String,
-}
-
-/// One row of the table of all cells.
-#[derive(Debug, Clone, Serialize)]
-pub struct CellRow {
-    /// Scenario.
-    pub scenario: String,
-    /// Approach.
-    pub approach: String,
-    /// Workers.
-    pub workers: u32,
-    /// Interpreter id.
-    pub interpreter: String,
-    /// Interpreter label.
-    pub interpreter_label: String,
-    /// GIL mode of the interpreter.
-    pub mode: GilMode,
-    /// `measured`, `skipped`, `failed` or `pending`.
-    pub state: String,
-    /// Why it was skipped.
-    pub skip_reason: Option<String>,
-    /// Median work-phase time, seconds, with its CI.
-    pub work: Option<Estimate>,
-    /// Median whole-trial wall time, seconds, with its CI.
-    pub wall: Option<Estimate>,
-    /// Speedup (work phase) with its CI.
-    pub speedup: Option<Estimate>,
-    /// End-to-end speedup (wall time) with its CI.
-    pub end_to_end_speedup: Option<Estimate>,
-    /// Efficiency with its CI.
-    pub efficiency: Option<Estimate>,
-    /// Median parallelism (tree CPU ÷ wall).
-    pub parallelism: Option<f64>,
-    /// Median parallelism during the work phase alone.
-    pub work_parallelism: Option<f64>,
-    /// Median peak memory of the tree, bytes.
-    pub peak_memory_bytes: Option<u64>,
-    /// Orchestration cost (everything but the work phase), seconds.
-    pub orchestration_s: Option<f64>,
-    /// Measured trials.
-    pub trials: u32,
-    /// Failed trials.
-    pub failed: u32,
-    /// GIL seen on at the end of its trials.
-    pub gil_enabled: Option<bool>,
-    /// Texts of the numeric columns, formatted for the table.
-    pub text: RowText,
-}
-
-/// The formatted numbers of a [`CellRow`].
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct RowText {
-    /// `366.6 ms (340.1–380.2)`.
-    pub work: String,
-    /// `1.93× (1.88–1.98)`.
-    pub speedup: String,
-    /// The same for the end-to-end speedup.
-    pub end_to_end_speedup: String,
-    /// `96%`.
-    pub efficiency: String,
-    /// `1.94`.
-    pub parallelism: String,
-    /// The same during the work phase.
-    pub work_parallelism: String,
-    /// `45.2 MiB`.
-    pub peak_memory: String,
-    /// `52.0 ms`.
-    pub orchestration: String,
-}
-
-/// `1.93× (1.88–1.98)`.
-pub fn ratio_text(e: &Estimate) -> String {
-    format!("{:.2}× ({:.2}–{:.2})", e.point, e.ci_low, e.ci_high)
-}
-
-/// `366.6 ms (340.1 ms–380.2 ms)`.
-pub fn seconds_text(e: &Estimate) -> String {
-    format!(
-        "{} ({}–{})",
-        format_seconds(e.point),
-        format_seconds(e.ci_low),
-        format_seconds(e.ci_high)
-    )
-}
-
-/// The median of a summary as an estimate with its CI.
-pub fn median_estimate(s: &crate::stats::Summary) -> Estimate {
-    Estimate {
-        point: s.median,
-        ci_low: s.ci_low,
-        ci_high: s.ci_high,
-    }
 }
 
 /// What a scenario's agents do, for the page.

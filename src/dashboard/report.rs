@@ -6,7 +6,7 @@
 //! The page is a `minijinja` template with HTML auto-escaping: every string
 //! that came from outside (interpreter labels and paths, thread names,
 //! messages) is escaped unless it is SVG that `plotters` (which escapes text
-//! itself) or [`super::charts::with_hit_areas`] produced.
+//! itself) or [`super::drawing::with_hit_areas`] produced.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -26,6 +26,17 @@ use crate::run::directory::{self, RUN_FILE, TRIALS_FILE};
 
 use super::model::{self, Dashboard};
 
+/// Name of the report file `gil-lab bench` writes into every run directory.
+pub const REPORT_FILE: &str = "report.html";
+
+/// Writes the run's report to `RUN_DIR/report.html` and returns its path; what
+/// `gil-lab bench` calls when a run ends.
+pub fn write_report(loaded: &LoadedRun) -> Result<PathBuf> {
+    let path = loaded.dir.join(REPORT_FILE);
+    write_loaded_report(loaded, &path)?;
+    Ok(path)
+}
+
 /// Writes the dashboard of a run as one self-contained HTML file.
 #[derive(Debug, Args)]
 pub struct ReportArgs {
@@ -40,7 +51,7 @@ pub struct ReportArgs {
 pub fn run(args: ReportArgs) -> Result<ExitCode> {
     let output = args
         .output
-        .unwrap_or_else(|| args.run_dir.join(super::REPORT_FILE));
+        .unwrap_or_else(|| args.run_dir.join(REPORT_FILE));
     write_report_to(&args.run_dir, &output)?;
     println!("{}", output.display());
     Ok(ExitCode::SUCCESS)

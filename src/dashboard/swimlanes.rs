@@ -9,8 +9,8 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::run::format::format_seconds;
 
-use super::charts::{DESC_SIZE, FONT, HitArea, LABEL_SIZE, draw_error, with_hit_areas};
-use super::timeline::Prepared;
+use super::drawing::{DESC_SIZE, FONT, HitArea, LABEL_SIZE, draw_error, with_hit_areas};
+use super::trial_timeline::Prepared;
 
 /// Lane colours: the main process blue, worker processes in turn.
 const LANE_COLORS: [RGBColor; 6] = [

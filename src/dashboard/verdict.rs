@@ -11,7 +11,7 @@ use crate::run::format::{format_bytes, format_seconds};
 use crate::run::record::{CellKey, CellSummary, InterpreterKind, RunSummary};
 use crate::vocabulary::Approach;
 
-use super::model::{GilMode, median_estimate, ratio_text, seconds_text};
+use super::views::{GilMode, median_estimate, ratio_text, seconds_text};
 
 /// One scenario's verdict.
 #[derive(Debug, Clone, Serialize)]

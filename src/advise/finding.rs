@@ -1,0 +1,191 @@
+//! What a rule of `gil-lab advise --workload ...` says: the approaches the
+//! advice may recommend ([`AdvisedApproach`], ordered from the simplest), a
+//! rule's [`Choice`], the [`Alternative`]s it weighs and its [`Finding`], with
+//! the priorities that decide which deciding finding wins. The advice from a
+//! run uses the same approaches and alternatives.
+
+use serde::Serialize;
+
+use crate::vocabulary::Approach;
+
+/// A way to run the agents that the advice may recommend, from the simplest
+/// to the most complex: on a tie the simpler one is preferred (less code,
+/// fewer failure modes). The approaches gil-lab measures
+/// ([`crate::vocabulary::Approach`]) and two it does not run itself: an event
+/// loop over a process pool, and a distributed engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AdvisedApproach {
+    /// One task after another.
+    Sequential,
+    /// A pool of threads.
+    Threads,
+    /// An event loop with tasks.
+    Asyncio,
+    /// An event loop for the waiting, a thread pool for the computing.
+    #[serde(rename = "asyncio+threads")]
+    AsyncioThreads,
+    /// A pool of processes.
+    Processes,
+    /// An event loop for the waiting, a process pool for the computing.
+    #[serde(rename = "asyncio+processes")]
+    AsyncioProcesses,
+    /// Subinterpreters, each with its own GIL.
+    Interpreters,
+    /// A distributed engine over several machines (Ray).
+    Distributed,
+}
+
+impl AdvisedApproach {
+    /// The name used on the command line and in runs (`interpreters` for
+    /// subinterpreters, as `bench --approach` spells it).
+    pub fn name(self) -> &'static str {
+        match self {
+            AdvisedApproach::Sequential => "sequential",
+            AdvisedApproach::Threads => "threads",
+            AdvisedApproach::Asyncio => "asyncio",
+            AdvisedApproach::AsyncioThreads => "asyncio+threads",
+            AdvisedApproach::Processes => "processes",
+            AdvisedApproach::AsyncioProcesses => "asyncio+processes",
+            AdvisedApproach::Interpreters => "interpreters",
+            AdvisedApproach::Distributed => "distributed",
+        }
+    }
+
+    /// The approach of a measured cell.
+    pub fn measured(approach: Approach) -> AdvisedApproach {
+        match approach {
+            Approach::Sequential => AdvisedApproach::Sequential,
+            Approach::Threads => AdvisedApproach::Threads,
+            Approach::Processes => AdvisedApproach::Processes,
+            Approach::Interpreters => AdvisedApproach::Interpreters,
+            Approach::Asyncio => AdvisedApproach::Asyncio,
+            Approach::AsyncioThreads => AdvisedApproach::AsyncioThreads,
+        }
+    }
+}
+
+/// What a rule recommends: an approach on an interpreter.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Choice {
+    /// The approach.
+    pub approach: AdvisedApproach,
+    /// The interpreter, in words (e.g. `free-threaded CPython 3.13t or newer`).
+    pub interpreter: String,
+}
+
+/// An approach that was considered and why it is not the recommendation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Alternative {
+    /// The approach (`processes`, `free-threaded threads`, ...).
+    pub approach: String,
+    /// Why not, or when it would be the better choice.
+    pub why_not: String,
+}
+
+/// What one rule says when its trigger holds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    /// The rule's name (the function's name).
+    pub rule: &'static str,
+    /// The recommendation, when this rule decides one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub choice: Option<Choice>,
+    /// Which deciding rule wins: the highest.
+    #[serde(skip)]
+    pub priority: u8,
+    /// Why.
+    pub reasons: Vec<String>,
+    /// Costs and caveats to weigh beyond time.
+    pub costs: Vec<String>,
+    /// Other approaches and why not.
+    pub alternatives: Vec<Alternative>,
+    /// `gil-lab` commands that would measure or check what the rule assumes.
+    pub measure: Vec<String>,
+    /// Ids of the published facts it rests on.
+    pub cites: Vec<&'static str>,
+}
+
+impl Finding {
+    pub(super) fn new(rule: &'static str) -> Finding {
+        Finding {
+            rule,
+            choice: None,
+            priority: 0,
+            reasons: Vec::new(),
+            costs: Vec::new(),
+            alternatives: Vec::new(),
+            measure: Vec::new(),
+            cites: Vec::new(),
+        }
+    }
+
+    pub(super) fn decides(
+        mut self,
+        approach: AdvisedApproach,
+        interpreter: String,
+        priority: u8,
+    ) -> Finding {
+        self.choice = Some(Choice {
+            approach,
+            interpreter,
+        });
+        self.priority = priority;
+        self
+    }
+
+    pub(super) fn reason(mut self, text: impl Into<String>) -> Finding {
+        self.reasons.push(text.into());
+        self
+    }
+
+    pub(super) fn cost(mut self, text: impl Into<String>) -> Finding {
+        self.costs.push(text.into());
+        self
+    }
+
+    pub(super) fn instead(mut self, approach: &str, why_not: impl Into<String>) -> Finding {
+        self.alternatives.push(Alternative {
+            approach: approach.into(),
+            why_not: why_not.into(),
+        });
+        self
+    }
+
+    pub(super) fn measure(mut self, command: impl Into<String>) -> Finding {
+        self.measure.push(command.into());
+        self
+    }
+
+    pub(super) fn cite(mut self, ids: &[&'static str]) -> Finding {
+        self.cites.extend_from_slice(ids);
+        self
+    }
+}
+
+/// Priority of the workload's own rule.
+pub(super) const WORKLOAD: u8 = 1;
+/// Priority of a rule that overrides the workload's choice because of the
+/// code's dependencies.
+pub(super) const DEPENDENCIES: u8 = 2;
+/// Priority of a rule that overrides everything: the work does not fit one
+/// machine.
+pub(super) const SCALE_OUT: u8 = 3;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn approaches_are_ordered_from_the_simplest() {
+        assert!(AdvisedApproach::Sequential < AdvisedApproach::Threads);
+        assert!(AdvisedApproach::Threads < AdvisedApproach::Asyncio);
+        assert!(AdvisedApproach::Asyncio < AdvisedApproach::Processes);
+        assert!(AdvisedApproach::Processes < AdvisedApproach::Interpreters);
+        assert!(AdvisedApproach::Interpreters < AdvisedApproach::Distributed);
+        // Every measured approach is one the advice knows, by the same name.
+        for approach in Approach::ALL {
+            assert_eq!(AdvisedApproach::measured(approach).name(), approach.name());
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! What the advice needs of a run, gathered once (`RunView`): each
+//! cell's measured work-phase times, its digest failures, the cells that may
+//! be recommended; and the helpers every part of the advice shares (the
+//! seed of its CIs, how it writes a ratio, a cell's median).
+
+use std::collections::BTreeMap;
+
+use crate::run::LoadedRun;
+use crate::run::analysis::describe;
+use crate::run::record::{
+    CellKey, CellState, CellSummary, FailureKind, InterpreterKind, InterpreterRecord, RunSummary,
+};
+use crate::stats::Estimate;
+
+/// Seed of the bootstrap CIs of the advice: fixed, so the same run always
+/// gets the same advice.
+pub(super) const SEED: u64 = 0x6164_7669_7365; // "advise"
+
+/// `1.93× (95% CI 1.88–1.98)`.
+pub(super) fn ratio_text(e: &Estimate) -> String {
+    format!("{:.2}× (95% CI {:.2}–{:.2})", e.point, e.ci_low, e.ci_high)
+}
+
+/// What the advice needs of a run, gathered once.
+pub(super) struct RunView<'a> {
+    pub(super) loaded: &'a LoadedRun,
+    pub(super) summary: RunSummary,
+    /// Work-phase times of each cell's measured trials.
+    pub(super) work: BTreeMap<CellKey, Vec<f64>>,
+    /// Trials of each cell whose digest differed from the reference.
+    pub(super) digest_failures: BTreeMap<CellKey, usize>,
+}
+
+impl<'a> RunView<'a> {
+    pub(super) fn new(loaded: &'a LoadedRun) -> RunView<'a> {
+        let summary = loaded.summary.clone();
+        let mut work: BTreeMap<CellKey, Vec<f64>> = BTreeMap::new();
+        let mut digest_failures: BTreeMap<CellKey, usize> = BTreeMap::new();
+        for trial in &loaded.trials {
+            if trial.is_measured()
+                && let Some(w) = trial.work_s()
+            {
+                work.entry(trial.cell.clone()).or_default().push(w);
+            }
+            if trial
+                .failure
+                .as_ref()
+                .is_some_and(|f| f.kind == FailureKind::DigestMismatch)
+            {
+                *digest_failures.entry(trial.cell.clone()).or_default() += 1;
+            }
+        }
+        RunView {
+            loaded,
+            summary,
+            work,
+            digest_failures,
+        }
+    }
+
+    pub(super) fn interpreter(&self, cell: &CellKey) -> Option<&InterpreterRecord> {
+        self.loaded.run.interpreter(&cell.interpreter)
+    }
+
+    /// A free-threaded build running with its default (GIL off).
+    pub(super) fn free_threaded(&self, cell: &CellKey) -> bool {
+        self.interpreter(cell)
+            .is_some_and(|i| i.is_free_threaded_as_built())
+    }
+
+    pub(super) fn name(&self, cell: &CellKey) -> String {
+        describe(&self.loaded.run, cell)
+    }
+
+    pub(super) fn samples(&self, cell: &CellKey) -> &[f64] {
+        self.work.get(cell).map_or(&[], Vec::as_slice)
+    }
+
+    /// The cells that can be recommended: measured Python cells on an
+    /// interpreter in its default GIL mode (a forced GIL is a control, not
+    /// an option), without a digest failure.
+    pub(super) fn candidates(&self, scenario: &str) -> Vec<&CellSummary> {
+        self.summary
+            .cells
+            .iter()
+            .filter(|c| c.cell.scenario == scenario && c.state == CellState::Measured)
+            .filter(|c| {
+                self.interpreter(&c.cell)
+                    .is_none_or(|i| i.kind == InterpreterKind::Python && i.gil_forced.is_none())
+            })
+            .filter(|c| !self.digest_failures.contains_key(&c.cell))
+            .filter(|c| c.work.is_some() && !self.samples(&c.cell).is_empty())
+            .collect()
+    }
+}
+
+/// The median work-phase time of a cell (infinite when unmeasured).
+pub(super) fn median_of(c: &CellSummary) -> f64 {
+    c.work.as_ref().map_or(f64::INFINITY, |w| w.median)
+}
