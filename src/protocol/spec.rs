@@ -174,21 +174,44 @@ pub fn parse_spec(args: &[String]) -> Result<TrialSpec, BadSpec> {
     })
 }
 
-/// The spec's `llm` object: where the model is.
+/// The spec's `llm` object: where the model is. Missing fields take the
+/// runner's defaults, in [`LlmSpec::from_json`] and when a stored plan is
+/// read back (runs written before these fields were stated leave them out).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LlmSpec {
     /// Base URL, e.g. `http://127.0.0.1:8000/v1`.
     pub url: String,
     /// Model name sent with every request.
+    #[serde(default = "default_model")]
     pub model: String,
     /// Name of the environment variable holding the API key.
+    #[serde(default)]
     pub api_key_env: Option<String>,
     /// Seconds per attempt.
+    #[serde(default = "default_timeout_s")]
     pub timeout_s: f64,
     /// Attempts after the first.
+    #[serde(default = "default_max_retries")]
     pub max_retries: u32,
     /// Whether a call that fails for good fails the trial (always, in the twin).
+    #[serde(default = "default_strict")]
     pub strict: bool,
+}
+
+fn default_model() -> String {
+    DEFAULT_MODEL.into()
+}
+
+fn default_timeout_s() -> f64 {
+    DEFAULT_TIMEOUT_S
+}
+
+fn default_max_retries() -> u32 {
+    DEFAULT_MAX_RETRIES
+}
+
+fn default_strict() -> bool {
+    true
 }
 
 impl LlmSpec {
@@ -292,6 +315,18 @@ mod tests {
         )
         .unwrap();
         assert_eq!((spec.workers, spec.scale, spec.seed), (3, 2.0, u64::MAX));
+    }
+
+    #[test]
+    fn a_stored_spec_without_the_llm_defaults_reads_back() {
+        // As run.json stored it before the timeout and retries were stated.
+        let old = r#"{"approach":"threads","llm":{"api_key_env":null,"model":"gil-lab-sim",
+            "strict":true,"url":"http://127.0.0.1:9/v1"},"scale":0.3,"scenario":"io",
+            "seed":1,"start_method":null,"workers":4}"#;
+        let spec: TrialSpec = serde_json::from_str(old).unwrap();
+        let llm = spec.llm.unwrap();
+        assert_eq!((llm.timeout_s, llm.max_retries), (30.0, 5));
+        assert_eq!(spec.approach, Approach::Threads);
     }
 
     #[test]
