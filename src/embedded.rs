@@ -84,6 +84,21 @@ pub fn package_root() -> Result<PathBuf> {
     Ok(root)
 }
 
+/// `python -I -B FLAGS -c CODE`: Python code run in isolated mode (`-I`
+/// ignores PYTHON* variables, the user site and the current directory; `-B`
+/// writes no bytecode), with `interpreter_flags` (e.g. `-X gil=1`) before it.
+/// Arguments added to the command reach the code as `sys.argv[1:]`.
+pub fn isolated_command(executable: &Path, interpreter_flags: &[String], code: &str) -> Command {
+    let mut command = Command::new(executable);
+    command
+        .arg("-I")
+        .arg("-B")
+        .args(interpreter_flags)
+        .arg("-c")
+        .arg(code);
+    command
+}
+
 /// A command that runs `module` of the embedded package like `python -m`, in
 /// isolated mode (`-I -B`), with `interpreter_flags` (e.g. `-X gil=1`) before it.
 pub fn module_command(
@@ -92,15 +107,8 @@ pub fn module_command(
     module: &str,
 ) -> Result<Command> {
     let root = package_root()?;
-    let mut command = Command::new(executable);
-    command
-        .arg("-I")
-        .arg("-B")
-        .args(interpreter_flags)
-        .arg("-c")
-        .arg(BOOTSTRAP)
-        .arg(root)
-        .arg(module);
+    let mut command = isolated_command(executable, interpreter_flags, BOOTSTRAP);
+    command.arg(root).arg(module);
     Ok(command)
 }
 

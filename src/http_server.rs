@@ -157,19 +157,16 @@ impl Drop for BackgroundServer {
     }
 }
 
+/// A minimal HTTP/1.1 client for the tests of the servers built on this
+/// module.
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use axum::routing::get;
+pub(crate) mod test_client {
     use std::io::{Read, Write};
+    use std::net::SocketAddr;
+    use std::time::Duration;
 
-    const KIND: ServerKind = ServerKind {
-        name: "the test server",
-        thread_name: "gil-lab-test",
-        workers: Some(1),
-    };
-
-    fn get_body(addr: SocketAddr, target: &str) -> String {
+    /// `GET target` on `addr`; the whole response, headers included.
+    pub(crate) fn get(addr: SocketAddr, target: &str) -> String {
         let mut stream = std::net::TcpStream::connect(addr).unwrap();
         stream
             .set_read_timeout(Some(Duration::from_secs(30)))
@@ -183,6 +180,18 @@ mod tests {
         stream.read_to_string(&mut response).unwrap();
         response
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::routing::get;
+
+    const KIND: ServerKind = ServerKind {
+        name: "the test server",
+        thread_name: "gil-lab-test",
+        workers: Some(1),
+    };
 
     #[test]
     fn a_busy_port_is_an_error_saying_what_to_change() {
@@ -205,7 +214,7 @@ mod tests {
         let app = Router::new().route("/", get(|| async { "hello" }));
         let server = bound.spawn(app, &KIND).unwrap();
         let addr = server.addr();
-        let response = get_body(addr, "/");
+        let response = test_client::get(addr, "/");
         assert!(response.starts_with("HTTP/1.1 200"), "{response}");
         assert!(response.ends_with("hello"), "{response}");
         // An idle open connection must not keep the server from stopping.

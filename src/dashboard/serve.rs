@@ -451,7 +451,7 @@ pub fn spawn_live(run_dir: &Path, host: &str, port: u16) -> Result<LiveServer> {
 mod tests {
     use super::*;
     use crate::run::record::{RunFile, SCHEMA_VERSION};
-    use std::io::{Read, Write};
+    use std::io::Write;
 
     /// A run that has just started: no trial yet. (From JSON, so that the
     /// test does not need every field the record types may grow.)
@@ -468,20 +468,7 @@ mod tests {
         directory::RunDir::create(dir, &run).unwrap();
     }
 
-    fn get(addr: std::net::SocketAddr, target: &str) -> String {
-        let mut stream = std::net::TcpStream::connect(addr).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .unwrap();
-        write!(
-            stream,
-            "GET {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-        )
-        .unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
-        response
-    }
+    use crate::http_server::test_client::get;
 
     #[test]
     fn live_server_serves_the_run_and_stops_when_dropped() {

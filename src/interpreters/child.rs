@@ -81,14 +81,7 @@ pub enum Finished {
 /// and the current directory; `-B` writes no bytecode. Arguments added to
 /// the command reach the script as `sys.argv[1:]`.
 pub fn script_command(executable: &Path, interpreter_flags: &[String], script: &str) -> Command {
-    let mut command = Command::new(executable);
-    command
-        .arg("-I")
-        .arg("-B")
-        .args(interpreter_flags)
-        .arg("-c")
-        .arg(script);
-    command
+    crate::embedded::isolated_command(executable, interpreter_flags, script)
 }
 
 /// Runs `command` with stdin closed and stdout/stderr captured, killing it
