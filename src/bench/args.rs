@@ -22,8 +22,8 @@ pub struct BenchArgs {
     #[arg(long, group = "plan")]
     pub full: bool,
 
-    /// Only these scenarios (repeatable or comma-separated): cpu, shared, io,
-    /// mixed (io and mixed call an LLM endpoint: the built-in one unless --llm-url).
+    /// Only these scenarios (repeatable or comma-separated); io and mixed call
+    /// an LLM endpoint: the built-in one unless --llm-url.
     #[arg(long, value_delimiter = ',', value_enum, group = "plan")]
     pub scenario: Vec<Scenario>,
 
