@@ -1,5 +1,6 @@
 //! The words gil-lab measures with, as types: the [`Scenario`] (what the
-//! agents do) and the [`Approach`] (how they run concurrently). Each is
+//! agents do), the [`Approach`] (how they run concurrently) and the
+//! [`GilMode`] (how an interpreter runs with respect to the GIL). Each is
 //! listed here once, with its name on the command line and in every JSON
 //! file, its display order and what follows from it; the CLI, the plan, the
 //! twin, the advice and the dashboard all use these types.
@@ -171,6 +172,32 @@ impl Approach {
 impl fmt::Display for Approach {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// How an interpreter runs with respect to the GIL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GilMode {
+    /// A default build: one GIL.
+    Gil,
+    /// A free-threaded build running without the GIL.
+    FreeThreaded,
+    /// A free-threaded build with the GIL forced back on (`-X gil=1`).
+    ForcedOn,
+    /// The native twin: no interpreter lock at all.
+    Native,
+}
+
+impl GilMode {
+    /// Short words for humans.
+    pub fn words(self) -> &'static str {
+        match self {
+            GilMode::Gil => "default build (GIL)",
+            GilMode::FreeThreaded => "free-threaded (no GIL)",
+            GilMode::ForcedOn => "free-threaded build, GIL forced on",
+            GilMode::Native => "native twin (no interpreter lock)",
+        }
     }
 }
 

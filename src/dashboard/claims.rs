@@ -217,7 +217,7 @@ fn default_twin<'a>(
 ) -> Option<&'a InterpreterRecord> {
     let candidates: Vec<&InterpreterRecord> = run
         .iter()
-        .filter(|i| i.kind == InterpreterKind::Python && GilMode::of(i) == GilMode::Gil)
+        .filter(|i| i.kind == InterpreterKind::Python && i.gil_mode() == GilMode::Gil)
         .filter(|i| {
             i.implementation == ft.implementation
                 && major_minor(&i.version) == major_minor(&ft.version)
@@ -243,11 +243,11 @@ pub fn check(loaded: &LoadedRun, summary: &RunSummary) -> ClaimsCheck {
     let mut measured = Vec::new();
     for ft in interpreters
         .iter()
-        .filter(|i| GilMode::of(i) == GilMode::FreeThreaded)
+        .filter(|i| i.gil_mode() == GilMode::FreeThreaded)
     {
         let forced = interpreters
             .iter()
-            .find(|i| GilMode::of(i) == GilMode::ForcedOn && i.path == ft.path);
+            .find(|i| i.gil_mode() == GilMode::ForcedOn && i.path == ft.path);
         let pairs = [
             default_twin(interpreters, ft).map(|d| (CostKind::FreeThreadedVsDefault, ft, d)),
             forced.map(|g| (CostKind::GilOnVsOff, g, ft)),
@@ -308,7 +308,7 @@ pub fn check(loaded: &LoadedRun, summary: &RunSummary) -> ClaimsCheck {
         }
     }
     let missing = measured.is_empty().then(|| {
-        if interpreters.iter().any(|i| GilMode::of(i) == GilMode::FreeThreaded) {
+        if interpreters.iter().any(|i| i.gil_mode() == GilMode::FreeThreaded) {
             "no sequential trials of a free-threaded build and its default build (or its GIL-forced variant) were measured in this run".to_string()
         } else {
             "this run has no free-threaded interpreter: `gil-lab python install 3.13t` provides one".to_string()

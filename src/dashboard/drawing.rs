@@ -10,7 +10,7 @@ use plotters::prelude::*;
 use serde::Serialize;
 
 use crate::run::LoadedRun;
-use crate::run::record::{CellSummary, InterpreterKind};
+use crate::run::record::{CellSummary, InterpreterKind, InterpreterRecord};
 use crate::vocabulary::Approach;
 
 use super::views::GilMode;
@@ -119,7 +119,7 @@ pub(super) fn mode_of(loaded: &LoadedRun, c: &CellSummary) -> GilMode {
     loaded
         .run
         .interpreter(&c.cell.interpreter)
-        .map_or(GilMode::Gil, GilMode::of)
+        .map_or(GilMode::Gil, InterpreterRecord::gil_mode)
 }
 
 pub(super) fn label_of(loaded: &LoadedRun, id: &str) -> String {

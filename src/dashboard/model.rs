@@ -13,7 +13,9 @@ use crate::run::LoadedRun;
 use crate::run::analysis;
 use crate::run::format::{format_bytes, format_seconds};
 use crate::run::machine::MachineInfo;
-use crate::run::record::{CellKey, CellState, CellSummary, InterpreterKind, RunStatus};
+use crate::run::record::{
+    CellKey, CellState, CellSummary, InterpreterKind, InterpreterRecord, RunStatus,
+};
 
 use super::charts;
 use super::claims::{self, ClaimsCheck};
@@ -105,7 +107,7 @@ fn interpreter_views(loaded: &LoadedRun) -> Vec<InterpreterView> {
         .interpreters
         .iter()
         .map(|i| {
-            let mode = GilMode::of(i);
+            let mode = i.gil_mode();
             let turned_on: BTreeSet<&str> = loaded
                 .trials
                 .iter()
@@ -173,7 +175,7 @@ fn cell_row(loaded: &LoadedRun, c: &CellSummary) -> CellRow {
         interpreter: c.cell.interpreter.clone(),
         interpreter_label: interpreter
             .map_or_else(|| c.cell.interpreter.clone(), |i| i.label.clone()),
-        mode: interpreter.map_or(GilMode::Gil, GilMode::of),
+        mode: interpreter.map_or(GilMode::Gil, InterpreterRecord::gil_mode),
         state: state.into(),
         skip_reason: c.skip_reason.clone(),
         work,

@@ -72,7 +72,7 @@ pub fn representative<'a>(
 }
 
 fn python_mode(i: &InterpreterRecord, mode: GilMode) -> bool {
-    i.kind == InterpreterKind::Python && GilMode::of(i) == mode
+    i.kind == InterpreterKind::Python && i.gil_mode() == mode
 }
 
 /// `threads ×2 on CPython 3.13.0 (default build (GIL))`.
@@ -85,7 +85,7 @@ fn title_of(cell: &CellSummary, interpreter: &InterpreterRecord) -> String {
     format!(
         "{how} on {} — {}",
         interpreter.label,
-        GilMode::of(interpreter).words()
+        interpreter.gil_mode().words()
     )
 }
 
@@ -211,7 +211,7 @@ pub fn scenario_timelines(
         }
         set.groups.push(TimelineGroup {
             interpreter: interpreter.label.clone(),
-            mode: GilMode::of(interpreter),
+            mode: interpreter.gil_mode(),
             timelines,
         });
     }

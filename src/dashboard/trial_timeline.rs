@@ -309,7 +309,7 @@ pub(super) fn prepare(
             approach: trial.cell.approach.to_string(),
             workers: trial.cell.workers,
             interpreter: interpreter.id.clone(),
-            mode: GilMode::of(interpreter),
+            mode: interpreter.gil_mode(),
             trial: trial.index,
             work_s: trial.work_s(),
             lanes: kept.into_iter().map(|(l, _)| l).collect(),

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::run::LoadedRun;
 use crate::run::analysis::describe;
 use crate::run::format::{format_bytes, format_seconds};
-use crate::run::record::{CellKey, CellSummary, InterpreterKind, RunSummary};
+use crate::run::record::{CellKey, CellSummary, InterpreterKind, InterpreterRecord, RunSummary};
 use crate::vocabulary::Approach;
 
 use super::views::{GilMode, median_estimate, ratio_text, seconds_text};
@@ -29,7 +29,10 @@ pub struct VerdictView {
 /// How an approach on an interpreter is called in a verdict:
 /// "free-threaded threads", "threads under the GIL", "processes".
 fn flavoured(loaded: &LoadedRun, cell: &CellKey) -> String {
-    let mode = loaded.run.interpreter(&cell.interpreter).map(GilMode::of);
+    let mode = loaded
+        .run
+        .interpreter(&cell.interpreter)
+        .map(InterpreterRecord::gil_mode);
     match mode {
         Some(GilMode::FreeThreaded) => format!("free-threaded {}", cell.approach),
         Some(GilMode::ForcedOn) => {

@@ -9,7 +9,7 @@
 use serde::Serialize;
 
 use crate::run::format::format_seconds;
-use crate::run::record::{InterpreterKind, InterpreterRecord, Totals};
+use crate::run::record::Totals;
 use crate::stats::Estimate;
 
 /// What run this is and how far it got.
@@ -48,45 +48,7 @@ pub struct RunInfo {
     pub provisional: bool,
 }
 
-/// How an interpreter runs with respect to the GIL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum GilMode {
-    /// A default build: one GIL.
-    Gil,
-    /// A free-threaded build running without the GIL.
-    FreeThreaded,
-    /// A free-threaded build with the GIL forced back on (`-X gil=1`).
-    ForcedOn,
-    /// The native twin: no interpreter lock at all.
-    Native,
-}
-
-impl GilMode {
-    /// The mode of a recorded interpreter.
-    pub fn of(interpreter: &InterpreterRecord) -> GilMode {
-        match (
-            interpreter.kind,
-            interpreter.free_threaded,
-            interpreter.gil_forced,
-        ) {
-            (InterpreterKind::Native, _, _) => GilMode::Native,
-            (_, true, Some(true)) => GilMode::ForcedOn,
-            (_, true, _) => GilMode::FreeThreaded,
-            (_, false, _) => GilMode::Gil,
-        }
-    }
-
-    /// Short words for humans.
-    pub fn words(self) -> &'static str {
-        match self {
-            GilMode::Gil => "default build (GIL)",
-            GilMode::FreeThreaded => "free-threaded (no GIL)",
-            GilMode::ForcedOn => "free-threaded build, GIL forced on",
-            GilMode::Native => "native twin (no interpreter lock)",
-        }
-    }
-}
+pub use crate::vocabulary::GilMode;
 
 /// One interpreter of the run.
 #[derive(Debug, Clone, Serialize)]

@@ -16,7 +16,7 @@ use crate::protocol::RunnerReport;
 use crate::protocol::TrialSpec;
 use crate::run::machine::MachineInfo;
 use crate::run::timeline::SamplerReport;
-use crate::vocabulary::Approach;
+use crate::vocabulary::{Approach, GilMode};
 
 pub use super::summary::{
     CellState, CellSummary, Orchestration, RunSummary, ScenarioVerdict, StopReason, Totals,
@@ -393,6 +393,16 @@ pub struct RunFile {
 }
 
 impl InterpreterRecord {
+    /// How it runs with respect to the GIL.
+    pub fn gil_mode(&self) -> GilMode {
+        match (self.kind, self.free_threaded, self.gil_forced) {
+            (InterpreterKind::Native, _, _) => GilMode::Native,
+            (_, true, Some(true)) => GilMode::ForcedOn,
+            (_, true, _) => GilMode::FreeThreaded,
+            (_, false, _) => GilMode::Gil,
+        }
+    }
+
     /// A free-threaded build run as built: the GIL off, nothing forced.
     pub fn is_free_threaded_as_built(&self) -> bool {
         self.free_threaded && self.gil_forced.is_none()
