@@ -11,10 +11,11 @@
 //! - [`timeline`]: what the sampler saw of a trial's process tree;
 //! - [`machine`]: what the machine was when the run started.
 //!
-//! Dependencies point one way: this module uses the statistics (`stats`)
-//! and the vocabulary types below it, and nothing that renders or produces
-//! runs (`bench`, `advise`, `dashboard`, `export`, `compare`) — they all
-//! use it.
+//! Dependencies point one way: this module uses the statistics (`stats`),
+//! the vocabulary, the protocol's types and the types it stores from
+//! `interpreters` (the probe's facts) and `llm` (a run's endpoint settings),
+//! and nothing that renders or produces runs (`bench`, `advise`,
+//! `dashboard`, `export`, `compare`): they all use it.
 
 pub mod analysis;
 pub mod directory;
