@@ -18,55 +18,11 @@ use anyhow::{Context, Result, anyhow};
 
 use super::blackboard::Blackboard;
 use super::clock::monotonic;
-use super::knowledge::RoadNetwork;
 use super::process_pool::Pool;
-use super::scenario::{QUERIES_PER_TASK, Task, Workbench};
-use crate::protocol::{Sharing, TrialSpec as Spec};
+use super::scenario::Workbench;
+use super::trial::{Outcome, TaskRecord, Trial, findings, perform};
+use crate::protocol::Sharing;
 use crate::vocabulary::Approach;
-
-/// Everything an approach needs to run one trial.
-pub struct Trial<'a> {
-    /// The spec (worker processes get it as their argument).
-    pub spec: &'a Spec,
-    /// The task list, in task order.
-    pub tasks: &'a [Task],
-    /// The knowledge base (`shared` scenario, in-process approaches).
-    pub network: Option<&'a RoadNetwork>,
-    /// Where findings are posted.
-    pub blackboard: &'a Blackboard,
-}
-
-/// What one task did.
-#[derive(Clone, Debug, PartialEq)]
-pub struct TaskRecord {
-    /// Position in the task list.
-    pub index: usize,
-    /// Who ran it: `main`, `thread-<n>`, `process-<pid>`.
-    pub worker: String,
-    /// CLOCK_MONOTONIC seconds when the task started.
-    pub start: f64,
-    /// CLOCK_MONOTONIC seconds when it ended.
-    pub end: f64,
-    /// The task's results.
-    pub result: Vec<i64>,
-}
-
-/// What an approach reports back.
-#[derive(Debug)]
-pub struct Outcome {
-    /// One record per task, in any order.
-    pub records: Vec<TaskRecord>,
-    /// Seconds to get every worker running.
-    pub pool_start: f64,
-    /// Seconds from handing out the first task until every result was in.
-    pub work: f64,
-    /// Seconds to join the threads / stop the worker processes.
-    pub teardown: f64,
-    /// `processes`: what each worker says about a GIL (always false).
-    pub worker_gil_enabled: Vec<Option<bool>>,
-    /// `shared` scenario: how the knowledge base reached the workers.
-    pub sharing: Option<Sharing>,
-}
 
 /// Runs the trial's tasks the way `approach` does.
 pub fn run(approach: Approach, trial: &Trial) -> Result<Outcome> {
@@ -85,37 +41,6 @@ pub fn run(approach: Approach, trial: &Trial) -> Result<Outcome> {
             anyhow::bail!("the native twin has no subinterpreters: {approach} is a Python approach")
         }
     }
-}
-
-/// Runs `task` on this worker's workbench and returns its record; in the
-/// `shared` scenario, posts the route lengths to the blackboard (outside the
-/// task's timing, like the Python coordinator).
-pub fn perform(
-    bench: &mut Workbench,
-    task: &Task,
-    worker: &str,
-    blackboard: Option<&Blackboard>,
-) -> Result<TaskRecord> {
-    let start = monotonic();
-    let result = bench
-        .run_task(task)
-        .with_context(|| format!("task {} ({})", task.index, task.agent.name()))?;
-    let end = monotonic();
-    if let Some(blackboard) = blackboard {
-        blackboard.post(task.index, task.agent, findings(&result));
-    }
-    Ok(TaskRecord {
-        index: task.index,
-        worker: worker.to_string(),
-        start,
-        end,
-        result,
-    })
-}
-
-/// The part of a `shared` result that is posted: the route lengths.
-fn findings(result: &[i64]) -> &[i64] {
-    &result[result.len().saturating_sub(QUERIES_PER_TASK)..]
 }
 
 /// Same-object sharing, free: what threads (and the main thread) get.

@@ -14,9 +14,9 @@ use std::rc::Rc;
 
 use anyhow::{Context, Result};
 
-use super::approach::{Outcome, TaskRecord, Trial};
 use super::clock::monotonic;
 use super::llm_task;
+use super::trial::{Outcome, TaskRecord, Trial};
 use crate::protocol::LlmSpec;
 
 /// Runs the trial on an event loop; `offload` hands reasoning steps to threads.

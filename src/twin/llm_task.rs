@@ -8,9 +8,10 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
-use super::scenario::{Scenario, Task};
+use super::task::Task;
 use crate::llm::completion::text_hash;
 use crate::protocol::LlmSpec;
+use crate::vocabulary::Scenario;
 
 /// Model calls per `io` task (`io_scenario.CALLS_PER_TASK`).
 const CALLS_PER_TASK: u32 = 2;
@@ -208,7 +209,7 @@ mod tests {
 
     #[test]
     fn prompts_match_the_python_scenario() {
-        let task = super::super::scenario::make_tasks(0.125, 1)[0];
+        let task = super::super::task::make_tasks(0.125, 1)[0];
         let prompt = messages(&task, 1, 0xab);
         assert_eq!(
             prompt[0]["content"],

@@ -23,6 +23,8 @@ mod llm_task;
 mod process_pool;
 
 mod scenario;
+mod task;
+mod trial;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::process::ExitCode;
@@ -34,12 +36,12 @@ use crate::protocol::{
     Phases, Runtime, Status, TaskReport, TrialResult, TrialSpec as Spec, parse_spec,
 };
 use crate::vocabulary::{Approach, Scenario};
-use approach::Trial;
 use blackboard::Blackboard;
 use clock::monotonic;
 use digest::Digest;
 use knowledge::RoadNetwork;
-use scenario::make_tasks;
+use task::make_tasks;
+use trial::Trial;
 
 /// The hidden `gil-lab twin` subcommands.
 #[derive(Debug, Subcommand)]

@@ -17,10 +17,11 @@ use std::thread;
 use anyhow::{Context, Result, anyhow, bail};
 use serde::{Deserialize, Serialize};
 
-use super::approach::{TaskRecord, perform};
 use super::clock::monotonic;
 use super::knowledge::RoadNetwork;
-use super::scenario::{Task, Workbench, make_tasks};
+use super::scenario::Workbench;
+use super::task::{Task, make_tasks};
+use super::trial::{TaskRecord, perform};
 use crate::protocol::{TrialSpec as Spec, parse_spec};
 
 /// What a worker says once it is ready for tasks.

@@ -1,20 +1,16 @@
-//! Scenarios and the task list they make (docs/agents.md, sections 2 and 7;
-//! `workload/gil_lab/scenarios.py`).
-//!
-//! The task list depends only on the scale and the seed, never on the
-//! approach or the number of workers, so every approach (and the Python
-//! runner) computes the same results and the same digest.
+//! What a task does in each scenario (docs/agents.md, section 7;
+//! `workload/gil_lab/scenarios.py`): the agent's work, the `shared`
+//! scenario's knowledge-base queries, the `io`/`mixed` model calls, on a
+//! worker's [`Workbench`]. The task list itself is in [`super::task`].
 
 use anyhow::{Context, Result};
 
-use super::agents::Agent;
 use super::knowledge::{RoadNetwork, Router};
 use super::llm_task::BlockingCaller;
+use super::task::Task;
 use crate::prng::SplitMix64;
 use crate::protocol::LlmSpec;
 
-/// Tasks per agent at scale 1.0.
-const TASKS_PER_AGENT: f64 = 8.0;
 /// Knowledge-base queries per task in the `shared` scenario.
 pub const QUERIES_PER_TASK: usize = 2;
 /// Largest |dx| and |dy| between a query's source and target junction.
@@ -23,36 +19,6 @@ const QUERY_RADIUS: i64 = 96;
 const QUERY_SALT: u64 = 0x7175_6572_7973_6565;
 
 pub use crate::vocabulary::Scenario;
-
-/// One unit of agent work.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Task {
-    /// Position in the task list (0-based).
-    pub index: usize,
-    /// The agent that does it.
-    pub agent: Agent,
-    /// The task's own 64-bit seed.
-    pub seed: u64,
-}
-
-/// 4 x max(1, floor(8 x scale + 0.5)) tasks, computed in IEEE double like
-/// Python's `int(8 * scale + 0.5)`.
-pub fn task_count(scale: f64) -> u64 {
-    4 * ((TASKS_PER_AGENT * scale + 0.5).floor() as u64).max(1)
-}
-
-/// The task list: task i goes to agent i mod 4 and its seed is output i of
-/// SplitMix64(seed).
-pub fn make_tasks(scale: f64, seed: u64) -> Vec<Task> {
-    let mut master = SplitMix64::new(seed);
-    (0..task_count(scale) as usize)
-        .map(|index| Task {
-            index,
-            agent: Agent::ALL[index % 4],
-            seed: master.next_u64(),
-        })
-        .collect()
-}
 
 /// A task's knowledge-base queries as (source, target), from
 /// SplitMix64(task seed ^ QUERY_SALT): per query, source = below(nodes),
@@ -135,16 +101,8 @@ impl<'a> Workbench<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn task_counts_follow_the_scale() {
-        assert_eq!(task_count(1.0), 32);
-        assert_eq!(task_count(0.25), 8);
-        assert_eq!(task_count(0.1), 4);
-        assert_eq!(task_count(1e-9), 4);
-        // 8 * 0.1875 + 0.5 = 2.0 exactly: rounds half up like Python.
-        assert_eq!(task_count(0.1875), 8);
-    }
+    use crate::twin::agents::Agent;
+    use crate::twin::task::make_tasks;
 
     /// Same task seeds and queries as the Python scenarios (seed 1).
     #[test]
