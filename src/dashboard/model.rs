@@ -277,7 +277,7 @@ fn readable_time(rfc3339: &str) -> String {
 /// Builds the dashboard of a loaded run (and draws its charts).
 pub fn build(loaded: &LoadedRun) -> anyhow::Result<Dashboard> {
     let run = &loaded.run;
-    let (summary, provisional) = (loaded.summary.clone(), loaded.is_provisional());
+    let (summary, provisional) = (&loaded.summary, loaded.is_provisional());
     let mut cells: Vec<&CellSummary> = summary.cells.iter().collect();
     cells.sort_by_key(|c| cell_order(loaded, &c.cell));
 
@@ -366,10 +366,10 @@ pub fn build(loaded: &LoadedRun) -> anyhow::Result<Dashboard> {
         busy_machine: busy_machine(&run.machine, run.settings.usable_cores),
         title: format!("gil-lab run of {}", readable_time(&run.started_at)),
         run: info,
-        verdicts: verdict::verdicts(loaded, &summary),
+        verdicts: verdict::verdicts(loaded, summary),
         interpreters: interpreter_views(loaded),
         scenarios,
-        claims: claims::check(loaded, &summary),
+        claims: claims::check(loaded, summary),
         machine: machine_facts(&run.machine),
         warnings,
         cells: cells.iter().map(|c| cell_row(loaded, c)).collect(),

@@ -24,7 +24,7 @@ pub(super) fn ratio_text(e: &Estimate) -> String {
 /// What the advice needs of a run, gathered once.
 pub(super) struct RunView<'a> {
     pub(super) loaded: &'a LoadedRun,
-    pub(super) summary: RunSummary,
+    pub(super) summary: &'a RunSummary,
     /// Work-phase times of each cell's measured trials.
     pub(super) work: BTreeMap<CellKey, Vec<f64>>,
     /// Trials of each cell whose digest differed from the reference.
@@ -33,7 +33,7 @@ pub(super) struct RunView<'a> {
 
 impl<'a> RunView<'a> {
     pub(super) fn new(loaded: &'a LoadedRun) -> RunView<'a> {
-        let summary = loaded.summary.clone();
+        let summary = &loaded.summary;
         let mut work: BTreeMap<CellKey, Vec<f64>> = BTreeMap::new();
         let mut digest_failures: BTreeMap<CellKey, usize> = BTreeMap::new();
         for trial in &loaded.trials {
