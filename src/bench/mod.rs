@@ -287,9 +287,8 @@ fn start(args: &BenchArgs, machine: &MachineInfo) -> Result<Started> {
 /// An interrupted run: reload it and refresh its commands (the embedded
 /// package is extracted again if needed).
 fn resume(dir: &Path) -> Result<Started> {
-    let LoadedRun {
-        mut run, trials, ..
-    } = run_dir::load(dir)?;
+    let mut run = run_dir::read_run_file(dir)?;
+    let trials = run_dir::read_trials(dir)?;
     for interpreter in &run.interpreters {
         if !interpreter.path.is_file() {
             bail!(
@@ -362,7 +361,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     );
     progress.finish();
     // Whatever happened, the records on disk are the truth: summarise them.
-    let LoadedRun { trials, .. } = run_dir::load(run_dir.path())?;
+    let trials = run_dir::read_trials(run_dir.path())?;
     let interrupted = cancel.load(Ordering::SeqCst) || !state.complete();
     run.status = if interrupted {
         RunStatus::Interrupted
@@ -378,8 +377,9 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     ));
     run_dir.write_run(&run)?;
     outcome?;
-    // Every view below renders the run as stored: read back once.
-    let loaded = run_dir::load(run_dir.path())?;
+    // Every view below renders the run as just stored.
+    let loaded = LoadedRun::new(run_dir.path().to_path_buf(), run, trials);
+    let run = &loaded.run;
 
     if !args.no_report {
         // The report is a view of the records: failing to write it loses nothing.
@@ -412,7 +412,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&json)?);
     } else {
         let mut stdout = std::io::stdout().lock();
-        terminal::print_report(&mut stdout, &run, summary, terminal::colour_stdout())
+        terminal::print_report(&mut stdout, run, summary, terminal::colour_stdout())
             .context("cannot write the report")?;
         // Which approach to use, from the numbers just measured (`gil-lab advise`).
         crate::advise::print_after_bench(&mut stdout, &loaded)?;

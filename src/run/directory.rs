@@ -118,10 +118,18 @@ fn write_run_file(dir: &Path, run: &RunFile) -> Result<()> {
     write().with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// Reads a run directory: `run.json` and every complete line of `trials.jsonl`.
-/// A last line cut short by a crash mid-write is ignored; any other bad line
-/// is an error naming the line.
+/// Reads a run directory: `run.json` and every complete line of
+/// `trials.jsonl`, with the summary stored or computed ([`LoadedRun`]).
 pub fn load(dir: &Path) -> Result<LoadedRun> {
+    Ok(LoadedRun::new(
+        dir.to_path_buf(),
+        read_run_file(dir)?,
+        read_trials(dir)?,
+    ))
+}
+
+/// Reads `run.json`, refusing a schema this gil-lab does not know.
+pub fn read_run_file(dir: &Path) -> Result<RunFile> {
     let run_path = dir.join(RUN_FILE);
     let text = std::fs::read_to_string(&run_path).with_context(|| {
         format!(
@@ -139,9 +147,13 @@ pub fn load(dir: &Path) -> Result<LoadedRun> {
             schema.map_or("(none)".to_string(), |s| s.to_string())
         );
     }
-    let run: RunFile = serde_json::from_str(&text)
-        .with_context(|| format!("{} is damaged", run_path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is damaged", run_path.display()))
+}
 
+/// Reads every complete line of `trials.jsonl` (none when it does not exist
+/// yet). A last line cut short by a crash mid-write is ignored; any other bad
+/// line is an error naming the line.
+pub fn read_trials(dir: &Path) -> Result<Vec<TrialRecord>> {
     let trials_path = dir.join(TRIALS_FILE);
     let mut trials = Vec::new();
     if trials_path.exists() {
@@ -165,7 +177,7 @@ pub fn load(dir: &Path) -> Result<LoadedRun> {
             }
         }
     }
-    Ok(LoadedRun::new(dir.to_path_buf(), run, trials))
+    Ok(trials)
 }
 
 #[cfg(test)]
