@@ -5,7 +5,7 @@
 //! trial's record.
 
 use crate::bench::trial::{TrialExit, TrialOutcome};
-use crate::protocol::result::{self as runner_report, RunnerOutput};
+use crate::protocol::result::{self, RunnerOutput, RunnerReport};
 use crate::run::record::{Failure, FailureKind, InterpreterRecord, TrialStatus};
 
 fn last_line(text: &str) -> &str {
@@ -29,7 +29,7 @@ pub(crate) struct Judgement {
     pub(crate) status: TrialStatus,
     pub(crate) failure: Option<Failure>,
     pub(crate) skip_reason: Option<String>,
-    pub(crate) runner: Option<runner_report::RunnerReport>,
+    pub(crate) runner: Option<RunnerReport>,
     pub(crate) warnings: Vec<String>,
 }
 
@@ -77,7 +77,7 @@ pub(crate) fn judge(
         }
         TrialExit::Exited { code } => code,
     };
-    let parsed = runner_report::parse(&outcome.stdout);
+    let parsed = result::parse(&outcome.stdout);
     let report = match parsed {
         Err(_) if code != 0 => {
             let tail = last_line(&outcome.stderr);

@@ -30,13 +30,13 @@ use anyhow::{Context, Result, bail};
 use crate::export::{ExportFormat, ExportManager};
 use crate::interpreters::discovery;
 use crate::interpreters::{Interpreter, Source};
-use crate::protocol::result as runner_output;
+use crate::protocol::result::{self as runner_result, RunnerOutput};
 use crate::run::LoadedRun;
-use crate::run::directory::{self as run_dir, RunDir};
+use crate::run::directory::{self, RunDir};
 use crate::run::record::{
     InterpreterKind, InterpreterRecord, PlannedCell, RunFile, RunStatus, SCHEMA_VERSION,
 };
-use crate::run::{analysis as summary, record};
+use crate::run::{analysis, record};
 use args::BenchArgs;
 use machine::MachineInfo;
 use run_loop::RunState;
@@ -176,8 +176,8 @@ fn find_twin(env: &BTreeMap<String, String>) -> Option<InterpreterRecord> {
     let outcome = trial::run_trial_with(&command, &options, &AtomicBool::new(false)).ok()?;
     let works = outcome.exit.success()
         && matches!(
-            runner_output::parse(&outcome.stdout),
-            Ok(runner_output::RunnerOutput::Success(_))
+            runner_result::parse(&outcome.stdout),
+            Ok(RunnerOutput::Success(_))
         );
     works.then(|| InterpreterRecord {
         id: "native".into(),
@@ -287,8 +287,8 @@ fn start(args: &BenchArgs, machine: &MachineInfo) -> Result<Started> {
 /// An interrupted run: reload it and refresh its commands (the embedded
 /// package is extracted again if needed).
 fn resume(dir: &Path) -> Result<Started> {
-    let mut run = run_dir::read_run_file(dir)?;
-    let trials = run_dir::read_trials(dir)?;
+    let mut run = directory::read_run_file(dir)?;
+    let trials = directory::read_trials(dir)?;
     for interpreter in &run.interpreters {
         if !interpreter.path.is_file() {
             bail!(
@@ -361,7 +361,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     );
     progress.finish();
     // Whatever happened, the records on disk are the truth: summarise them.
-    let trials = run_dir::read_trials(run_dir.path())?;
+    let trials = directory::read_trials(run_dir.path())?;
     let interrupted = cancel.load(Ordering::SeqCst) || !state.complete();
     run.status = if interrupted {
         RunStatus::Interrupted
@@ -369,7 +369,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         RunStatus::Complete
     };
     run.finished_at = Some(jiff::Timestamp::now().to_string());
-    run.summary = Some(summary::summarize(
+    run.summary = Some(analysis::summarize(
         &run,
         &trials,
         &state.stops(),

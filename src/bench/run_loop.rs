@@ -93,11 +93,6 @@ impl RunState {
         state
     }
 
-    /// The key of a cell's reference digest: `scenario@scale`.
-    fn reference_key(planned: &PlannedCell) -> String {
-        planned.reference_key()
-    }
-
     fn position(&self, cell: &CellKey) -> Option<usize> {
         self.cells.iter().position(|(p, _)| &p.cell == cell)
     }
@@ -111,7 +106,7 @@ impl RunState {
             && let Some(i) = self.position(&trial.cell)
         {
             self.references
-                .entry(Self::reference_key(&self.cells[i].0))
+                .entry(self.cells[i].0.reference_key())
                 .or_insert_with(|| report.digest.clone());
         }
     }
@@ -254,7 +249,7 @@ pub fn run(
                 Ok(outcome) => {
                     let reference = state
                         .references
-                        .get(&RunState::reference_key(planned))
+                        .get(&planned.reference_key())
                         .filter(|_| {
                             crate::llm::bench::compares_digest(
                                 &settings.llm,

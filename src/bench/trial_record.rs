@@ -5,7 +5,7 @@
 
 use crate::bench::judge::Judgement;
 use crate::bench::trial::TrialOutcome;
-use crate::protocol::result as runner_report;
+use crate::protocol::RunnerReport;
 use crate::run::record::{
     CellKey, Failure, FailureKind, Measurement, SCHEMA_VERSION, TrialRecord, TrialStatus,
 };
@@ -108,7 +108,7 @@ fn stderr_tail(stderr: &str) -> String {
 /// the first task's start to the last task's end (placed on the sampler's
 /// clock through the runner's `clock_t0`), ÷ the window's length. Intervals
 /// that straddle the window's edges count in proportion to their overlap.
-fn work_parallelism(outcome: &TrialOutcome, report: &runner_report::RunnerReport) -> Option<f64> {
+fn work_parallelism(outcome: &TrialOutcome, report: &RunnerReport) -> Option<f64> {
     let sampler = &outcome.sampler;
     let start = report.tasks.iter().map(|t| t.start).reduce(f64::min)?;
     let end = report.tasks.iter().map(|t| t.end).reduce(f64::max)?;
@@ -133,10 +133,7 @@ fn work_parallelism(outcome: &TrialOutcome, report: &runner_report::RunnerReport
 
 /// What gil-lab measured of a trial from outside, with the work-phase
 /// parallelism when the runner reported its tasks.
-fn measurement(
-    outcome: &TrialOutcome,
-    report: Option<&runner_report::RunnerReport>,
-) -> Measurement {
+fn measurement(outcome: &TrialOutcome, report: Option<&RunnerReport>) -> Measurement {
     let sampler = &outcome.sampler;
     Measurement {
         wall_s: outcome.wall_s,

@@ -228,7 +228,7 @@ pub(crate) fn check(interpreter: &Interpreter, module: &str, paths: &[PathBuf]) 
         ));
         return Ok(result);
     }
-    let mut command = child::script_command(
+    let mut command = crate::embedded::isolated_command(
         &interpreter.path,
         &interpreter.interpreter_flags(),
         CHECK_IMPORTS_SCRIPT,

@@ -3,7 +3,6 @@
 
 use std::io::Read;
 use std::os::unix::process::CommandExt;
-use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -73,15 +72,6 @@ pub enum Finished {
     /// The child was still running at the timeout and was killed with its
     /// whole process group.
     TimedOut(ChildOutput),
-}
-
-/// A command that runs `script` (Python source embedded in gil-lab, e.g.
-/// the probe) with `executable`: `python -I -B <interpreter_flags> -c
-/// <script>`. Isolated mode (`-I`) ignores PYTHON* variables, the user site
-/// and the current directory; `-B` writes no bytecode. Arguments added to
-/// the command reach the script as `sys.argv[1:]`.
-pub fn script_command(executable: &Path, interpreter_flags: &[String], script: &str) -> Command {
-    crate::embedded::isolated_command(executable, interpreter_flags, script)
 }
 
 /// Runs `command` with stdin closed and stdout/stderr captured, killing it

@@ -96,7 +96,7 @@ pub struct Interpreter {
 impl Interpreter {
     /// The flags that start it this way, for
     /// [`crate::embedded::module_command`] and
-    /// [`super::child::script_command`]: `-X gil=1` for a forced GIL.
+    /// [`crate::embedded::isolated_command`]: `-X gil=1` for a forced GIL.
     pub fn interpreter_flags(&self) -> Vec<String> {
         gil_flags(self.gil_forced)
     }

@@ -183,7 +183,7 @@ fn into_facts(executable: &Path, output: ProbeOutput) -> Result<Facts, ProbeErro
 /// depend only on the executable, so both may be cached.
 fn run_probe(executable: &Path, interpreter_flags: &[String]) -> Result<ProbeOutput, ProbeError> {
     let timeout = timeout().map_err(ProbeError::Setup)?;
-    let command = child::script_command(executable, interpreter_flags, PROBE_SCRIPT);
+    let command = crate::embedded::isolated_command(executable, interpreter_flags, PROBE_SCRIPT);
     let path = executable.to_owned();
     let (status, output) = match child::run(command, timeout) {
         Err(source) => return Err(ProbeError::Start { path, source }),
