@@ -10,7 +10,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::run::LoadedRun;
-use crate::run::analysis;
 use crate::run::format::{format_bytes, format_seconds};
 use crate::run::machine::MachineInfo;
 use crate::run::record::{
@@ -350,7 +349,10 @@ pub fn build(loaded: &LoadedRun) -> anyhow::Result<Dashboard> {
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_string))
                 .unwrap_or_default(),
-            cell: w.cell.as_ref().map(|c| analysis::describe(run, c)),
+            cell: w
+                .cell
+                .as_ref()
+                .map(|c| crate::run::format::describe(run, c)),
             message: w.message.clone(),
         })
         .collect();

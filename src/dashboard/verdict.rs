@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use crate::run::LoadedRun;
-use crate::run::analysis::describe;
+use crate::run::format::describe;
 use crate::run::format::{format_bytes, format_seconds};
 use crate::run::record::{CellKey, CellSummary, InterpreterKind, InterpreterRecord, RunSummary};
 use crate::vocabulary::Approach;

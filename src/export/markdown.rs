@@ -94,6 +94,8 @@ fn warning_word(kind: WarningKind) -> &'static str {
         WarningKind::Skipped => "skipped",
         WarningKind::Failed => "failed",
         WarningKind::Incomplete => "incomplete",
+        WarningKind::Impossible => "impossible",
+        WarningKind::Drift => "drift",
     }
 }
 

@@ -38,6 +38,7 @@ pub fn run_file(cells: &[CellKey]) -> RunFile {
             timeout_s: 10.0,
             budget_s: 100.0,
             usable_cores: 2,
+            margin: 0.05,
             llm: None,
         },
         machine: MachineInfo::default(),
@@ -71,6 +72,7 @@ pub fn run_file(cells: &[CellKey]) -> RunFile {
             })
             .collect(),
         summary: None,
+        time_spent: None,
     }
 }
 
@@ -120,5 +122,6 @@ pub fn trial(index: u64, cell: &CellKey, repetition: u32, warmup: bool, work: f6
         stderr: String::new(),
         warnings: vec![],
         timeline: None,
+        round: None,
     }
 }

@@ -3,6 +3,7 @@
 //! advice, `compare` and the dashboard all use these, so one figure reads the
 //! same everywhere.
 
+use crate::run::record::{CellKey, RunFile};
 use crate::stats::{Estimate, Summary};
 
 /// `212.3 ms` / `1.234 s`.
@@ -39,6 +40,18 @@ pub fn format_bytes(bytes: u64) -> String {
         format!("{:.2} GiB", mib / 1024.0)
     } else {
         format!("{mib:.1} MiB")
+    }
+}
+
+/// How a cell is named for humans: `threads ×2 on CPython 3.13.5t`.
+pub fn describe(run: &RunFile, cell: &CellKey) -> String {
+    let label = run
+        .interpreter(&cell.interpreter)
+        .map_or(cell.interpreter.as_str(), |i| i.label.as_str());
+    if cell.is_baseline() {
+        format!("{} on {label}", cell.approach)
+    } else {
+        format!("{} ×{} on {label}", cell.approach, cell.workers)
     }
 }
 

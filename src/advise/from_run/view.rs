@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::run::LoadedRun;
-use crate::run::analysis::describe;
+use crate::run::format::describe;
 use crate::run::record::{
     CellKey, CellState, CellSummary, FailureKind, InterpreterKind, InterpreterRecord, RunSummary,
 };
