@@ -8,9 +8,10 @@
 //! the budget is spent, so it and this verdict never disagree.
 //!
 //! Cells that cannot win are left out before the leader is chosen: the
-//! native twin (it answers another question), cells whose digest differed
-//! (wrong results), and cells whose speedup is beyond the cores with its
-//! whole CI (noise).
+//! native twin (it answers another question), the forced-GIL controls (a
+//! free-threaded build with `-X gil=1` is a measurement, not an option),
+//! cells whose digest differed (wrong results), and cells whose speedup is
+//! beyond the cores with its whole CI (noise).
 
 use std::collections::BTreeMap;
 
@@ -40,11 +41,12 @@ fn exclusion(
     summary: &CellSummary,
     wrong: &BTreeMap<&CellKey, u32>,
 ) -> Option<String> {
-    let native = run
-        .interpreter(&summary.cell.interpreter)
-        .is_some_and(|i| i.kind == InterpreterKind::Native);
-    if native {
+    let interpreter = run.interpreter(&summary.cell.interpreter);
+    if interpreter.is_some_and(|i| i.kind == InterpreterKind::Native) {
         return Some("the native twin is a reference, not a candidate".into());
+    }
+    if interpreter.is_some_and(|i| i.gil_forced == Some(true)) {
+        return Some("a control: the GIL forced back on a free-threaded build".into());
     }
     if let Some(n) = wrong.get(&summary.cell) {
         return Some(format!(
@@ -203,11 +205,12 @@ fn explain(
         .map(|s| format!(", {:.2}× its sequential", s.point))
         .unwrap_or_default();
     let listed = |kinds: &[StandingKind]| -> Vec<String> {
-        ranked
-            .iter()
-            .filter(|s| kinds.contains(&s.standing))
-            .map(|s| against_leader(run, s))
-            .collect()
+        let all: Vec<&CellStanding> = ranked.iter().filter(|s| kinds.contains(&s.standing)).collect();
+        let mut names: Vec<String> = all.iter().take(3).map(|s| against_leader(run, s)).collect();
+        if all.len() > 3 {
+            names.push(format!("{} more", all.len() - 3));
+        }
+        names
     };
     match (decision, runner_up) {
         (_, None) => format!("{name} is the only measured candidate ({median:.3} s of work)"),
