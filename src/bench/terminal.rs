@@ -8,7 +8,9 @@ use std::time::Duration;
 use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table, presets};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::run::format::{format_bytes, format_ratio, format_seconds, format_summary};
+use crate::run::format::{
+    format_bytes, format_drift, format_ratio, format_seconds, format_summary, format_time_spent,
+};
 use crate::run::record::{
     CellState, CellSummary, InterpreterKind, RunFile, RunSummary, WarningKind,
 };
@@ -130,7 +132,14 @@ fn scenario_table(run: &RunFile, summary: &RunSummary, scenario: &str, colour: b
             cell.cell.workers.to_string(),
             label,
             work,
-            cell.speedup.as_ref().map_or_else(dash, format_ratio),
+            cell.speedup.as_ref().map_or_else(dash, |s| {
+                let noise = if cell.speedup_flag.is_some() {
+                    " ⚠ noise"
+                } else {
+                    ""
+                };
+                format!("{}{noise}", format_ratio(s))
+            }),
             cell.end_to_end_speedup
                 .as_ref()
                 .map_or_else(dash, format_ratio),
@@ -149,10 +158,16 @@ fn scenario_table(run: &RunFile, summary: &RunSummary, scenario: &str, colour: b
                     format_seconds(o.pool_start_s)
                 )
             }),
-            if cell.failed > 0 {
-                format!("{} ({} failed)", cell.trials, cell.failed)
-            } else {
-                cell.trials.to_string()
+            {
+                let failed = if cell.failed > 0 {
+                    format!(" ({} failed)", cell.failed)
+                } else {
+                    String::new()
+                };
+                let stop = cell.stop.map_or("", |s| s.word());
+                format!("{}{failed} {stop}", cell.trials)
+                    .trim_end()
+                    .to_string()
             },
         ];
         let is_winner = winner.as_ref() == Some(&cell.cell);
@@ -182,7 +197,7 @@ pub fn print_report(
     for verdict in &summary.scenarios {
         writeln!(
             out,
-            "\nScenario `{}`: work = the runner's steady work phase (median, ±95% CI); speedup = `sequential` ÷ this, same interpreter (95% CI in brackets), end-to-end = the same with whole-trial wall time; start + pool = interpreter start-up/exit and pool start (medians)",
+            "\nScenario `{}`: work = the runner's steady work phase (median, ±95% CI); speedup = `sequential` ÷ this, same interpreter, paired over the rounds both ran in (95% CI in brackets; ⚠ noise = more than the usable cores allow), end-to-end = the same with whole-trial wall time; start + pool = interpreter start-up/exit and pool start (medians); trials = measured trials and why they stopped",
             verdict.scenario
         )?;
         let native_scale = run
@@ -213,7 +228,7 @@ pub fn print_report(
     if !summary.warnings.is_empty() {
         writeln!(out, "\nWarnings:")?;
         for warning in &summary.warnings {
-            let loud = matches!(warning.kind, WarningKind::Digest);
+            let loud = matches!(warning.kind, WarningKind::Digest | WarningKind::Impossible);
             let line = format!("  - {}", warning.message);
             if colour && loud {
                 writeln!(out, "\x1b[1;31m{line}\x1b[0m")?;
@@ -228,5 +243,11 @@ pub fn print_report(
         "\n{} trials ({} measured, {} warmup, {} failed), {:.1} s of trials.",
         totals.trials, totals.measured, totals.warmups, totals.failed, totals.trial_time_s
     )?;
+    if let Some(time) = &run.time_spent {
+        writeln!(out, "{}", format_time_spent(time))?;
+    }
+    if let Some(drift) = &summary.drift {
+        writeln!(out, "{}", format_drift(drift))?;
+    }
     Ok(())
 }

@@ -188,6 +188,8 @@ fn cell_row(loaded: &LoadedRun, c: &CellSummary) -> CellRow {
         orchestration_s,
         trials: c.trials,
         failed: c.failed,
+        stop: c.stop.map(|s| s.word().to_string()),
+        noise: c.speedup_flag.is_some(),
         gil_enabled: c.gil_enabled,
         text,
     }
@@ -303,6 +305,11 @@ pub fn build(loaded: &LoadedRun) -> anyhow::Result<Dashboard> {
         cells_started: started.len(),
         cells_planned: run.plan.len(),
         provisional,
+        time_spent: run
+            .time_spent
+            .as_ref()
+            .map(crate::run::format::format_time_spent),
+        drift: summary.drift.as_ref().map(crate::run::format::format_drift),
     };
 
     let mut svgs = BTreeMap::new();

@@ -40,6 +40,24 @@ pub enum StopReason {
     Interrupted,
 }
 
+impl StopReason {
+    /// The word shown next to a cell's trial count.
+    pub fn word(self) -> &'static str {
+        match self {
+            StopReason::Precise => "precise",
+            StopReason::Screened => "screened",
+            StopReason::Eliminated => "eliminated",
+            StopReason::Equivalent => "equivalent",
+            StopReason::Decided => "decided",
+            StopReason::MaxRuns => "max runs",
+            StopReason::Budget => "budget",
+            StopReason::Skipped => "skipped",
+            StopReason::Failing => "failing",
+            StopReason::Interrupted => "interrupted",
+        }
+    }
+}
+
 /// The state of a cell at the end of a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

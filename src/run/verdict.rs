@@ -205,7 +205,10 @@ fn explain(
         .map(|s| format!(", {:.2}× its sequential", s.point))
         .unwrap_or_default();
     let listed = |kinds: &[StandingKind]| -> Vec<String> {
-        let all: Vec<&CellStanding> = ranked.iter().filter(|s| kinds.contains(&s.standing)).collect();
+        let all: Vec<&CellStanding> = ranked
+            .iter()
+            .filter(|s| kinds.contains(&s.standing))
+            .collect();
         let mut names: Vec<String> = all.iter().take(3).map(|s| against_leader(run, s)).collect();
         if all.len() > 3 {
             names.push(format!("{} more", all.len() - 3));

@@ -20,7 +20,7 @@ pub mod view;
 use crate::run::LoadedRun;
 use crate::run::format::format_seconds;
 use crate::run::record::{CellSummary, Decision, StandingKind, WarningKind};
-use crate::stats::Verdict;
+use crate::stats::{self, Verdict};
 
 use super::advice::{self, Advice, Basis, Margin, Recommendation};
 use super::finding::AdvisedApproach;
@@ -90,23 +90,38 @@ fn for_scenario(view: &RunView, scenario: &str) -> Recommendation {
         return rec;
     };
     // The cells not proven slower than the leader, as the run's verdict
-    // judged them (paired over rounds).
-    let verdict = view.summary.scenarios.iter().find(|v| v.scenario == scenario);
+    // judged them (paired over rounds); a summary stored before verdicts
+    // had standings is judged here the same way.
+    let verdict = view
+        .summary
+        .scenarios
+        .iter()
+        .find(|v| v.scenario == scenario && !v.standings.is_empty());
     let decision = verdict.map_or(Decision::Undecided, |v| v.decision());
+    let margin_of = verdict.map_or(crate::run::verdict::DEFAULT_MARGIN, |v| v.margin);
     let open = |c: &&CellSummary| {
-        c.cell == fastest.cell
-            || verdict.is_none_or(|v| {
-                v.standings.iter().any(|s| {
-                    s.cell == c.cell
-                        && matches!(
-                            s.standing,
-                            StandingKind::Leader
-                                | StandingKind::Equivalent
-                                | StandingKind::Undecided
-                                | StandingKind::TooFewRounds
-                        )
-                })
-            })
+        if c.cell == fastest.cell {
+            return true;
+        }
+        match verdict {
+            Some(v) => v.standings.iter().any(|s| {
+                s.cell == c.cell
+                    && matches!(
+                        s.standing,
+                        StandingKind::Leader
+                            | StandingKind::Equivalent
+                            | StandingKind::Undecided
+                            | StandingKind::TooFewRounds
+                    )
+            }),
+            None => {
+                let pairs = view.pairs(&c.cell, &fastest.cell);
+                !matches!(
+                    stats::standing(&pairs, margin_of),
+                    stats::Standing::Slower(_)
+                )
+            }
+        }
     };
     let tied: Vec<&CellSummary> = candidates.iter().copied().filter(open).collect();
     let pick = tied
@@ -164,7 +179,7 @@ fn for_scenario(view: &RunView, scenario: &str) -> Recommendation {
         let how = if decision == Decision::Tie {
             format!(
                 "equivalent within ±{:.0}% (paired rounds)",
-                verdict.map_or(0.0, |v| v.margin) * 100.0
+                margin_of * 100.0
             )
         } else {
             "not separated (paired rounds; the run ended undecided)".to_string()
@@ -190,7 +205,6 @@ fn for_scenario(view: &RunView, scenario: &str) -> Recommendation {
         .or_else(|| others().min_by(|a, b| median_of(a).total_cmp(&median_of(b))));
     if let Some(second) = runner_up {
         let (ratio, rounds) = view.ratio(&pick.cell, &second.cell);
-        let margin_of = verdict.map_or(0.0, |v| v.margin);
         let verdict = if ratio.ci_low >= 1.0 - margin_of && ratio.ci_high <= 1.0 + margin_of {
             Verdict::Tie
         } else if ratio.ci_high < 1.0 {
@@ -213,7 +227,8 @@ fn for_scenario(view: &RunView, scenario: &str) -> Recommendation {
             margin.rounds,
             match margin.verdict {
                 Verdict::Faster => "faster",
-                Verdict::Slower => "slower (a simpler approach not separated from the fastest was preferred)",
+                Verdict::Slower =>
+                    "slower (a simpler approach not separated from the fastest was preferred)",
                 Verdict::Tie => "not separated",
             }
         ));
@@ -302,7 +317,11 @@ mod tests {
         // 1.73× its sequential: within what 2 cores allow.
         let threads: Vec<f64> = FAST.iter().map(|w| w * 1.5).collect();
         let mut run = loaded(
-            &[(seq, SLOW), (ft_seq, &slower), (ft_threads.clone(), &threads)],
+            &[
+                (seq, SLOW),
+                (ft_seq, &slower),
+                (ft_threads.clone(), &threads),
+            ],
             true,
         );
         for t in run.trials.iter_mut().filter(|t| t.cell == ft_threads) {

@@ -63,13 +63,17 @@ impl<'a> RunView<'a> {
         }
     }
 
+    /// `(a, b)` work times of the rounds both ran in.
+    pub(super) fn pairs(&self, a: &CellKey, b: &CellKey) -> Vec<(f64, f64)> {
+        self.rounds.pairs(a, b, TrialRecord::work_s)
+    }
+
     /// `a`'s work time ÷ `b`'s, paired over the rounds both ran in (the ratio
     /// of their medians when they share fewer than two), and the rounds.
     pub(super) fn ratio(&self, a: &CellKey, b: &CellKey) -> (Estimate, u32) {
-        let pairs = self.rounds.pairs(a, b, TrialRecord::work_s);
-        let ratio = stats::paired_ratio(&pairs).unwrap_or_else(|| {
-            stats::ratio_of_medians(self.samples(a), self.samples(b), SEED)
-        });
+        let pairs = self.pairs(a, b);
+        let ratio = stats::paired_ratio(&pairs)
+            .unwrap_or_else(|| stats::ratio_of_medians(self.samples(a), self.samples(b), SEED));
         (ratio, pairs.len() as u32)
     }
 
