@@ -269,15 +269,15 @@ impl RunState {
         if contenders.is_empty() {
             return Err(self.final_stops(scenario, verdict));
         }
-        let mut round: BTreeSet<usize> = BTreeSet::new();
-        for cell in &contenders {
-            round.extend(self.position(cell));
-            round.extend(self.position(&cell.baseline()));
-        }
-        Ok(round
-            .into_iter()
-            .filter(|&i| self.cells[i].1.done.is_none())
-            .collect())
+        // Each with its baseline (for the paired speedup), which is held to
+        // max_runs too.
+        let round: BTreeSet<usize> = contenders
+            .iter()
+            .flat_map(|cell| [self.position(cell), self.position(&cell.baseline())])
+            .flatten()
+            .filter(|&i| below_max(&self.cells[i].0.cell))
+            .collect();
+        Ok(round.into_iter().collect())
     }
 
     /// Why each open cell of a scenario stops once nothing is left to race.
@@ -294,12 +294,16 @@ impl RunState {
                     .iter()
                     .find(|s| &s.cell == cell)
                     .map(|s| s.standing);
+                let progress = &self.cells[i].1;
                 let reason = match standing {
+                    _ if progress.measured == 0 && progress.failures_in_row > 0 => {
+                        StopReason::Failing
+                    }
                     Some(StandingKind::Slower) => StopReason::Eliminated,
                     Some(StandingKind::Equivalent) => StopReason::Equivalent,
                     Some(StandingKind::Excluded) | None => StopReason::Screened,
                     Some(StandingKind::Leader) if settled => StopReason::Decided,
-                    Some(_) if self.cells[i].1.measured > 0 => StopReason::MaxRuns,
+                    Some(_) if progress.measured > 0 => StopReason::MaxRuns,
                     Some(_) => StopReason::Screened,
                 };
                 (i, reason)
