@@ -21,6 +21,11 @@ struct Preset {
     name: &'static str,
     scenarios: &'static [Scenario],
     approaches: &'static [Approach],
+    /// The approaches of the forced-GIL controls (a free-threaded build with
+    /// `-X gil=1`); `None`: every approach.
+    forced_gil_approaches: Option<&'static [Approach]>,
+    /// Latency of the built-in LLM endpoint, milliseconds.
+    llm_latency_ms: f64,
     scale: f64,
     warmup: u32,
     min_runs: u32,
@@ -28,16 +33,24 @@ struct Preset {
     budget_s: f64,
 }
 
-/// `gil-lab bench`: a decided verdict within 120 s here. The scale keeps a
-/// sequential `cpu` trial around 0.2 s on CPython 3.13, long enough that a
-/// 2-worker speedup is not drowned by start-up noise. Three screening rounds
-/// (no warmup: the median of paired rounds shrugs off a cold first trial)
-/// take about 60 s; the rest of the budget races the cells that still decide
-/// a verdict.
+/// `gil-lab bench`: the chapter's first lesson, CPU-bound (`cpu`, `shared`)
+/// against I/O-bound (`io`), with a decided verdict within 120 s here. The
+/// scale keeps a sequential `cpu` trial around 0.2 s on CPython 3.13, long
+/// enough that a 2-worker speedup is not drowned by start-up noise. The `io`
+/// agents wait 20 ms per model call (`--full`: 50 ms): 16 calls make a
+/// 0.35 s sequential trial, and four agents waiting at once still show the
+/// effect unmistakably (about 3.5× with threads on any build). The
+/// forced-GIL controls run `sequential` and `threads` only (what the
+/// free-threading comparisons need). Three screening rounds (no warmup: the
+/// median of paired rounds shrugs off a cold first trial) take about 60 s;
+/// the rest of the budget races the cells that still decide a verdict.
+/// `mixed` does not fit: it is asked for with `--scenario` (or `--full`).
 const DEFAULT: Preset = Preset {
     name: "default",
-    scenarios: &[Scenario::Cpu, Scenario::Shared],
+    scenarios: &[Scenario::Cpu, Scenario::Shared, Scenario::Io],
     approaches: &Approach::ALL,
+    forced_gil_approaches: Some(&[Approach::Sequential, Approach::Threads]),
+    llm_latency_ms: 20.0,
     scale: 0.3,
     warmup: 0,
     min_runs: 3,
@@ -50,6 +63,8 @@ const QUICK: Preset = Preset {
     name: "quick",
     scenarios: &[Scenario::Cpu],
     approaches: &[Approach::Sequential, Approach::Threads, Approach::Processes],
+    forced_gil_approaches: None,
+    llm_latency_ms: 20.0,
     scale: 0.2,
     warmup: 0,
     min_runs: 3,
@@ -62,6 +77,8 @@ const FULL: Preset = Preset {
     name: "full",
     scenarios: &Scenario::ALL,
     approaches: &Approach::ALL,
+    forced_gil_approaches: None,
+    llm_latency_ms: crate::llm::bench::BENCH_LATENCY_MS,
     scale: 1.0,
     warmup: 1,
     min_runs: 5,
@@ -167,7 +184,15 @@ pub fn build(
     let mut cells = Vec::new();
     for scenario in &scenarios {
         for interpreter in &interpreters {
+            // Asked-for approaches run on the controls too; a preset may
+            // keep them to those its comparisons need.
+            let control_approaches = preset
+                .forced_gil_approaches
+                .filter(|_| args.approach.is_empty());
             let offered = |approach: Approach| match interpreter.kind {
+                InterpreterKind::Python if interpreter.gil_forced == Some(true) => {
+                    control_approaches.is_none_or(|keep| keep.contains(&approach))
+                }
                 InterpreterKind::Python => true,
                 InterpreterKind::Native => approach.native_in(*scenario),
             };
@@ -225,6 +250,7 @@ pub fn build(
             args.llm_model.as_deref(),
             args.llm_api_key_env.as_deref(),
             args.seed.unwrap_or(DEFAULT_SEED),
+            preset.llm_latency_ms,
         )?,
     };
     Ok(Plan {
@@ -346,12 +372,36 @@ pub(crate) mod tests {
             ]
         );
         assert_eq!(plan.interpreters[2].flags, ["-X", "gil=1"]);
-        // cpu, shared (io and mixed only when asked for): 3 interpreters × 6
-        // approaches + 3 native approaches.
-        assert_eq!(plan.cells.len(), 2 * (3 * 6 + 3));
-        // io, mixed: the same + the twin's 2 event-loop approaches.
+        // cpu, shared, io: 2 builds × 6 approaches, the forced-GIL control's
+        // sequential and threads, and the twin's 3 (io: 5) approaches.
+        assert_eq!(plan.cells.len(), 2 * (2 * 6 + 2 + 3) + (2 * 6 + 2 + 5));
+        let control: Vec<Approach> = plan
+            .cells
+            .iter()
+            .filter(|c| c.interpreter == "cpython-3.13.5t-gil1" && c.scenario == "cpu")
+            .map(|c| c.approach)
+            .collect();
+        assert_eq!(control, [Approach::Sequential, Approach::Threads]);
+        let latency = |plan: &Plan| {
+            plan.settings
+                .llm
+                .as_ref()
+                .unwrap()
+                .server
+                .as_ref()
+                .unwrap()
+                .latency
+                .latency_ms
+        };
+        assert_eq!(latency(&plan), 20.0);
+        // Asked for: every approach on the control too; mixed as well.
         let plan = build(
-            &args(&["--scenario", "cpu,io,mixed"]),
+            &args(&[
+                "--scenario",
+                "cpu,io,mixed",
+                "--approach",
+                "sequential,threads,processes,interpreters,asyncio,asyncio+threads",
+            ]),
             &found(),
             Some(twin()),
             2,
@@ -364,6 +414,8 @@ pub(crate) mod tests {
                 (_, "io" | "mixed") => 4,
                 _ => 2,
             }));
+        let full = build(&args(&["--full", "--scenario", "io"]), &found(), None, 2).unwrap();
+        assert_eq!(latency(&full), crate::llm::bench::BENCH_LATENCY_MS);
         assert!(plan.settings.llm.is_some());
         assert_eq!(plan.cells[0].approach, Approach::Sequential);
         assert_eq!(plan.settings.min_runs, 3);
