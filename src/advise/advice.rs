@@ -110,6 +110,10 @@ pub struct Advice {
     pub situation: Option<Situation>,
     /// What makes every figure of the run doubtful (a busy machine).
     pub warnings: Vec<String>,
+    /// What the run shows about CPU-bound and I/O-bound work, one sentence
+    /// per kind, from its measured speedups (`run::lesson`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lessons: Vec<String>,
     /// One per scenario of the run, or one for the situation.
     pub recommendations: Vec<Recommendation>,
     /// Every published fact cited, with its source.

@@ -1,6 +1,7 @@
 //! What `gil-lab bench` shows: a progress bar with ETA and the current cell
-//! while it runs (on stderr), then per scenario a table of every cell, the
-//! winner line and the warnings (on stdout).
+//! while it runs (on stderr), then the lesson (CPU-bound against I/O-bound,
+//! approach × build), per scenario a table of every cell, the verdict, the
+//! warnings and where the time went (on stdout).
 
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
@@ -11,6 +12,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::run::format::{
     format_bytes, format_drift, format_ratio, format_seconds, format_summary, format_time_spent,
 };
+use crate::run::lesson::{HELPS_ABOVE, Helps, Lesson, lesson};
 use crate::run::record::{
     CellState, CellSummary, InterpreterKind, RunFile, RunSummary, WarningKind,
 };
@@ -186,14 +188,60 @@ fn scenario_table(run: &RunFile, summary: &RunSummary, scenario: &str, colour: b
     table
 }
 
-/// Writes the final report: per scenario a table and the winner line, then
-/// the warnings.
+/// The lesson's matrix: approach × (scenario, build), speedups marked
+/// ✓ helps, ✗ does not, ? unclear.
+fn lesson_table(lesson: &Lesson, colour: bool) -> Table {
+    let mut table = Table::new();
+    table
+        .load_style(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    let mut header = vec!["approach".to_string()];
+    header.extend(lesson.columns.iter().map(|c| c.label.clone()));
+    table.set_header(header);
+    for row in &lesson.rows {
+        let mut cells = vec![Cell::new(row.approach.to_string())];
+        for entry in &row.entries {
+            cells.push(match entry {
+                None => Cell::new("–"),
+                Some(e) => {
+                    let (mark, color) = match e.helps {
+                        Helps::Yes => ("✓", Color::Green),
+                        Helps::No => ("✗", Color::DarkGrey),
+                        Helps::Unclear => ("?", Color::Yellow),
+                    };
+                    let noise = if e.noise { " ⚠" } else { "" };
+                    let text = format!("{} ×{} {mark}{noise}", e.text, e.workers);
+                    if colour {
+                        Cell::new(text).fg(color)
+                    } else {
+                        Cell::new(text)
+                    }
+                }
+            });
+        }
+        table.add_row(cells);
+    }
+    table
+}
+
+/// Writes the final report: the lesson (CPU-bound against I/O-bound), per
+/// scenario a table and the verdict, then the warnings.
 pub fn print_report(
     out: &mut dyn Write,
     run: &RunFile,
     summary: &RunSummary,
     colour: bool,
 ) -> std::io::Result<()> {
+    if let Some(lesson) = lesson(run, summary) {
+        writeln!(
+            out,
+            "\nCPU-bound or I/O-bound? Speedup over sequential on the same interpreter, ×workers (✓ helps: its 95% CI above {HELPS_ABOVE}×; ✗ does not; ? unclear; ⚠ noise):"
+        )?;
+        writeln!(out, "{}", lesson_table(&lesson, colour))?;
+        for conclusion in &lesson.conclusions {
+            writeln!(out, "  - {conclusion}")?;
+        }
+    }
     for verdict in &summary.scenarios {
         writeln!(
             out,

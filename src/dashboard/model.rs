@@ -33,6 +33,9 @@ pub struct Dashboard {
     pub title: String,
     /// What run this is and how far it got.
     pub run: RunInfo,
+    /// CPU-bound against I/O-bound: approach × scenario × build, with one
+    /// conclusion per kind of work.
+    pub lesson: Option<crate::run::lesson::Lesson>,
     /// Per scenario, the verdict in one sentence with its evidence.
     pub verdicts: Vec<VerdictView>,
     /// The interpreters, free-threaded builds and GIL state marked.
@@ -375,6 +378,7 @@ pub fn build(loaded: &LoadedRun) -> anyhow::Result<Dashboard> {
         busy_machine: busy_machine(&run.machine, run.settings.usable_cores),
         title: format!("gil-lab run of {}", readable_time(&run.started_at)),
         run: info,
+        lesson: crate::run::lesson::lesson(run, summary),
         verdicts: verdict::verdicts(loaded, summary),
         interpreters: interpreter_views(loaded),
         scenarios,

@@ -462,6 +462,24 @@ mod tests {
             .collect();
         assert_eq!(impossible.len(), 2, "{impossible:?}");
         assert!(impossible[0].message.starts_with("NOISE:"));
+        // A baseline that had 40% of a core: the reason, said.
+        let starved: Vec<_> = trials
+            .iter()
+            .cloned()
+            .map(|mut t| {
+                if t.cell == sequential {
+                    t.measurement.as_mut().unwrap().work_parallelism = Some(0.4);
+                }
+                t
+            })
+            .collect();
+        let summary = summarize(&run, &starved, &BTreeMap::new(), &[]);
+        assert!(
+            summary.warnings.iter().any(|w| w.kind == WarningKind::Noise
+                && w.message.contains("cpu sequential on CPython 3.13.5 (40%)")),
+            "{:?}",
+            summary.warnings
+        );
         // The io and mixed scenarios wait: their speedups are not bounded by cores.
         let mut io = run.clone();
         for planned in &mut io.plan {

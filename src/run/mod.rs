@@ -24,6 +24,7 @@ pub mod directory;
 #[cfg(test)]
 pub mod fixtures;
 pub mod format;
+pub mod lesson;
 pub mod loaded;
 pub mod machine;
 pub mod pairing;

@@ -6,6 +6,11 @@ use crate::run::format::{describe, format_seconds};
 use crate::run::record::{
     CellSummary, Drift, FailureKind, RunFile, ScenarioVerdict, TrialRecord, Warning, WarningKind,
 };
+use crate::vocabulary::scenario_uses_llm;
+
+/// A sequential CPU-bound cell with less than this share of a core during
+/// its work phase was starved by other programs.
+const STARVED_BELOW: f64 = 0.8;
 
 /// The warnings about cells and trials.
 pub(super) fn cell_warnings(
@@ -131,7 +136,40 @@ pub(super) fn cell_warnings(
         });
     }
     warnings.extend(impossible_speedups(run, cells));
+    warnings.extend(starved_baselines(run, cells));
     warnings
+}
+
+/// A `sequential` cell of a CPU-bound scenario runs one busy thread: during
+/// its work phase it should have a whole core. Less means other programs
+/// took the rest, which slows the baseline and overstates every speedup
+/// over it.
+fn starved_baselines(run: &RunFile, cells: &[CellSummary]) -> Option<Warning> {
+    let starved: Vec<String> = cells
+        .iter()
+        .filter(|c| c.cell.is_baseline() && !scenario_uses_llm(&c.cell.scenario))
+        .filter_map(|c| {
+            let share = c.work_parallelism.as_ref()?.median;
+            (share < STARVED_BELOW).then(|| {
+                format!(
+                    "{} {} ({:.0}%)",
+                    c.cell.scenario,
+                    describe(run, &c.cell),
+                    share * 100.0
+                )
+            })
+        })
+        .collect();
+    (!starved.is_empty()).then(|| Warning {
+        kind: WarningKind::Noise,
+        cell: None,
+        message: format!(
+            "{} sequential cell(s) had less than {:.0}% of a core during their work phase: {}; other programs took the rest, so speedups over them are overstated: run again on an idle machine",
+            starved.len(),
+            STARVED_BELOW * 100.0,
+            starved.join(", ")
+        ),
+    })
 }
 
 /// One warning per speedup above what the usable cores allow.

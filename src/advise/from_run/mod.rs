@@ -67,6 +67,9 @@ pub fn for_run(loaded: &LoadedRun) -> Advice {
             .filter(|w| w.kind == WarningKind::Noise)
             .map(|w| format!("noisy machine: {}", w.message))
             .collect(),
+        lessons: crate::run::lesson::lesson(&loaded.run, view.summary)
+            .map(|l| l.conclusions)
+            .unwrap_or_default(),
         recommendations,
         facts,
     }
@@ -235,16 +238,25 @@ fn for_scenario(view: &RunView, scenario: &str) -> Recommendation {
         costs_against(view, pick, second, &mut rec);
         rec.margin = Some(margin);
     }
-    rec.headline = headline(view, scenario, pick, &rec);
+    rec.headline = headline(view, scenario, pick, &rec, decision);
     free_threading_cost(view, scenario, &mut rec);
     alternatives(view, scenario, pick, &candidates, &tied, &mut rec);
     measure(view, scenario, pick, runner_up, &mut rec);
     rec
 }
 
-fn headline(view: &RunView, scenario: &str, pick: &CellSummary, rec: &Recommendation) -> String {
+fn headline(
+    view: &RunView,
+    scenario: &str,
+    pick: &CellSummary,
+    rec: &Recommendation,
+    decision: Decision,
+) -> String {
     let name = view.name(&pick.cell);
     match (&rec.margin, rec.tie) {
+        (_, true) if decision == Decision::Undecided => format!(
+            "{scenario}: {name} (the run ended undecided: not separated from the fastest; the simpler approach is recommended)"
+        ),
         (_, true) => {
             format!("{scenario}: {name} (a tie; the simpler approach is recommended)")
         }
