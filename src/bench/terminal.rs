@@ -299,3 +299,53 @@ pub fn print_report(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::analysis::summarize;
+    use crate::run::fixtures::{cell, run_file, trial};
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn a_speedup_beyond_the_cores_is_never_shown_without_its_flag() {
+        let sequential = cell("py", "sequential", 1);
+        let processes = cell("py", "processes", 2);
+        let run = run_file(&[sequential.clone(), processes.clone()]);
+        let mut trials = Vec::new();
+        for (round, jitter) in [0.0, 0.01, -0.01].iter().enumerate() {
+            trials.push(trial(
+                2 * round as u64,
+                &sequential,
+                round as u32,
+                false,
+                1.0,
+            ));
+            let fast = 0.38 + jitter;
+            trials.push(trial(
+                2 * round as u64 + 1,
+                &processes,
+                round as u32,
+                false,
+                fast,
+            ));
+        }
+        let summary = summarize(&run, &trials, &BTreeMap::new(), &[]);
+        let mut out = Vec::new();
+        print_report(&mut out, &run, &summary, false).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let row = text
+            .lines()
+            .find(|l| l.contains("processes") && l.contains("2.63× ("))
+            .unwrap_or_else(|| panic!("no processes row in\n{text}"));
+        assert!(row.contains("⚠ noise"), "{row}");
+        assert!(text.contains("NOISE: processes ×2"), "{text}");
+        // The lesson's matrix marks it too.
+        assert!(text.contains("CPU-bound or I/O-bound?"), "{text}");
+        let matrix_row = text
+            .lines()
+            .find(|l| l.contains("×2 ✓ ⚠"))
+            .unwrap_or_default();
+        assert!(matrix_row.contains("processes"), "{text}");
+    }
+}

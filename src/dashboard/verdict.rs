@@ -124,7 +124,11 @@ pub fn verdicts(loaded: &LoadedRun, summary: &RunSummary) -> Vec<VerdictView> {
                 ));
             }
             if let Some(s) = &winner.speedup {
-                evidence.push(format!("speedup (work phase) {}", ratio_text(s)));
+                evidence.push(format!(
+                    "speedup (work phase) {}{}",
+                    ratio_text(s),
+                    crate::run::format::noise_note(winner)
+                ));
             }
             if let Some(s) = &winner.end_to_end_speedup {
                 evidence.push(format!("end-to-end speedup (wall time) {}", ratio_text(s)));

@@ -89,6 +89,17 @@ pub fn format_drift(drift: &Drift) -> String {
     )
 }
 
+/// What follows a speedup beyond the cores wherever it is written:
+/// ` ⚠ noise: more than the 2 usable cores allow`.
+pub fn noise_note(cell: &crate::run::record::CellSummary) -> String {
+    cell.speedup_flag.map_or(String::new(), |flag| {
+        format!(
+            " ⚠ noise: more than {} worker(s) on the usable cores allow for CPU-bound work",
+            flag.limit
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

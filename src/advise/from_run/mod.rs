@@ -159,8 +159,11 @@ fn for_scenario(view: &RunView, scenario: &str) -> Recommendation {
         work.n
     ));
     if let Some(s) = pick.speedup.filter(|_| !pick.cell.is_baseline()) {
-        rec.reasons
-            .push(format!("speedup (work phase) {}", ratio_text(&s)));
+        rec.reasons.push(format!(
+            "speedup (work phase) {}{}",
+            ratio_text(&s),
+            crate::run::format::noise_note(pick)
+        ));
     }
     if let Some(s) = pick.end_to_end_speedup.filter(|_| !pick.cell.is_baseline()) {
         rec.reasons.push(format!(

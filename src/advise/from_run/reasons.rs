@@ -183,6 +183,9 @@ pub(super) fn alternatives(
         } else {
             why_not.push_str(": slower than the fastest, though this ratio's CI reaches 1");
         }
+        if c.speedup_flag.is_some() {
+            why_not.push_str(&crate::run::format::noise_note(c));
+        }
         if view.free_threaded(&c.cell) && c.gil_enabled == Some(true) {
             why_not.push_str("; it ran with the GIL turned back on");
         }
