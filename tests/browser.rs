@@ -231,6 +231,14 @@ fn the_lesson_contrasts_cpu_bound_and_io_bound_work() {
     // let go of it). Physical bounds with wide margins, not timings.
     let run_json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(run.join("run.json")).unwrap()).unwrap();
+    // The default build of the free-threaded build's version.
+    let free_threaded = run_json["interpreters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["free_threaded"] == true && i["gil_forced"].is_null())
+        .unwrap();
+    let default_id = free_threaded["id"].as_str().unwrap().trim_end_matches('t');
     let speedup = |scenario: &str| -> f64 {
         let cells = run_json["summary"]["cells"].as_array().unwrap();
         let cell = cells
@@ -238,13 +246,9 @@ fn the_lesson_contrasts_cpu_bound_and_io_bound_work() {
             .find(|c| {
                 c["cell"]["scenario"] == scenario
                     && c["cell"]["approach"] == "threads"
-                    && c["cell"]["interpreter"]
-                        .as_str()
-                        .unwrap()
-                        .starts_with("cpython-3.13")
-                    && !c["cell"]["interpreter"].as_str().unwrap().contains('t')
+                    && c["cell"]["interpreter"] == default_id
             })
-            .unwrap_or_else(|| panic!("no threads cell of {scenario} on the default build"));
+            .unwrap_or_else(|| panic!("no threads cell of {scenario} on {default_id}"));
         cell["speedup"]["point"].as_f64().unwrap()
     };
     let (cpu, io) = (speedup("cpu"), speedup("io"));

@@ -325,7 +325,14 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     let mut state = RunState::new(&run, &trials);
     state.add_startup(started.elapsed().as_secs_f64());
     let settings = run.settings.clone();
-    let max_workers = run.plan.iter().map(|p| p.cell.workers).max().unwrap_or(1);
+    // Waiting agents need no core: only CPU-bound cells can oversubscribe.
+    let max_workers = run
+        .plan
+        .iter()
+        .filter(|p| !crate::vocabulary::scenario_uses_llm(&p.cell.scenario))
+        .map(|p| p.cell.workers)
+        .max()
+        .unwrap_or(1);
     let machine_warnings: Vec<String> = machine
         .noise_warnings(max_workers)
         .into_iter()
