@@ -364,6 +364,8 @@ pub(super) mod fixtures {
             first_sample: first,
             cpu_us,
             cpu_s,
+            core_wait_us: Vec::new(),
+            seen: String::new(),
         }
     }
 
