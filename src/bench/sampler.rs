@@ -84,8 +84,11 @@ impl Sampler {
         let interval = interval.max(Duration::from_millis(1));
         let handle = std::thread::Builder::new()
             .name("gil-lab-sampler".into())
+            // At gil-lab's own priority: at nice 19 the kernel's EEVDF
+            // scheduler (Linux 6.6+) starved the sampler on a loaded machine
+            // (2 samples in 500 ms at load 8 on 2 cores), and thread states
+            // need samples on time. It costs under 1% of a core either way.
             .spawn(move || {
-                lower_own_priority();
                 let mut state = State::new(root, origin, interval);
                 state.run(&stop_rx);
                 state.finish()
@@ -101,20 +104,6 @@ impl Sampler {
         // The sampler thread does not panic on bad /proc data (it skips it);
         // if it did anyway, an empty report is more useful than a crash.
         self.handle.join().unwrap_or_default()
-    }
-}
-
-/// Gives the calling thread the lowest priority (nice 19). The trial runs in
-/// gil-lab's session, so on a busy machine the kernel gives both one share
-/// of CPU; at nice 19 the sampler takes almost nothing of it from the trial
-/// and rarely preempts it, and on an idle core it still runs on time.
-/// Best effort: a failure only leaves the default priority.
-fn lower_own_priority() {
-    // SAFETY: gettid and setpriority have no memory-safety preconditions. On
-    // Linux, PRIO_PROCESS with a thread id sets that thread's nice value only.
-    unsafe {
-        let tid = libc::gettid();
-        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 19);
     }
 }
 

@@ -349,38 +349,55 @@ pub fn work_window(report: &SamplerReport, runner: &RunnerReport) -> Option<(f64
     Some(((offset + start) * 1e6, (offset + end) * 1e6))
 }
 
-/// The lanes of the threads that ran agent tasks (the runner names each
-/// task's thread id); without thread ids, every lane.
-pub fn worker_lanes<'a>(report: &'a SamplerReport, runner: &RunnerReport) -> Vec<&'a Lane> {
-    let tids: Vec<u32> = runner.tasks.iter().filter_map(|t| t.tid).collect();
+/// The threads that ran agent tasks (the runner names each task's thread
+/// id), each with its own working window on the sampler's clock
+/// (microseconds since spawn): from the start of its first task to the end
+/// of its last, so that a worker waiting for its first task, or idle after
+/// its last while another finishes, is not counted as waiting on a lock (it
+/// waits on the task queue's lock then). Without thread ids: every lane,
+/// over the whole work phase.
+pub fn worker_lanes<'a>(
+    report: &'a SamplerReport,
+    runner: &RunnerReport,
+) -> Vec<(&'a Lane, f64, f64)> {
+    let offset = runner.clock_t0 - report.started_monotonic_s;
+    let has_tids = runner.tasks.iter().any(|t| t.tid.is_some());
+    let Some((from, to)) = work_window(report, runner) else {
+        return Vec::new();
+    };
     report
         .lanes
         .iter()
-        .filter(|l| tids.is_empty() || tids.contains(&l.tid))
+        .filter_map(|lane| {
+            if !has_tids {
+                return Some((lane, from, to));
+            }
+            let mine = runner.tasks.iter().filter(|t| t.tid == Some(lane.tid));
+            let start = mine.clone().map(|t| t.start).reduce(f64::min)?;
+            let end = mine.map(|t| t.end).reduce(f64::max)?;
+            Some((lane, (offset + start) * 1e6, (offset + end) * 1e6))
+        })
         .collect()
 }
 
-/// Per worker thread, its shares of the work phase: (lane, shares).
+/// Per worker thread, its shares of its working window: (lane, shares).
 pub fn worker_shares<'a>(
     report: &'a SamplerReport,
     runner: &RunnerReport,
 ) -> Vec<(&'a Lane, StateShares)> {
-    let Some((from, to)) = work_window(report, runner) else {
-        return Vec::new();
-    };
     worker_lanes(report, runner)
         .into_iter()
-        .filter_map(|lane| Some((lane, lane_times(report, lane, from, to).shares()?)))
+        .filter_map(|(lane, from, to)| Some((lane, lane_times(report, lane, from, to).shares()?)))
         .collect()
 }
 
 /// The shares of the worker threads' time in each state during the work
-/// phase, all worker threads together. `None` without task times, states
-/// (a timeline from before states were sampled) or samples in the window.
+/// phase (each over its working window), all worker threads together.
+/// `None` without task times, states (a timeline from before states were
+/// sampled) or samples in the window.
 pub fn work_shares(report: &SamplerReport, runner: &RunnerReport) -> Option<StateShares> {
-    let (from, to) = work_window(report, runner)?;
     let mut total = StateTimes::default();
-    for lane in worker_lanes(report, runner) {
+    for (lane, from, to) in worker_lanes(report, runner) {
         if lane.seen.is_empty() {
             return None;
         }
