@@ -248,3 +248,94 @@ fn memory_is_the_workloads_not_gil_labs_and_counts_shared_pages_once() {
     }
     assert!(sequential > 0 && processes > 0);
 }
+
+/// Checks a value against the Chrome trace-event format's JSON object form
+/// (the Trace Event Format document, "JSON Object Format"): the event
+/// fields each phase used here requires, with their types.
+fn check_trace_schema(trace: &serde_json::Value) {
+    let events = trace["traceEvents"].as_array().expect("traceEvents array");
+    assert!(!events.is_empty());
+    assert!(matches!(
+        trace["displayTimeUnit"].as_str(),
+        Some("ms" | "ns")
+    ));
+    for e in events {
+        let ph = e["ph"].as_str().expect("ph is a string");
+        assert!(e["name"].is_string(), "name: {e}");
+        assert!(e["pid"].is_u64(), "pid: {e}");
+        match ph {
+            "X" => {
+                assert!(
+                    e["tid"].is_u64() && e["ts"].is_number() && e["dur"].is_number(),
+                    "{e}"
+                );
+                assert!(e["dur"].as_f64().unwrap() >= 0.0);
+            }
+            "C" => {
+                assert!(e["ts"].is_number(), "{e}");
+                let args = e["args"].as_object().expect("counter args");
+                assert!(args.values().all(serde_json::Value::is_number), "{e}");
+            }
+            "M" => {
+                assert!(matches!(
+                    e["name"].as_str(),
+                    Some("process_name" | "thread_name")
+                ));
+                assert!(e["args"]["name"].is_string(), "{e}");
+            }
+            other => panic!("unexpected phase {other}: {e}"),
+        }
+    }
+}
+
+#[test]
+fn a_trial_exports_as_a_trace_that_trace_viewers_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let trials = bench(
+        dir.path(),
+        &[
+            "--scenario",
+            "cpu",
+            "--approach",
+            "threads",
+            "--workers",
+            "2",
+            "--python",
+            PYTHON,
+            "--scale",
+            "0.2",
+            "--runs",
+            "1",
+        ],
+    );
+    let trial = trials
+        .iter()
+        .find(|t| t.is_measured() && t.cell.approach.to_string() == "threads")
+        .unwrap();
+    let file = dir.path().join("trace.json");
+    let status = Command::new(env!("CARGO_BIN_EXE_gil-lab"))
+        .arg("export")
+        .arg(dir.path())
+        .arg("--trace")
+        .arg(trial.index.to_string())
+        .arg(&file)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let trace: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    check_trace_schema(&trace);
+    let events = trace["traceEvents"].as_array().unwrap();
+    let tasks = events.iter().filter(|e| e["cat"] == "agent task").count();
+    assert_eq!(tasks, trial.runner.as_ref().unwrap().tasks.len());
+    assert!(events.iter().any(|e| e["name"] == "waiting on a lock"));
+    // A trial that does not exist is a one-line error.
+    let output = Command::new(env!("CARGO_BIN_EXE_gil-lab"))
+        .arg("export")
+        .arg(dir.path())
+        .args(["--trace", "999"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("has no trial 999"));
+}
