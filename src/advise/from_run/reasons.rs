@@ -271,7 +271,11 @@ pub(super) fn lock_wait_evidence(view: &RunView, scenario: &str, rec: &mut Recom
         let Some(states) = cell.thread_states else {
             continue;
         };
-        let lock = if cell.gil_enabled == Some(true) {
+        // The GIL as seen by the runner, else as the interpreter is built.
+        let gil = cell
+            .gil_enabled
+            .unwrap_or_else(|| !view.free_threaded(&cell.cell));
+        let lock = if gil {
             "waiting on a lock: the GIL".to_string()
         } else {
             "waiting on a lock (no GIL here: per-object locks and other mutexes)".to_string()
