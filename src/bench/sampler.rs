@@ -617,4 +617,52 @@ mod tests {
         // and spends most of its short life doing so.
         assert!(report.cpu_s > 0.0 && report.overhead > 0.0);
     }
+
+    #[test]
+    fn threads_blocked_on_a_lock_and_asleep_are_told_apart() {
+        use std::sync::{Arc, Condvar, Mutex};
+        // One thread waits on a condition variable (a futex), one sleeps;
+        // both are named so that their lanes can be found.
+        let gate = Arc::new((Mutex::new(false), Condvar::new()));
+        let waiter = {
+            let gate = Arc::clone(&gate);
+            std::thread::Builder::new()
+                .name("test-lock-wait".into())
+                .spawn(move || {
+                    let (lock, cvar) = &*gate;
+                    let mut open = lock.lock().unwrap();
+                    while !*open {
+                        open = cvar.wait(open).unwrap();
+                    }
+                })
+                .unwrap()
+        };
+        let sleeper = std::thread::Builder::new()
+            .name("test-io-wait".into())
+            .spawn(|| std::thread::sleep(Duration::from_millis(300)))
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        let sampler = Sampler::start(std::process::id(), Instant::now(), DEFAULT_INTERVAL).unwrap();
+        std::thread::sleep(Duration::from_millis(150));
+        let report = sampler.stop();
+        *gate.0.lock().unwrap() = true;
+        gate.1.notify_all();
+        waiter.join().unwrap();
+        sleeper.join().unwrap();
+        let seen = |name: &str| {
+            let lane = report.lanes.iter().find(|l| l.name == name).unwrap();
+            assert_eq!(lane.seen.len(), lane.cpu_us.len());
+            assert_eq!(lane.core_wait_us.len(), lane.cpu_us.len());
+            lane.seen.clone()
+        };
+        // Every sample after the first sees each one where it waits (the
+        // sampler may be late on a busy machine, but not wrong).
+        let lock = seen("test-lock-wait");
+        assert!(!lock.is_empty() && lock.chars().all(|c| c == 'L'), "{lock}");
+        let sleep = seen("test-io-wait");
+        assert!(
+            !sleep.is_empty() && sleep.chars().all(|c| c == 'I'),
+            "{sleep}"
+        );
+    }
 }

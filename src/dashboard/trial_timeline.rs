@@ -236,8 +236,9 @@ fn grouped_states(
         .filter_map(|&(a, b)| {
             let mut times = StateTimes::default();
             let mut seen = None::<(f64, f64)>;
-            for i in a.max(first + 1)..b.min(first + lane.cpu_us.len()) {
-                let (s, e) = spans[i];
+            // The lane's first interval runs from its thread's start: left out.
+            let (from, to) = (a.max(first + 1), b.min(first + lane.cpu_us.len()));
+            for (i, &(s, e)) in spans.iter().enumerate().take(to).skip(from) {
                 times.add(&interval_times(lane, i - first, (e - s) * 1e6), 1.0);
                 seen = Some(seen.map_or((s, e), |(s0, _)| (s0, e)));
             }

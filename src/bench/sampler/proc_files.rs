@@ -138,7 +138,7 @@ pub(super) fn parse_blocking_call(text: &[u8]) -> Seen {
     if first == b"running" {
         return Seen::Runnable;
     }
-    match number(first).and_then(|n| i64::try_from(n).ok()) {
+    match number(first).and_then(|n| libc::c_long::try_from(n).ok()) {
         Some(call) => call_kind(call),
         None => Seen::Other,
     }
@@ -185,10 +185,10 @@ const IO_CALLS: &[libc::c_long] = &[
 ];
 
 /// The kind of wait a blocking system call number stands for.
-fn call_kind(call: i64) -> Seen {
-    if LOCK_CALLS.iter().any(|&c| i64::from(c) == call) {
+fn call_kind(call: libc::c_long) -> Seen {
+    if LOCK_CALLS.contains(&call) {
         Seen::Lock
-    } else if IO_CALLS.iter().any(|&c| i64::from(c) == call) {
+    } else if IO_CALLS.contains(&call) {
         Seen::Io
     } else {
         Seen::Other
