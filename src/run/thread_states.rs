@@ -73,7 +73,7 @@ impl ThreadState {
                 "the thread was blocked waiting for the network, a file, a timer or a sleep"
             }
             ThreadState::Other => {
-                "blocked for another reason (e.g. waiting for a child process), or not known"
+                "blocked for another reason (e.g. the kernel mapping memory, or waiting for a child process), or not known"
             }
         }
     }
