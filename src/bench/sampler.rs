@@ -63,9 +63,15 @@ const NAME_REFRESH_SAMPLES: u32 = 20;
 
 /// A process's `smaps_rollup` is read again only after this many times as
 /// long as its last reading took, times the number of processes tracked: all
-/// readings together cost at most 1/400 (0.25%) of a core, whatever the
+/// readings together cost at most 1/1000 (0.1%) of a core, whatever the
 /// processes' sizes.
-const PSS_COST_FACTOR: u32 = 400;
+const PSS_COST_FACTOR: u32 = 1000;
+
+/// How often (in samples) each process's `VmHWM` is read. The mark never
+/// goes down, so reading it now and then loses only what grew in a
+/// process's last few samples (the runner reports its own at its end), and
+/// `status` is the costliest file read every sample otherwise.
+const HWM_REFRESH_SAMPLES: u32 = 5;
 
 /// A running sampler thread; [`Sampler::stop`] ends it and returns its report.
 pub struct Sampler {
@@ -363,11 +369,13 @@ impl State {
                     began + (began.elapsed() * pss_factor).max(self.interval);
             }
             memory += rss.saturating_sub(process.shared_excess);
-            if let Some(hwm) = process
-                .status
-                .as_ref()
-                .and_then(|f| reread(f, &mut self.buf))
-                .and_then(|text| parse_kib_line(text, b"VmHWM:"))
+            let hwm_due = (index - seen.first_sample).is_multiple_of(HWM_REFRESH_SAMPLES);
+            if hwm_due
+                && let Some(hwm) = process
+                    .status
+                    .as_ref()
+                    .and_then(|f| reread(f, &mut self.buf))
+                    .and_then(|text| parse_kib_line(text, b"VmHWM:"))
             {
                 seen.high_water_mark_bytes = seen.high_water_mark_bytes.max(hwm);
             }
