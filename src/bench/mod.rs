@@ -7,6 +7,7 @@
 //! [`terminal`] tables and exports.
 
 pub mod args;
+mod ballast;
 mod choice;
 pub mod executor;
 pub mod interrupt;
@@ -362,6 +363,8 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         interactive,
     );
     let mut executor = executor::ProcessExecutor::new(settings.llm.clone());
+    // Test-only: gil-lab's own memory grows; the trials' figures must not.
+    let ballast = ballast::from_env();
     let outcome = run_loop::run(
         &run,
         &mut state,
@@ -371,6 +374,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         &progress,
     );
     progress.finish();
+    drop(ballast);
     // Whatever happened, the records on disk are the truth: summarise them.
     let trials = directory::read_trials(run_dir.path())?;
     let interrupted = cancel.load(Ordering::SeqCst) || !state.complete();

@@ -152,7 +152,8 @@ def run(spec: dict[str, Any], result: dict[str, Any], clock_t0: float) -> None:
                 "teardown": outcome.teardown},
         sharing=outcome.sharing,
         tasks=[{"agent": r.agent, "index": r.index, "worker": r.worker,
-                "start": r.start - clock_t0, "end": r.end - clock_t0, "result": r.result}
+                "start": r.start - clock_t0, "end": r.end - clock_t0, "tid": r.tid,
+                "result": r.result}
                for r in records],
         digest=hex_digest(digest((tasks[r.index].agent_code, r.index, r.result)
                                  for r in records)),
@@ -169,6 +170,21 @@ def call_fields(call: Any, clock_t0: float) -> dict[str, Any]:
     fields["start"] -= clock_t0
     fields["end"] -= clock_t0
     return fields
+
+
+def high_water_mark() -> int | None:
+    """This process's high-water mark of resident memory (`VmHWM` of
+    /proc/self/status, which exec resets), bytes; None without /proc. Not
+    `resource.getrusage().ru_maxrss`: on Linux it survives exec, so it would
+    count the RSS of the gil-lab process that forked this one."""
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 def main(argv: list[str]) -> int:
@@ -193,6 +209,7 @@ def main(argv: list[str]) -> int:
         result["error"] = {"kind": type(error).__name__, "message": str(error),
                            "traceback": traceback.format_exc()}
     result["gil_enabled_end"] = gil_enabled()
+    result["high_water_mark_bytes"] = high_water_mark()
     sys.stdout = stdout
     stdout.write(json.dumps(result) + "\n")
     stdout.flush()
