@@ -470,7 +470,7 @@ fn nothing_succeeded(trials: &[record::TrialRecord]) -> Option<String> {
         *reasons.entry(reason).or_default() += 1;
     }
     let mut reasons: Vec<(String, usize)> = reasons.into_iter().collect();
-    reasons.sort_by(|a, b| b.1.cmp(&a.1));
+    reasons.sort_by_key(|r| std::cmp::Reverse(r.1));
     let shown: Vec<String> = reasons
         .iter()
         .take(3)

@@ -71,22 +71,19 @@ fn table(out: &mut String, run: &LoadedRun, cells: &[&CellSummary]) {
             || "—".to_string(),
             |s| format!("{:.0}%", s.lock_wait * 100.0),
         );
+        let noise = if cell.speedup_flag.is_some() {
+            " ⚠ noise (beyond the cores)"
+        } else {
+            ""
+        };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {}{noise} | {} | {} | {} | {} | {} | {} |",
             cell_text(interpreter),
             cell_text(key.approach.name()),
             key.workers,
             cell_text(&work),
-            format!(
-                "{}{}",
-                estimate(cell.speedup.as_ref(), "×"),
-                if cell.speedup_flag.is_some() {
-                    " ⚠ noise (beyond the cores)"
-                } else {
-                    ""
-                }
-            ),
+            estimate(cell.speedup.as_ref(), "×"),
             estimate(cell.end_to_end_speedup.as_ref(), "×"),
             estimate(cell.efficiency.as_ref(), ""),
             parallelism,
