@@ -38,6 +38,11 @@ pub enum Scenario {
     Io,
     /// Each task alternates model calls with reasoning steps on the answers.
     Mixed,
+    /// A team's own function (`bench --task`): the kind of a task's trial
+    /// spec. Its cells are named after the task, not `task`; it is no
+    /// built-in scenario (not in [`Scenario::ALL`], not a `--scenario`).
+    #[value(skip)]
+    Task,
 }
 
 impl Scenario {
@@ -56,6 +61,7 @@ impl Scenario {
             Scenario::Shared => "shared",
             Scenario::Io => "io",
             Scenario::Mixed => "mixed",
+            Scenario::Task => "task",
         }
     }
 

@@ -256,6 +256,14 @@ pub fn run(
                                 &planned.cell.scenario,
                             )
                         })
+                        // A task is compared only where its sequential runs agree.
+                        .filter(|_| {
+                            planned
+                                .spec
+                                .task
+                                .as_ref()
+                                .is_none_or(|t| t.reference.is_some())
+                        })
                         .cloned();
                     let judgement = judge(
                         &outcome,

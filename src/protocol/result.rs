@@ -108,6 +108,10 @@ pub struct RunnerReport {
     /// io and mixed scenarios: every model call, in task order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub llm_calls: Vec<LlmCall>,
+    /// A task's trial (`bench --task`): its calls, compared with the
+    /// sequential ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calls: Option<Box<super::CallsReport>>,
 }
 
 impl RunnerReport {

@@ -48,6 +48,10 @@ pub struct TrialSpec {
     pub start_method: Option<String>,
     /// `io` and `mixed`: the LLM endpoint (null otherwise).
     pub llm: Option<LlmSpec>,
+    /// Scenario `task`: the team's function and how it is run
+    /// (docs/tasks.md); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<super::TaskSpec>,
 }
 
 impl TrialSpec {
@@ -171,6 +175,7 @@ pub fn parse_spec(args: &[String]) -> Result<TrialSpec, BadSpec> {
         seed,
         start_method,
         llm,
+        task: None,
     })
 }
 
@@ -307,6 +312,7 @@ mod tests {
                 seed: 1,
                 start_method: None,
                 llm: None,
+                task: None,
             }
         );
         let spec = parse(

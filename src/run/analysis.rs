@@ -18,8 +18,18 @@ fn seed_of(cell: &CellKey) -> u64 {
 
 /// The measured trials of each cell.
 fn measured_by_cell(trials: &[TrialRecord]) -> BTreeMap<&CellKey, Vec<&TrialRecord>> {
+    // A cell that gave a wrong result once is measured no more: its times
+    // are never a speedup nor a winner (a racy task can be right by luck).
+    let wrong: BTreeSet<&CellKey> = trials
+        .iter()
+        .filter(|t| t.failure.as_ref().map(|f| f.kind) == Some(FailureKind::DigestMismatch))
+        .map(|t| &t.cell)
+        .collect();
     let mut by_cell: BTreeMap<&CellKey, Vec<&TrialRecord>> = BTreeMap::new();
-    for trial in trials.iter().filter(|t| t.is_measured()) {
+    for trial in trials
+        .iter()
+        .filter(|t| t.is_measured() && !wrong.contains(&t.cell))
+    {
         by_cell.entry(&trial.cell).or_default().push(trial);
     }
     by_cell

@@ -9,7 +9,8 @@
 //! - [`loaded`]: a run read back, with its summary stored or computed now;
 //! - [`format`]: how every view writes times, sizes and ratios;
 //! - [`timeline`]: what the sampler saw of a trial's process tree;
-//! - [`machine`]: what the machine was when the run started.
+//! - [`machine`]: what the machine was when the run started;
+//! - [`task`]: what a run of a team's own task records beyond its cells.
 //!
 //! Dependencies point one way: this module uses the statistics (`stats`),
 //! the vocabulary, the protocol's types and the types it stores from
@@ -26,6 +27,7 @@ pub mod loaded;
 pub mod machine;
 pub mod record;
 pub mod summary;
+pub mod task;
 pub mod timeline;
 
 pub use loaded::{LoadedRun, SummarySource};
