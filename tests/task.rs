@@ -255,6 +255,27 @@ fn per_worker_state_is_told_apart_from_a_data_race() {
 }
 
 #[test]
+fn an_exception_only_under_threads_is_a_data_race() {
+    let target = format!("{}:send", task_file("race.py").display());
+    let (output, _dir) = bench(
+        &target,
+        &default_python(),
+        &["--approach", "threads,processes", "--task-calls", "10"],
+    );
+    let json = ok_json(&output);
+    let interpreter = json["interpreters"][0]["id"].as_str().unwrap();
+    let threads = verdict(&json, interpreter, "threads");
+    assert_eq!(threads["safety"], "data_race", "{threads:#}");
+    let detail = threads["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("raised RuntimeError: client already in use")
+            && detail.contains("only when calls share the process"),
+        "{detail}"
+    );
+    assert_eq!(verdict(&json, interpreter, "processes")["safety"], "same");
+}
+
+#[test]
 fn bad_tasks_are_one_line_errors() {
     let python = default_python();
     let bad = |function: &str| format!("{}:{function}", task_file("bad.py").display());

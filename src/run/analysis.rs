@@ -17,11 +17,17 @@ fn seed_of(cell: &CellKey) -> u64 {
 }
 
 /// The measured trials of each cell.
-fn measured_by_cell(trials: &[TrialRecord]) -> BTreeMap<&CellKey, Vec<&TrialRecord>> {
-    // A cell that gave a wrong result once is measured no more: its times
-    // are never a speedup nor a winner (a racy task can be right by luck).
+fn measured_by_cell<'a>(
+    run: &RunFile,
+    trials: &'a [TrialRecord],
+) -> BTreeMap<&'a CellKey, Vec<&'a TrialRecord>> {
+    // A task's cell that gave a wrong result once is measured no more: its
+    // times are never a speedup nor a winner (a racy task can be right by
+    // luck). docs/tasks.md
+    let task = run.task.as_ref().map(|t| t.name.as_str());
     let wrong: BTreeSet<&CellKey> = trials
         .iter()
+        .filter(|t| Some(t.cell.scenario.as_str()) == task)
         .filter(|t| t.failure.as_ref().map(|f| f.kind) == Some(FailureKind::DigestMismatch))
         .map(|t| &t.cell)
         .collect();
@@ -424,7 +430,7 @@ pub fn summarize(
     stops: &BTreeMap<CellKey, StopReason>,
     machine_warnings: &[String],
 ) -> RunSummary {
-    let measured = measured_by_cell(trials);
+    let measured = measured_by_cell(run, trials);
     let cells: Vec<CellSummary> = run
         .plan
         .iter()

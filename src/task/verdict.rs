@@ -371,6 +371,137 @@ pub fn of_run(loaded: &LoadedRun) -> Option<TaskVerdict> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::CallsReport;
+    use crate::run::fixtures::{cell, run_file, trial};
+    use crate::run::record::Failure;
+
+    /// A run of a task named `cpu` (the fixtures' scenario) on `py`.
+    fn task_run(deterministic: bool) -> (crate::run::record::RunFile, [CellKey; 3]) {
+        let cells = [
+            cell("py", "sequential", 1),
+            cell("py", "threads", 2),
+            cell("py", "processes", 2),
+        ];
+        let mut run = run_file(&cells);
+        run.task = Some(TaskRun {
+            name: cells[0].scenario.clone(),
+            target: "t.py:f".into(),
+            path: vec![],
+            calls: Some(10),
+            rounds: 1,
+            requirements: None,
+            memory_limit_mb: None,
+            checks: vec![TaskCheck {
+                interpreter: "py".into(),
+                label: "CPython 3.13.5".into(),
+                calls: 10,
+                deterministic: Some(deterministic),
+                ..TaskCheck::default()
+            }],
+        });
+        (run, cells)
+    }
+
+    fn compared(mut record: TrialRecord, mismatches: &[u64], digest: &str) -> TrialRecord {
+        if let Some(runner) = record.runner.as_mut() {
+            runner.digest = digest.into();
+            runner.calls = Some(Box::new(CallsReport {
+                count: 10,
+                rounds: 1,
+                compared: true,
+                mismatches: mismatches.len() as u64,
+                first_mismatches: mismatches.to_vec(),
+                cpu_share: Some(0.97),
+                ..CallsReport::default()
+            }));
+        }
+        if !mismatches.is_empty() {
+            record.status = TrialStatus::Failed;
+            record.failure = Some(Failure {
+                kind: FailureKind::DigestMismatch,
+                message: "digest differs".into(),
+            });
+        }
+        record
+    }
+
+    fn loaded(run: crate::run::record::RunFile, trials: Vec<TrialRecord>) -> LoadedRun {
+        LoadedRun::new("/nonexistent".into(), run, trials)
+    }
+
+    #[test]
+    fn wrong_results_are_told_apart_and_never_measured() {
+        let (run, [seq, threads, processes]) = task_run(true);
+        let mut trials = Vec::new();
+        for i in 0..3u32 {
+            let n = u64::from(i);
+            trials.push(compared(
+                trial(n, &seq, i, false, 1.0),
+                &[],
+                "0123456789abcdef",
+            ));
+            // The race shows in one trial of three: the cell is still wrong.
+            let wrong: &[u64] = if i == 1 { &[3, 13] } else { &[] };
+            trials.push(compared(
+                trial(10 + n, &threads, i, false, 0.5),
+                wrong,
+                "77",
+            ));
+            trials.push(compared(
+                trial(20 + n, &processes, i, false, 0.5),
+                &[0, 1],
+                "aa",
+            ));
+        }
+        let loaded = loaded(run, trials);
+        let verdict = of_run(&loaded).unwrap();
+        let cells = &verdict.interpreters[0].cells;
+        assert_eq!(cells[0].safety, Safety::Same);
+        assert_eq!(cells[1].safety, Safety::DataRace, "{:?}", cells[1]);
+        assert!(
+            cells[1].detail.contains("calls 3 differ"),
+            "{}",
+            cells[1].detail
+        );
+        assert_eq!(cells[2].safety, Safety::PerWorkerState);
+        assert_eq!(verdict.safe, [Approach::Sequential]);
+        assert_eq!(verdict.unsafe_approaches.len(), 2);
+        assert_eq!(verdict.interpreters[0].kind, Some(WorkKind::CpuBound));
+        // Its two right trials are not measured: no speedup, no winner.
+        let summary = &loaded.summary;
+        let of = |c: &CellKey| summary.cells.iter().find(|s| &s.cell == c).unwrap();
+        assert!(of(&threads).speedup.is_none() && of(&threads).work.is_none());
+        assert_eq!(summary.scenarios[0].winner.as_ref(), Some(&seq));
+    }
+
+    #[test]
+    fn nondeterminism_and_exceptions_only_under_threads() {
+        let (run, [seq, threads, processes]) = task_run(false);
+        let mut raised = trial(1, &threads, 0, false, 0.5);
+        raised.status = TrialStatus::Failed;
+        raised.runner = None;
+        raised.failure = Some(Failure {
+            kind: FailureKind::RunnerError,
+            message:
+                "the runner reported call_raised: call 4 raised IndexError: pop from empty list"
+                    .into(),
+        });
+        let trials = vec![
+            trial(0, &seq, 0, false, 1.0),
+            raised,
+            trial(2, &processes, 0, false, 0.5),
+        ];
+        let verdict = of_run(&loaded(run, trials)).unwrap();
+        let cells = &verdict.interpreters[0].cells;
+        assert_eq!(cells[0].safety, Safety::Nondeterministic);
+        assert_eq!(cells[1].safety, Safety::DataRace);
+        assert!(
+            cells[1].detail.starts_with("call 4 raised IndexError"),
+            "{}",
+            cells[1].detail
+        );
+        assert_eq!(cells[2].safety, Safety::Nondeterministic);
+    }
 
     #[test]
     fn kinds_of_work() {

@@ -11,3 +11,17 @@ def tally(i):
         _scratch.append(k * (i + 1) % 7)
     time.sleep(0.0005)
     return sum(_scratch)
+
+
+_busy = False
+
+
+def send(i):
+    """A client that is not reentrant: it raises when two calls overlap."""
+    global _busy
+    if _busy:
+        raise RuntimeError("client already in use")
+    _busy = True
+    time.sleep(0.002)
+    _busy = False
+    return i
