@@ -192,7 +192,7 @@ fn an_async_io_task_is_won_by_an_asyncio_approach() {
 fn per_worker_state_is_told_apart_from_a_data_race() {
     let ft = free_threaded_python();
     let state = format!("{}:remember", task_file("state.py").display());
-    let (output, _dir) = bench(
+    let (output, dir) = bench(
         &state,
         &ft,
         &[
@@ -211,6 +211,18 @@ fn per_worker_state_is_told_apart_from_a_data_race() {
         "per_worker_state"
     );
     assert_eq!(verdict(&json, &id, "sequential")["safety"], "same");
+    // --resume remakes the task's commands from run.json.
+    let resumed = gil_lab()
+        .args(["bench", "--json", "--resume"])
+        .arg(dir.path().join("run"))
+        .output()
+        .unwrap();
+    let resumed = ok_json(&resumed);
+    assert_eq!(resumed["task"]["name"], "remember");
+    assert_eq!(
+        verdict(&resumed, &id, "processes")["safety"],
+        "per_worker_state"
+    );
 
     let race = format!("{}:tally", task_file("race.py").display());
     let (output, _dir) = bench(
@@ -222,11 +234,14 @@ fn per_worker_state_is_told_apart_from_a_data_race() {
             "--runs",
             "2",
             "--task-calls",
-            "100",
+            "50",
+            "--stress",
+            "2",
         ],
     );
     let json = ok_json(&output);
     let id = ft_id(&json);
+    assert_eq!(json["task"]["rounds"], 2);
     let threads = verdict(&json, &id, "threads");
     assert_eq!(threads["safety"], "data_race", "{threads:#}");
     assert!(
