@@ -230,6 +230,17 @@ mod tests {
             assert_eq!(value.get_name(), scenario.name());
         }
         assert_eq!(Approach::from_name("ray"), None);
+        // A task's spec kind: no built-in scenario, no --scenario value.
+        assert_eq!(Scenario::from_name("task"), None);
+        assert!(
+            Scenario::value_variants()
+                .iter()
+                .all(|s| *s != Scenario::Task)
+        );
+        assert_eq!(
+            serde_json::from_str::<Scenario>("\"task\"").unwrap(),
+            Scenario::Task
+        );
         assert!(scenario_uses_llm("io") && !scenario_uses_llm("cpu"));
         assert!(!scenario_uses_llm("my_task"));
     }

@@ -484,6 +484,18 @@ fn requirements_are_installed_in_an_environment_per_interpreter() {
             );
             assert!(interpreter["check"]["modules"].to_string().contains("six"));
         }
+        // The environment's own Python, named with --python, uses its packages.
+        let venv = PathBuf::from(
+            json["task"]["interpreters"][0]["check"]["venv"]
+                .as_str()
+                .unwrap(),
+        );
+        let (output, _run) = bench(
+            &target,
+            &venv.join("bin").join("python"),
+            &["--approach", "threads", "--task-calls", "5"],
+        );
+        assert_eq!(ok_json(&output)["task"]["safe"][0], "sequential");
     }
     std::fs::write(&requirements, "six==0.0.0\n").unwrap();
     let (output, _run) = bench(

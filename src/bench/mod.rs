@@ -261,6 +261,10 @@ type Started = (
 /// A new run: plan it, create its directory.
 fn start(args: &BenchArgs, machine: &MachineInfo) -> Result<Started> {
     let env = run_loop::trial_environment();
+    // A target that cannot be right is said before interpreters are looked for.
+    if let Some(target) = &args.task.task {
+        crate::task::target::parse(target, &args.task.task_path, &std::env::current_dir()?)?;
+    }
     let found = find_interpreters(args)?;
     let own_task = args.task.task.is_some();
     let twin = if args.no_twin || own_task {

@@ -32,7 +32,8 @@ pub fn task_count(scale: f64) -> u64 {
 /// A trial spec; as read by [`parse_spec`], with its defaults filled in.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrialSpec {
-    /// What the agents do.
+    /// What the agents do; `task` for a team's own function (then `task`
+    /// says which, and `gil_lab.task.runner` runs it).
     pub scenario: Scenario,
     /// How they run.
     pub approach: Approach,
