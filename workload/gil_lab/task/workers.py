@@ -11,7 +11,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
-import platform
 import sys
 import tempfile
 import threading
@@ -19,6 +18,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
+from ..approaches.interpreters import private_module
+from ..approaches.interpreters import unavailable as interpreters_unavailable
 from ..coordinator import gil_enabled
 from .calls import Job, Outcome, unpack
 from .pools import Ran, Skip
@@ -81,27 +82,6 @@ def processes(job: Job, workers: int, target: str, paths: list[str],
                worker_gil_enabled=[gil for _, gil, _ in hellos])
 
 
-def private_module() -> Any:
-    """The private subinterpreter module of 3.12+ (None if missing)."""
-    for name in ("_interpreters", "_xxsubinterpreters"):
-        try:
-            return __import__(name)
-        except ImportError:
-            continue
-    return None
-
-
-def interpreters_unavailable() -> str | None:
-    """Why subinterpreters cannot run here, or None."""
-    if platform.python_implementation() != "CPython":
-        return f"{platform.python_implementation()} has no subinterpreters"
-    if sys.version_info < (3, 12):
-        return "subinterpreters with their own GIL need CPython 3.12 or newer (PEP 684)"
-    if private_module() is None:
-        return "this build has neither _interpreters nor _xxsubinterpreters"
-    return None
-
-
 def serve_interpreter(target: str, paths: list[str], calls: int, rounds: int, w: int,
                       workers: int, hello_fd: int, go_fd: int, out_path: str) -> None:
     """Runs inside subinterpreter w: loads the task, says hello (its GIL
@@ -121,10 +101,12 @@ def serve_interpreter(target: str, paths: list[str], calls: int, rounds: int, w:
     from .calls import Unpicklable
 
     try:
-        done: Any = [job.run(p, f"interpreter-{w}", send_back=True)
-                     for p in job.stripe(w, workers)]
+        done: Any = {"outcomes": [job.run(p, f"interpreter-{w}", send_back=True)
+                                  for p in job.stripe(w, workers)]}
     except Unpicklable as error:
         done = {"unpicklable": str(error)}
+    # The work ends here: destroying the subinterpreter is teardown.
+    done["done"] = time.monotonic()
     with open(out_path, "wb") as out:
         pickle.dump(done, out)
 
@@ -185,11 +167,11 @@ def interpreters(job: Job, workers: int, target: str, paths: list[str]) -> Ran:
         worker.thread.start()
     states = [os.read(read_fd, 1) for read_fd, _ in hellos]
     pool_start = time.monotonic() - started
-    started = time.monotonic()
+    released = time.monotonic()
     os.write(go_write, b"x" * workers)
     for worker in pool:
         worker.thread.join()
-    work = time.monotonic() - started
+    joined = time.monotonic()
     for fd in [go_read, go_write, *(fd for pair in hellos for fd in pair)]:
         os.close(fd)
     results = []
@@ -208,7 +190,8 @@ def interpreters(job: Job, workers: int, target: str, paths: list[str]) -> Ran:
             from .calls import Unpicklable
 
             raise Unpicklable(result["unpicklable"])
-    outcomes = [unpack(o) for part in results for o in part]
+    outcomes = [unpack(o) for part in results for o in part["outcomes"]]
+    work = max(part["done"] for part in results) - released
     gil = {b"1": True, b"0": False}
-    return Ran(outcomes, pool_start, work, 0.0,
+    return Ran(outcomes, pool_start, work, joined - released - work,
                worker_gil_enabled=[gil.get(state) for state in states])
