@@ -86,6 +86,18 @@ fn ft_id(json: &Value) -> String {
         .expect("a free-threaded interpreter")
 }
 
+/// Whether the machine was overloaded when the run in `dir` started: other
+/// programs keeping more than 1.5 runnable tasks per usable core busy (the
+/// run warns about it). Then no speedup can show, and tests report the
+/// figure instead of asserting it.
+fn overloaded(dir: &Path) -> Option<String> {
+    let stored: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("run/run.json")).unwrap()).unwrap();
+    let load = stored["machine"]["load_average"][0].as_f64().unwrap_or(0.0);
+    let cores = stored["machine"]["usable_cores"].as_f64().unwrap_or(1.0);
+    (load > 1.5 * cores).then(|| format!("machine overloaded (load {load} on {cores} cores)"))
+}
+
 /// A failed task run: one line of error on stderr naming `wanted`.
 fn fails_with(output: &Output, wanted: &str) {
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -119,11 +131,17 @@ fn a_cpu_bound_task_scales_on_free_threaded_threads_and_processes() {
     );
     let json = ok_json(&output);
     let ft = ft_id(&json);
+    // Two cores give ~2x; on an overloaded machine no run can show it.
+    let overloaded = overloaded(dir.path());
     for approach in ["threads", "processes"] {
         let speedup = cell(&json, &ft, approach)["speedup"]["point"]
             .as_f64()
             .unwrap();
-        assert!(speedup > 1.2, "{approach} on {ft}: {speedup}x");
+        if let Some(load) = &overloaded {
+            eprintln!("{load}: {approach} on {ft} {speedup:.2}x, not checked");
+        } else {
+            assert!(speedup > 1.2, "{approach} on {ft}: {speedup}x");
+        }
         assert_eq!(verdict(&json, &ft, approach)["safety"], "same");
     }
     let on_ft = json["task"]["interpreters"]
@@ -159,7 +177,7 @@ fn a_cpu_bound_task_scales_on_free_threaded_threads_and_processes() {
 #[test]
 fn an_async_io_task_is_won_by_an_asyncio_approach() {
     let target = format!("{}:fetch", task_file("io_async.py").display());
-    let (output, _dir) = bench(
+    let (output, dir) = bench(
         &target,
         &default_python(),
         &[
@@ -173,11 +191,14 @@ fn an_async_io_task_is_won_by_an_asyncio_approach() {
     );
     let json = ok_json(&output);
     let winner = &json["summary"]["scenarios"][0]["winner"]["approach"];
-    assert!(
-        winner == "asyncio" || winner == "asyncio+threads",
-        "winner {winner}: {:#}",
-        json["summary"]["scenarios"]
-    );
+    match overloaded(dir.path()) {
+        Some(load) => eprintln!("{load}: the winner, {winner}, not checked"),
+        None => assert!(
+            winner == "asyncio" || winner == "asyncio+threads",
+            "winner {winner}: {:#}",
+            json["summary"]["scenarios"]
+        ),
+    }
     let interpreter = json["interpreters"][0]["id"].as_str().unwrap();
     let speedup = cell(&json, interpreter, "asyncio")["speedup"]["point"]
         .as_f64()
