@@ -9,7 +9,6 @@ it (docs/tasks.md).
 
 from __future__ import annotations
 
-import asyncio
 import pickle
 import time
 from collections.abc import Callable
@@ -74,6 +73,10 @@ class Job:
         """Calls the function once: a coroutine function through asyncio.run."""
         index = position % self.calls
         if self.is_async:
+            # Imported here: asyncio cannot be imported in CPython 3.12's
+            # isolated subinterpreters, where a plain task still runs.
+            import asyncio
+
             return asyncio.run(self.function(index))
         return self.function(index)
 
@@ -108,10 +111,22 @@ class Job:
         return Outcome(position, worker, start, time.monotonic(), digest(result))
 
 
+#: Pickle with the pure-Python pickler: CPython 3.12's C pickler corrupts
+#: memory in an isolated subinterpreter (set by `interp_worker` there).
+PURE_PICKLE = False
+
+
+def dumps(value: Any) -> bytes:
+    """`pickle.dumps`, by the pure-Python pickler where PURE_PICKLE says so."""
+    if PURE_PICKLE:
+        return pickle._dumps(value, protocol=pickle.HIGHEST_PROTOCOL)  # type: ignore[attr-defined]
+    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+
 def pack(result: Any, position: int) -> bytes:
     """The result pickled, or Unpicklable naming its type."""
     try:
-        return pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+        return dumps(result)
     except Exception as error:
         kind = type(result)
         raise Unpicklable(

@@ -2,20 +2,22 @@
 equal for equal values in any process, interpreter or approach.
 
 The value is encoded canonically (type tag, then contents), and the encoding
-hashed with BLAKE2b (8 bytes). Dicts and sets are encoded in the order of
+hashed into 64 bits. Dicts and sets are encoded in the order of
 their items' encodings, so their iteration order (which depends on string
 hash randomisation) does not count; floats by their exact bits (``hex``);
 dataclasses and other objects by class name and attributes; anything else by
 its ``repr`` without memory addresses. A cycle is encoded as a back
-reference.
+reference. The 64 bits are zlib's CRC-32 and Adler-32 of the encoding: not
+cryptographic, and importable everywhere (hashlib crashes CPython 3.12's
+isolated subinterpreters).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import enum
-import hashlib
 import re
+import zlib
 from typing import Any
 
 #: `<Foo object at 0x7f...>`: the address differs in every process.
@@ -89,11 +91,16 @@ def encoded(value: Any, active: set[int]) -> bytes:
     return b"".join(out)
 
 
+def hash64(data: bytes) -> str:
+    """16 hex digits: CRC-32 and Adler-32 of `data`."""
+    return f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}"
+
+
 def digest(value: Any) -> str:
     """The 16-hex-digit digest of `value`."""
-    return hashlib.blake2b(encoded(value, set()), digest_size=8).hexdigest()
+    return hash64(encoded(value, set()))
 
 
 def combine(digests: list[str]) -> str:
     """The digest of a trial: its calls' digests in call order."""
-    return hashlib.blake2b("\n".join(digests).encode(), digest_size=8).hexdigest()
+    return hash64("\n".join(digests).encode())

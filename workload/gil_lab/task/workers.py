@@ -82,35 +82,6 @@ def processes(job: Job, workers: int, target: str, paths: list[str],
                worker_gil_enabled=[gil for _, gil, _ in hellos])
 
 
-def serve_interpreter(target: str, paths: list[str], calls: int, rounds: int, w: int,
-                      workers: int, hello_fd: int, go_fd: int, out_path: str) -> None:
-    """Runs inside subinterpreter w: loads the task, says hello (its GIL
-    state), waits to be released, runs its stripe, writes the outcomes
-    (pickled) to `out_path`."""
-    try:
-        function, is_async = load(target, paths)
-    except TaskError as error:
-        with open(out_path, "wb") as out:
-            pickle.dump({"error": str(error)}, out)
-        os.write(hello_fd, b"-")
-        return
-    gil = gil_enabled()
-    os.write(hello_fd, b"1" if gil else b"0" if gil is False else b"?")
-    os.read(go_fd, 1)
-    job = Job(function, is_async, calls, rounds)
-    from .calls import Unpicklable
-
-    try:
-        done: Any = {"outcomes": [job.run(p, f"interpreter-{w}", send_back=True)
-                                  for p in job.stripe(w, workers)]}
-    except Unpicklable as error:
-        done = {"unpicklable": str(error)}
-    # The work ends here: destroying the subinterpreter is teardown.
-    done["done"] = time.monotonic()
-    with open(out_path, "wb") as out:
-        pickle.dump(done, out)
-
-
 class Interpreter:
     """One subinterpreter and the main-interpreter thread that runs it."""
 
@@ -159,8 +130,8 @@ def interpreters(job: Job, workers: int, target: str, paths: list[str]) -> Ran:
     pool = []
     for w in range(workers):
         script = (f"import sys\nsys.path.insert(0, {root!r})\n"
-                  "from gil_lab.task.workers import serve_interpreter\n"
-                  f"serve_interpreter({target!r}, {paths!r}, {job.calls}, {job.rounds}, {w}, "
+                  "from gil_lab.task.interp_worker import serve\n"
+                  f"serve({target!r}, {paths!r}, {job.calls}, {job.rounds}, {w}, "
                   f"{workers}, {hellos[w][1]}, {go_read}, {outs[w]!r})\n")
         pool.append(Interpreter(module, script))
     for worker in pool:
