@@ -53,7 +53,7 @@ pub struct TaskCheck {
     /// The function is a coroutine function (`async def`).
     #[serde(default)]
     pub is_async: bool,
-    /// Calls per trial round on this interpreter.
+    /// Calls per trial round (the run's: the same on every interpreter).
     #[serde(default)]
     pub calls: u64,
     /// Mean seconds per call when calibrating (absent with --task-calls).

@@ -21,8 +21,8 @@ pub struct TaskArgs {
     #[arg(long, value_name = "DIR", requires = "task", group = "plan")]
     pub task_path: Vec<PathBuf>,
 
-    /// Calls per trial [default: calibrated on each interpreter so that the
-    /// sequential cell takes about a second].
+    /// Calls per trial [default: calibrated so that the slowest interpreter's
+    /// sequential cell takes about a second; the same on every interpreter].
     #[arg(long, value_name = "N", requires = "task", value_parser = clap::value_parser!(u64).range(1..=10_000_000), group = "plan")]
     pub task_calls: Option<u64>,
 

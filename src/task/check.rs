@@ -123,8 +123,9 @@ fn crash_site(stderr: &str) -> Option<String> {
     Some(format!("{name}{place}"))
 }
 
-/// Checks the task on `interpreter`.
-pub fn check(interpreter: &InterpreterRecord, settings: &CheckSettings) -> Result<TaskCheck> {
+/// The first part of the check on `interpreter`: import, function, modules,
+/// the GIL, and (without `--task-calls`) the calibrated number of calls.
+pub fn probe(interpreter: &InterpreterRecord, settings: &CheckSettings) -> Result<TaskCheck> {
     let mut check = TaskCheck {
         interpreter: interpreter.id.clone(),
         label: interpreter.label.clone(),
@@ -202,7 +203,6 @@ pub fn check(interpreter: &InterpreterRecord, settings: &CheckSettings) -> Resul
     };
     check.calls = calls;
     check.per_call_s = per_call_s;
-    reference(interpreter, settings, &mut check)?;
     Ok(check)
 }
 
@@ -276,8 +276,10 @@ pub fn command(interpreter: &InterpreterRecord, spec: &TrialSpec) -> Result<Comm
     Ok(command)
 }
 
-/// Two sequential runs in fresh processes: their calls' digests, compared.
-fn reference(
+/// The second part of the check: two sequential runs of `check.calls`
+/// calls in fresh processes, their calls' digests compared; the reference
+/// when they agree.
+pub fn reference(
     interpreter: &InterpreterRecord,
     settings: &CheckSettings,
     check: &mut TaskCheck,

@@ -80,7 +80,7 @@ pub fn prepare(
         memory_limit_mb: args.memory_limit,
         run_dir: dir,
     };
-    let mut checks = Vec::new();
+    let mut checks: Vec<TaskCheck> = Vec::new();
     let mut interpreters = Vec::new();
     for interpreter in choice
         .interpreters
@@ -117,17 +117,45 @@ pub fn prepare(
             }
         }
         eprintln!(
-            "Checking task `{}` on {} (import, calls, two sequential runs)...",
+            "Checking task `{}` on {} (import, calls)...",
             target.function, interpreter.label
         );
-        let mut check = check::check(&interpreter, &settings)?;
+        let mut check = check::probe(&interpreter, &settings)?;
         check.venv = venv;
-        report(&check, &target);
         if check.excluded.is_none() {
             interpreters.push(interpreter);
+        } else {
+            report(&check, &target);
         }
         checks.push(check);
     }
+    // One number of calls for every interpreter, so that their times compare:
+    // the fewest any interpreter needs for about a second sequentially.
+    let calls = args.task_calls.unwrap_or_else(|| {
+        checks
+            .iter()
+            .filter(|c| c.excluded.is_none())
+            .map(|c| c.calls)
+            .min()
+            .unwrap_or(1)
+    });
+    let mut ready = Vec::new();
+    for interpreter in interpreters {
+        let Some(check) = checks.iter_mut().find(|c| c.interpreter == interpreter.id) else {
+            continue;
+        };
+        check.calls = calls;
+        eprintln!(
+            "Running task `{}` twice sequentially on {} ({calls} calls)...",
+            target.function, interpreter.label
+        );
+        check::reference(&interpreter, &settings, check)?;
+        report(check, &target);
+        if check.excluded.is_none() {
+            ready.push(interpreter);
+        }
+    }
+    let interpreters = ready;
     if interpreters.is_empty() {
         let first = checks
             .first()
