@@ -531,3 +531,40 @@ fn requirements_are_installed_in_an_environment_per_interpreter() {
     );
     fails_with(&output, "satisfies the requirement six==0.0.0");
 }
+
+#[test]
+fn the_examples_run_as_the_readme_shows() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let python = default_python();
+    let (output, _dir) = bench(
+        &format!(
+            "{}:plan_route",
+            root.join("examples/scoring_agent.py").display()
+        ),
+        &python,
+        &["--approach", "threads", "--task-calls", "4"],
+    );
+    let json = ok_json(&output);
+    assert_eq!(
+        json["task"]["safe"].to_string(),
+        r#"["sequential","threads"]"#
+    );
+    let (output, _dir) = bench(
+        &format!(
+            "{}:build_context",
+            root.join("examples/session_memory.py").display()
+        ),
+        &python,
+        &[
+            "--approach",
+            "processes",
+            "--task-calls",
+            "20",
+            "--stress",
+            "2",
+        ],
+    );
+    let json = ok_json(&output);
+    let interpreter = json["interpreters"][0]["id"].as_str().unwrap();
+    assert_eq!(verdict(&json, interpreter, "processes")["safety"], "same");
+}
