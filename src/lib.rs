@@ -19,5 +19,6 @@ pub mod prng;
 pub mod protocol;
 pub mod run;
 pub mod stats;
+pub mod task;
 pub mod twin;
 pub mod vocabulary;

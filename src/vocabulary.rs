@@ -38,6 +38,11 @@ pub enum Scenario {
     Io,
     /// Each task alternates model calls with reasoning steps on the answers.
     Mixed,
+    /// A team's own function (`bench --task`): the kind of a task's trial
+    /// spec. Its cells are named after the task, not `task`; it is no
+    /// built-in scenario (not in [`Scenario::ALL`], not a `--scenario`).
+    #[value(skip)]
+    Task,
 }
 
 impl Scenario {
@@ -56,6 +61,7 @@ impl Scenario {
             Scenario::Shared => "shared",
             Scenario::Io => "io",
             Scenario::Mixed => "mixed",
+            Scenario::Task => "task",
         }
     }
 
@@ -86,6 +92,50 @@ impl fmt::Display for Scenario {
 /// name that is no built-in scenario).
 pub fn scenario_uses_llm(name: &str) -> bool {
     Scenario::from_name(name).is_some_and(Scenario::uses_llm)
+}
+
+/// What kind of work a scenario's agents (or a team's task) do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkKind {
+    /// They compute: CPU time at least 75% of the wall time (`cpu`, `shared`).
+    CpuBound,
+    /// They wait: CPU time at most 25% of the wall time (`io`).
+    IoBound,
+    /// In between (`mixed`).
+    Mixed,
+}
+
+impl WorkKind {
+    /// The kind of a built-in scenario (a team's task is measured instead).
+    pub fn of_scenario(name: &str) -> Option<WorkKind> {
+        match Scenario::from_name(name)? {
+            Scenario::Cpu | Scenario::Shared => Some(WorkKind::CpuBound),
+            Scenario::Io => Some(WorkKind::IoBound),
+            Scenario::Mixed => Some(WorkKind::Mixed),
+            _ => None,
+        }
+    }
+
+    /// From the CPU time ÷ wall time of a sequential run.
+    pub fn of_cpu_share(cpu_share: f64) -> WorkKind {
+        if cpu_share >= 0.75 {
+            WorkKind::CpuBound
+        } else if cpu_share <= 0.25 {
+            WorkKind::IoBound
+        } else {
+            WorkKind::Mixed
+        }
+    }
+
+    /// In words.
+    pub fn words(self) -> &'static str {
+        match self {
+            WorkKind::CpuBound => "CPU-bound",
+            WorkKind::IoBound => "I/O-bound",
+            WorkKind::Mixed => "mixed CPU and I/O",
+        }
+    }
 }
 
 /// How the agents run concurrently.
@@ -224,6 +274,17 @@ mod tests {
             assert_eq!(value.get_name(), scenario.name());
         }
         assert_eq!(Approach::from_name("ray"), None);
+        // A task's spec kind: no built-in scenario, no --scenario value.
+        assert_eq!(Scenario::from_name("task"), None);
+        assert!(
+            Scenario::value_variants()
+                .iter()
+                .all(|s| *s != Scenario::Task)
+        );
+        assert_eq!(
+            serde_json::from_str::<Scenario>("\"task\"").unwrap(),
+            Scenario::Task
+        );
         assert!(scenario_uses_llm("io") && !scenario_uses_llm("cpu"));
         assert!(!scenario_uses_llm("my_task"));
     }

@@ -484,3 +484,59 @@ fn timelines_show_thread_states_and_switch_to_cpu_use() {
         2400,
     );
 }
+
+/// The report of a team's own task (`bench --task`, a racy one): the same
+/// page as for the built-in scenarios, plus the task's verdicts.
+#[test]
+fn report_of_a_task_run_shows_its_verdicts() {
+    let dir = artifacts().join("browser-task-run");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+    let task = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tasks/race.py");
+    let output = common::gil_lab()
+        .args([
+            "bench",
+            "--no-provision",
+            "--runs",
+            "2",
+            "--task-calls",
+            "100",
+        ])
+        .arg("--task")
+        .arg(format!("{}:tally", task.display()))
+        .args(["--approach", "threads,processes", "--python"])
+        .arg(common::free_threaded_python())
+        .arg("--output")
+        .arg(&dir)
+        .timeout(Duration::from_secs(600))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "bench --task failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let url = format!("file://{}", dir.join("report.html").display());
+    let output = headless(&url, &["--proxy-server=http://127.0.0.1:9", "--dump-dom"]);
+    assert!(output.status.success(), "chromium failed: {output:?}");
+    assert_eq!(console_messages(&output), Vec::<String>::new());
+    let dom = String::from_utf8_lossy(&output.stdout);
+    for section in [
+        "verdict",
+        "task",
+        "advice",
+        "scenario-tally",
+        "timeline-tally",
+        "cells",
+    ] {
+        assert!(
+            dom.contains(&format!("<section id=\"{section}\"")),
+            "no {section}"
+        );
+    }
+    assert_every_chart_drawn(&dom);
+    assert!(dom.contains("NOT SAFE: threads"), "the race is flagged");
+    assert!(dom.contains("data race"));
+    screenshot(&url, "task-report.png", 4000);
+}

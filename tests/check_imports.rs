@@ -7,57 +7,8 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::{free_threaded_python, gil_lab, stdout_json};
+use common::{build_extension, free_threaded_python, gil_lab, stdout_json};
 use serde_json::Value;
-
-/// A multi-phase-init extension module that declares no `Py_mod_gil` slot:
-/// importing it on a free-threaded build turns the GIL on (Python/import.c).
-const GIL_EXTENSION: &str = r#"
-#include <Python.h>
-static PyModuleDef_Slot slots[] = {{0, NULL}};
-static struct PyModuleDef definition = {
-    PyModuleDef_HEAD_INIT, "needs_gil", "Declares no Py_mod_gil slot.", 0,
-    NULL, slots,
-};
-PyMODINIT_FUNC PyInit_needs_gil(void) { return PyModuleDef_Init(&definition); }
-"#;
-
-/// Runs `python -c code` and returns its stdout, trimmed.
-fn python_output(python: &Path, code: &str) -> String {
-    let output = std::process::Command::new(python)
-        .args(["-I", "-c", code])
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{output:?}");
-    String::from_utf8(output.stdout).unwrap().trim().to_owned()
-}
-
-/// Compiles [`GIL_EXTENSION`] for `python` into `dir` with gcc and the
-/// interpreter's own headers.
-fn build_extension(python: &Path, dir: &Path) {
-    let include = python_output(
-        python,
-        "import sysconfig; print(sysconfig.get_paths()['include'])",
-    );
-    let suffix = python_output(
-        python,
-        "import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))",
-    );
-    let source = dir.join("needs_gil.c");
-    std::fs::write(&source, GIL_EXTENSION).unwrap();
-    let output = std::process::Command::new("gcc")
-        .args(["-shared", "-fPIC", "-O0", "-I", &include])
-        .arg(&source)
-        .arg("-o")
-        .arg(dir.join(format!("needs_gil{suffix}")))
-        .output()
-        .expect("gcc runs (it is needed to build CPython too)");
-    assert!(
-        output.status.success(),
-        "gcc failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
 
 fn check(python: &Path, modules: &[&str], paths: &[&Path]) -> Output {
     let mut command = gil_lab();

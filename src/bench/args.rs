@@ -165,6 +165,10 @@ pub struct BenchArgs {
     /// Also write a pyperf-compatible JSON file (one benchmark per cell) to FILE.
     #[arg(long, value_name = "FILE")]
     pub export_pyperf: Option<PathBuf>,
+
+    /// A team's own task instead of the built-in agents (docs/tasks.md).
+    #[command(flatten)]
+    pub task: crate::task::TaskArgs,
 }
 
 /// A finite number > 0.

@@ -263,12 +263,44 @@ type Started = (
 /// A new run: plan it, create its directory.
 fn start(args: &BenchArgs, machine: &MachineInfo) -> Result<Started> {
     let env = run_loop::trial_environment();
+    // A target that cannot be right is said before interpreters are looked for.
+    if let Some(target) = &args.task.task {
+        crate::task::target::parse(target, &args.task.task_path, &std::env::current_dir()?)?;
+    }
     let found = find_interpreters(args)?;
-    let twin = if args.no_twin { None } else { find_twin(&env) };
+    let own_task = args.task.task.is_some();
+    let twin = if args.no_twin || own_task {
+        None
+    } else {
+        find_twin(&env)
+    };
     let mut plan = plan::build(args, &found, twin, machine.usable_cores().max(1))?;
+    let dir = args.output.clone().unwrap_or_else(default_output);
+    if dir.join("run.json").exists() {
+        bail!(
+            "{} already holds a run: choose another --output, or continue it with --resume {}",
+            dir.display(),
+            dir.display()
+        );
+    }
+    // A team's own task: checked on each interpreter, its cells replace the scenarios'.
+    let task = if own_task {
+        Some(task_plan(args, &plan, &dir, &env)?)
+    } else {
+        None
+    };
     // Before the specs are made: they carry the endpoint's URL.
     let endpoint = crate::llm::bench::start(&mut plan.settings.llm)?;
-    let cells = planned_cells(&plan.cells, &plan.interpreters, &plan.settings, &env)?;
+    let (cells, task) = match task {
+        Some(prepared) => {
+            plan.interpreters = prepared.interpreters;
+            (prepared.cells, Some(prepared.run))
+        }
+        None => (
+            planned_cells(&plan.cells, &plan.interpreters, &plan.settings, &env)?,
+            None,
+        ),
+    };
     let run = RunFile {
         schema: SCHEMA_VERSION,
         gil_lab_version: env!("CARGO_PKG_VERSION").into(),
@@ -279,10 +311,10 @@ fn start(args: &BenchArgs, machine: &MachineInfo) -> Result<Started> {
         machine: machine.clone(),
         interpreters: plan.interpreters,
         plan: cells,
+        task,
         summary: None,
         time_spent: None,
     };
-    let dir = args.output.clone().unwrap_or_else(default_output);
     let run_dir = RunDir::create(&dir, &run)?;
     Ok((run, run_dir, Vec::new(), endpoint))
 }
@@ -306,12 +338,50 @@ fn resume(dir: &Path) -> Result<Started> {
     let keys: Vec<_> = run.plan.iter().map(|p| p.cell.clone()).collect();
     // A new endpoint (new port) for this invocation, before the specs are remade.
     let endpoint = crate::llm::bench::start(&mut run.settings.llm)?;
-    run.plan = planned_cells(&keys, &run.interpreters, &run.settings, &env)?;
+    run.plan = if run.task.is_some() {
+        crate::task::plan::replan(&run, dir, &env)?
+    } else {
+        planned_cells(&keys, &run.interpreters, &run.settings, &env)?
+    };
     run.status = RunStatus::Running;
     run.finished_at = None;
     let run_dir = RunDir::reopen(dir)?;
     run_dir.write_run(&run)?;
     Ok((run, run_dir, trials, endpoint))
+}
+
+/// The plan of a team's own task (`--task`): the approaches and workers
+/// of `plan`, on its Python interpreters that pass the task's check.
+fn task_plan(
+    args: &BenchArgs,
+    plan: &plan::Plan,
+    dir: &Path,
+    env: &BTreeMap<String, String>,
+) -> Result<crate::task::plan::Prepared> {
+    let mut order: Vec<crate::vocabulary::Approach> = Vec::new();
+    let mut workers: Vec<u32> = Vec::new();
+    for cell in &plan.cells {
+        if !order.contains(&cell.approach) {
+            order.push(cell.approach);
+        }
+        if !cell.is_baseline() && !workers.contains(&cell.workers) {
+            workers.push(cell.workers);
+        }
+    }
+    order.sort_by_key(|a| a.display_rank());
+    workers.sort_unstable();
+    if workers.is_empty() {
+        workers.push(machine::MachineInfo::collect().usable_cores().max(1));
+    }
+    let choice = crate::task::plan::Choice {
+        interpreters: &plan.interpreters,
+        approaches: &order,
+        workers: &workers,
+        workers_given: !args.workers.is_empty(),
+        timeout_s: plan.settings.timeout_s,
+        seed: plan.settings.seed,
+    };
+    crate::task::plan::prepare(&args.task, &choice, dir, env)
 }
 
 /// Runs `gil-lab bench`.
@@ -424,12 +494,16 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
             "interpreters": run.interpreters,
             "summary": summary,
             "advice": crate::advise::for_run(&loaded),
+            "task": crate::task::verdict::of_run(&loaded),
         });
         println!("{}", serde_json::to_string_pretty(&json)?);
     } else {
         let mut stdout = std::io::stdout().lock();
         terminal::print_report(&mut stdout, run, summary, terminal::colour_stdout())
             .context("cannot write the report")?;
+        if let Some(verdict) = crate::task::verdict::of_run(&loaded) {
+            crate::task::report::print(&mut stdout, &verdict).context("cannot write the report")?;
+        }
         // Which approach to use, from the numbers just measured (`gil-lab advise`).
         crate::advise::print_after_bench(&mut stdout, &loaded)?;
     }

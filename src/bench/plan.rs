@@ -292,6 +292,7 @@ pub fn spec(cell: &CellKey, kind: InterpreterKind, settings: &Settings) -> Resul
             .as_ref()
             .filter(|_| scenario.uses_llm())
             .map(|llm| llm.spec()),
+        task: None,
     })
 }
 

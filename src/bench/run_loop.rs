@@ -457,6 +457,14 @@ fn run_round(
                     .filter(|_| {
                         crate::llm::bench::compares_digest(&settings.llm, &planned.cell.scenario)
                     })
+                    // A task is compared only where its sequential runs agree.
+                    .filter(|_| {
+                        planned
+                            .spec
+                            .task
+                            .as_ref()
+                            .is_none_or(|t| t.reference.is_some())
+                    })
                     .cloned();
                 let judgement = judge(
                     &outcome,

@@ -72,6 +72,11 @@ pub struct Dashboard {
     /// Which approach and interpreter to use per scenario, from this run's
     /// numbers (the same advice as `gil-lab advise`).
     pub advice: crate::advise::Advice,
+    /// A run of a team's own task (`bench --task`): the check on each
+    /// interpreter, each cell's results against sequential, the safe
+    /// approaches and the measured kind of work.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task: Option<crate::task::verdict::TaskVerdict>,
     /// The drawn charts by [`Chart::id`]: SVG markup, not data, so left out of
     /// the embedded JSON.
     #[serde(skip)]
@@ -98,7 +103,7 @@ fn scenario_description(name: &str) -> String {
         "shared" => "agents reading one shared knowledge base: sharing it costs differently for threads (same object), processes (inherited or pickled) and subinterpreters".into(),
         "io" => "agents that mostly wait: each task is a chain of model calls to an LLM endpoint with only a hash of each answer as CPU work; threads and event loops overlap the waits with or without a GIL".into(),
         "mixed" => "agents that alternate a model call with a CPU-bound reasoning step on its answer: waits overlap everywhere, but the steps only run in parallel on a free-threaded build or in processes".into(),
-        other => format!("scenario `{other}`"),
+        other => format!("scenario `{other}` (a team's own task: see \"Your task\" above)"),
     }
 }
 
@@ -397,6 +402,7 @@ pub fn build(loaded: &LoadedRun) -> anyhow::Result<Dashboard> {
     };
     Ok(Dashboard {
         advice,
+        task: crate::task::verdict::of_run(loaded),
         busy_machine: busy_machine(&run.machine, run.settings.usable_cores),
         state_legend: ThreadState::ALL
             .iter()

@@ -29,6 +29,12 @@ struct JsonExport<'a> {
     summary: &'a RunSummary,
     /// Per cell, the measured trials' times in trial order.
     samples: Vec<CellSamples>,
+    /// A run of a team's own task: `run.json`'s `task` (docs/tasks.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    task: Option<&'a crate::run::task::TaskRun>,
+    /// Its verdicts: per cell, results against sequential; safe approaches.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    task_verdict: Option<crate::task::verdict::TaskVerdict>,
 }
 
 /// The raw samples of one cell.
@@ -76,6 +82,8 @@ impl Exporter for JsonExporter {
             interpreters: &file.interpreters,
             summary,
             samples: samples(run, summary),
+            task: file.task.as_ref(),
+            task_verdict: crate::task::verdict::of_run(run),
         };
         let mut bytes =
             serde_json::to_vec_pretty(&document).context("cannot serialise the summary")?;

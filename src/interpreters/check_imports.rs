@@ -210,17 +210,8 @@ pub(crate) fn is_module_name(name: &str) -> bool {
 
 /// Imports `module` in a fresh process of `interpreter`.
 pub(crate) fn check(interpreter: &Interpreter, module: &str, paths: &[PathBuf]) -> Result<Check> {
-    let mut result = Check {
-        interpreter: interpreter.label.clone(),
-        path: interpreter.path.clone(),
-        module: module.to_owned(),
-        outcome: Outcome::NotApplicable,
-        gil_before: None,
-        gil_after: None,
-        warnings: Vec::new(),
-        detail: None,
-    };
     if !interpreter.is_free_threaded() {
+        let mut result = Check::new(&interpreter.label, &interpreter.path, module);
         result.detail = Some(format!(
             "{} is a {} build: its GIL is always on",
             interpreter.label,
@@ -228,14 +219,50 @@ pub(crate) fn check(interpreter: &Interpreter, module: &str, paths: &[PathBuf]) 
         ));
         return Ok(result);
     }
-    let mut command = crate::embedded::isolated_command(
+    check_free_threaded(
+        &interpreter.label,
         &interpreter.path,
         &interpreter.interpreter_flags(),
-        CHECK_IMPORTS_SCRIPT,
-    );
+        module,
+        paths,
+    )
+}
+
+impl Check {
+    fn new(label: &str, path: &std::path::Path, module: &str) -> Check {
+        Check {
+            interpreter: label.to_owned(),
+            path: path.to_path_buf(),
+            module: module.to_owned(),
+            outcome: Outcome::NotApplicable,
+            gil_before: None,
+            gil_after: None,
+            warnings: Vec::new(),
+            detail: None,
+        }
+    }
+
+    /// What the import did, in words (`turned the GIL back on`).
+    pub fn outcome_words(&self) -> &'static str {
+        self.outcome.describe()
+    }
+}
+
+/// Imports `module` in a fresh process of the free-threaded interpreter
+/// `path` (started with `flags`), `paths` first on the import path.
+pub(crate) fn check_free_threaded(
+    label: &str,
+    path: &std::path::Path,
+    flags: &[String],
+    module: &str,
+    paths: &[PathBuf],
+) -> Result<Check> {
+    let mut result = Check::new(label, path, module);
+    let interpreter = (label, path);
+    let mut command = crate::embedded::isolated_command(path, flags, CHECK_IMPORTS_SCRIPT);
     command.arg(module).args(paths);
     let finished = child::run(command, IMPORT_TIMEOUT)
-        .with_context(|| format!("cannot start {}", interpreter.path.display()))?;
+        .with_context(|| format!("cannot start {}", interpreter.1.display()))?;
     let (status, output) = match finished {
         Finished::TimedOut(output) => {
             result.outcome = Outcome::ImportFailed;
@@ -273,10 +300,7 @@ pub(crate) fn check(interpreter: &Interpreter, module: &str, paths: &[PathBuf]) 
             result.detail = error.map(|e| format!("{}: {}", e.kind, e.message));
         }
         Some(Answer::Error { message }) => {
-            bail!(
-                "the import check failed in {}: {message}",
-                interpreter.label
-            )
+            bail!("the import check failed in {}: {message}", interpreter.0)
         }
         None => {
             // The process died during the import (a crashing extension).

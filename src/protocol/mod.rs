@@ -6,12 +6,14 @@
 
 pub mod result;
 pub mod spec;
+pub mod task;
 
 pub use result::{
     ErrorReport, LlmCall, Phases, RunnerOutput, RunnerReport, Runtime, Sharing, Status, TaskReport,
     TrialResult,
 };
 pub use spec::{BadSpec, LlmSpec, TrialSpec, parse_spec, task_count};
+pub use task::{CallsReport, TaskSpec};
 
 /// Version of the trial protocol spoken here (the `protocol` field).
 pub const PROTOCOL_VERSION: u32 = 1;

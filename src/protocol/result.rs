@@ -117,6 +117,10 @@ pub struct RunnerReport {
     /// read it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub high_water_mark_bytes: Option<u64>,
+    /// A task's trial (`bench --task`): its calls, compared with the
+    /// sequential ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calls: Option<Box<super::CallsReport>>,
 }
 
 impl RunnerReport {

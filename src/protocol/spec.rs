@@ -32,7 +32,8 @@ pub fn task_count(scale: f64) -> u64 {
 /// A trial spec; as read by [`parse_spec`], with its defaults filled in.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrialSpec {
-    /// What the agents do.
+    /// What the agents do; `task` for a team's own function (then `task`
+    /// says which, and `gil_lab.task.runner` runs it).
     pub scenario: Scenario,
     /// How they run.
     pub approach: Approach,
@@ -48,6 +49,10 @@ pub struct TrialSpec {
     pub start_method: Option<String>,
     /// `io` and `mixed`: the LLM endpoint (null otherwise).
     pub llm: Option<LlmSpec>,
+    /// Scenario `task`: the team's function and how it is run
+    /// (docs/tasks.md); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<super::TaskSpec>,
 }
 
 impl TrialSpec {
@@ -171,6 +176,7 @@ pub fn parse_spec(args: &[String]) -> Result<TrialSpec, BadSpec> {
         seed,
         start_method,
         llm,
+        task: None,
     })
 }
 
@@ -307,6 +313,7 @@ mod tests {
                 seed: 1,
                 start_method: None,
                 llm: None,
+                task: None,
             }
         );
         let spec = parse(

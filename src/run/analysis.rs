@@ -14,7 +14,7 @@ use crate::run::record::{
 use crate::run::thread_states::StateShares;
 use crate::run::{verdict, warnings};
 use crate::stats::{self, Estimate, Summary};
-use crate::vocabulary::scenario_uses_llm;
+use crate::vocabulary::WorkKind;
 
 /// A stable seed per cell, so that the same trials always give the same CIs.
 fn seed_of(cell: &CellKey) -> u64 {
@@ -22,9 +22,25 @@ fn seed_of(cell: &CellKey) -> u64 {
 }
 
 /// The measured trials of each cell.
-fn measured_by_cell(trials: &[TrialRecord]) -> BTreeMap<&CellKey, Vec<&TrialRecord>> {
+fn measured_by_cell<'a>(
+    run: &RunFile,
+    trials: &'a [TrialRecord],
+) -> BTreeMap<&'a CellKey, Vec<&'a TrialRecord>> {
+    // A task's cell that gave a wrong result once is measured no more: its
+    // times are never a speedup nor a winner (a racy task can be right by
+    // luck). docs/tasks.md
+    let task = run.task.as_ref().map(|t| t.name.as_str());
+    let wrong: BTreeSet<&CellKey> = trials
+        .iter()
+        .filter(|t| Some(t.cell.scenario.as_str()) == task)
+        .filter(|t| t.failure.as_ref().map(|f| f.kind) == Some(FailureKind::DigestMismatch))
+        .map(|t| &t.cell)
+        .collect();
     let mut by_cell: BTreeMap<&CellKey, Vec<&TrialRecord>> = BTreeMap::new();
-    for trial in trials.iter().filter(|t| t.is_measured()) {
+    for trial in trials
+        .iter()
+        .filter(|t| t.is_measured() && !wrong.contains(&t.cell))
+    {
         by_cell.entry(&trial.cell).or_default().push(trial);
     }
     by_cell
@@ -118,7 +134,12 @@ fn cell_summary(
     // (e.g. `--runs 1`) falls back on the ratio of the medians.
     let baseline_key = cell.baseline();
     let work_pairs = rounds.pairs(&baseline_key, cell, TrialRecord::work_s);
+    // Only a cell with measured trials of its own has a speedup (a task's
+    // cell that gave a wrong result has none).
     let ratio = |pairs: &[(f64, f64)], base: &[f64], mine: &[f64], seed: u64| {
+        if mine.is_empty() || base.is_empty() {
+            return None;
+        }
         stats::paired_ratio(pairs).or_else(|| {
             (!base.is_empty() && !mine.is_empty())
                 .then(|| stats::ratio_of_medians(base, mine, seed))
@@ -130,8 +151,21 @@ fn cell_summary(
     let usable = run.settings.usable_cores.max(1);
     let limit = f64::from(cell.workers.min(usable).max(1));
     let efficiency = speedup.map(|s| scaled(s, limit));
+    // CPU-bound: a built-in scenario by its kind, a team's task by its
+    // sequential cell's CPU share (waiting work may exceed the cores).
+    let cpu_bound = WorkKind::of_scenario(&cell.scenario).map_or_else(
+        || {
+            let shares: Vec<f64> = baseline
+                .iter()
+                .filter_map(|t| t.measurement.as_ref().map(|m| m.parallelism))
+                .collect();
+            !shares.is_empty()
+                && WorkKind::of_cpu_share(stats::median(&shares)) == WorkKind::CpuBound
+        },
+        |kind| kind == WorkKind::CpuBound,
+    );
     let speedup_flag = speedup
-        .filter(|s| !cell.is_baseline() && !scenario_uses_llm(&cell.scenario) && s.point > limit)
+        .filter(|s| !cell.is_baseline() && cpu_bound && s.point > limit)
         .map(|s| SpeedupFlag {
             limit,
             beyond_ci: s.ci_low > limit,
@@ -200,7 +234,7 @@ pub fn summarize(
     stops: &BTreeMap<CellKey, StopReason>,
     machine_warnings: &[String],
 ) -> RunSummary {
-    let measured = measured_by_cell(trials);
+    let measured = measured_by_cell(run, trials);
     let rounds = Rounds::new(trials);
     let cells: Vec<CellSummary> = run
         .plan

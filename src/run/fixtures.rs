@@ -66,11 +66,13 @@ pub fn run_file(cells: &[CellKey]) -> RunFile {
                     seed: 1,
                     start_method: None,
                     llm: None,
+                    task: None,
                 },
                 command: vec!["/usr/bin/python3".into()],
                 env: BTreeMap::new(),
             })
             .collect(),
+        task: None,
         summary: None,
         time_spent: None,
     }
@@ -120,6 +122,7 @@ pub fn trial(index: u64, cell: &CellKey, repetition: u32, warmup: bool, work: f6
             digest: "0123456789abcdef".into(),
             llm_calls: vec![],
             high_water_mark_bytes: None,
+            calls: None,
         }),
         reference_digest: Some("0123456789abcdef".into()),
         stderr: String::new(),

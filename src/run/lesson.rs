@@ -11,44 +11,11 @@ use serde::Serialize;
 
 use crate::run::record::{CellSummary, InterpreterKind, InterpreterRecord, RunFile, RunSummary};
 use crate::stats::Estimate;
-use crate::vocabulary::{Approach, GilMode};
+use crate::vocabulary::{Approach, GilMode, WorkKind};
 
 /// Speedups whose whole CI is above this help; whose whole CI is below it
 /// do not.
 pub const HELPS_ABOVE: f64 = 1.15;
-
-/// What kind of work a scenario's agents do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum WorkKind {
-    /// They compute (`cpu`, `shared`).
-    CpuBound,
-    /// They wait on a model (`io`).
-    IoBound,
-    /// Both (`mixed`).
-    Mixed,
-}
-
-impl WorkKind {
-    /// The kind of a built-in scenario (a team's own task has none here).
-    pub fn of(scenario: &str) -> Option<WorkKind> {
-        match scenario {
-            "cpu" | "shared" => Some(WorkKind::CpuBound),
-            "io" => Some(WorkKind::IoBound),
-            "mixed" => Some(WorkKind::Mixed),
-            _ => None,
-        }
-    }
-
-    /// Words for humans.
-    pub fn words(self) -> &'static str {
-        match self {
-            WorkKind::CpuBound => "CPU-bound",
-            WorkKind::IoBound => "I/O-bound",
-            WorkKind::Mixed => "mixed",
-        }
-    }
-}
 
 /// Whether an approach helps, from its speedup's CI.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -152,7 +119,7 @@ fn builds(run: &RunFile) -> Vec<&InterpreterRecord> {
 pub fn lesson(run: &RunFile, summary: &RunSummary) -> Option<Lesson> {
     let mut scenarios: Vec<&str> = Vec::new();
     for cell in &summary.cells {
-        if WorkKind::of(&cell.cell.scenario).is_some()
+        if WorkKind::of_scenario(&cell.cell.scenario).is_some()
             && !scenarios.contains(&cell.cell.scenario.as_str())
         {
             scenarios.push(&cell.cell.scenario);
@@ -163,7 +130,7 @@ pub fn lesson(run: &RunFile, summary: &RunSummary) -> Option<Lesson> {
         .iter()
         .flat_map(|scenario| {
             builds.iter().map(move |b| {
-                let kind = WorkKind::of(scenario).expect("kept above");
+                let kind = WorkKind::of_scenario(scenario).expect("kept above");
                 let build = match b.gil_mode() {
                     GilMode::FreeThreaded => "free-threaded",
                     _ => "GIL",

@@ -13,7 +13,8 @@
 //! - [`timeline`]: what the sampler saw of a trial's process tree;
 //! - [`thread_states`]: what threads were doing (running, waiting for a
 //!   core, on a lock, on I/O) and their shares of a window;
-//! - [`machine`]: what the machine was when the run started.
+//! - [`machine`]: what the machine was when the run started;
+//! - [`task`]: what a run of a team's own task records beyond its cells.
 //!
 //! Dependencies point one way: this module uses the statistics (`stats`),
 //! the vocabulary, the protocol's types and the types it stores from
@@ -32,6 +33,7 @@ pub mod machine;
 pub mod pairing;
 pub mod record;
 pub mod summary;
+pub mod task;
 pub mod thread_states;
 pub mod timeline;
 pub mod verdict;

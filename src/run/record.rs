@@ -215,8 +215,14 @@ pub struct PlannedCell {
 impl PlannedCell {
     /// The key of the cell's reference digest, `scenario@scale` (e.g.
     /// `cpu@0.3`, `cpu@1.0`): the digest depends on the scenario, the scale
-    /// and the run's seed only. The scale is written as JSON writes it.
+    /// and the run's seed only. The scale is written as JSON writes it. A
+    /// task's cell: `task@interpreter`.
     pub fn reference_key(&self) -> String {
+        // A task's results may differ from one interpreter to the next (and
+        // its scale means nothing): each is compared with its own sequential cell.
+        if self.spec.task.is_some() {
+            return format!("{}@{}", self.cell.scenario, self.cell.interpreter);
+        }
         let scale = serde_json::Number::from_f64(self.spec.scale)
             .map_or_else(|| self.spec.scale.to_string(), |n| n.to_string());
         format!("{}@{scale}", self.cell.scenario)
@@ -452,6 +458,10 @@ pub struct RunFile {
     pub interpreters: Vec<InterpreterRecord>,
     /// Every cell, with its command and environment.
     pub plan: Vec<PlannedCell>,
+    /// A run of a team's own task (`bench --task`): the task and what was
+    /// found of it on each interpreter before the trials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<super::task::TaskRun>,
     /// The statistics (absent until the run ends).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<RunSummary>,

@@ -6,7 +6,7 @@ use crate::run::format::{describe, format_seconds};
 use crate::run::record::{
     CellSummary, Drift, FailureKind, RunFile, ScenarioVerdict, TrialRecord, Warning, WarningKind,
 };
-use crate::vocabulary::scenario_uses_llm;
+use crate::vocabulary::WorkKind;
 
 /// A sequential CPU-bound cell with less than this share of a core during
 /// its work phase was starved by other programs.
@@ -147,7 +147,10 @@ pub(super) fn cell_warnings(
 fn starved_baselines(run: &RunFile, cells: &[CellSummary]) -> Option<Warning> {
     let starved: Vec<String> = cells
         .iter()
-        .filter(|c| c.cell.is_baseline() && !scenario_uses_llm(&c.cell.scenario))
+        .filter(|c| {
+            c.cell.is_baseline()
+                && WorkKind::of_scenario(&c.cell.scenario) == Some(WorkKind::CpuBound)
+        })
         .filter_map(|c| {
             let share = c.work_parallelism.as_ref()?.median;
             (share < STARVED_BELOW).then(|| {

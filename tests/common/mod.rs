@@ -188,3 +188,80 @@ fn dirs_home() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/root"))
 }
+
+/// A multi-phase-init extension module that declares no `Py_mod_gil` slot:
+/// importing it on a free-threaded build turns the GIL on (Python/import.c).
+const GIL_EXTENSION: &str = r#"
+#include <Python.h>
+static PyModuleDef_Slot slots[] = {{0, NULL}};
+static struct PyModuleDef definition = {
+    PyModuleDef_HEAD_INIT, "needs_gil", "Declares no Py_mod_gil slot.", 0,
+    NULL, slots,
+};
+PyMODINIT_FUNC PyInit_needs_gil(void) { return PyModuleDef_Init(&definition); }
+"#;
+
+/// Runs `python -c code` and returns its stdout, trimmed.
+pub fn python_output(python: &Path, code: &str) -> String {
+    let output = std::process::Command::new(python)
+        .args(["-I", "-c", code])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+/// Compiles [`GIL_EXTENSION`] for `python` into `dir` with gcc and the
+/// interpreter's own headers.
+pub fn build_extension(python: &Path, dir: &Path) {
+    let include = python_output(
+        python,
+        "import sysconfig; print(sysconfig.get_paths()['include'])",
+    );
+    let suffix = python_output(
+        python,
+        "import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))",
+    );
+    let source = dir.join("needs_gil.c");
+    std::fs::write(&source, GIL_EXTENSION).unwrap();
+    let output = std::process::Command::new("gcc")
+        .args(["-shared", "-fPIC", "-O0", "-I", &include])
+        .arg(&source)
+        .arg("-o")
+        .arg(dir.join(format!("needs_gil{suffix}")))
+        .output()
+        .expect("gcc runs (it is needed to build CPython too)");
+    assert!(
+        output.status.success(),
+        "gcc failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The default (GIL) build of the same CPython version as
+/// [`free_threaded_python`]: `gil-lab python install X.Y.Z` (cached, as
+/// `scripts/test` provisions it with `--with-default`).
+pub fn default_python() -> PathBuf {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON
+        .get_or_init(|| {
+            let version = python_output(
+                &free_threaded_python(),
+                "import platform; print(platform.python_version())",
+            );
+            let output = gil_lab()
+                .args(["python", "install", &version])
+                .timeout(Duration::from_secs(30 * 60))
+                .output()
+                .expect("gil-lab python install runs");
+            assert!(
+                output.status.success(),
+                "`gil-lab python install {version}` failed:\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            last_line(&output)
+                .map(PathBuf::from)
+                .expect("the install prints the executable's path last")
+        })
+        .clone()
+}

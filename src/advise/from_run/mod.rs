@@ -15,6 +15,7 @@
 
 pub mod measure;
 pub mod reasons;
+pub mod task;
 pub mod view;
 
 use crate::run::LoadedRun;
@@ -54,8 +55,11 @@ pub fn for_run(loaded: &LoadedRun) -> Advice {
             scenarios.push(c.cell.scenario.clone());
         }
     }
-    let recommendations: Vec<Recommendation> =
+    let mut recommendations: Vec<Recommendation> =
         scenarios.iter().map(|s| for_scenario(&view, s)).collect();
+    if let Some(verdict) = crate::task::verdict::of_run(loaded) {
+        task::amend(&mut recommendations, &verdict, &loaded.run);
+    }
     let facts = advice::cited_by(&recommendations);
     Advice {
         basis: Basis::Run,
