@@ -61,6 +61,7 @@ impl AdvisedApproach {
             Approach::Interpreters => AdvisedApproach::Interpreters,
             Approach::Asyncio => AdvisedApproach::Asyncio,
             Approach::AsyncioThreads => AdvisedApproach::AsyncioThreads,
+            Approach::Ray => AdvisedApproach::Distributed,
         }
     }
 }

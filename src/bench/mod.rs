@@ -13,6 +13,7 @@ pub mod interrupt;
 mod judge;
 pub mod machine;
 pub mod plan;
+mod ray_cells;
 pub mod run_loop;
 pub mod sampler;
 pub mod terminal;
@@ -37,6 +38,7 @@ use crate::run::record::{
     InterpreterKind, InterpreterRecord, PlannedCell, RunFile, RunStatus, SCHEMA_VERSION,
 };
 use crate::run::{analysis, record};
+use crate::vocabulary::Approach;
 use args::BenchArgs;
 use machine::MachineInfo;
 use run_loop::RunState;
@@ -201,6 +203,7 @@ fn planned_cells(
     settings: &record::Settings,
     env: &BTreeMap<String, String>,
 ) -> Result<Vec<PlannedCell>> {
+    let ray_pythons = ray_cells::ray_pythons(cells, interpreters)?;
     cells
         .iter()
         .map(|cell| {
@@ -214,8 +217,15 @@ fn planned_cells(
             let spec_text = spec.to_json();
             let mut command: Vec<String> = match interpreter.kind {
                 InterpreterKind::Python => {
+                    // A ray cell runs the same interpreter from its Ray
+                    // environment (where Ray has no wheels, the base one:
+                    // its runner reports the cell skipped, with the reason).
+                    let python = match cell.approach {
+                        Approach::Ray => ray_pythons.get(&interpreter.id),
+                        _ => None,
+                    };
                     let command = crate::embedded::module_command(
-                        &interpreter.path,
+                        python.unwrap_or(&interpreter.path),
                         &interpreter.flags,
                         "gil_lab.runner",
                     )?;

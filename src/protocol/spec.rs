@@ -48,6 +48,10 @@ pub struct TrialSpec {
     pub start_method: Option<String>,
     /// `io` and `mixed`: the LLM endpoint (null otherwise).
     pub llm: Option<LlmSpec>,
+    /// `ray` only: the address of an existing Ray cluster (`host:port`);
+    /// absent: the trial starts a local cluster of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ray_address: Option<String>,
 }
 
 impl TrialSpec {
@@ -163,6 +167,16 @@ pub fn parse_spec(args: &[String]) -> Result<TrialSpec, BadSpec> {
         _ if !scenario.uses_llm() => None,
         raw => Some(LlmSpec::from_json(raw).map_err(BadSpec)?),
     };
+    let ray_address = match field("ray_address") {
+        _ if approach != Approach::Ray => None,
+        Value::Null => None,
+        Value::String(address) if !address.is_empty() => Some(address.clone()),
+        other => {
+            return bad(format!(
+                "\"ray_address\" must be null or a cluster address such as \"127.0.0.1:6379\", got {other}"
+            ));
+        }
+    };
     Ok(TrialSpec {
         scenario,
         approach,
@@ -171,6 +185,7 @@ pub fn parse_spec(args: &[String]) -> Result<TrialSpec, BadSpec> {
         seed,
         start_method,
         llm,
+        ray_address,
     })
 }
 
@@ -307,6 +322,7 @@ mod tests {
                 seed: 1,
                 start_method: None,
                 llm: None,
+                ray_address: None,
             }
         );
         let spec = parse(

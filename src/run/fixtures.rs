@@ -39,6 +39,7 @@ pub fn run_file(cells: &[CellKey]) -> RunFile {
             budget_s: 100.0,
             usable_cores: 2,
             llm: None,
+            ray_address: None,
         },
         machine: MachineInfo::default(),
         interpreters: vec![InterpreterRecord {
@@ -65,6 +66,7 @@ pub fn run_file(cells: &[CellKey]) -> RunFile {
                     seed: 1,
                     start_method: None,
                     llm: None,
+                    ray_address: None,
                 },
                 command: vec!["/usr/bin/python3".into()],
                 env: BTreeMap::new(),
@@ -115,6 +117,7 @@ pub fn trial(index: u64, cell: &CellKey, repetition: u32, warmup: bool, work: f6
             tasks: vec![],
             digest: "0123456789abcdef".into(),
             llm_calls: vec![],
+            orchestration: None,
         }),
         reference_digest: Some("0123456789abcdef".into()),
         stderr: String::new(),

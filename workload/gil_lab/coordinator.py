@@ -23,7 +23,8 @@ class TaskRecord:
     index: int
     #: Agent name.
     agent: str
-    #: Who ran it: `main`, `thread-<n>`, `process-<pid>`, `interpreter-<id>`, `task-<n>`.
+    #: Who ran it: `main`, `thread-<n>`, `process-<pid>`, `interpreter-<id>`, `task-<n>`,
+    #: `ray-<n>`.
     worker: str
     #: `time.monotonic()` when the task started (CLOCK_MONOTONIC: one clock
     #: for every process on the machine).
@@ -34,6 +35,8 @@ class TaskRecord:
     result: list[int]
     #: LLM scenarios: one `llm_client.CallRecord` per model call.
     calls: list[Any] = field(default_factory=list)
+    #: `ray`: the id of the cluster node that ran it.
+    node: str | None = None
 
 
 def perform(scenario: str, task: Task, network: RoadNetwork | None, worker: str,

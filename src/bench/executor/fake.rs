@@ -179,6 +179,7 @@ fn runner_result(work_s: f64, digest: &str, gil: Option<bool>) -> String {
         tasks: vec![],
         digest: digest.into(),
         llm_calls: vec![],
+        orchestration: None,
     };
     let mut json = serde_json::to_value(report).expect("a runner report serialises");
     json["result"] = "success".into();
