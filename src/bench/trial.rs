@@ -465,12 +465,9 @@ fn clean_up_orphans(seen: &[super::sampler::ProcessSeen], pgid: libc::pid_t) -> 
             // SAFETY: kill has no memory-safety preconditions; `pid` is a
             // child of this process, so it cannot have been reused.
             unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
-            match wait4(pid as libc::pid_t, 0) {
-                Ok(Some((_, usage))) => {
-                    cleanup.stragglers += 1;
-                    cleanup.usage.add(&usage);
-                }
-                Ok(None) | Err(_) => {}
+            if let Ok(Some((_, usage))) = wait4(pid as libc::pid_t, 0) {
+                cleanup.stragglers += 1;
+                cleanup.usage.add(&usage);
             }
             false
         });

@@ -327,7 +327,7 @@ pub enum RunnerOutput {
 #[derive(Deserialize)]
 #[serde(tag = "result", rename_all = "snake_case")]
 enum Raw {
-    Success(RunnerReport),
+    Success(Box<RunnerReport>),
     Skipped {
         #[serde(default)]
         reason: String,
@@ -387,7 +387,7 @@ pub fn parse(stdout: &str) -> Result<RunnerOutput, String> {
             for task in &mut report.tasks {
                 task.result.clear();
             }
-            RunnerOutput::Success(Box::new(report))
+            RunnerOutput::Success(report)
         }
         Raw::Skipped { reason } => RunnerOutput::Skipped(reason),
         Raw::Error { error } => {
