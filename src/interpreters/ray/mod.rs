@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 
+use super::Source;
 use super::discovery;
 use super::select_args::SelectArgs;
 
@@ -43,7 +44,7 @@ pub fn run(args: &RayEnvArgs) -> Result<ExitCode> {
         .map(|i| i.path.clone());
     let mut ready = Vec::new();
     for interpreter in &found.interpreters {
-        if interpreter.gil_forced.is_some() {
+        if interpreter.gil_forced.is_some() || (given && interpreter.source != Source::Given) {
             continue;
         }
         let label = &interpreter.label;

@@ -17,7 +17,8 @@ Tasks are handed out dynamically: each actor holds one task at a time and
 gets the next one when it hands back a result, as a process pool does.
 
 Orchestration is timed step by step and reported beside the phases:
-`connect` (`ray.init`: starting a local cluster, or connecting to one),
+`connect` (`import ray` and `ray.init`: starting a local cluster, or
+connecting to one),
 `ship_code` (uploading this package to the cluster as a runtime
 environment's `py_modules`, so every node can import it), `worker_start`
 (starting the actors until each has answered) and `shutdown`
@@ -35,9 +36,11 @@ environment per interpreter (`gil-lab python ray-env`).
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import platform
+import secrets
 import shutil
 import sysconfig
 import tempfile
@@ -56,17 +59,16 @@ WORKER_START_TIMEOUT_S = 120
 
 def unavailable() -> str | None:
     """Why Ray cannot run on this interpreter, or None."""
-    try:
-        import ray  # noqa: F401
-    except ImportError as error:
-        if sysconfig.get_config_var("Py_GIL_DISABLED") == 1:
-            return ("Ray publishes no wheels for free-threaded builds "
-                    "(ray-project/ray#47933)")
-        if platform.python_implementation() != "CPython":
-            return f"Ray publishes no wheels for {platform.python_implementation()} (PyPI: ray)"
-        return (f"the ray package is not importable here ({error}): "
-                "`gil-lab python ray-env` installs it for this interpreter")
-    return None
+    # Found, not imported: importing Ray belongs to the trial's orchestration
+    # (`connect`), and its settings must be in the environment before then.
+    if importlib.util.find_spec("ray") is not None:
+        return None
+    if sysconfig.get_config_var("Py_GIL_DISABLED") == 1:
+        return "Ray publishes no wheels for free-threaded builds (ray-project/ray#47933)"
+    if platform.python_implementation() != "CPython":
+        return f"Ray publishes no wheels for {platform.python_implementation()} (PyPI: ray)"
+    return ("the ray package is not installed for this interpreter: "
+            "`gil-lab python ray-env --python PATH` installs it")
 
 
 def package_root() -> str:
@@ -109,11 +111,18 @@ def run(trial: Trial) -> Outcome:
     on them, shuts down; the orchestration steps timed one by one."""
     # Nothing leaves the machine: no usage statistics.
     os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
-    import ray
-
     address = trial.ray_address
+    if not address:
+        # Token authentication with a token of the trial's own, handed to
+        # the cluster's processes through the environment (Ray would
+        # otherwise write one to ~/.ray/auth_token); read when Ray is
+        # imported.
+        os.environ["RAY_AUTH_MODE"] = "token"
+        os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(32)
     temp_dir = None
     started = time.monotonic()
+    import ray
+
     if address:
         ray.init(address=address, logging_level="WARNING", log_to_driver=False)
     else:
