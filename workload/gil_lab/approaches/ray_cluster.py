@@ -123,17 +123,18 @@ def run(trial: Trial) -> Outcome:
     started = time.monotonic()
     import ray
 
-    if address:
-        ray.init(address=address, logging_level="WARNING", log_to_driver=False)
-    else:
-        # A cluster of its own for this trial (`local` never joins a cluster
-        # found on the machine), in a temporary directory removed afterwards.
-        temp_dir = tempfile.mkdtemp(prefix="gil-lab-ray-")
-        ray.init(address="local", num_cpus=trial.workers, include_dashboard=False,
-                 object_store_memory=LOCAL_OBJECT_STORE_BYTES, _temp_dir=temp_dir,
-                 logging_level="WARNING", log_to_driver=False)
-    connect = time.monotonic() - started
     try:
+        if address:
+            ray.init(address=address, logging_level="WARNING", log_to_driver=False)
+        else:
+            # A cluster of its own for this trial (`local` never joins a
+            # cluster found on the machine), in a temporary directory removed
+            # afterwards.
+            temp_dir = tempfile.mkdtemp(prefix="gil-lab-ray-")
+            ray.init(address="local", num_cpus=trial.workers, include_dashboard=False,
+                     object_store_memory=LOCAL_OBJECT_STORE_BYTES, _temp_dir=temp_dir,
+                     logging_level="WARNING", log_to_driver=False)
+        connect = time.monotonic() - started
         return run_on_cluster(ray, trial, connect)
     finally:
         if ray.is_initialized():
