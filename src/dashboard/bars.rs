@@ -286,10 +286,12 @@ pub fn memory_chart(
 }
 
 /// The colours of the parts of a trial, from start to end.
-const PART_COLORS: [(&str, RGBColor); 5] = [
+const PART_COLORS: [(&str, RGBColor); 7] = [
     ("interpreter start and exit", RGBColor(148, 163, 184)),
     ("setup (building inputs)", RGBColor(203, 213, 225)),
-    ("pool start", RGBColor(245, 158, 11)),
+    ("cluster connect (ray.init)", RGBColor(8, 145, 178)),
+    ("shipping code (Ray runtime env)", RGBColor(103, 232, 249)),
+    ("pool / worker start", RGBColor(245, 158, 11)),
     ("steady work", RGBColor(37, 99, 235)),
     ("teardown", RGBColor(167, 139, 250)),
 ];
@@ -303,7 +305,7 @@ pub fn orchestration_chart(
 ) -> Result<(Chart, String)> {
     let id = format!("{scenario}-orchestration");
     let title = "Orchestration cost next to steady work";
-    let caption = "Where a trial's wall time goes (medians): starting the interpreter, building inputs, starting the pool / interpreters / loop, the steady work itself, and shutting down. End-to-end speedup counts all of it; speedup only the steady work.";
+    let caption = "Where a trial's wall time goes (medians): starting the interpreter, building inputs, starting the pool / interpreters / loop (for ray: connecting to or starting the cluster, shipping the code, starting the worker actors), the steady work itself, and shutting down. End-to-end speedup counts all of it; speedup only the steady work.";
     let measured: Vec<(&CellSummary, &Orchestration, f64)> = cells
         .iter()
         .filter_map(|c| Some((*c, c.orchestration.as_ref()?, c.work.as_ref()?.median)))
@@ -314,16 +316,33 @@ pub fn orchestration_chart(
     let bars: Vec<Bar> = measured
         .iter()
         .map(|&(c, o, work)| {
+            // A ray cell's pool start is its cluster's steps, shown apart.
+            let (connect, ship, start) = match &o.cluster {
+                Some(steps) => (steps.connect_s, steps.ship_code_s, steps.worker_start_s),
+                None => (0.0, 0.0, o.pool_start_s),
+            };
             let parts = [
                 o.interpreter_start_s,
                 o.setup_s,
-                o.pool_start_s,
+                connect,
+                ship,
+                start,
                 work,
                 o.teardown_s,
             ];
             let mut tooltip = format!("{}:", describe(&loaded.run, &c.cell));
             for ((name, _), value) in PART_COLORS.iter().zip(parts) {
-                tooltip.push_str(&format!(" {name} {};", format_seconds(value)));
+                if o.cluster.is_some() || value > 0.0 || !name.contains("ray") {
+                    tooltip.push_str(&format!(" {name} {};", format_seconds(value)));
+                }
+            }
+            if let Some(steps) = &o.cluster {
+                tooltip.push_str(&format!(
+                    " {} Ray cluster, workers on {} node(s), shutdown {};",
+                    steps.cluster,
+                    steps.nodes,
+                    format_seconds(steps.shutdown_s)
+                ));
             }
             if let (Some(cost), Some(method)) = (o.sharing_cost_s, &o.sharing_method) {
                 tooltip.push_str(&format!(

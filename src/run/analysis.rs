@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::cluster_steps::ClusterSteps;
 use crate::run::record::{
     CellKey, CellState, CellSummary, FailureKind, InterpreterKind, Orchestration, RunFile,
     RunSummary, ScenarioVerdict, StopReason, Totals, TrialRecord, TrialStatus, Warning,
@@ -74,6 +75,7 @@ fn orchestration(trials: &[&TrialRecord]) -> Option<Orchestration> {
         teardown_s,
         sharing_cost_s,
         sharing_method: sharing.first().map(|s| s.method.clone()),
+        cluster: ClusterSteps::of(&reports.iter().map(|(r, _)| *r).collect::<Vec<_>>()),
     })
 }
 

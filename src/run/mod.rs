@@ -9,6 +9,7 @@
 //! - [`loaded`]: a run read back, with its summary stored or computed now;
 //! - [`format`]: how every view writes times, sizes and ratios;
 //! - [`timeline`]: what the sampler saw of a trial's process tree;
+//! - [`cluster_steps`]: a ray cell's orchestration steps on its cluster;
 //! - [`machine`]: what the machine was when the run started.
 //!
 //! Dependencies point one way: this module uses the statistics (`stats`),
@@ -18,6 +19,7 @@
 //! `dashboard`, `export`, `compare`): they all use it.
 
 pub mod analysis;
+pub mod cluster_steps;
 pub mod directory;
 #[cfg(test)]
 pub mod fixtures;
