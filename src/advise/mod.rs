@@ -36,7 +36,7 @@ const RESULTS_DIR: &str = "gil-lab-results";
 
 /// The latest run in `results`: the run directory whose `run.json` was
 /// written last.
-fn latest_run(results: &Path) -> Result<PathBuf> {
+pub fn latest_run(results: &Path) -> Result<PathBuf> {
     let entries = std::fs::read_dir(results).with_context(|| {
         format!(
             "no runs in ./{RESULTS_DIR}: run `gil-lab bench` first, or give a run directory (gil-lab advise RUN_DIR) or --workload"
