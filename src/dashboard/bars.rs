@@ -291,7 +291,7 @@ const PART_COLORS: [(&str, RGBColor); 7] = [
     ("setup (building inputs)", RGBColor(203, 213, 225)),
     ("cluster connect (ray.init)", RGBColor(8, 145, 178)),
     ("shipping code (Ray runtime env)", RGBColor(103, 232, 249)),
-    ("pool / worker start", RGBColor(245, 158, 11)),
+    ("pool start", RGBColor(245, 158, 11)),
     ("steady work", RGBColor(37, 99, 235)),
     ("teardown", RGBColor(167, 139, 250)),
 ];
@@ -313,6 +313,10 @@ pub fn orchestration_chart(
     if measured.is_empty() {
         return Ok(empty_chart(id, title, caption, NOTHING_YET));
     }
+    // The cluster's steps are parts of their own only when a ray cell is
+    // shown; otherwise they would be empty in every bar and the legend.
+    let has_cluster = measured.iter().any(|(_, o, _)| o.cluster.is_some());
+    let shown = |name: &str| has_cluster || !name.contains("Ray") && !name.contains("ray.init");
     let bars: Vec<Bar> = measured
         .iter()
         .map(|&(c, o, work)| {
@@ -330,11 +334,15 @@ pub fn orchestration_chart(
                 work,
                 o.teardown_s,
             ];
+            let parts: Vec<(&str, RGBColor, f64)> = PART_COLORS
+                .iter()
+                .zip(parts)
+                .filter(|((name, _), _)| shown(name))
+                .map(|((name, color), value)| (*name, *color, value))
+                .collect();
             let mut tooltip = format!("{}:", describe(&loaded.run, &c.cell));
-            for ((name, _), value) in PART_COLORS.iter().zip(parts) {
-                if o.cluster.is_some() || value > 0.0 || !name.contains("ray") {
-                    tooltip.push_str(&format!(" {name} {};", format_seconds(value)));
-                }
+            for (name, _, value) in &parts {
+                tooltip.push_str(&format!(" {name} {};", format_seconds(*value)));
             }
             if let Some(steps) = &o.cluster {
                 tooltip.push_str(&format!(
@@ -352,10 +360,9 @@ pub fn orchestration_chart(
             }
             Bar {
                 label: row_label(loaded, c),
-                segments: PART_COLORS
+                segments: parts
                     .iter()
-                    .zip(parts)
-                    .map(|((_, color), value)| (value.max(0.0), *color))
+                    .map(|(_, color, value)| (value.max(0.0), *color))
                     .collect(),
                 whisker: None,
                 tooltip: tooltip.trim_end_matches(';').to_string(),
@@ -369,6 +376,7 @@ pub fn orchestration_chart(
         caption,
         PART_COLORS
             .iter()
+            .filter(|(name, _)| shown(name))
             .map(|(name, color)| LegendEntry {
                 label: (*name).into(),
                 color: css(*color),
