@@ -289,7 +289,7 @@ pub fn memory_chart(
 const PART_COLORS: [(&str, RGBColor); 7] = [
     ("interpreter start and exit", RGBColor(148, 163, 184)),
     ("setup (building inputs)", RGBColor(203, 213, 225)),
-    ("cluster connect (ray.init)", RGBColor(8, 145, 178)),
+    ("cluster connect (ray.init)", RGBColor(21, 94, 117)),
     ("shipping code (Ray runtime env)", RGBColor(103, 232, 249)),
     ("pool start", RGBColor(245, 158, 11)),
     ("steady work", RGBColor(37, 99, 235)),
