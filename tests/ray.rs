@@ -241,7 +241,8 @@ fn ray_cells_match_sequential_and_free_threaded_builds_say_why_they_are_skipped(
     assert!(output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("ray: skipping CPython 3.13.5t: Ray publishes no wheels for free-threaded builds (source: ray-project/ray#47933)"),
+        stderr.lines().any(|line| line.starts_with("ray: skipping CPython 3.")
+            && line.ends_with("t: Ray publishes no wheels for free-threaded builds (source: ray-project/ray#47933)")),
         "{stderr}"
     );
 
