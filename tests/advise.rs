@@ -204,7 +204,8 @@ fn the_advice_follows_a_run_where_processes_win() {
     assert_eq!(margin["runner_up"], "threads ×2 on CPython 3.13.5t");
     assert_eq!(margin["verdict"], "faster");
     let ratio = margin["ratio"]["point"].as_f64().unwrap();
-    assert!((ratio - 0.525 / 0.805).abs() < 1e-9, "{ratio}");
+    // Paired over the 6 rounds: the geometric mean of the per-round ratios.
+    assert!((ratio - 0.525 / 0.805).abs() < 0.01, "{ratio}");
     assert!(margin["ratio"]["ci_high"].as_f64().unwrap() < 1.0);
     // Why not free-threaded threads, and what free-threading costs alone.
     let alternatives = rec["alternatives"].to_string();

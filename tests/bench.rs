@@ -442,11 +442,17 @@ fn a_trial_past_the_timeout_is_killed_with_its_process_group() {
         seed,
         "processes",
         "40",
-        "1",
+        "3",
         &["--warmup", "0", "--timeout", "1"],
     ));
     let elapsed = started.elapsed();
-    assert!(output.status.success());
+    // No trial succeeded: the run is recorded, and the exit status says so.
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("error: no trial of the run succeeded (6× ran past the 1 s timeout"),
+        "{stderr}"
+    );
     assert_no_process_left(seed);
     let trials = read_trials(&dir);
     assert!(!trials.is_empty());

@@ -148,8 +148,8 @@ fn assert_every_chart_drawn(dom: &str) -> usize {
     charts
 }
 
-/// A real small run (`bench --quick` with a default and a free-threaded
-/// CPython), made once per test binary.
+/// A real small run (`bench --quick` of the `cpu` and `io` scenarios with a
+/// default and a free-threaded CPython), made once per test binary.
 fn real_run() -> &'static Path {
     static RUN: OnceLock<PathBuf> = OnceLock::new();
     RUN.get_or_init(|| {
@@ -159,7 +159,7 @@ fn real_run() -> &'static Path {
         }
         let free_threaded = common::free_threaded_python();
         let output = common::gil_lab()
-            .args(["bench", "--quick", "--python"])
+            .args(["bench", "--quick", "--scenario", "cpu,io", "--python"])
             .arg(&free_threaded)
             .args(["--python", "3.13", "--output"])
             .arg(&dir)
@@ -197,6 +197,7 @@ fn report_of_a_real_run_opens_offline_without_errors() {
     assert_eq!(console_messages(&output), Vec::<String>::new());
     let dom = String::from_utf8_lossy(&output.stdout);
     for section in [
+        "lesson",
         "verdict",
         "interpreters",
         "scenario-cpu",
@@ -220,6 +221,64 @@ fn report_of_a_real_run_opens_offline_without_errors() {
     );
 
     screenshot(&url, "report.png", 9000);
+}
+
+#[test]
+fn the_lesson_contrasts_cpu_bound_and_io_bound_work() {
+    let run = real_run();
+    // The run's data: threads under the GIL near 1× on cpu (the GIL lets one
+    // thread run Python at a time), clearly above 1× on io (waiting threads
+    // let go of it). Physical bounds with wide margins, not timings.
+    let run_json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("run.json")).unwrap()).unwrap();
+    let speedup = |scenario: &str| -> f64 {
+        let cells = run_json["summary"]["cells"].as_array().unwrap();
+        let cell = cells
+            .iter()
+            .find(|c| {
+                c["cell"]["scenario"] == scenario
+                    && c["cell"]["approach"] == "threads"
+                    && c["cell"]["interpreter"]
+                        .as_str()
+                        .unwrap()
+                        .starts_with("cpython-3.13")
+                    && !c["cell"]["interpreter"].as_str().unwrap().contains('t')
+            })
+            .unwrap_or_else(|| panic!("no threads cell of {scenario} on the default build"));
+        cell["speedup"]["point"].as_f64().unwrap()
+    };
+    let (cpu, io) = (speedup("cpu"), speedup("io"));
+    assert!(cpu < 1.3, "threads under the GIL on cpu: {cpu}");
+    assert!(io > 2.0, "threads under the GIL on io: {io}");
+
+    let report = artifacts().join("lesson.html");
+    common::gil_lab()
+        .arg("report")
+        .arg(run)
+        .arg("-o")
+        .arg(&report)
+        .assert()
+        .success();
+    let url = format!("file://{}", report.display());
+    let output = headless(&url, &["--dump-dom"]);
+    let dom = String::from_utf8_lossy(&output.stdout);
+    let lesson = &dom[dom
+        .find("<section id=\"lesson\"")
+        .expect("a lesson section")..];
+    let lesson = &lesson[..lesson.find("</section>").unwrap()];
+    for text in [
+        "cpu (CPU-bound) · GIL",
+        "cpu (CPU-bound) · free-threaded",
+        "io (I/O-bound) · GIL",
+        "io (I/O-bound) · free-threaded",
+        "CPU-bound work (cpu): threads",
+        "I/O-bound work (io): threads help on both builds",
+    ] {
+        assert!(lesson.contains(text), "{text} in {lesson}");
+    }
+    // The section comes before the verdict: the first thing a reader sees.
+    assert!(dom.find("id=\"lesson\"").unwrap() < dom.find("id=\"verdict\"").unwrap());
+    screenshot(&format!("{url}#lesson"), "lesson.png", 1400);
 }
 
 /// A script the test adds to a copy of the report: sorts the table of cells

@@ -26,15 +26,13 @@ pub enum Basis {
 pub struct Margin {
     /// The runner-up, in words (`processes ×2 on CPython 3.13.5`).
     pub runner_up: String,
-    /// Median work time of the recommendation ÷ the runner-up's, with its
-    /// 95% bootstrap CI (0.8 = 20% less time).
+    /// Work time of the recommendation ÷ the runner-up's, paired over the
+    /// rounds both ran in, with its 95% CI (0.8 = 20% less time).
     pub ratio: Estimate,
-    /// Hodges-Lehmann shift recommendation − runner-up, seconds, with its
-    /// 95% CI.
-    pub shift_s: Estimate,
-    /// Two-sided Mann-Whitney p-value.
-    pub p_value: f64,
-    /// The recommendation against the runner-up: `faster`, `slower` or `tie`.
+    /// Rounds the ratio was paired over.
+    pub rounds: u32,
+    /// The recommendation against the runner-up: `faster` or `slower` when
+    /// the ratio's CI excludes 1 and the margin, `tie` otherwise.
     pub verdict: Verdict,
 }
 
@@ -112,6 +110,10 @@ pub struct Advice {
     pub situation: Option<Situation>,
     /// What makes every figure of the run doubtful (a busy machine).
     pub warnings: Vec<String>,
+    /// What the run shows about CPU-bound and I/O-bound work, one sentence
+    /// per kind, from its measured speedups (`run::lesson`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lessons: Vec<String>,
     /// One per scenario of the run, or one for the situation.
     pub recommendations: Vec<Recommendation>,
     /// Every published fact cited, with its source.

@@ -168,6 +168,7 @@ pub fn advice_for(s: &Situation, checked: &ExtensionCheck) -> Advice {
         run_dir: None,
         situation: Some(s.clone()),
         warnings: Vec::new(),
+        lessons: Vec::new(),
         recommendations: vec![recommendation],
         facts,
     }

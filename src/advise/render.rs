@@ -56,6 +56,12 @@ pub fn terminal(out: &mut dyn Write, advice: &Advice) -> std::io::Result<()> {
     for warning in &advice.warnings {
         writeln!(out, "  ⚠ {warning}")?;
     }
+    if !advice.lessons.is_empty() {
+        writeln!(out, "\nWhat this run shows:")?;
+        for lesson in &advice.lessons {
+            writeln!(out, "  - {lesson}")?;
+        }
+    }
     for rec in &advice.recommendations {
         writeln!(out, "\n{}", rec.headline)?;
         // From a situation the headline already is the recommendation.

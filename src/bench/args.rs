@@ -55,27 +55,35 @@ pub struct BenchArgs {
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000), conflicts_with_all = ["min_runs", "max_runs"], group = "plan")]
     pub runs: Option<u32>,
 
-    /// Measured trials every cell gets before adaptive stopping [default: 5; --quick
-    /// 3].
+    /// Screening rounds: measured trials every cell gets before racing gives
+    /// further rounds only to the cells that still decide a verdict [default: 3;
+    /// --full 5].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000), group = "plan")]
     pub min_runs: Option<u32>,
 
-    /// Most measured trials per cell [default: 12; --quick 6; --full 30].
+    /// Most measured trials per cell [default: 20; --quick 10; --full 30].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000), group = "plan")]
     pub max_runs: Option<u32>,
 
-    /// Warmup trials per cell (recorded, left out of the statistics) [default: 1].
+    /// Warmup trials per cell (recorded, left out of the statistics) [default: 0;
+    /// --quick 0; --full 1].
     #[arg(long, value_parser = clap::value_parser!(u32).range(0..=100), group = "plan")]
     pub warmup: Option<u32>,
 
-    /// Stop repeating a cell once its median work time's 95% CI half-width is within
-    /// this percentage of the median [default: 3].
+    /// Racing goes on for the leader and the runner-up of a scenario until their
+    /// speedup's 95% CI half-width is within this percentage [default: 5].
     #[arg(long, value_name = "PERCENT", value_parser = positive_f64, group = "plan")]
     pub target_ci: Option<f64>,
 
-    /// Time budget in seconds: after every cell has its warmup and --min-runs trials,
-    /// further repetitions stop when it is spent [default: 100; --quick 20; --full
-    /// 1800].
+    /// Equivalence margin: cells whose paired work-time ratio to the leader
+    /// has its whole 95% CI within ±PERCENT are a tie, and stop racing
+    /// [default: 5].
+    #[arg(long, value_name = "PERCENT", value_parser = positive_f64, group = "plan")]
+    pub margin: Option<f64>,
+
+    /// Time budget in seconds, counted from the start of `bench` (start-up
+    /// included): after the screening rounds, racing stops when the next round
+    /// would not fit [default: 110; --quick 25; --full 1800].
     #[arg(long, value_name = "SECONDS", value_parser = positive_f64, group = "plan")]
     pub budget: Option<f64>,
 

@@ -14,6 +14,7 @@ mod judge;
 pub mod machine;
 pub mod plan;
 mod ray_cells;
+mod reference;
 pub mod run_loop;
 pub mod sampler;
 pub mod terminal;
@@ -288,6 +289,7 @@ fn start(args: &BenchArgs, machine: &MachineInfo) -> Result<Started> {
         interpreters: plan.interpreters,
         plan: cells,
         summary: None,
+        time_spent: None,
     };
     let dir = args.output.clone().unwrap_or_else(default_output);
     let run_dir = RunDir::create(&dir, &run)?;
@@ -323,6 +325,7 @@ fn resume(dir: &Path) -> Result<Started> {
 
 /// Runs `gil-lab bench`.
 pub fn run(args: BenchArgs) -> Result<ExitCode> {
+    let started = std::time::Instant::now();
     let machine = MachineInfo::collect();
     let cancel = interrupt::install()?;
     let (mut run, mut run_dir, trials, _endpoint) = match &args.resume {
@@ -330,6 +333,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         None => start(&args, &machine)?,
     };
     let mut state = RunState::new(&run, &trials);
+    state.add_startup(started.elapsed().as_secs_f64());
     let settings = run.settings.clone();
     let max_workers = run.plan.iter().map(|p| p.cell.workers).max().unwrap_or(1);
     let machine_warnings: Vec<String> = machine
@@ -379,6 +383,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         RunStatus::Complete
     };
     run.finished_at = Some(jiff::Timestamp::now().to_string());
+    run.time_spent = Some(state.time_spent().clone());
     run.summary = Some(analysis::summarize(
         &run,
         &trials,
@@ -435,8 +440,48 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         );
         return Ok(ExitCode::from(interrupt::EXIT_INTERRUPTED));
     }
+    if let Some(failures) = nothing_succeeded(&loaded.trials) {
+        eprintln!(
+            "error: no trial of the run succeeded ({failures}); every record is in {}",
+            run_dir.path().display()
+        );
+        return Ok(ExitCode::FAILURE);
+    }
     if interactive {
         eprintln!("Results: {}", run_dir.path().display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// When no trial of a run succeeded: its failures and skips in one line,
+/// the most frequent reason first.
+fn nothing_succeeded(trials: &[record::TrialRecord]) -> Option<String> {
+    if trials.iter().any(|t| t.status == record::TrialStatus::Ok) {
+        return None;
+    }
+    let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
+    for trial in trials {
+        let reason = match (&trial.failure, &trial.skip_reason) {
+            (Some(failure), _) => failure.message.clone(),
+            (None, Some(reason)) => format!("skipped: {reason}"),
+            (None, None) => continue,
+        };
+        *reasons.entry(reason).or_default() += 1;
+    }
+    let mut reasons: Vec<(String, usize)> = reasons.into_iter().collect();
+    reasons.sort_by(|a, b| b.1.cmp(&a.1));
+    let shown: Vec<String> = reasons
+        .iter()
+        .take(3)
+        .map(|(reason, n)| format!("{n}× {reason}"))
+        .collect();
+    Some(if shown.is_empty() {
+        "no trial ran".into()
+    } else {
+        format!(
+            "{}{}",
+            shown.join("; "),
+            if reasons.len() > 3 { "; ..." } else { "" }
+        )
+    })
 }

@@ -21,6 +21,11 @@ struct Preset {
     name: &'static str,
     scenarios: &'static [Scenario],
     approaches: &'static [Approach],
+    /// The approaches of the forced-GIL controls (a free-threaded build with
+    /// `-X gil=1`); `None`: every approach.
+    forced_gil_approaches: Option<&'static [Approach]>,
+    /// Latency of the built-in LLM endpoint, milliseconds.
+    llm_latency_ms: f64,
     scale: f64,
     warmup: u32,
     min_runs: u32,
@@ -28,21 +33,29 @@ struct Preset {
     budget_s: f64,
 }
 
-/// `gil-lab bench`: within 120 s here with >= 5 measured trials per cell.
-/// The scale keeps a sequential `cpu` trial around 0.25 s on CPython 3.13,
-/// long enough that a 2-worker speedup is not drowned by start-up noise. The
-/// `io` and `mixed` scenarios wait on an LLM endpoint (about 1-2 s per
-/// sequential trial): with them the default run would take 3-4 minutes on 2
-/// cores, so they are asked for with `--scenario` (or `--full`).
+/// `gil-lab bench`: the chapter's first lesson, CPU-bound (`cpu`, `shared`)
+/// against I/O-bound (`io`), with a decided verdict within 120 s here. The
+/// scale keeps a sequential `cpu` trial around 0.2 s on CPython 3.13, long
+/// enough that a 2-worker speedup is not drowned by start-up noise. The `io`
+/// agents wait 20 ms per model call (`--full`: 50 ms): 16 calls make a
+/// 0.35 s sequential trial, and four agents waiting at once still show the
+/// effect unmistakably (about 3.5× with threads on any build). The
+/// forced-GIL controls run `sequential` and `threads` only (what the
+/// free-threading comparisons need). Three screening rounds (no warmup: the
+/// median of paired rounds shrugs off a cold first trial) take about 60 s;
+/// the rest of the budget races the cells that still decide a verdict.
+/// `mixed` does not fit: it is asked for with `--scenario` (or `--full`).
 const DEFAULT: Preset = Preset {
     name: "default",
-    scenarios: &[Scenario::Cpu, Scenario::Shared],
+    scenarios: &[Scenario::Cpu, Scenario::Shared, Scenario::Io],
     approaches: &Approach::ALL,
+    forced_gil_approaches: Some(&[Approach::Sequential, Approach::Threads]),
+    llm_latency_ms: 20.0,
     scale: 0.3,
-    warmup: 1,
-    min_runs: 5,
-    max_runs: 12,
-    budget_s: 100.0,
+    warmup: 0,
+    min_runs: 3,
+    max_runs: 20,
+    budget_s: 110.0,
 };
 
 /// `--quick`: under 30 s.
@@ -50,11 +63,13 @@ const QUICK: Preset = Preset {
     name: "quick",
     scenarios: &[Scenario::Cpu],
     approaches: &[Approach::Sequential, Approach::Threads, Approach::Processes],
+    forced_gil_approaches: None,
+    llm_latency_ms: 20.0,
     scale: 0.2,
-    warmup: 1,
+    warmup: 0,
     min_runs: 3,
-    max_runs: 6,
-    budget_s: 20.0,
+    max_runs: 10,
+    budget_s: 25.0,
 };
 
 /// `--full`: every interpreter, several worker counts, more trials.
@@ -62,6 +77,8 @@ const FULL: Preset = Preset {
     name: "full",
     scenarios: &Scenario::ALL,
     approaches: &Approach::ALL,
+    forced_gil_approaches: None,
+    llm_latency_ms: crate::llm::bench::BENCH_LATENCY_MS,
     scale: 1.0,
     warmup: 1,
     min_runs: 5,
@@ -77,8 +94,8 @@ const FULL: Preset = Preset {
 const NATIVE_SCALE_FACTOR: f64 = 20.0;
 /// Default per-trial timeout, seconds.
 const DEFAULT_TIMEOUT_S: f64 = 120.0;
-/// Default CI target: 3% of the median.
-const DEFAULT_TARGET_REL_CI: f64 = 0.03;
+/// Default CI target of the cells deciding a verdict: 5% of the estimate.
+const DEFAULT_TARGET_REL_CI: f64 = 0.05;
 /// Default workload seed.
 const DEFAULT_SEED: u64 = 1;
 
@@ -168,7 +185,15 @@ pub fn build(
     let mut cells = Vec::new();
     for scenario in &scenarios {
         for interpreter in &interpreters {
+            // Asked-for approaches run on the controls too; a preset may
+            // keep them to those its comparisons need.
+            let control_approaches = preset
+                .forced_gil_approaches
+                .filter(|_| args.approach.is_empty());
             let offered = |approach: Approach| match interpreter.kind {
+                InterpreterKind::Python if interpreter.gil_forced == Some(true) => {
+                    control_approaches.is_none_or(|keep| keep.contains(&approach))
+                }
                 InterpreterKind::Python => true,
                 InterpreterKind::Native => approach.native_in(*scenario),
             };
@@ -217,12 +242,16 @@ pub fn build(
         timeout_s: args.timeout.unwrap_or(DEFAULT_TIMEOUT_S),
         budget_s: args.budget.unwrap_or(preset.budget_s),
         usable_cores,
+        margin: args
+            .margin
+            .map_or(crate::run::verdict::DEFAULT_MARGIN, |p| p / 100.0),
         llm: crate::llm::bench::settings(
             &scenarios,
             args.llm_url.as_deref(),
             args.llm_model.as_deref(),
             args.llm_api_key_env.as_deref(),
             args.seed.unwrap_or(DEFAULT_SEED),
+            preset.llm_latency_ms,
         )?,
         ray_address: approaches
             .contains(&Approach::Ray)
@@ -361,12 +390,36 @@ pub(crate) mod tests {
             ]
         );
         assert_eq!(plan.interpreters[2].flags, ["-X", "gil=1"]);
-        // cpu, shared (io and mixed only when asked for): 3 interpreters × 6
-        // approaches + 3 native approaches.
-        assert_eq!(plan.cells.len(), 2 * (3 * 6 + 3));
-        // io, mixed: the same + the twin's 2 event-loop approaches.
+        // cpu, shared, io: 2 builds × 6 approaches, the forced-GIL control's
+        // sequential and threads, and the twin's 3 (io: 5) approaches.
+        assert_eq!(plan.cells.len(), 2 * (2 * 6 + 2 + 3) + (2 * 6 + 2 + 5));
+        let control: Vec<Approach> = plan
+            .cells
+            .iter()
+            .filter(|c| c.interpreter == "cpython-3.13.5t-gil1" && c.scenario == "cpu")
+            .map(|c| c.approach)
+            .collect();
+        assert_eq!(control, [Approach::Sequential, Approach::Threads]);
+        let latency = |plan: &Plan| {
+            plan.settings
+                .llm
+                .as_ref()
+                .unwrap()
+                .server
+                .as_ref()
+                .unwrap()
+                .latency
+                .latency_ms
+        };
+        assert_eq!(latency(&plan), 20.0);
+        // Asked for: every approach on the control too; mixed as well.
         let plan = build(
-            &args(&["--scenario", "cpu,io,mixed"]),
+            &args(&[
+                "--scenario",
+                "cpu,io,mixed",
+                "--approach",
+                "sequential,threads,processes,interpreters,asyncio,asyncio+threads",
+            ]),
             &found(),
             Some(twin()),
             2,
@@ -379,9 +432,11 @@ pub(crate) mod tests {
                 (_, "io" | "mixed") => 4,
                 _ => 2,
             }));
+        let full = build(&args(&["--full", "--scenario", "io"]), &found(), None, 2).unwrap();
+        assert_eq!(latency(&full), crate::llm::bench::BENCH_LATENCY_MS);
         assert!(plan.settings.llm.is_some());
         assert_eq!(plan.cells[0].approach, Approach::Sequential);
-        assert_eq!(plan.settings.min_runs, 5);
+        assert_eq!(plan.settings.min_runs, 3);
     }
 
     #[test]
@@ -501,31 +556,29 @@ pub(crate) mod tests {
                 "[default: {}; --quick {}; --full {}]",
                 DEFAULT.scale, QUICK.scale, FULL.scale
             ),
-            format!(
-                "[default: {}; --quick {}]",
-                DEFAULT.min_runs, QUICK.min_runs
-            ),
+            format!("[default: {}; --full {}]", DEFAULT.min_runs, FULL.min_runs),
             format!(
                 "[default: {}; --quick {}; --full {}]",
                 DEFAULT.max_runs, QUICK.max_runs, FULL.max_runs
             ),
-            format!("[default: {}]", DEFAULT.warmup),
+            format!(
+                "[default: {}; --quick {}; --full {}]",
+                DEFAULT.warmup, QUICK.warmup, FULL.warmup
+            ),
             format!(
                 "[default: {}; --quick {}; --full {}]",
                 DEFAULT.budget_s, QUICK.budget_s, FULL.budget_s
             ),
             format!("[default: {}]", DEFAULT_TIMEOUT_S),
             format!("[default: {}]", DEFAULT_TARGET_REL_CI * 100.0),
+            format!("[default: {}]", crate::run::verdict::DEFAULT_MARGIN * 100.0),
             format!("[default: {}]", DEFAULT_SEED),
             format!("[default: {NATIVE_SCALE_FACTOR} × the scale]"),
         ];
+        assert_eq!(QUICK.min_runs, DEFAULT.min_runs);
         for text in expected {
             assert!(help.contains(&text), "--help says {text}:\n{help}");
         }
-        assert_eq!(
-            (QUICK.warmup, FULL.warmup),
-            (DEFAULT.warmup, DEFAULT.warmup)
-        );
     }
 
     #[test]

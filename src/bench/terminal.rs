@@ -1,6 +1,7 @@
 //! What `gil-lab bench` shows: a progress bar with ETA and the current cell
-//! while it runs (on stderr), then per scenario a table of every cell, the
-//! winner line and the warnings (on stdout).
+//! while it runs (on stderr), then the lesson (CPU-bound against I/O-bound,
+//! approach × build), per scenario a table of every cell, the verdict, the
+//! warnings and where the time went (on stdout).
 
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
@@ -8,7 +9,10 @@ use std::time::Duration;
 use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table, presets};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::run::format::{format_bytes, format_ratio, format_seconds, format_summary};
+use crate::run::format::{
+    format_bytes, format_drift, format_ratio, format_seconds, format_summary, format_time_spent,
+};
+use crate::run::lesson::{HELPS_ABOVE, Helps, Lesson, lesson};
 use crate::run::record::{
     CellState, CellSummary, InterpreterKind, RunFile, RunSummary, WarningKind,
 };
@@ -130,7 +134,14 @@ fn scenario_table(run: &RunFile, summary: &RunSummary, scenario: &str, colour: b
             cell.cell.workers.to_string(),
             label,
             work,
-            cell.speedup.as_ref().map_or_else(dash, format_ratio),
+            cell.speedup.as_ref().map_or_else(dash, |s| {
+                let noise = if cell.speedup_flag.is_some() {
+                    " ⚠ noise"
+                } else {
+                    ""
+                };
+                format!("{}{noise}", format_ratio(s))
+            }),
             cell.end_to_end_speedup
                 .as_ref()
                 .map_or_else(dash, format_ratio),
@@ -149,10 +160,16 @@ fn scenario_table(run: &RunFile, summary: &RunSummary, scenario: &str, colour: b
                     format_seconds(o.pool_start_s)
                 )
             }),
-            if cell.failed > 0 {
-                format!("{} ({} failed)", cell.trials, cell.failed)
-            } else {
-                cell.trials.to_string()
+            {
+                let failed = if cell.failed > 0 {
+                    format!(" ({} failed)", cell.failed)
+                } else {
+                    String::new()
+                };
+                let stop = cell.stop.map_or("", |s| s.word());
+                format!("{}{failed} {stop}", cell.trials)
+                    .trim_end()
+                    .to_string()
             },
         ];
         let is_winner = winner.as_ref() == Some(&cell.cell);
@@ -171,18 +188,64 @@ fn scenario_table(run: &RunFile, summary: &RunSummary, scenario: &str, colour: b
     table
 }
 
-/// Writes the final report: per scenario a table and the winner line, then
-/// the warnings.
+/// The lesson's matrix: approach × (scenario, build), speedups marked
+/// ✓ helps, ✗ does not, ? unclear.
+fn lesson_table(lesson: &Lesson, colour: bool) -> Table {
+    let mut table = Table::new();
+    table
+        .load_style(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    let mut header = vec!["approach".to_string()];
+    header.extend(lesson.columns.iter().map(|c| c.label.clone()));
+    table.set_header(header);
+    for row in &lesson.rows {
+        let mut cells = vec![Cell::new(row.approach.to_string())];
+        for entry in &row.entries {
+            cells.push(match entry {
+                None => Cell::new("–"),
+                Some(e) => {
+                    let (mark, color) = match e.helps {
+                        Helps::Yes => ("✓", Color::Green),
+                        Helps::No => ("✗", Color::DarkGrey),
+                        Helps::Unclear => ("?", Color::Yellow),
+                    };
+                    let noise = if e.noise { " ⚠" } else { "" };
+                    let text = format!("{} ×{} {mark}{noise}", e.text, e.workers);
+                    if colour {
+                        Cell::new(text).fg(color)
+                    } else {
+                        Cell::new(text)
+                    }
+                }
+            });
+        }
+        table.add_row(cells);
+    }
+    table
+}
+
+/// Writes the final report: the lesson (CPU-bound against I/O-bound), per
+/// scenario a table and the verdict, then the warnings.
 pub fn print_report(
     out: &mut dyn Write,
     run: &RunFile,
     summary: &RunSummary,
     colour: bool,
 ) -> std::io::Result<()> {
+    if let Some(lesson) = lesson(run, summary) {
+        writeln!(
+            out,
+            "\nCPU-bound or I/O-bound? Speedup over sequential on the same interpreter, ×workers (✓ helps: its 95% CI above {HELPS_ABOVE}×; ✗ does not; ? unclear; ⚠ noise):"
+        )?;
+        writeln!(out, "{}", lesson_table(&lesson, colour))?;
+        for conclusion in &lesson.conclusions {
+            writeln!(out, "  - {conclusion}")?;
+        }
+    }
     for verdict in &summary.scenarios {
         writeln!(
             out,
-            "\nScenario `{}`: work = the runner's steady work phase (median, ±95% CI); speedup = `sequential` ÷ this, same interpreter (95% CI in brackets), end-to-end = the same with whole-trial wall time; start + pool = interpreter start-up/exit and pool start (medians)",
+            "\nScenario `{}`: work = the runner's steady work phase (median, ±95% CI); speedup = `sequential` ÷ this, same interpreter, paired over the rounds both ran in (95% CI in brackets; ⚠ noise = more than the usable cores allow), end-to-end = the same with whole-trial wall time; start + pool = interpreter start-up/exit and pool start (medians); trials = measured trials and why they stopped",
             verdict.scenario
         )?;
         let native_scale = run
@@ -213,7 +276,7 @@ pub fn print_report(
     if !summary.warnings.is_empty() {
         writeln!(out, "\nWarnings:")?;
         for warning in &summary.warnings {
-            let loud = matches!(warning.kind, WarningKind::Digest);
+            let loud = matches!(warning.kind, WarningKind::Digest | WarningKind::Impossible);
             let line = format!("  - {}", warning.message);
             if colour && loud {
                 writeln!(out, "\x1b[1;31m{line}\x1b[0m")?;
@@ -228,5 +291,61 @@ pub fn print_report(
         "\n{} trials ({} measured, {} warmup, {} failed), {:.1} s of trials.",
         totals.trials, totals.measured, totals.warmups, totals.failed, totals.trial_time_s
     )?;
+    if let Some(time) = &run.time_spent {
+        writeln!(out, "{}", format_time_spent(time))?;
+    }
+    if let Some(drift) = &summary.drift {
+        writeln!(out, "{}", format_drift(drift))?;
+    }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::analysis::summarize;
+    use crate::run::fixtures::{cell, run_file, trial};
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn a_speedup_beyond_the_cores_is_never_shown_without_its_flag() {
+        let sequential = cell("py", "sequential", 1);
+        let processes = cell("py", "processes", 2);
+        let run = run_file(&[sequential.clone(), processes.clone()]);
+        let mut trials = Vec::new();
+        for (round, jitter) in [0.0, 0.01, -0.01].iter().enumerate() {
+            trials.push(trial(
+                2 * round as u64,
+                &sequential,
+                round as u32,
+                false,
+                1.0,
+            ));
+            let fast = 0.38 + jitter;
+            trials.push(trial(
+                2 * round as u64 + 1,
+                &processes,
+                round as u32,
+                false,
+                fast,
+            ));
+        }
+        let summary = summarize(&run, &trials, &BTreeMap::new(), &[]);
+        let mut out = Vec::new();
+        print_report(&mut out, &run, &summary, false).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let row = text
+            .lines()
+            .find(|l| l.contains("processes") && l.contains("2.63× ("))
+            .unwrap_or_else(|| panic!("no processes row in\n{text}"));
+        assert!(row.contains("⚠ noise"), "{row}");
+        assert!(text.contains("NOISE: processes ×2"), "{text}");
+        // The lesson's matrix marks it too.
+        assert!(text.contains("CPU-bound or I/O-bound?"), "{text}");
+        let matrix_row = text
+            .lines()
+            .find(|l| l.contains("×2 ✓ ⚠"))
+            .unwrap_or_default();
+        assert!(matrix_row.contains("processes"), "{text}");
+    }
 }

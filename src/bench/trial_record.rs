@@ -64,6 +64,7 @@ pub(crate) fn finished(
         },
         warnings: judgement.warnings,
         timeline: Some(outcome.sampler.clone()),
+        round: None,
     }
 }
 
@@ -88,6 +89,7 @@ pub(crate) fn not_started(place: TrialPlace<'_>, err: &anyhow::Error) -> TrialRe
         stderr: String::new(),
         warnings: vec![],
         timeline: None,
+        round: None,
     }
 }
 

@@ -8,7 +8,7 @@ use plotters::coord::ranged1d::SegmentValue;
 use plotters::prelude::*;
 
 use crate::run::LoadedRun;
-use crate::run::analysis::describe;
+use crate::run::format::describe;
 use crate::run::format::{format_bytes, format_seconds};
 use crate::run::record::{CellSummary, Orchestration};
 

@@ -18,7 +18,7 @@ use anyhow::Result;
 use plotters::prelude::*;
 
 use crate::run::LoadedRun;
-use crate::run::analysis::describe;
+use crate::run::format::describe;
 use crate::run::record::CellSummary;
 use crate::vocabulary::Approach;
 

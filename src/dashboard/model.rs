@@ -10,7 +10,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::run::LoadedRun;
-use crate::run::analysis;
 use crate::run::format::{format_bytes, format_seconds};
 use crate::run::machine::MachineInfo;
 use crate::run::record::{
@@ -34,6 +33,9 @@ pub struct Dashboard {
     pub title: String,
     /// What run this is and how far it got.
     pub run: RunInfo,
+    /// CPU-bound against I/O-bound: approach × scenario × build, with one
+    /// conclusion per kind of work.
+    pub lesson: Option<crate::run::lesson::Lesson>,
     /// Per scenario, the verdict in one sentence with its evidence.
     pub verdicts: Vec<VerdictView>,
     /// The interpreters, free-threaded builds and GIL state marked.
@@ -189,6 +191,8 @@ fn cell_row(loaded: &LoadedRun, c: &CellSummary) -> CellRow {
         orchestration_s,
         trials: c.trials,
         failed: c.failed,
+        stop: c.stop.map(|s| s.word().to_string()),
+        noise: c.speedup_flag.is_some(),
         gil_enabled: c.gil_enabled,
         text,
     }
@@ -304,6 +308,11 @@ pub fn build(loaded: &LoadedRun) -> anyhow::Result<Dashboard> {
         cells_started: started.len(),
         cells_planned: run.plan.len(),
         provisional,
+        time_spent: run
+            .time_spent
+            .as_ref()
+            .map(crate::run::format::format_time_spent),
+        drift: summary.drift.as_ref().map(crate::run::format::format_drift),
     };
 
     let mut svgs = BTreeMap::new();
@@ -350,7 +359,10 @@ pub fn build(loaded: &LoadedRun) -> anyhow::Result<Dashboard> {
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_string))
                 .unwrap_or_default(),
-            cell: w.cell.as_ref().map(|c| analysis::describe(run, c)),
+            cell: w
+                .cell
+                .as_ref()
+                .map(|c| crate::run::format::describe(run, c)),
             message: w.message.clone(),
         })
         .collect();
@@ -366,6 +378,7 @@ pub fn build(loaded: &LoadedRun) -> anyhow::Result<Dashboard> {
         busy_machine: busy_machine(&run.machine, run.settings.usable_cores),
         title: format!("gil-lab run of {}", readable_time(&run.started_at)),
         run: info,
+        lesson: crate::run::lesson::lesson(run, summary),
         verdicts: verdict::verdicts(loaded, summary),
         interpreters: interpreter_views(loaded),
         scenarios,

@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use crate::run::LoadedRun;
-use crate::run::analysis::describe;
+use crate::run::format::describe;
 use crate::run::format::{format_bytes, format_seconds};
 use crate::run::record::{CellKey, CellSummary, InterpreterKind, InterpreterRecord, RunSummary};
 use crate::vocabulary::Approach;
@@ -124,7 +124,11 @@ pub fn verdicts(loaded: &LoadedRun, summary: &RunSummary) -> Vec<VerdictView> {
                 ));
             }
             if let Some(s) = &winner.speedup {
-                evidence.push(format!("speedup (work phase) {}", ratio_text(s)));
+                evidence.push(format!(
+                    "speedup (work phase) {}{}",
+                    ratio_text(s),
+                    crate::run::format::noise_note(winner)
+                ));
             }
             if let Some(s) = &winner.end_to_end_speedup {
                 evidence.push(format!("end-to-end speedup (wall time) {}", ratio_text(s)));

@@ -46,6 +46,10 @@ pub struct RunInfo {
     /// The statistics were computed for this page from the trials so far
     /// (the run has not written its summary yet).
     pub provisional: bool,
+    /// Where the run's time went, in one line (finished runs).
+    pub time_spent: Option<String>,
+    /// How much the machine's speed drifted, in one line.
+    pub drift: Option<String>,
 }
 
 pub use crate::vocabulary::GilMode;
@@ -135,6 +139,10 @@ pub struct CellRow {
     pub trials: u32,
     /// Failed trials.
     pub failed: u32,
+    /// Why its trials stopped (`decided`, `eliminated`, ...).
+    pub stop: Option<String>,
+    /// Its speedup is more than the usable cores allow: noise.
+    pub noise: bool,
     /// GIL seen on at the end of its trials.
     pub gil_enabled: Option<bool>,
     /// Texts of the numeric columns, formatted for the table.

@@ -196,7 +196,7 @@ pub fn write(loaded: &LoadedRun, args: &KubernetesArgs) -> Result<Vec<(PathBuf, 
     let dockerfile_path = args.output.join("Dockerfile");
     let header = format!(
         "# {} for the {scenario} scenario, sized from {} (Kubernetes {}).\n# Written by `gil-lab deploy kubernetes`; see docs/distributed.md.\n",
-        crate::run::analysis::describe(&loaded.run, &cell.cell),
+        crate::run::format::describe(&loaded.run, &cell.cell),
         loaded.dir.display(),
         kubernetes::KUBERNETES_VERSION
     );

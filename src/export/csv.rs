@@ -29,6 +29,9 @@ struct Row<'a> {
     workers: u32,
     repetition: u32,
     warmup: bool,
+    round: Option<u32>,
+    stage: Option<&'static str>,
+    reference_s: Option<f64>,
     status: &'static str,
     failure: Option<String>,
     started_at: &'a str,
@@ -76,6 +79,9 @@ fn row<'a>(run: &'a LoadedRun, trial: &'a TrialRecord) -> Row<'a> {
         workers: trial.cell.workers,
         repetition: trial.repetition,
         warmup: trial.warmup,
+        round: trial.round.as_ref().map(|r| r.number),
+        stage: trial.round.as_ref().map(|r| r.stage.name()),
+        reference_s: trial.round.as_ref().and_then(|r| r.reference_s),
         status: status_word(trial.status),
         failure: trial
             .failure

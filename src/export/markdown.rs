@@ -74,7 +74,15 @@ fn table(out: &mut String, run: &LoadedRun, cells: &[&CellSummary]) {
             cell_text(key.approach.name()),
             key.workers,
             cell_text(&work),
-            estimate(cell.speedup.as_ref(), "×"),
+            format!(
+                "{}{}",
+                estimate(cell.speedup.as_ref(), "×"),
+                if cell.speedup_flag.is_some() {
+                    " ⚠ noise (beyond the cores)"
+                } else {
+                    ""
+                }
+            ),
             estimate(cell.end_to_end_speedup.as_ref(), "×"),
             estimate(cell.efficiency.as_ref(), ""),
             parallelism,
@@ -94,6 +102,8 @@ fn warning_word(kind: WarningKind) -> &'static str {
         WarningKind::Skipped => "skipped",
         WarningKind::Failed => "failed",
         WarningKind::Incomplete => "incomplete",
+        WarningKind::Impossible => "impossible",
+        WarningKind::Drift => "drift",
     }
 }
 

@@ -19,7 +19,8 @@ use crate::vocabulary::{Scenario, scenario_uses_llm};
 /// Agents waiting on the model at once in the `io` and `mixed` cells by
 /// default: one per agent, whatever the number of cores (waiting needs none).
 pub const LLM_WORKERS: u32 = 4;
-/// Latency of the built-in endpoint in a bench run, milliseconds.
+/// Latency of the built-in endpoint in a `--full` run, milliseconds: a fast
+/// hosted model's time to first token.
 pub const BENCH_LATENCY_MS: f64 = 50.0;
 
 /// Which endpoint a run uses.
@@ -74,6 +75,7 @@ pub fn settings(
     model: Option<&str>,
     api_key_env: Option<&str>,
     seed: u64,
+    latency_ms: f64,
 ) -> Result<Option<LlmSettings>> {
     if !scenarios.iter().any(|s| s.uses_llm()) {
         return Ok(None);
@@ -111,7 +113,7 @@ pub fn settings(
             server: Some(ServerConfig {
                 model: model.unwrap_or(DEFAULT_MODEL).to_string(),
                 latency: LatencyModel {
-                    latency_ms: BENCH_LATENCY_MS,
+                    latency_ms,
                     per_token_ms: 0.0,
                     jitter_pct: 0.0,
                     seed,
@@ -175,12 +177,19 @@ mod tests {
     #[test]
     fn only_llm_scenarios_get_an_endpoint() {
         assert_eq!(
-            settings(&names(&["cpu"]), None, None, None, 1).unwrap(),
+            settings(&names(&["cpu"]), None, None, None, 1, BENCH_LATENCY_MS).unwrap(),
             None
         );
-        let builtin = settings(&names(&["cpu", "io"]), None, None, None, 1)
-            .unwrap()
-            .unwrap();
+        let builtin = settings(
+            &names(&["cpu", "io"]),
+            None,
+            None,
+            None,
+            1,
+            BENCH_LATENCY_MS,
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(builtin.endpoint, EndpointKind::Builtin);
         assert_eq!(builtin.server.unwrap().latency.latency_ms, BENCH_LATENCY_MS);
         let external = Some(
@@ -190,6 +199,7 @@ mod tests {
                 Some("m"),
                 None,
                 1,
+                BENCH_LATENCY_MS,
             )
             .unwrap()
             .unwrap(),
@@ -197,9 +207,25 @@ mod tests {
         assert_eq!(external.as_ref().unwrap().url, "http://h:1/v1");
         assert!(!compares_digest(&external, "mixed"));
         assert!(compares_digest(&external, "cpu"));
-        let err = settings(&names(&["io"]), Some("h:1"), None, None, 1).unwrap_err();
+        let err = settings(
+            &names(&["io"]),
+            Some("h:1"),
+            None,
+            None,
+            1,
+            BENCH_LATENCY_MS,
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("--llm-url"), "{err}");
-        let err = settings(&names(&["io"]), None, None, Some("HOME"), 1).unwrap_err();
+        let err = settings(
+            &names(&["io"]),
+            None,
+            None,
+            Some("HOME"),
+            1,
+            BENCH_LATENCY_MS,
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("needs --llm-url"), "{err}");
         let err = settings(
             &names(&["io"]),
@@ -207,6 +233,7 @@ mod tests {
             None,
             Some("GIL_LAB_NO_SUCH_VAR"),
             1,
+            BENCH_LATENCY_MS,
         )
         .unwrap_err();
         assert!(err.to_string().contains("is not set"), "{err}");
@@ -214,7 +241,7 @@ mod tests {
 
     #[test]
     fn the_builtin_endpoint_starts_on_an_ephemeral_port() {
-        let mut llm = settings(&names(&["io"]), None, None, None, 1).unwrap();
+        let mut llm = settings(&names(&["io"]), None, None, None, 1, BENCH_LATENCY_MS).unwrap();
         let handle = start(&mut llm).unwrap().unwrap();
         assert_eq!(llm.as_ref().unwrap().url, handle.url());
         assert!(handle.url().starts_with("http://127.0.0.1:"));

@@ -1,16 +1,20 @@
 //! The statistics of a run, computed from its trial records: per cell the
-//! median work-phase time with its CI, speedups, efficiency, parallelism,
-//! memory and orchestration cost; per scenario the winner; and the warnings.
+//! median work-phase time with its CI, speedups (paired over rounds; flagged
+//! when beyond the cores), efficiency, parallelism, memory and orchestration
+//! cost; per scenario the verdict ([`super::verdict`]); the machine's drift;
+//! and the warnings ([`super::warnings`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::cluster_steps::ClusterSteps;
+use crate::run::pairing::Rounds;
 use crate::run::record::{
-    CellKey, CellState, CellSummary, FailureKind, InterpreterKind, Orchestration, RunFile,
-    RunSummary, ScenarioVerdict, StopReason, Totals, TrialRecord, TrialStatus, Warning,
-    WarningKind,
+    CellKey, CellState, CellSummary, Drift, FailureKind, Orchestration, RunFile, RunSummary,
+    SpeedupFlag, StopReason, Totals, TrialRecord, TrialStatus, Warning, WarningKind,
 };
-use crate::stats::{self, Comparison, Estimate, Summary, Verdict};
+use crate::run::{verdict, warnings};
+use crate::stats::{self, Estimate, Summary};
+use crate::vocabulary::scenario_uses_llm;
 
 /// A stable seed per cell, so that the same trials always give the same CIs.
 fn seed_of(cell: &CellKey) -> u64 {
@@ -85,6 +89,7 @@ fn cell_summary(
     cell: &CellKey,
     all: &[TrialRecord],
     measured: &BTreeMap<&CellKey, Vec<&TrialRecord>>,
+    rounds: &Rounds<'_>,
     stops: &BTreeMap<CellKey, StopReason>,
 ) -> CellSummary {
     let mine: Vec<&TrialRecord> = measured.get(cell).cloned().unwrap_or_default();
@@ -110,12 +115,28 @@ fn cell_summary(
     let baseline: Vec<&TrialRecord> = measured.get(&cell.baseline()).cloned().unwrap_or_default();
     let base_work = work_samples(&baseline);
     let base_wall = wall_samples(&baseline);
-    let speedup = (!work.is_empty() && !base_work.is_empty())
-        .then(|| stats::ratio_of_medians(&base_work, &work, seed));
-    let end_to_end_speedup = (!wall.is_empty() && !base_wall.is_empty())
-        .then(|| stats::ratio_of_medians(&base_wall, &wall, seed ^ 1));
+    // Paired over the rounds both ran in; a run without two common rounds
+    // (e.g. `--runs 1`) falls back on the ratio of the medians.
+    let baseline_key = cell.baseline();
+    let work_pairs = rounds.pairs(&baseline_key, cell, TrialRecord::work_s);
+    let ratio = |pairs: &[(f64, f64)], base: &[f64], mine: &[f64], seed: u64| {
+        stats::paired_ratio(pairs).or_else(|| {
+            (!base.is_empty() && !mine.is_empty())
+                .then(|| stats::ratio_of_medians(base, mine, seed))
+        })
+    };
+    let speedup = ratio(&work_pairs, &base_work, &work, seed);
+    let wall_pairs = rounds.pairs(&baseline_key, cell, TrialRecord::wall_s);
+    let end_to_end_speedup = ratio(&wall_pairs, &base_wall, &wall, seed ^ 1);
     let usable = run.settings.usable_cores.max(1);
-    let efficiency = speedup.map(|s| scaled(s, f64::from(cell.workers.min(usable).max(1))));
+    let limit = f64::from(cell.workers.min(usable).max(1));
+    let efficiency = speedup.map(|s| scaled(s, limit));
+    let speedup_flag = speedup
+        .filter(|s| !cell.is_baseline() && !scenario_uses_llm(&cell.scenario) && s.point > limit)
+        .map(|s| SpeedupFlag {
+            limit,
+            beyond_ci: s.ci_low > limit,
+        });
     let parallelism: Vec<f64> = mine
         .iter()
         .filter_map(|t| t.measurement.as_ref().map(|m| m.parallelism))
@@ -144,6 +165,12 @@ fn cell_summary(
         speedup,
         end_to_end_speedup,
         efficiency,
+        speedup_flag,
+        paired_rounds: if cell.is_baseline() {
+            0
+        } else {
+            work_pairs.len() as u32
+        },
         parallelism: (!parallelism.is_empty()).then(|| Summary::of(&parallelism, seed ^ 3)),
         work_parallelism: (!work_parallelism.is_empty())
             .then(|| Summary::of(&work_parallelism, seed ^ 4)),
@@ -156,258 +183,6 @@ fn cell_summary(
     }
 }
 
-/// How a cell is named for humans: `threads ×2 on CPython 3.13.5t`.
-pub fn describe(run: &RunFile, cell: &CellKey) -> String {
-    let label = run
-        .interpreter(&cell.interpreter)
-        .map_or(cell.interpreter.as_str(), |i| i.label.as_str());
-    if cell.is_baseline() {
-        format!("{} on {label}", cell.approach)
-    } else {
-        format!("{} ×{} on {label}", cell.approach, cell.workers)
-    }
-}
-
-/// The winner of one scenario among its Python cells, by median work-phase
-/// time; a cell is only called faster when the rank test says so.
-fn scenario_verdict(
-    run: &RunFile,
-    scenario: &str,
-    cells: &[CellSummary],
-    measured: &BTreeMap<&CellKey, Vec<&TrialRecord>>,
-) -> ScenarioVerdict {
-    let python = |c: &&CellSummary| {
-        run.interpreter(&c.cell.interpreter)
-            .is_none_or(|i| i.kind == InterpreterKind::Python)
-    };
-    let mut ranked: Vec<(&CellSummary, f64)> = cells
-        .iter()
-        .filter(|c| c.cell.scenario == scenario)
-        .filter(python)
-        .filter_map(|c| Some((c, c.work.as_ref()?.median)))
-        .collect();
-    ranked.sort_by(|a, b| a.1.total_cmp(&b.1));
-    let Some(&(best, best_median)) = ranked.first() else {
-        return ScenarioVerdict {
-            scenario: scenario.into(),
-            winner: None,
-            tied_with: vec![],
-            runner_up: None,
-            explanation: format!("no Python cell of `{scenario}` was measured"),
-        };
-    };
-    let best_work = work_samples(measured.get(&best.cell).map_or(&[][..], |v| v));
-    let mut tied_with = Vec::new();
-    let mut runner_up: Option<(CellKey, Comparison)> = None;
-    for &(other, _) in ranked.iter().skip(1) {
-        let other_work = work_samples(measured.get(&other.cell).map_or(&[][..], |v| v));
-        let comparison = Comparison::of(
-            &other_work,
-            &best_work,
-            stats::DEFAULT_ALPHA,
-            seed_of(&best.cell),
-        );
-        if comparison.verdict != Verdict::Faster {
-            tied_with.push(other.cell.clone());
-        }
-        if runner_up.is_none() {
-            runner_up = Some((other.cell.clone(), comparison));
-        }
-    }
-    let speedup = best
-        .speedup
-        .filter(|_| !best.cell.is_baseline())
-        .map(|s| format!(", {:.2}x its sequential", s.point))
-        .unwrap_or_default();
-    let explanation = match (&runner_up, tied_with.is_empty()) {
-        (None, _) => format!(
-            "{} is the only measured cell ({:.3} s of work)",
-            describe(run, &best.cell),
-            best_median
-        ),
-        (Some((second, comparison)), true) => format!(
-            "{} wins by steady-state work time ({:.3} s{speedup}); it is faster than the runner-up, {}, by {:.0}% (Mann-Whitney p = {:.3})",
-            describe(run, &best.cell),
-            best_median,
-            describe(run, second),
-            (1.0 - comparison.ratio.point) * 100.0,
-            comparison.test.p_value
-        ),
-        (Some(_), false) => {
-            let mut names: Vec<String> =
-                tied_with.iter().take(3).map(|c| describe(run, c)).collect();
-            if tied_with.len() > 3 {
-                names.push(format!("{} more", tied_with.len() - 3));
-            }
-            format!(
-                "tie: {} has the lowest median work time ({:.3} s{speedup}), but {} {} within noise of it (Mann-Whitney at {:.0}%)",
-                describe(run, &best.cell),
-                best_median,
-                names.join(", "),
-                if tied_with.len() == 1 { "is" } else { "are" },
-                stats::DEFAULT_ALPHA * 100.0
-            )
-        }
-    };
-    ScenarioVerdict {
-        scenario: scenario.into(),
-        winner: Some(best.cell.clone()),
-        tied_with,
-        runner_up: runner_up.map(|(cell, _)| cell),
-        explanation,
-    }
-}
-
-/// The warnings about cells and trials.
-fn cell_warnings(run: &RunFile, cells: &[CellSummary], trials: &[TrialRecord]) -> Vec<Warning> {
-    let mut warnings = Vec::new();
-    let target = run.settings.target_rel_ci;
-    for summary in cells {
-        let cell = &summary.cell;
-        let name = describe(run, cell);
-        let of_cell: Vec<&TrialRecord> = trials.iter().filter(|t| &t.cell == cell).collect();
-        let failures: Vec<_> = of_cell.iter().filter_map(|t| t.failure.as_ref()).collect();
-        let digest_failures = failures
-            .iter()
-            .filter(|f| f.kind == FailureKind::DigestMismatch)
-            .count();
-        if digest_failures > 0 {
-            warnings.push(Warning {
-                kind: WarningKind::Digest,
-                cell: Some(cell.clone()),
-                message: format!(
-                    "CORRECTNESS FAILURE: {name} produced a different digest in {digest_failures} trial(s): {}",
-                    failures
-                        .iter()
-                        .find(|f| f.kind == FailureKind::DigestMismatch)
-                        .map_or("", |f| f.message.as_str())
-                ),
-            });
-        }
-        if let Some(failure) = failures
-            .iter()
-            .find(|f| f.kind == FailureKind::GilNotForced)
-        {
-            warnings.push(Warning {
-                kind: WarningKind::Gil,
-                cell: Some(cell.clone()),
-                message: format!("{name}: {}", failure.message),
-            });
-        }
-        let other_failures: Vec<_> = failures
-            .iter()
-            .filter(|f| {
-                !matches!(
-                    f.kind,
-                    FailureKind::DigestMismatch | FailureKind::GilNotForced
-                )
-            })
-            .collect();
-        if let Some(first) = other_failures.first() {
-            warnings.push(Warning {
-                kind: WarningKind::Failed,
-                cell: Some(cell.clone()),
-                message: format!(
-                    "{name}: {} of {} trials failed (first: {})",
-                    other_failures.len(),
-                    of_cell.len(),
-                    first.message
-                ),
-            });
-        }
-        if let Some(reason) = &summary.skip_reason {
-            warnings.push(Warning {
-                kind: WarningKind::Skipped,
-                cell: Some(cell.clone()),
-                message: format!("{name} skipped: {reason}"),
-            });
-        }
-        let interpreter = run.interpreter(&cell.interpreter);
-        let free_threaded_default = interpreter.is_some_and(|i| i.is_free_threaded_as_built());
-        if free_threaded_default && summary.gil_enabled == Some(true) {
-            warnings.push(Warning {
-                kind: WarningKind::Gil,
-                cell: Some(cell.clone()),
-                message: format!(
-                    "{name} ran with the GIL turned on (an import re-enabled it?): its figures are not free-threaded ones"
-                ),
-            });
-        }
-        for trial in &of_cell {
-            for message in &trial.warnings {
-                if !warnings
-                    .iter()
-                    .any(|w| w.message.ends_with(message.as_str()))
-                {
-                    warnings.push(Warning {
-                        kind: WarningKind::Gil,
-                        cell: Some(cell.clone()),
-                        message: format!("{name}: {message}"),
-                    });
-                }
-            }
-        }
-    }
-    // Outliers are common on a shared machine: one line for all cells.
-    let outlying: Vec<String> = cells
-        .iter()
-        .filter_map(|c| {
-            let work = c.work.as_ref().filter(|w| !w.outliers.is_empty())?;
-            Some(format!(
-                "{} ({} of {})",
-                describe(run, &c.cell),
-                work.outliers.len(),
-                work.n
-            ))
-        })
-        .collect();
-    if !outlying.is_empty() {
-        let shown = outlying.len().min(4);
-        warnings.push(Warning {
-            kind: WarningKind::Outliers,
-            cell: None,
-            message: format!(
-                "{} cell(s) have outlying trials (MAD rule; kept in the statistics): {}{}",
-                outlying.len(),
-                outlying[..shown].join(", "),
-                if outlying.len() > shown {
-                    format!(" and {} more", outlying.len() - shown)
-                } else {
-                    String::new()
-                }
-            ),
-        });
-    }
-    let imprecise: Vec<&CellSummary> = cells
-        .iter()
-        .filter(|c| {
-            c.work
-                .as_ref()
-                .is_some_and(|w| w.relative_half_width() > target)
-        })
-        .collect();
-    if !imprecise.is_empty() {
-        let budget = imprecise
-            .iter()
-            .filter(|c| c.stop == Some(StopReason::Budget))
-            .count();
-        let max_runs = imprecise
-            .iter()
-            .filter(|c| c.stop == Some(StopReason::MaxRuns))
-            .count();
-        warnings.push(Warning {
-            kind: WarningKind::Imprecise,
-            cell: None,
-            message: format!(
-                "{} cell(s) stopped with a CI wider than ±{:.0}% of the median ({budget} by the time budget, {max_runs} at --max-runs): raise --budget or --max-runs for tighter figures",
-                imprecise.len(),
-                target * 100.0
-            ),
-        });
-    }
-    warnings
-}
-
 /// Summarises a run from its records. `stops` says which condition stopped
 /// each cell; `machine_warnings` are the noise warnings of the machine report.
 pub fn summarize(
@@ -417,11 +192,22 @@ pub fn summarize(
     machine_warnings: &[String],
 ) -> RunSummary {
     let measured = measured_by_cell(trials);
+    let rounds = Rounds::new(trials);
     let cells: Vec<CellSummary> = run
         .plan
         .iter()
-        .map(|planned| cell_summary(run, &planned.cell, trials, &measured, stops))
+        .map(|planned| cell_summary(run, &planned.cell, trials, &measured, &rounds, stops))
         .collect();
+    let mut wrong: BTreeMap<&CellKey, u32> = BTreeMap::new();
+    for trial in trials {
+        if trial
+            .failure
+            .as_ref()
+            .is_some_and(|f| f.kind == FailureKind::DigestMismatch)
+        {
+            *wrong.entry(&trial.cell).or_default() += 1;
+        }
+    }
     let scenarios: Vec<String> = {
         let mut seen = BTreeSet::new();
         run.plan
@@ -430,10 +216,11 @@ pub fn summarize(
             .filter(|s| seen.insert(s.clone()))
             .collect()
     };
-    let verdicts = scenarios
+    let verdicts: Vec<_> = scenarios
         .iter()
-        .map(|s| scenario_verdict(run, s, &cells, &measured))
+        .map(|s| verdict::scenario_verdict(run, s, &cells, &rounds, &wrong))
         .collect();
+    let drift = drift(trials);
     let mut warnings: Vec<Warning> = machine_warnings
         .iter()
         .map(|message| Warning {
@@ -442,7 +229,9 @@ pub fn summarize(
             message: message.clone(),
         })
         .collect();
-    warnings.extend(cell_warnings(run, &cells, trials));
+    warnings.extend(warnings::cell_warnings(run, &cells, trials));
+    warnings.extend(warnings::imprecise_verdicts(run, &cells, &verdicts));
+    warnings.extend(warnings::drift_warning(drift.as_ref()));
     let pending = cells
         .iter()
         .filter(|c| c.state == CellState::Pending)
@@ -483,7 +272,29 @@ pub fn summarize(
         warnings,
         totals,
         reference_digests,
+        drift,
     }
+}
+
+/// The machine's drift from the reference loop timed before each round
+/// (needs 3 rounds).
+fn drift(trials: &[TrialRecord]) -> Option<Drift> {
+    let by_round: BTreeMap<u32, f64> = trials
+        .iter()
+        .filter_map(|t| Some((t.round.as_ref()?.number, t.round.as_ref()?.reference_s?)))
+        .collect();
+    let times: Vec<f64> = by_round.into_values().collect();
+    if times.len() < 3 {
+        return None;
+    }
+    let third = times.len().div_ceil(3);
+    Some(Drift {
+        rounds: times.len() as u32,
+        first_s: stats::median(&times[..third]),
+        last_s: stats::median(&times[times.len() - third..]),
+        min_s: times.iter().copied().fold(f64::INFINITY, f64::min),
+        max_s: times.iter().copied().fold(0.0, f64::max),
+    })
 }
 
 #[cfg(test)]
@@ -510,7 +321,7 @@ mod tests {
             trials.push(trial(
                 2 + 2 * i,
                 &threads,
-                i as u32,
+                1 + i as u32,
                 false,
                 0.5 + jitter / 2.0,
             ));
@@ -525,7 +336,7 @@ mod tests {
         assert!(speedup.ci_low <= 2.0 && 2.0 <= speedup.ci_high);
         assert!((thr.efficiency.unwrap().point - 1.0).abs() < 1e-9);
         let e2e = thr.end_to_end_speedup.unwrap().point;
-        assert!((e2e - 1.05 / 0.55).abs() < 1e-9, "{e2e}");
+        assert!(e2e > 1.88 && e2e < 1.92, "{e2e}: wall = work + 0.05 s");
         let orchestration = thr.orchestration.as_ref().unwrap();
         assert!((orchestration.interpreter_start_s - (0.55 - 0.513)).abs() < 1e-9);
         assert_eq!(thr.gil_enabled, Some(true));
@@ -546,7 +357,13 @@ mod tests {
         let sequential = cell("py", "sequential", 1);
         let threads = cell("py", "threads", 2);
         let interpreters = cell("py", "interpreters", 2);
-        let run = run_file(&[sequential.clone(), threads.clone(), interpreters.clone()]);
+        let processes = cell("py", "processes", 2);
+        let run = run_file(&[
+            sequential.clone(),
+            threads.clone(),
+            interpreters.clone(),
+            processes.clone(),
+        ]);
         let mut trials = Vec::new();
         for (i, work) in [1.0, 1.02, 0.98, 1.01, 0.99].iter().enumerate() {
             trials.push(trial(i as u64, &sequential, i as u32, false, *work));
@@ -558,7 +375,11 @@ mod tests {
                 work + 0.005,
             ));
         }
-        let mut failed = trial(20, &threads, 5, false, 1.0);
+        // Faster, but wrong once: never the winner.
+        let mut wrong = trial(19, &processes, 0, false, 0.4);
+        wrong.round = None;
+        trials.push(wrong);
+        let mut failed = trial(20, &processes, 1, false, 0.4);
         failed.status = TrialStatus::Failed;
         failed.failure = Some(Failure {
             kind: FailureKind::DigestMismatch,
@@ -571,13 +392,25 @@ mod tests {
         skipped.runner = None;
         trials.push(skipped);
         let summary = summarize(&run, &trials, &BTreeMap::new(), &["load is high".into()]);
+        let verdict = &summary.scenarios[0];
         assert!(
-            summary.scenarios[0].explanation.starts_with("tie"),
+            verdict.explanation.starts_with("tie within ±5%"),
             "{}",
-            summary.scenarios[0].explanation
+            verdict.explanation
+        );
+        assert_eq!(verdict.decision(), crate::run::record::Decision::Tie);
+        assert_ne!(verdict.winner.as_ref(), Some(&processes));
+        let excluded = verdict
+            .standings
+            .iter()
+            .find(|s| s.cell == processes)
+            .unwrap();
+        assert_eq!(
+            excluded.standing,
+            crate::run::record::StandingKind::Excluded
         );
         assert_eq!(summary.cells[2].state, CellState::Skipped);
-        assert_eq!(summary.cells[1].failed, 1);
+        assert_eq!(summary.cells[3].failed, 1);
         let kinds: Vec<WarningKind> = summary.warnings.iter().map(|w| w.kind).collect();
         for kind in [
             WarningKind::Noise,
@@ -592,5 +425,77 @@ mod tests {
             .find(|w| w.kind == WarningKind::Digest)
             .unwrap();
         assert!(digest.message.contains("CORRECTNESS FAILURE"));
+    }
+
+    #[test]
+    fn a_speedup_beyond_the_cores_is_flagged_and_cannot_win() {
+        let sequential = cell("py", "sequential", 1);
+        let threads = cell("py", "threads", 2);
+        let processes = cell("py", "processes", 2);
+        let run = run_file(&[sequential.clone(), threads.clone(), processes.clone()]);
+        let mut trials = Vec::new();
+        for (i, jitter) in [0.0, 0.01, -0.01, 0.005].iter().enumerate() {
+            let round = i as u32;
+            trials.push(trial(3 * i as u64, &sequential, round, false, 1.0));
+            // 2.5× on 2 cores, with a CI far above 2: noise.
+            trials.push(trial(
+                3 * i as u64 + 1,
+                &processes,
+                round,
+                false,
+                0.4 + jitter,
+            ));
+            // 2.02× whose CI reaches below 2: flagged, still a candidate.
+            let noisy = if i % 2 == 0 { 0.47 } else { 0.52 };
+            trials.push(trial(3 * i as u64 + 2, &threads, round, false, noisy));
+        }
+        let summary = summarize(&run, &trials, &BTreeMap::new(), &[]);
+        let flag = summary.cells[2].speedup_flag.unwrap();
+        assert_eq!((flag.limit, flag.beyond_ci), (2.0, true));
+        let flag = summary.cells[1].speedup_flag.unwrap();
+        assert!(!flag.beyond_ci, "{:?}", summary.cells[1].speedup);
+        assert!(summary.cells[0].speedup_flag.is_none());
+        let verdict = &summary.scenarios[0];
+        assert_eq!(verdict.winner.as_ref(), Some(&threads));
+        let impossible: Vec<_> = summary
+            .warnings
+            .iter()
+            .filter(|w| w.kind == WarningKind::Impossible)
+            .collect();
+        assert_eq!(impossible.len(), 2, "{impossible:?}");
+        assert!(impossible[0].message.starts_with("NOISE:"));
+        // A baseline that had 40% of a core: the reason, said.
+        let starved: Vec<_> = trials
+            .iter()
+            .cloned()
+            .map(|mut t| {
+                if t.cell == sequential {
+                    t.measurement.as_mut().unwrap().work_parallelism = Some(0.4);
+                }
+                t
+            })
+            .collect();
+        let summary = summarize(&run, &starved, &BTreeMap::new(), &[]);
+        assert!(
+            summary.warnings.iter().any(|w| w.kind == WarningKind::Noise
+                && w.message.contains("cpu sequential on CPython 3.13.5 (40%)")),
+            "{:?}",
+            summary.warnings
+        );
+        // The io and mixed scenarios wait: their speedups are not bounded by cores.
+        let mut io = run.clone();
+        for planned in &mut io.plan {
+            planned.cell.scenario = "io".into();
+        }
+        let io_trials: Vec<_> = trials
+            .iter()
+            .cloned()
+            .map(|mut t| {
+                t.cell.scenario = "io".into();
+                t
+            })
+            .collect();
+        let summary = summarize(&io, &io_trials, &BTreeMap::new(), &[]);
+        assert!(summary.cells.iter().all(|c| c.speedup_flag.is_none()));
     }
 }

@@ -38,6 +38,7 @@ pub fn run_file(cells: &[CellKey]) -> RunFile {
             timeout_s: 10.0,
             budget_s: 100.0,
             usable_cores: 2,
+            margin: 0.05,
             llm: None,
             ray_address: None,
         },
@@ -73,6 +74,7 @@ pub fn run_file(cells: &[CellKey]) -> RunFile {
             })
             .collect(),
         summary: None,
+        time_spent: None,
     }
 }
 
@@ -123,5 +125,6 @@ pub fn trial(index: u64, cell: &CellKey, repetition: u32, warmup: bool, work: f6
         stderr: String::new(),
         warnings: vec![],
         timeline: None,
+        round: None,
     }
 }

@@ -3,6 +3,7 @@
 //! advice, `compare` and the dashboard all use these, so one figure reads the
 //! same everywhere.
 
+use crate::run::record::{CellKey, Drift, RunFile, TimeSpent};
 use crate::stats::{Estimate, Summary};
 
 /// `212.3 ms` / `1.234 s`.
@@ -40,6 +41,63 @@ pub fn format_bytes(bytes: u64) -> String {
     } else {
         format!("{mib:.1} MiB")
     }
+}
+
+/// How a cell is named for humans: `threads ×2 on CPython 3.13.5t`.
+pub fn describe(run: &RunFile, cell: &CellKey) -> String {
+    let label = run
+        .interpreter(&cell.interpreter)
+        .map_or(cell.interpreter.as_str(), |i| i.label.as_str());
+    if cell.is_baseline() {
+        format!("{} on {label}", cell.approach)
+    } else {
+        format!("{} ×{} on {label}", cell.approach, cell.workers)
+    }
+}
+
+/// `Time: 2.1 s start-up, 58.3 s screening, racing 12.0 s cpu + 20.3 s shared; 92.7 s in all (24 rounds).`
+pub fn format_time_spent(time: &TimeSpent) -> String {
+    let racing: Vec<String> = time
+        .racing_s
+        .iter()
+        .map(|(scenario, s)| format!("{s:.1} s {scenario}"))
+        .collect();
+    format!(
+        "Time: {:.1} s start-up, {:.1} s screening, racing {}; {:.1} s in all ({} rounds).",
+        time.startup_s,
+        time.screening_s,
+        if racing.is_empty() {
+            "none".to_string()
+        } else {
+            racing.join(" + ")
+        },
+        time.total_s(),
+        time.rounds
+    )
+}
+
+/// `Machine speed (reference loop before each round): 10.1 ms at the start, ...`
+pub fn format_drift(drift: &Drift) -> String {
+    format!(
+        "Machine speed (gil-lab's reference loop, timed before each round): {} at the start, {} at the end ({:+.0}%), {}–{} over {} rounds.",
+        format_seconds(drift.first_s),
+        format_seconds(drift.last_s),
+        drift.change() * 100.0,
+        format_seconds(drift.min_s),
+        format_seconds(drift.max_s),
+        drift.rounds
+    )
+}
+
+/// What follows a speedup beyond the cores wherever it is written:
+/// ` ⚠ noise: more than the 2 usable cores allow`.
+pub fn noise_note(cell: &crate::run::record::CellSummary) -> String {
+    cell.speedup_flag.map_or(String::new(), |flag| {
+        format!(
+            " ⚠ noise: more than {} worker(s) on the usable cores allow for CPU-bound work",
+            flag.limit
+        )
+    })
 }
 
 #[cfg(test)]

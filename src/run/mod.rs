@@ -5,7 +5,9 @@
 //! - [`summary`]: the statistics of a run as stored;
 //! - [`directory`]: creating, appending to and loading a run directory;
 //! - [`analysis`]: the run's statistics (medians, CIs, speedups, winners
-//!   and ties, warnings), computed once and stored in `run.json`;
+//!   and ties, warnings), computed once and stored in `run.json`, with
+//!   [`pairing`] (trials of the same round side by side), [`verdict`] (a
+//!   scenario's winner, tie or undecided leader) and [`warnings`];
 //! - [`loaded`]: a run read back, with its summary stored or computed now;
 //! - [`format`]: how every view writes times, sizes and ratios;
 //! - [`timeline`]: what the sampler saw of a trial's process tree;
@@ -24,10 +26,14 @@ pub mod directory;
 #[cfg(test)]
 pub mod fixtures;
 pub mod format;
+pub mod lesson;
 pub mod loaded;
 pub mod machine;
+pub mod pairing;
 pub mod record;
 pub mod summary;
 pub mod timeline;
+pub mod verdict;
+pub mod warnings;
 
 pub use loaded::{LoadedRun, SummarySource};

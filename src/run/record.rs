@@ -19,8 +19,8 @@ use crate::run::timeline::SamplerReport;
 use crate::vocabulary::{Approach, GilMode};
 
 pub use super::summary::{
-    CellState, CellSummary, Orchestration, RunSummary, ScenarioVerdict, StopReason, Totals,
-    Warning, WarningKind,
+    CellStanding, CellState, CellSummary, Decision, Drift, Orchestration, RunSummary,
+    ScenarioVerdict, SpeedupFlag, StandingKind, StopReason, Totals, Warning, WarningKind,
 };
 
 /// Version of the run directory's schema (`trials.jsonl` and `run.json`).
@@ -187,6 +187,11 @@ pub struct Settings {
     pub budget_s: f64,
     /// Usable cores (CPU affinity) when the run was planned.
     pub usable_cores: u32,
+    /// Equivalence margin of the verdict: two cells whose paired work-time
+    /// ratio has its whole 95% CI within ±margin of 1 are a tie (0.05 = 5%).
+    /// 0 (older runs) = the default.
+    #[serde(default)]
+    pub margin: f64,
     /// The LLM endpoint of the io and mixed scenarios (absent when the run
     /// has neither).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -337,6 +342,45 @@ pub struct TrialRecord {
     /// trial was not sampled; see docs/results-schema.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeline: Option<SamplerReport>,
+    /// The round the trial ran in (absent in runs made before rounds: their
+    /// `repetition` was their round).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub round: Option<RoundInfo>,
+}
+
+/// Which part of a run a round belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// Every cell of a scenario, `min_runs` rounds.
+    Screening,
+    /// Only the cells still contending for the scenario's verdict, and their
+    /// baselines.
+    Racing,
+}
+
+impl Stage {
+    /// The word shown to users.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Screening => "screening",
+            Stage::Racing => "racing",
+        }
+    }
+}
+
+/// A round: one scenario's compared cells run back to back in a shuffled
+/// order, so that ratios are taken between trials that ran next to each other.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RoundInfo {
+    /// Its number in the run (unique across scenarios, from 0).
+    pub number: u32,
+    /// Screening or racing.
+    pub stage: Stage,
+    /// Seconds gil-lab's fixed single-threaded reference loop took just
+    /// before the round: the machine's speed at that moment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_s: Option<f64>,
 }
 
 impl TrialRecord {
@@ -353,6 +397,12 @@ impl TrialRecord {
     /// Whole-trial wall time, seconds.
     pub fn wall_s(&self) -> Option<f64> {
         self.measurement.as_ref().map(|m| m.wall_s)
+    }
+
+    /// The round it ran in: its own, or (runs made before rounds, whose loop
+    /// ran every cell's n-th trial in one pass) its repetition.
+    pub fn round_number(&self) -> u32 {
+        self.round.as_ref().map_or(self.repetition, |r| r.number)
     }
 }
 
@@ -394,6 +444,32 @@ pub struct RunFile {
     /// The statistics (absent until the run ends).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<RunSummary>,
+    /// Where the run's time went (absent until the run ends, and in runs
+    /// made before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_spent: Option<TimeSpent>,
+}
+
+/// Where a run's time went, seconds of wall-clock time (summed over
+/// `--resume` invocations).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TimeSpent {
+    /// Before the first trial: discovery, provisioning, the twin's check,
+    /// planning.
+    pub startup_s: f64,
+    /// Screening rounds (every cell).
+    pub screening_s: f64,
+    /// Racing rounds, per scenario.
+    pub racing_s: BTreeMap<String, f64>,
+    /// Rounds run (screening and racing).
+    pub rounds: u32,
+}
+
+impl TimeSpent {
+    /// Everything together.
+    pub fn total_s(&self) -> f64 {
+        self.startup_s + self.screening_s + self.racing_s.values().sum::<f64>()
+    }
 }
 
 impl InterpreterRecord {

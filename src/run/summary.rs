@@ -16,8 +16,18 @@ use crate::stats::{Estimate, Summary};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StopReason {
-    /// The median's CI half-width reached the target.
+    /// The median's CI half-width reached the target (runs made before
+    /// racing).
     Precise,
+    /// Not a contender of the verdict (the native twin): its screening
+    /// rounds are all it gets.
+    Screened,
+    /// Significantly slower than the scenario's leader: it cannot win.
+    Eliminated,
+    /// Equivalent to the leader within the margin: part of a tie.
+    Equivalent,
+    /// The leader of a decided scenario, or its sequential baseline.
+    Decided,
     /// `max_runs` measured trials were reached.
     MaxRuns,
     /// The run's time budget was spent.
@@ -28,6 +38,24 @@ pub enum StopReason {
     Failing,
     /// Ctrl-C stopped the run before the cell was done.
     Interrupted,
+}
+
+impl StopReason {
+    /// The word shown next to a cell's trial count.
+    pub fn word(self) -> &'static str {
+        match self {
+            StopReason::Precise => "precise",
+            StopReason::Screened => "screened",
+            StopReason::Eliminated => "eliminated",
+            StopReason::Equivalent => "equivalent",
+            StopReason::Decided => "decided",
+            StopReason::MaxRuns => "max runs",
+            StopReason::Budget => "budget",
+            StopReason::Skipped => "skipped",
+            StopReason::Failing => "failing",
+            StopReason::Interrupted => "interrupted",
+        }
+    }
 }
 
 /// The state of a cell at the end of a run.
@@ -93,6 +121,14 @@ pub struct CellSummary {
     pub end_to_end_speedup: Option<Estimate>,
     /// Efficiency: speedup ÷ min(workers, usable cores).
     pub efficiency: Option<Estimate>,
+    /// Set when the speedup is above what the usable cores allow in a
+    /// CPU-bound scenario: noise, not a result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speedup_flag: Option<SpeedupFlag>,
+    /// Rounds its speedup was paired over (trials of the cell that ran in the
+    /// same round as a trial of its baseline).
+    #[serde(default)]
+    pub paired_rounds: u32,
     /// Parallelism: tree CPU time ÷ wall time, per trial.
     pub parallelism: Option<Summary>,
     /// Parallelism during the work phase, per trial (see [`Measurement`]).
@@ -108,6 +144,70 @@ pub struct CellSummary {
     pub gil_enabled: Option<bool>,
 }
 
+/// A speedup above what the cores allow: on 2 cores, CPU-bound work cannot
+/// run more than twice as fast, so such a figure is noise (or a bug).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SpeedupFlag {
+    /// The most the speedup can physically be: min(workers, usable cores).
+    pub limit: f64,
+    /// The whole CI is above the limit, not only the point: the cell is left
+    /// out of the verdict.
+    pub beyond_ci: bool,
+}
+
+/// How a scenario's verdict came out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// One cell is significantly faster than every other.
+    Winner,
+    /// The leader and the cells tied with it are equivalent within the margin.
+    Tie,
+    /// The budget ran out before the leader was separated from every other
+    /// cell or proven equivalent to them.
+    Undecided,
+    /// No Python cell was measured.
+    NoData,
+}
+
+/// Where a cell stands against the scenario's leader.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StandingKind {
+    /// The leader: the lowest median work time.
+    Leader,
+    /// Significantly slower than the leader (paired ratio's CI above 1 and
+    /// not within the margin).
+    Slower,
+    /// Equivalent to the leader within the margin.
+    Equivalent,
+    /// Neither yet.
+    Undecided,
+    /// Fewer than two rounds shared with the leader.
+    TooFewRounds,
+    /// Not considered: the native twin, a correctness failure, or a speedup
+    /// beyond the cores.
+    Excluded,
+}
+
+/// One cell of a scenario's verdict.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CellStanding {
+    /// The cell.
+    pub cell: CellKey,
+    /// Where it stands.
+    pub standing: StandingKind,
+    /// Its work time ÷ the leader's, paired over their common rounds, with
+    /// its 95% CI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ratio: Option<Estimate>,
+    /// Rounds it shares with the leader.
+    pub rounds: u32,
+    /// Why it was excluded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
 /// The verdict for one scenario: which cell's work phase is fastest.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ScenarioVerdict {
@@ -115,12 +215,64 @@ pub struct ScenarioVerdict {
     pub scenario: String,
     /// The fastest Python cell by median work-phase time.
     pub winner: Option<CellKey>,
-    /// Cells whose difference from the winner is within noise (rank test).
+    /// Cells not proven slower than the winner: equivalent within the
+    /// margin, or undecided.
     pub tied_with: Vec<CellKey>,
-    /// The runner-up it was tested against.
+    /// The cell closest to the winner.
     pub runner_up: Option<CellKey>,
     /// One sentence: who wins and why (or that it is a tie).
     pub explanation: String,
+    /// Winner, tie, undecided (absent in runs made before racing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<Decision>,
+    /// The equivalence margin the tie was judged with (0.05 = ±5%).
+    #[serde(default)]
+    pub margin: f64,
+    /// Every Python cell of the scenario against the leader.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub standings: Vec<CellStanding>,
+}
+
+impl ScenarioVerdict {
+    /// How it came out (runs made before racing: a winner without ties, or
+    /// undecided).
+    pub fn decision(&self) -> Decision {
+        self.decision
+            .unwrap_or(match (&self.winner, self.tied_with.is_empty()) {
+                (None, _) => Decision::NoData,
+                (Some(_), true) => Decision::Winner,
+                (Some(_), false) => Decision::Undecided,
+            })
+    }
+}
+
+/// How much the machine's speed changed during the run, from gil-lab's
+/// fixed reference loop timed before every round.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Drift {
+    /// Rounds with a reference time.
+    pub rounds: u32,
+    /// Median reference time of the first third of the rounds, seconds.
+    pub first_s: f64,
+    /// Median reference time of the last third, seconds.
+    pub last_s: f64,
+    /// Fastest reference time, seconds.
+    pub min_s: f64,
+    /// Slowest reference time, seconds.
+    pub max_s: f64,
+}
+
+impl Drift {
+    /// The change from the first rounds to the last: 0.05 = the machine ran
+    /// the reference loop 5% slower at the end.
+    pub fn change(&self) -> f64 {
+        self.last_s / self.first_s - 1.0
+    }
+
+    /// The spread of all rounds: slowest ÷ fastest − 1.
+    pub fn spread(&self) -> f64 {
+        self.max_s / self.min_s - 1.0
+    }
 }
 
 /// What a warning is about.
@@ -143,6 +295,10 @@ pub enum WarningKind {
     Failed,
     /// The run was interrupted or ran out of budget.
     Incomplete,
+    /// A speedup above what the usable cores allow: noise.
+    Impossible,
+    /// The machine's speed changed during the run (reference loop).
+    Drift,
 }
 
 /// A warning shown with the results.
@@ -186,4 +342,7 @@ pub struct RunSummary {
     /// The reference digest per scenario and scale, keyed `scenario@scale`
     /// (e.g. `cpu@0.3`).
     pub reference_digests: BTreeMap<String, String>,
+    /// How much the machine's speed drifted during the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift: Option<Drift>,
 }

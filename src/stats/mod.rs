@@ -6,11 +6,13 @@
 //! Tibshirani, *An Introduction to the Bootstrap*, 1993, ch. 13), flags
 //! outliers with a robust rule instead of dropping them ([`outliers`]), and
 //! calls one cell faster than another only when a rank test says so
-//! ([`rank`], [`verdict`]). Every resampling is seeded, so the same samples
+//! ([`rank`], [`verdict`]). Trials that ran next to each other, in one
+//! round, are compared pair by pair ([`paired`]). Every resampling is seeded, so the same samples
 //! and seed always give the same interval.
 
 mod bootstrap;
 mod outliers;
+mod paired;
 mod rank;
 mod summary;
 mod verdict;
@@ -18,6 +20,7 @@ mod verdict;
 use serde::{Deserialize, Serialize};
 
 pub use bootstrap::ratio_of_medians;
+pub use paired::{MIN_PAIRS, Standing, paired_ratio, standing};
 pub use rank::{MannWhitney, hodges_lehmann, mann_whitney_u};
 pub use summary::{Summary, precise_enough};
 pub use verdict::{Comparison, Verdict};

@@ -43,7 +43,7 @@ pub(super) fn measure(
     if undecided && let Some(second) = runner_up {
         if few(pick) || few(second) {
             rec.warnings.push(format!(
-                "only {} and {} measured trials: too few for the rank test to separate them",
+                "only {} and {} measured trials: too few to separate them",
                 view.samples(&pick.cell).len(),
                 view.samples(&second.cell).len()
             ));

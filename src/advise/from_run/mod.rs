@@ -1,11 +1,12 @@
-//! Advice from a run's measured numbers, per scenario: the fastest Python
-//! cell by median work-phase time, unless simpler approaches are within
-//! noise of it (Mann-Whitney, `stats::DEFAULT_ALPHA`): then the simplest of
-//! them (sequential < threads < asyncio < processes < subinterpreters <
-//! distributed), saying so. With its margin over the runner-up (the fastest
-//! cell of another approach) with CIs, and the costs beyond time: peak
-//! memory, orchestration, the free-threading single-thread cost, a GIL
-//! turned back on, digest failures.
+//! Advice from a run's measured numbers, per scenario, following the run's
+//! verdict (`run::verdict`: paired rounds, a winner, a tie within a margin,
+//! or undecided): the winner; else the simplest of the cells not proven
+//! slower than the leader (sequential < threads < asyncio < processes <
+//! subinterpreters < distributed), saying so. With its margin over the
+//! runner-up (the fastest cell of another approach) paired over rounds, and
+//! the costs beyond time: peak memory, orchestration, the free-threading
+//! single-thread cost, a GIL turned back on, digest failures, speedups
+//! beyond the cores.
 //!
 //! [`view`] gathers what the advice needs of the run; this file picks the
 //! recommendation and writes its headline; [`reasons`] adds the costs,
@@ -19,14 +20,14 @@ pub mod view;
 
 use crate::run::LoadedRun;
 use crate::run::format::format_seconds;
-use crate::run::record::{CellSummary, WarningKind};
-use crate::stats::{self, Comparison, Verdict};
+use crate::run::record::{CellSummary, Decision, StandingKind, WarningKind};
+use crate::stats::{self, Verdict};
 
 use super::advice::{self, Advice, Basis, Margin, Recommendation};
 use super::finding::AdvisedApproach;
 use measure::measure;
 use reasons::{alternatives, costs_against, free_threading_cost, warn_about_figures};
-use view::{RunView, SEED, median_of, ratio_text};
+use view::{RunView, median_of, ratio_text};
 
 /// How simple a cell's way of running is: approach first, then a default
 /// build before a free-threaded one, then fewer workers.
@@ -67,6 +68,9 @@ pub fn for_run(loaded: &LoadedRun) -> Advice {
             .filter(|w| w.kind == WarningKind::Noise)
             .map(|w| format!("noisy machine: {}", w.message))
             .collect(),
+        lessons: crate::run::lesson::lesson(&loaded.run, view.summary)
+            .map(|l| l.conclusions)
+            .unwrap_or_default(),
         recommendations,
         facts,
     }
@@ -89,22 +93,41 @@ fn for_scenario(view: &RunView, scenario: &str) -> Recommendation {
             .push(format!("gil-lab bench --scenario {scenario}"));
         return rec;
     };
-    // The cells within noise of the fastest: not significantly slower.
-    let tied: Vec<&CellSummary> = candidates
+    // The cells not proven slower than the leader, as the run's verdict
+    // judged them (paired over rounds); a summary stored before verdicts
+    // had standings is judged here the same way.
+    let verdict = view
+        .summary
+        .scenarios
         .iter()
-        .copied()
-        .filter(|c| {
-            c.cell == fastest.cell
-                || Comparison::of(
-                    view.samples(&fastest.cell),
-                    view.samples(&c.cell),
-                    stats::DEFAULT_ALPHA,
-                    SEED,
+        .find(|v| v.scenario == scenario && !v.standings.is_empty());
+    let decision = verdict.map_or(Decision::Undecided, |v| v.decision());
+    let margin_of = verdict.map_or(crate::run::verdict::DEFAULT_MARGIN, |v| v.margin);
+    let open = |c: &&CellSummary| {
+        if c.cell == fastest.cell {
+            return true;
+        }
+        match verdict {
+            Some(v) => v.standings.iter().any(|s| {
+                s.cell == c.cell
+                    && matches!(
+                        s.standing,
+                        StandingKind::Leader
+                            | StandingKind::Equivalent
+                            | StandingKind::Undecided
+                            | StandingKind::TooFewRounds
+                    )
+            }),
+            None => {
+                let pairs = view.pairs(&c.cell, &fastest.cell);
+                !matches!(
+                    stats::standing(&pairs, margin_of),
+                    stats::Standing::Slower(_)
                 )
-                .verdict
-                    != Verdict::Slower
-        })
-        .collect();
+            }
+        }
+    };
+    let tied: Vec<&CellSummary> = candidates.iter().copied().filter(open).collect();
     let pick = tied
         .iter()
         .copied()
@@ -137,8 +160,11 @@ fn for_scenario(view: &RunView, scenario: &str) -> Recommendation {
         work.n
     ));
     if let Some(s) = pick.speedup.filter(|_| !pick.cell.is_baseline()) {
-        rec.reasons
-            .push(format!("speedup (work phase) {}", ratio_text(&s)));
+        rec.reasons.push(format!(
+            "speedup (work phase) {}{}",
+            ratio_text(&s),
+            crate::run::format::noise_note(pick)
+        ));
     }
     if let Some(s) = pick.end_to_end_speedup.filter(|_| !pick.cell.is_baseline()) {
         rec.reasons.push(format!(
@@ -157,16 +183,22 @@ fn for_scenario(view: &RunView, scenario: &str) -> Recommendation {
             others.truncate(3);
             others.push(format!("{} more", count - 3));
         }
+        let how = if decision == Decision::Tie {
+            format!(
+                "equivalent within ±{:.0}% (paired rounds)",
+                margin_of * 100.0
+            )
+        } else {
+            "not separated (paired rounds; the run ended undecided)".to_string()
+        };
         rec.reasons.push(format!(
-            "tie: {} {} within noise of {} (Mann-Whitney at {:.0}%): the simpler approach is preferred (sequential < threads < asyncio < processes < subinterpreters < distributed; a default build before a free-threaded one; fewer workers)",
+            "tie: {} and {} are {how}: the simpler approach is preferred (sequential < threads < asyncio < processes < subinterpreters < distributed; a default build before a free-threaded one; fewer workers)",
             others.join(", "),
-            if count == 1 { "is" } else { "are" },
             if pick.cell == fastest.cell { "it".to_string() } else { view.name(&pick.cell) },
-            stats::DEFAULT_ALPHA * 100.0,
         ));
         if pick.cell != fastest.cell {
             rec.reasons.push(format!(
-                "{} has the lowest median ({}), but not significantly lower",
+                "{} has the lowest median ({}), but is not proven faster",
                 view.name(&fastest.cell),
                 format_seconds(median_of(fastest))
             ));
@@ -179,37 +211,38 @@ fn for_scenario(view: &RunView, scenario: &str) -> Recommendation {
         .min_by(|a, b| median_of(a).total_cmp(&median_of(b)))
         .or_else(|| others().min_by(|a, b| median_of(a).total_cmp(&median_of(b))));
     if let Some(second) = runner_up {
-        let comparison = Comparison::of(
-            view.samples(&second.cell),
-            view.samples(&pick.cell),
-            stats::DEFAULT_ALPHA,
-            SEED,
-        );
+        let (ratio, rounds) = view.ratio(&pick.cell, &second.cell);
+        let verdict = if ratio.ci_low >= 1.0 - margin_of && ratio.ci_high <= 1.0 + margin_of {
+            Verdict::Tie
+        } else if ratio.ci_high < 1.0 {
+            Verdict::Faster
+        } else if ratio.ci_low > 1.0 {
+            Verdict::Slower
+        } else {
+            Verdict::Tie
+        };
         let margin = Margin {
             runner_up: view.name(&second.cell),
-            ratio: comparison.ratio,
-            shift_s: comparison.shift,
-            p_value: comparison.test.p_value,
-            verdict: comparison.verdict,
+            ratio,
+            rounds,
+            verdict,
         };
         rec.reasons.push(format!(
-            "margin over the runner-up, {}: work time {} of its, shift {:+.1} ms (95% CI {:+.1} to {:+.1}), Mann-Whitney p = {:.3}: {}",
+            "margin over the runner-up, {}: work time {} of its, paired over {} rounds: {}",
             margin.runner_up,
             ratio_text(&margin.ratio),
-            margin.shift_s.point * 1e3,
-            margin.shift_s.ci_low * 1e3,
-            margin.shift_s.ci_high * 1e3,
-            margin.p_value,
+            margin.rounds,
             match margin.verdict {
                 Verdict::Faster => "faster",
-                Verdict::Slower => "slower (a simpler approach within noise of the fastest was preferred)",
-                Verdict::Tie => "within noise",
+                Verdict::Slower =>
+                    "slower (a simpler approach not separated from the fastest was preferred)",
+                Verdict::Tie => "not separated",
             }
         ));
         costs_against(view, pick, second, &mut rec);
         rec.margin = Some(margin);
     }
-    rec.headline = headline(view, scenario, pick, &rec);
+    rec.headline = headline(view, scenario, pick, &rec, decision);
     free_threading_cost(view, scenario, &mut rec);
     distribution::distributing(view, scenario, &mut rec);
     alternatives(view, scenario, pick, &candidates, &tied, &mut rec);
@@ -217,11 +250,20 @@ fn for_scenario(view: &RunView, scenario: &str) -> Recommendation {
     rec
 }
 
-fn headline(view: &RunView, scenario: &str, pick: &CellSummary, rec: &Recommendation) -> String {
+fn headline(
+    view: &RunView,
+    scenario: &str,
+    pick: &CellSummary,
+    rec: &Recommendation,
+    decision: Decision,
+) -> String {
     let name = view.name(&pick.cell);
     match (&rec.margin, rec.tie) {
+        (_, true) if decision == Decision::Undecided => format!(
+            "{scenario}: {name} (the run ended undecided: not separated from the fastest; the simpler approach is recommended)"
+        ),
         (_, true) => {
-            format!("{scenario}: {name} (a tie within noise; the simpler approach is recommended)")
+            format!("{scenario}: {name} (a tie; the simpler approach is recommended)")
         }
         (Some(m), false) => format!(
             "{scenario}: {name}, {:.0}% less work time than the runner-up, {}",
@@ -289,8 +331,14 @@ mod tests {
         let ft_seq = cell("pyt", "sequential", 1);
         let ft_threads = cell("pyt", "threads", 2);
         let slower: Vec<f64> = SLOW.iter().map(|w| w * 1.3).collect();
+        // 1.73× its sequential: within what 2 cores allow.
+        let threads: Vec<f64> = FAST.iter().map(|w| w * 1.5).collect();
         let mut run = loaded(
-            &[(seq, SLOW), (ft_seq, &slower), (ft_threads.clone(), FAST)],
+            &[
+                (seq, SLOW),
+                (ft_seq, &slower),
+                (ft_threads.clone(), &threads),
+            ],
             true,
         );
         for t in run.trials.iter_mut().filter(|t| t.cell == ft_threads) {

@@ -7,10 +7,9 @@ use std::collections::BTreeMap;
 
 use crate::run::format::{format_bytes, format_seconds};
 use crate::run::record::{CellState, CellSummary, InterpreterKind};
-use crate::stats;
 use crate::vocabulary::Approach;
 
-use super::view::{RunView, SEED, median_of, ratio_text};
+use super::view::{RunView, median_of, ratio_text};
 use crate::advise::advice::Recommendation;
 use crate::advise::finding::Alternative;
 
@@ -125,8 +124,7 @@ pub(super) fn free_threading_cost(view: &RunView, scenario: &str, rec: &mut Reco
         let Some(default) = default else {
             continue;
         };
-        let ratio =
-            stats::ratio_of_medians(view.samples(&ft.cell), view.samples(&default.cell), SEED);
+        let (ratio, _) = view.ratio(&ft.cell, &default.cell);
         let published = if minor(&ft_interpreter.version) == "3.13" {
             "published: about 40% on 3.13 with pyperformance"
         } else {
@@ -179,7 +177,7 @@ pub(super) fn alternatives(
     let mut listed: Vec<(&String, &&CellSummary)> = best.iter().collect();
     listed.sort_by(|a, b| median_of(a.1).total_cmp(&median_of(b.1)));
     for (approach, c) in listed {
-        let ratio = stats::ratio_of_medians(view.samples(&c.cell), view.samples(&pick.cell), SEED);
+        let (ratio, _) = view.ratio(&c.cell, &pick.cell);
         let mut why_not = format!(
             "{}: {} the recommendation's work time",
             view.name(&c.cell),
@@ -187,13 +185,16 @@ pub(super) fn alternatives(
         );
         if tied.iter().any(|t| t.cell == c.cell) {
             why_not.push_str(&format!(
-                ": within noise of the fastest, and {} is simpler",
+                ": not separated from the fastest, and {} is simpler",
                 pick.cell.approach
             ));
         } else if ratio.ci_low > 1.0 {
             why_not.push_str(": significantly slower");
         } else {
-            why_not.push_str(": slower by the rank test, though the ratio's CI reaches 1");
+            why_not.push_str(": slower than the fastest, though this ratio's CI reaches 1");
+        }
+        if c.speedup_flag.is_some() {
+            why_not.push_str(&crate::run::format::noise_note(c));
         }
         if view.free_threaded(&c.cell) && c.gil_enabled == Some(true) {
             why_not.push_str("; it ran with the GIL turned back on");

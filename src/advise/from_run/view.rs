@@ -6,11 +6,13 @@
 use std::collections::BTreeMap;
 
 use crate::run::LoadedRun;
-use crate::run::analysis::describe;
+use crate::run::format::describe;
+use crate::run::pairing::Rounds;
 use crate::run::record::{
     CellKey, CellState, CellSummary, FailureKind, InterpreterKind, InterpreterRecord, RunSummary,
+    TrialRecord,
 };
-use crate::stats::Estimate;
+use crate::stats::{self, Estimate};
 
 /// Seed of the bootstrap CIs of the advice: fixed, so the same run always
 /// gets the same advice.
@@ -29,6 +31,8 @@ pub(super) struct RunView<'a> {
     pub(super) work: BTreeMap<CellKey, Vec<f64>>,
     /// Trials of each cell whose digest differed from the reference.
     pub(super) digest_failures: BTreeMap<CellKey, usize>,
+    /// The measured trials by round, for paired ratios.
+    rounds: Rounds<'a>,
 }
 
 impl<'a> RunView<'a> {
@@ -55,7 +59,22 @@ impl<'a> RunView<'a> {
             summary,
             work,
             digest_failures,
+            rounds: Rounds::new(&loaded.trials),
         }
+    }
+
+    /// `(a, b)` work times of the rounds both ran in.
+    pub(super) fn pairs(&self, a: &CellKey, b: &CellKey) -> Vec<(f64, f64)> {
+        self.rounds.pairs(a, b, TrialRecord::work_s)
+    }
+
+    /// `a`'s work time ÷ `b`'s, paired over the rounds both ran in (the ratio
+    /// of their medians when they share fewer than two), and the rounds.
+    pub(super) fn ratio(&self, a: &CellKey, b: &CellKey) -> (Estimate, u32) {
+        let pairs = self.pairs(a, b);
+        let ratio = stats::paired_ratio(&pairs)
+            .unwrap_or_else(|| stats::ratio_of_medians(self.samples(a), self.samples(b), SEED));
+        (ratio, pairs.len() as u32)
     }
 
     pub(super) fn interpreter(&self, cell: &CellKey) -> Option<&InterpreterRecord> {

@@ -5,6 +5,7 @@
 //! `tests/bench.rs`.
 
 use super::*;
+use crate::run::directory::RunDir;
 use crate::run::fixtures::{cell, run_file, trial};
 
 #[test]
@@ -31,39 +32,15 @@ fn state_after_records_counts_warmups_failures_and_cancellations() {
     );
     // warmup 1 + min_runs 3 = 4 per cell: 2 + 3 still to go.
     assert_eq!(state.remaining(1, 3), 5);
+    assert_eq!(state.next_round, 2, "rounds go on after the last recorded");
     assert!(!state.complete());
-}
-
-#[test]
-fn stopping_rules() {
-    let mut progress = CellProgress {
-        measured: 3,
-        work: vec![1.0, 1.0, 1.0],
-        ..CellProgress::default()
-    };
-    assert_eq!(
-        stop_reason(&progress, 3, 5, 0.03),
-        Some(StopReason::Precise)
-    );
-    progress.work = vec![1.0, 2.0, 3.0];
-    assert_eq!(stop_reason(&progress, 3, 5, 0.03), None);
-    progress.measured = 5;
-    assert_eq!(
-        stop_reason(&progress, 3, 5, 0.03),
-        Some(StopReason::MaxRuns)
-    );
-    progress.failures_in_row = MAX_FAILURES_IN_ROW;
-    assert_eq!(
-        stop_reason(&progress, 3, 5, 0.03),
-        Some(StopReason::Failing)
-    );
 }
 
 // The run loop against a fake executor: scripted outcomes, no processes.
 
 use std::sync::atomic::AtomicBool;
 
-use crate::bench::executor::fake::{DIGEST, FakeExecutor, OVERHEAD_S, Scripted};
+use crate::bench::executor::fake::{DIGEST, FakeExecutor, Scripted};
 use crate::run::directory;
 
 /// Work times far too spread for the median's CI to reach 3 %.
@@ -115,90 +92,136 @@ fn failure_kinds(trials: &[&TrialRecord]) -> Vec<Option<FailureKind>> {
 }
 
 #[test]
-fn warmups_are_recorded_but_not_measured() {
-    let sequential = cell("py", "sequential", 1);
-    let run = run_file(std::slice::from_ref(&sequential));
-    // A slow warmup before stable trials: measured, it would keep the cell
-    // from being precise after min_runs.
-    let mut fake = FakeExecutor::new(|_, n| Scripted::ok(if n == 0 { 5.0 } else { 1.0 }));
-    let ran = run_with(&run, &[], &mut fake);
-    let shape: Vec<(u64, u32, bool)> = ran
-        .trials
-        .iter()
-        .map(|t| (t.index, t.repetition, t.warmup))
-        .collect();
-    assert_eq!(
-        shape,
-        [(0, 0, true), (1, 1, false), (2, 2, false), (3, 3, false)]
-    );
-    assert!(ran.trials.iter().all(|t| t.status == TrialStatus::Ok));
-    assert_eq!(ran.trials[0].work_s(), Some(5.0), "the warmup is recorded");
-    let progress = &ran.state.cells[0].1;
-    assert_eq!((progress.reps, progress.measured), (4, 3));
-    assert_eq!(progress.work, [1.0, 1.0, 1.0], "the warmup is not measured");
-    assert_eq!(ran.state.stops()[&sequential], StopReason::Precise);
-    assert!(ran.state.complete());
-}
-
-#[test]
-fn a_precise_cell_stops_and_a_noisy_one_goes_on_to_max_runs() {
+fn screening_runs_every_cell_once_per_round_with_the_warmups_first() {
     let sequential = cell("py", "sequential", 1);
     let threads = cell("py", "threads", 2);
     let run = run_file(&[sequential.clone(), threads.clone()]);
+    // A slow warmup before stable trials: measured, it would move the median.
     let mut fake = FakeExecutor::new(|cell, n| {
-        if cell.approach.name() == "sequential" {
-            Scripted::ok(1.0)
-        } else {
-            noisy(n)
-        }
+        Scripted::ok(match (cell.approach.name(), n) {
+            (_, 0) => 5.0,
+            ("sequential", _) => 1.0,
+            _ => 0.5,
+        })
     });
     let ran = run_with(&run, &[], &mut fake);
-    // warmup 1 + min_runs 3 for the precise cell; warmup 1 + max_runs 5 for
-    // the noisy one.
-    assert_eq!(of(&ran.trials, &sequential).len(), 4);
-    assert_eq!(of(&ran.trials, &threads).len(), 6);
-    assert_eq!(ran.state.cells[1].1.measured, 5);
+    // warmup 1 + min_runs 3, then nothing left to decide: threads is twice
+    // as fast in every round, exactly.
+    for cell in [&sequential, &threads] {
+        let trials = of(&ran.trials, cell);
+        let shape: Vec<(u32, bool, u32)> = trials
+            .iter()
+            .map(|t| (t.repetition, t.warmup, t.round_number()))
+            .collect();
+        assert_eq!(
+            shape,
+            [(0, true, 0), (1, false, 1), (2, false, 2), (3, false, 3)]
+        );
+    }
+    assert!(ran.trials.iter().all(|t| {
+        let round = t.round.as_ref().unwrap();
+        round.stage == Stage::Screening && round.reference_s.unwrap() > 0.0
+    }));
+    assert_eq!(ran.trials[0].work_s(), Some(5.0), "the warmup is recorded");
+    assert_eq!(ran.state.cells[0].1.measured, 3);
     let stops = ran.state.stops();
-    assert_eq!(stops[&sequential], StopReason::Precise);
-    assert_eq!(stops[&threads], StopReason::MaxRuns);
-    // Round-robin while both are open; one index per trial, in order.
-    let order: Vec<&str> = ran.trials[..8]
-        .iter()
-        .map(|t| t.cell.approach.name())
-        .collect();
-    assert_eq!(order, ["sequential", "threads"].repeat(4));
+    assert_eq!(stops[&threads], StopReason::Decided);
+    assert_eq!(stops[&sequential], StopReason::Eliminated);
+    assert!(ran.state.complete());
     let indices: Vec<u64> = ran.trials.iter().map(|t| t.index).collect();
-    assert_eq!(indices, (0..10).collect::<Vec<u64>>());
-    assert_eq!(fake.calls.len(), 10);
+    assert_eq!(indices, (0..8).collect::<Vec<u64>>());
+    assert_eq!(ran.state.time_spent().rounds, 4);
+}
+
+/// Work times around `median` with ±`spread` noise, in a fixed pattern.
+fn around(median: f64, spread: f64, n: u32) -> Scripted {
+    const PATTERN: [f64; 5] = [0.0, 1.0, -1.0, 0.5, -0.5];
+    Scripted::ok(median * (1.0 + spread * PATTERN[n as usize % PATTERN.len()]))
 }
 
 #[test]
-fn the_budget_stops_extra_repetitions_but_never_the_mandatory_ones() {
+fn racing_gives_rounds_to_the_contenders_only() {
     let sequential = cell("py", "sequential", 1);
     let threads = cell("py", "threads", 2);
-    let mut run = run_file(&[sequential.clone(), threads.clone()]);
-    // Spent after the first trial: the mandatory ones run all the same.
-    run.settings.budget_s = 1.0;
-    let mut fake = FakeExecutor::new(|_, n| noisy(n));
+    let processes = cell("py", "processes", 2);
+    let asyncio = cell("py", "asyncio", 2);
+    let mut run = run_file(&[
+        sequential.clone(),
+        threads.clone(),
+        processes.clone(),
+        asyncio.clone(),
+    ]);
+    run.settings.warmup = 0;
+    run.settings.max_runs = 12;
+    // threads and processes 3% apart with 6% noise: undecided after the
+    // screening; asyncio as slow as sequential: out at once.
+    let mut fake = FakeExecutor::new(|cell, n| match cell.approach.name() {
+        "threads" => around(0.50, 0.06, n),
+        "processes" => around(0.515, 0.06, n + 2),
+        _ => around(1.0, 0.01, n),
+    });
     let ran = run_with(&run, &[], &mut fake);
-    for cell in [&sequential, &threads] {
-        assert_eq!(of(&ran.trials, cell).len(), 4, "{cell}");
-        assert_eq!(ran.state.stops()[cell], StopReason::Budget);
-    }
+    let stops = ran.state.stops();
+    assert_eq!(of(&ran.trials, &asyncio).len(), 3, "screening only");
+    assert_eq!(stops[&asyncio], StopReason::Eliminated);
+    assert!(of(&ran.trials, &threads).len() > 3);
+    assert!(of(&ran.trials, &processes).len() > 3);
+    // Their baseline runs in every racing round, for the speedups.
+    assert_eq!(
+        of(&ran.trials, &sequential).len(),
+        of(&ran.trials, &threads).len()
+    );
+    let racing: Vec<&TrialRecord> = ran
+        .trials
+        .iter()
+        .filter(|t| t.round.as_ref().unwrap().stage == Stage::Racing)
+        .collect();
+    assert!(!racing.is_empty());
+    assert!(racing.iter().all(|t| t.cell != asyncio));
+}
 
-    // Room for exactly one trial beyond the mandatory ones (the estimate of
-    // the next trial is the last one's wall time).
-    let run = {
-        let mut run = run_file(std::slice::from_ref(&sequential));
-        let wall = |w: f64| w + OVERHEAD_S;
-        let spent: f64 = NOISY[..4].iter().copied().map(wall).sum();
-        run.settings.budget_s = spent + wall(NOISY[3]) + 0.01;
-        run
-    };
-    let mut fake = FakeExecutor::new(|_, n| noisy(n));
+#[test]
+fn cells_equivalent_within_the_margin_are_a_tie_and_stop() {
+    let sequential = cell("py", "sequential", 1);
+    let threads = cell("py", "threads", 2);
+    let processes = cell("py", "processes", 2);
+    let mut run = run_file(&[sequential.clone(), threads.clone(), processes.clone()]);
+    run.settings.warmup = 0;
+    let mut fake = FakeExecutor::new(|cell, n| match cell.approach.name() {
+        "sequential" => Scripted::ok(1.0),
+        _ => around(0.5, 0.004, n),
+    });
     let ran = run_with(&run, &[], &mut fake);
-    assert_eq!(ran.trials.len(), 5);
-    assert_eq!(ran.state.stops()[&sequential], StopReason::Budget);
+    let stops = ran.state.stops();
+    let tied = [stops[&threads], stops[&processes]];
+    assert!(tied.contains(&StopReason::Decided), "{tied:?}");
+    assert!(tied.contains(&StopReason::Equivalent), "{tied:?}");
+    assert_eq!(ran.trials.len(), 9, "no racing round was needed");
+}
+
+#[test]
+fn the_budget_stops_racing_but_never_the_screening() {
+    let sequential = cell("py", "sequential", 1);
+    let threads = cell("py", "threads", 2);
+    let processes = cell("py", "processes", 2);
+    let mut run = run_file(&[sequential.clone(), threads.clone(), processes.clone()]);
+    run.settings.warmup = 0;
+    // Spent after the first trial: the screening rounds run all the same.
+    run.settings.budget_s = 1.0;
+    let mut fake = FakeExecutor::new(|cell, n| match cell.approach.name() {
+        "sequential" => Scripted::ok(1.0),
+        _ => noisy(n),
+    });
+    let ran = run_with(&run, &[], &mut fake);
+    let stops = ran.state.stops();
+    for cell in [&sequential, &threads, &processes] {
+        assert_eq!(of(&ran.trials, cell).len(), 3, "{cell}");
+    }
+    assert!(
+        stops.values().any(|&s| s == StopReason::Budget),
+        "{stops:?}"
+    );
+    assert!(ran.state.complete());
 }
 
 /// A run interrupted with the sequential cell done (precise) and the threads
@@ -240,17 +263,24 @@ fn a_resumed_run_continues_where_its_records_stopped() {
         "the next index, and the cancelled repetition again"
     );
     let stops = ran.state.stops();
-    assert_eq!(stops[&sequential], StopReason::Precise);
-    assert_eq!(stops[&threads], StopReason::Precise);
-    assert_eq!(ran.state.cells[1].1.work, [0.5, 0.5, 0.5]);
+    assert_eq!(stops[&sequential], StopReason::Eliminated);
+    assert_eq!(stops[&threads], StopReason::Decided);
+    assert_eq!(ran.state.cells[1].1.measured, 3);
+    assert_eq!(
+        new[0].round_number(),
+        4,
+        "rounds go on after the repetitions of a run made before rounds"
+    );
 }
 
 #[test]
 fn a_resumed_run_counts_the_time_spent_before_against_the_budget() {
-    let (mut run, before, _, threads) = interrupted_run();
-    // The records already hold 6.4 s of trials.
+    let (mut run, mut before, _, threads) = interrupted_run();
+    // Threads 0.5 and 0.6 s: not yet precise enough, racing would go on.
+    before[5].runner.as_mut().unwrap().phases.work = 0.6;
+    // The records already hold 6.5 s of trials.
     run.settings.budget_s = 5.0;
-    let mut fake = FakeExecutor::new(|_, n| noisy(n));
+    let mut fake = FakeExecutor::new(|_, _| Scripted::ok(0.55));
     let ran = run_with(&run, &before, &mut fake);
     assert_eq!(
         fake.calls,
@@ -299,9 +329,9 @@ fn a_cell_failing_three_times_in_a_row_is_given_up() {
     let trials = of(&ran.trials, &flaky);
     let statuses: Vec<TrialStatus> = trials.iter().map(|t| t.status).collect();
     use TrialStatus::{Failed, Ok};
-    assert_eq!(statuses, [Failed, Failed, Ok, Failed, Ok, Ok]);
-    assert_eq!(stops[&flaky], StopReason::Precise);
-    assert_eq!(stops[&sequential], StopReason::Precise);
+    assert_eq!(statuses[..4], [Failed, Failed, Ok, Failed]);
+    assert_ne!(stops[&flaky], StopReason::Failing);
+    assert_ne!(stops[&sequential], StopReason::Failing);
 }
 
 #[test]
@@ -332,7 +362,7 @@ fn a_digest_other_than_the_reference_is_a_correctness_failure() {
     let baseline = of(&ran.trials, &sequential);
     assert!(baseline.iter().all(|t| t.status == TrialStatus::Ok));
     assert_eq!(baseline[0].reference_digest.as_deref(), Some(DIGEST));
-    assert_eq!(ran.state.stops()[&sequential], StopReason::Precise);
+    assert_eq!(ran.state.stops()[&sequential], StopReason::Decided);
 }
 
 #[test]
@@ -379,7 +409,7 @@ fn the_gil_state_is_checked_against_the_cell() {
             .iter()
             .any(|w| w.contains("free-threaded build ran with the GIL on"))
     }));
-    assert_eq!(stops[&free_gil_back_on], StopReason::Precise);
+    assert_ne!(stops[&free_gil_back_on], StopReason::Failing);
 
     // As asked: no failure, no warning.
     for cell in [&free, &forced] {
@@ -390,7 +420,7 @@ fn the_gil_state_is_checked_against_the_cell() {
                 .all(|t| t.status == TrialStatus::Ok && t.warnings.is_empty()),
             "{cell}"
         );
-        assert_eq!(stops[cell], StopReason::Precise);
+        assert_ne!(stops[cell], StopReason::Failing);
     }
 }
 
@@ -404,19 +434,16 @@ fn ctrl_c_between_trials_stops_the_loop_with_every_finished_trial_appended() {
     let ran = run_with(&run, &[], &mut fake);
     assert!(ran.cancelled);
     assert_eq!(fake.calls.len(), 3, "no trial starts after Ctrl-C");
-    let shape: Vec<(u64, &str, TrialStatus)> = ran
-        .trials
-        .iter()
-        .map(|t| (t.index, t.cell.approach.name(), t.status))
-        .collect();
+    let shape: Vec<(u64, TrialStatus)> = ran.trials.iter().map(|t| (t.index, t.status)).collect();
     assert_eq!(
         shape,
         [
-            (0, "sequential", TrialStatus::Ok),
-            (1, "threads", TrialStatus::Ok),
-            (2, "sequential", TrialStatus::Ok),
+            (0, TrialStatus::Ok),
+            (1, TrialStatus::Ok),
+            (2, TrialStatus::Ok)
         ]
     );
+    assert_eq!(ran.trials[0].cell, sequential, "the baseline goes first");
     assert!(!ran.state.complete());
     assert!(
         ran.state
@@ -440,34 +467,33 @@ fn ctrl_c_during_a_trial_records_it_cancelled_and_a_resume_runs_it_again() {
     });
     let ran = run_with(&run, &[], &mut fake);
     assert!(ran.cancelled);
-    assert_eq!(
-        ran.trials.len(),
-        4,
-        "the trials before and the cancelled one"
-    );
-    let last = &ran.trials[3];
+    let last = ran.trials.last().unwrap();
+    let n = ran.trials.len() as u64;
     assert_eq!(
         (last.index, &last.cell, last.repetition, last.status),
-        (3, &threads, 1, TrialStatus::Cancelled)
+        (n - 1, &threads, 1, TrialStatus::Cancelled),
+        "the trials before and the cancelled one"
     );
-    assert!(ran.trials[..3].iter().all(|t| t.status == TrialStatus::Ok));
+    let before = &ran.trials[..ran.trials.len() - 1];
+    assert!(before.iter().all(|t| t.status == TrialStatus::Ok));
     assert!(!ran.state.complete());
 
     // Resumed from its records: the cancelled repetition runs again.
     let mut fake = FakeExecutor::new(|_, _| Scripted::ok(1.0));
     let resumed = run_with(&run, &ran.trials, &mut fake);
     let new = &resumed.trials[ran.trials.len()..];
-    let shape: Vec<(u64, &str, u32)> = new
-        .iter()
-        .map(|t| (t.index, t.cell.approach.name(), t.repetition))
-        .collect();
+    assert_eq!(new[0].index, n, "indices go on");
     assert_eq!(
-        shape[..2],
-        [(4, "sequential", 2), (5, "threads", 1)],
-        "indices go on; the cancelled repetition is redone"
+        of(new, &threads)[0].repetition,
+        1,
+        "the cancelled repetition is redone"
     );
     assert!(resumed.state.complete());
-    assert_eq!(of(new, &threads).len(), 3);
+    assert_eq!(
+        of(&resumed.trials, &threads).len(),
+        5,
+        "4 and the cancelled one"
+    );
 }
 
 #[test]
@@ -491,5 +517,5 @@ fn a_skipped_approach_is_tried_once() {
         Some("no subinterpreters on 3.13")
     );
     assert_eq!(ran.state.stops()[&interpreters], StopReason::Skipped);
-    assert_eq!(ran.state.stops()[&sequential], StopReason::Precise);
+    assert_eq!(ran.state.stops()[&sequential], StopReason::Decided);
 }

@@ -1,0 +1,445 @@
+//! The first lesson of a run, in one view: CPU-bound against I/O-bound work.
+//! Under the GIL threads do not help CPU-bound agents but do help agents
+//! that wait on a model or a tool; without the GIL they help both; processes
+//! help CPU-bound work on either build and pay their start-up. [`Lesson`]
+//! holds the measured speedups behind that, scenario × approach × build (the
+//! default build and the free-threaded one), and one sentence per kind of
+//! work from those numbers. The terminal, the dashboard and the advice all
+//! show this one computation.
+
+use serde::Serialize;
+
+use crate::run::record::{CellSummary, InterpreterKind, InterpreterRecord, RunFile, RunSummary};
+use crate::stats::Estimate;
+use crate::vocabulary::{Approach, GilMode};
+
+/// Speedups whose whole CI is above this help; whose whole CI is below it
+/// do not.
+pub const HELPS_ABOVE: f64 = 1.15;
+
+/// What kind of work a scenario's agents do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkKind {
+    /// They compute (`cpu`, `shared`).
+    CpuBound,
+    /// They wait on a model (`io`).
+    IoBound,
+    /// Both (`mixed`).
+    Mixed,
+}
+
+impl WorkKind {
+    /// The kind of a built-in scenario (a team's own task has none here).
+    pub fn of(scenario: &str) -> Option<WorkKind> {
+        match scenario {
+            "cpu" | "shared" => Some(WorkKind::CpuBound),
+            "io" => Some(WorkKind::IoBound),
+            "mixed" => Some(WorkKind::Mixed),
+            _ => None,
+        }
+    }
+
+    /// Words for humans.
+    pub fn words(self) -> &'static str {
+        match self {
+            WorkKind::CpuBound => "CPU-bound",
+            WorkKind::IoBound => "I/O-bound",
+            WorkKind::Mixed => "mixed",
+        }
+    }
+}
+
+/// Whether an approach helps, from its speedup's CI.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Helps {
+    /// The whole CI is above [`HELPS_ABOVE`].
+    Yes,
+    /// The whole CI is below it.
+    No,
+    /// The CI straddles it.
+    Unclear,
+}
+
+impl Helps {
+    fn of(speedup: &Estimate) -> Helps {
+        if speedup.ci_low > HELPS_ABOVE {
+            Helps::Yes
+        } else if speedup.ci_high < HELPS_ABOVE {
+            Helps::No
+        } else {
+            Helps::Unclear
+        }
+    }
+}
+
+/// One column of the matrix: a scenario on a build.
+#[derive(Clone, Debug, Serialize)]
+pub struct LessonColumn {
+    /// The scenario.
+    pub scenario: String,
+    /// Its kind of work.
+    pub kind: WorkKind,
+    /// `gil` or `free_threaded`.
+    pub mode: GilMode,
+    /// The interpreter measured for that build.
+    pub interpreter: String,
+    /// `cpu (CPU-bound) · GIL`, `io (I/O-bound) · free-threaded`.
+    pub label: String,
+}
+
+/// One measured speedup of the matrix.
+#[derive(Clone, Debug, Serialize)]
+pub struct LessonEntry {
+    /// Speedup over sequential on the same interpreter, paired over rounds.
+    pub speedup: Estimate,
+    /// Whether it helps.
+    pub helps: Helps,
+    /// Workers of the cell.
+    pub workers: u32,
+    /// Flagged as beyond the cores (noise).
+    pub noise: bool,
+    /// `1.80×`, and its CI `1.74–1.86`, as every view writes them.
+    pub text: String,
+    /// The CI as text.
+    pub ci_text: String,
+}
+
+/// One approach's row: an entry per column (`None`: not measured).
+#[derive(Clone, Debug, Serialize)]
+pub struct LessonRow {
+    /// The approach.
+    pub approach: Approach,
+    /// Per column, in [`Lesson::columns`] order.
+    pub entries: Vec<Option<LessonEntry>>,
+}
+
+/// The matrix and its conclusions.
+#[derive(Clone, Debug, Serialize)]
+pub struct Lesson {
+    /// Scenario × build, scenarios in plan order.
+    pub columns: Vec<LessonColumn>,
+    /// Every concurrent approach measured.
+    pub rows: Vec<LessonRow>,
+    /// One sentence per kind of work, from the numbers.
+    pub conclusions: Vec<String>,
+}
+
+/// The interpreter standing for each build: the first free-threaded build
+/// run as built, and the default build of the same version (else the first
+/// default build).
+fn builds(run: &RunFile) -> Vec<&InterpreterRecord> {
+    let python = |i: &&InterpreterRecord| i.kind == InterpreterKind::Python;
+    let free = run
+        .interpreters
+        .iter()
+        .filter(python)
+        .find(|i| i.gil_mode() == GilMode::FreeThreaded);
+    let defaults = || {
+        run.interpreters
+            .iter()
+            .filter(python)
+            .filter(|i| i.gil_mode() == GilMode::Gil)
+    };
+    let default = free
+        .and_then(|f| defaults().find(|d| d.version == f.version))
+        .or_else(|| defaults().next());
+    default.into_iter().chain(free).collect()
+}
+
+/// The lesson of a run, when it measured a scenario of known kind.
+pub fn lesson(run: &RunFile, summary: &RunSummary) -> Option<Lesson> {
+    let mut scenarios: Vec<&str> = Vec::new();
+    for cell in &summary.cells {
+        if WorkKind::of(&cell.cell.scenario).is_some()
+            && !scenarios.contains(&cell.cell.scenario.as_str())
+        {
+            scenarios.push(&cell.cell.scenario);
+        }
+    }
+    let builds = builds(run);
+    let columns: Vec<LessonColumn> = scenarios
+        .iter()
+        .flat_map(|scenario| {
+            builds.iter().map(move |b| {
+                let kind = WorkKind::of(scenario).expect("kept above");
+                let build = match b.gil_mode() {
+                    GilMode::FreeThreaded => "free-threaded",
+                    _ => "GIL",
+                };
+                LessonColumn {
+                    scenario: scenario.to_string(),
+                    kind,
+                    mode: b.gil_mode(),
+                    interpreter: b.id.clone(),
+                    label: format!("{scenario} ({}) · {build}", kind.words()),
+                }
+            })
+        })
+        .collect();
+    let entry = |column: &LessonColumn, approach: Approach| -> Option<LessonEntry> {
+        // The cell with the most workers, when a run measured several.
+        let cell: &CellSummary = summary
+            .cells
+            .iter()
+            .filter(|c| {
+                c.cell.scenario == column.scenario
+                    && c.cell.interpreter == column.interpreter
+                    && c.cell.approach == approach
+            })
+            .max_by_key(|c| c.cell.workers)?;
+        let speedup = cell.speedup?;
+        Some(LessonEntry {
+            speedup,
+            helps: Helps::of(&speedup),
+            workers: cell.cell.workers,
+            noise: cell.speedup_flag.is_some(),
+            text: format!("{:.2}×", speedup.point),
+            ci_text: format!("{:.2}–{:.2}", speedup.ci_low, speedup.ci_high),
+        })
+    };
+    let rows: Vec<LessonRow> = Approach::ALL
+        .iter()
+        .filter(|&&a| a != Approach::Sequential)
+        .map(|&approach| LessonRow {
+            approach,
+            entries: columns.iter().map(|c| entry(c, approach)).collect(),
+        })
+        .filter(|row| row.entries.iter().any(Option::is_some))
+        .collect();
+    if rows.is_empty() {
+        return None;
+    }
+    let mut lesson = Lesson {
+        columns,
+        rows,
+        conclusions: vec![],
+    };
+    lesson.conclusions = [WorkKind::CpuBound, WorkKind::IoBound, WorkKind::Mixed]
+        .into_iter()
+        .filter_map(|kind| conclusion(&lesson, run, kind))
+        .collect();
+    Some(lesson)
+}
+
+/// An approach's speedups on one build over the scenarios of a kind, and
+/// whether it helps on all of them.
+fn on_build(
+    lesson: &Lesson,
+    approach: Approach,
+    kind: WorkKind,
+    mode: GilMode,
+) -> Option<(String, Helps)> {
+    let row = lesson.rows.iter().find(|r| r.approach == approach)?;
+    let entries: Vec<&LessonEntry> = lesson
+        .columns
+        .iter()
+        .zip(&row.entries)
+        .filter(|(c, _)| c.kind == kind && c.mode == mode)
+        .filter_map(|(_, e)| e.as_ref())
+        .collect();
+    if entries.is_empty() {
+        return None;
+    }
+    let helps = if entries.iter().all(|e| e.helps == Helps::Yes) {
+        Helps::Yes
+    } else if entries.iter().all(|e| e.helps == Helps::No) {
+        Helps::No
+    } else {
+        Helps::Unclear
+    };
+    let figures: Vec<String> = entries.iter().map(|e| e.text.clone()).collect();
+    Some((figures.join(", "), helps))
+}
+
+/// One approach's clause: "threads do not help under the GIL (1.01×) but do
+/// free-threaded (1.80×)".
+fn clause(
+    name: &str,
+    gil: Option<(String, Helps)>,
+    free: Option<(String, Helps)>,
+) -> Option<String> {
+    // `threads`, `processes`, `subinterpreters` are plural; `asyncio` is not.
+    let plural = name.ends_with('s');
+    let verb = |helps: Helps| match (helps, plural) {
+        (Helps::Yes, true) => "help",
+        (Helps::Yes, false) => "helps",
+        (Helps::No, true) => "do not help",
+        (Helps::No, false) => "does not help",
+        (Helps::Unclear, true) => "are not clearly faster",
+        (Helps::Unclear, false) => "is not clearly faster",
+    };
+    let but = |helps: Helps| match (helps, plural) {
+        (Helps::Yes, true) => "do",
+        (Helps::Yes, false) => "does",
+        (Helps::No, true) => "do not",
+        (Helps::No, false) => "does not",
+        (Helps::Unclear, true) => "are not clearly faster",
+        (Helps::Unclear, false) => "is not clearly faster",
+    };
+    Some(match (gil, free) {
+        (Some((g, gh)), Some((f, fh))) if gh == fh => format!(
+            "{name} {} on both builds ({g} under the GIL, {f} free-threaded)",
+            verb(gh)
+        ),
+        (Some((g, gh)), Some((f, fh))) => format!(
+            "{name} {} under the GIL ({g}) but {} free-threaded ({f})",
+            verb(gh),
+            but(fh)
+        ),
+        (Some((g, gh)), None) => format!("{name} {} under the GIL ({g})", verb(gh)),
+        (None, Some((f, fh))) => format!("{name} {} free-threaded ({f})", verb(fh)),
+        (None, None) => return None,
+    })
+}
+
+/// One sentence for a kind of work, when the run measured it.
+fn conclusion(lesson: &Lesson, run: &RunFile, kind: WorkKind) -> Option<String> {
+    let scenarios: Vec<&str> = {
+        let mut names: Vec<&str> = Vec::new();
+        for c in lesson.columns.iter().filter(|c| c.kind == kind) {
+            if !names.contains(&c.scenario.as_str()) {
+                names.push(&c.scenario);
+            }
+        }
+        names
+    };
+    if scenarios.is_empty() {
+        return None;
+    }
+    let order: &[(Approach, &str)] = match kind {
+        WorkKind::IoBound => &[
+            (Approach::Threads, "threads"),
+            (Approach::Asyncio, "asyncio"),
+            (Approach::Processes, "processes"),
+        ],
+        _ => &[
+            (Approach::Threads, "threads"),
+            (Approach::Processes, "processes"),
+            (Approach::Interpreters, "subinterpreters"),
+        ],
+    };
+    let clauses: Vec<String> = order
+        .iter()
+        .filter_map(|&(approach, name)| {
+            clause(
+                name,
+                on_build(lesson, approach, kind, GilMode::Gil),
+                on_build(lesson, approach, kind, GilMode::FreeThreaded),
+            )
+        })
+        .collect();
+    if clauses.is_empty() {
+        return None;
+    }
+    let labels: Vec<String> = [GilMode::Gil, GilMode::FreeThreaded]
+        .iter()
+        .filter_map(|&mode| {
+            let id = &lesson.columns.iter().find(|c| c.mode == mode)?.interpreter;
+            Some(run.interpreter(id).map_or(id.clone(), |i| i.label.clone()))
+        })
+        .collect();
+    Some(format!(
+        "{} work ({}): {} (speedups over sequential on {}).",
+        kind.words(),
+        scenarios.join(", "),
+        clauses.join("; "),
+        labels.join(" and ")
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::analysis::summarize;
+    use crate::run::fixtures::{cell, run_file, trial};
+    use crate::run::record::{CellKey, TrialRecord};
+    use std::collections::BTreeMap;
+
+    fn in_scenario(mut key: CellKey, scenario: &str) -> CellKey {
+        key.scenario = scenario.into();
+        key
+    }
+
+    #[test]
+    fn threads_help_io_but_not_cpu_under_the_gil_and_both_free_threaded() {
+        let mut keys = Vec::new();
+        let mut trials: Vec<TrialRecord> = Vec::new();
+        // (scenario, interpreter, approach, workers, work time)
+        let plan = [
+            ("cpu", "py", "sequential", 1, 1.0),
+            ("cpu", "py", "threads", 2, 1.01),
+            ("cpu", "py", "processes", 2, 0.54),
+            ("cpu", "pyt", "sequential", 1, 1.3),
+            ("cpu", "pyt", "threads", 2, 0.70),
+            ("io", "py", "sequential", 1, 0.4),
+            ("io", "py", "threads", 4, 0.11),
+            ("io", "pyt", "sequential", 1, 0.4),
+            ("io", "pyt", "threads", 4, 0.11),
+        ];
+        for (scenario, interpreter, approach, workers, work) in plan {
+            let key = in_scenario(cell(interpreter, approach, workers), scenario);
+            for (round, jitter) in [0.0, 0.01, -0.01, 0.005].iter().enumerate() {
+                trials.push(trial(
+                    trials.len() as u64,
+                    &key,
+                    round as u32,
+                    false,
+                    work * (1.0 + jitter),
+                ));
+            }
+            keys.push(key);
+        }
+        let mut run = run_file(&keys);
+        let mut free = run.interpreters[0].clone();
+        free.id = "pyt".into();
+        free.label = "CPython 3.13.5t".into();
+        free.free_threaded = true;
+        run.interpreters.push(free);
+        let summary = summarize(&run, &trials, &BTreeMap::new(), &[]);
+        let lesson = lesson(&run, &summary).unwrap();
+        let columns: Vec<(&str, GilMode)> = lesson
+            .columns
+            .iter()
+            .map(|c| (c.scenario.as_str(), c.mode))
+            .collect();
+        assert_eq!(
+            columns,
+            [
+                ("cpu", GilMode::Gil),
+                ("cpu", GilMode::FreeThreaded),
+                ("io", GilMode::Gil),
+                ("io", GilMode::FreeThreaded)
+            ]
+        );
+        let threads = lesson
+            .rows
+            .iter()
+            .find(|r| r.approach == Approach::Threads)
+            .unwrap();
+        let helps: Vec<Option<Helps>> = threads
+            .entries
+            .iter()
+            .map(|e| e.as_ref().map(|e| e.helps))
+            .collect();
+        assert_eq!(
+            helps,
+            [
+                Some(Helps::No),
+                Some(Helps::Yes),
+                Some(Helps::Yes),
+                Some(Helps::Yes)
+            ]
+        );
+        assert_eq!(
+            lesson.conclusions[0],
+            "CPU-bound work (cpu): threads do not help under the GIL (0.99×) but do free-threaded (1.86×); processes help under the GIL (1.85×) (speedups over sequential on CPython 3.13.5 and CPython 3.13.5t)."
+        );
+        assert!(
+            lesson.conclusions[1].starts_with("I/O-bound work (io): threads help on both builds (3.64× under the GIL, 3.64× free-threaded)"),
+            "{}",
+            lesson.conclusions[1]
+        );
+    }
+}
