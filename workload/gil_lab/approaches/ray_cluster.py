@@ -83,11 +83,14 @@ class AgentWorker:
     Ray actor class by `run` (`ray.remote` is applied there, so this module
     imports without Ray)."""
 
-    def __init__(self, number: int, network_payload: Any) -> None:
+    def __init__(self, number: int, network_refs: list[Any]) -> None:
+        import ray
+
+        # The reference arrives inside a list, so Ray leaves it unresolved
+        # and fetching the knowledge base from the object store is timed
+        # here.
         started = time.monotonic()
-        # Inside an actor, an ObjectRef passed as an argument arrives
-        # resolved: `network_payload` is the knowledge base itself (or None).
-        self.network = network_payload
+        self.network = ray.get(network_refs[0]) if network_refs else None
         self.sharing_cost = time.monotonic() - started
         self.number = number
 
@@ -171,7 +174,8 @@ def run_on_cluster(ray: Any, trial: Trial, connect: float) -> Outcome:
     put = time.monotonic() - step
     step = time.monotonic()
     actor_class = ray.remote(num_cpus=1)(AgentWorker).options(runtime_env=runtime_env)
-    actors = [actor_class.remote(n, network_ref) for n in range(trial.workers)]
+    refs = [network_ref] if network_ref is not None else []
+    actors = [actor_class.remote(n, refs) for n in range(trial.workers)]
     hellos = ray.get([actor.hello.remote() for actor in actors],
                      timeout=WORKER_START_TIMEOUT_S)
     worker_start = time.monotonic() - step
