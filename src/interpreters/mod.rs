@@ -38,8 +38,11 @@ pub enum PythonCommand {
     /// Install a CPython (free-threaded `3.13t`, `3.14t`, or the default
     /// build) into gil-lab's home, verified with the probe.
     Install(provision::InstallArgs),
-    /// Set up Ray (a cached virtual environment per interpreter, for the
-    /// `ray` approach) for the interpreters Ray publishes wheels for.
+    /// Set up Ray for the `ray` approach: a cached virtual environment with
+    /// Ray from PyPI (~300 MB; uv when on PATH, else venv + pip) for the
+    /// interpreters given with --python, else for the newest default CPython
+    /// build found; prints each environment's Python. Interpreters Ray has
+    /// no wheels for (free-threaded builds, PyPy) are skipped with the reason.
     RayEnv(ray::RayEnvArgs),
 }
 
