@@ -219,7 +219,13 @@ fn the_advice_follows_a_run_where_processes_win() {
         "{costs}"
     );
     assert!(costs.contains("1.30× (95% CI"), "{costs}");
-    assert!(costs.contains("peak memory"), "{costs}");
+    assert!(costs.contains("memory (PSS"), "{costs}");
+    // The evidence names the GIL's share of the threads' time.
+    let reasons = rec["reasons"].to_string();
+    assert!(
+        reasons.contains("spent 48% of their time waiting on a lock: the GIL"),
+        "{reasons}"
+    );
 
     let text = advice_text(&[dir.to_str().unwrap()]);
     insta::assert_snapshot!(

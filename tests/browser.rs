@@ -231,6 +231,14 @@ fn the_lesson_contrasts_cpu_bound_and_io_bound_work() {
     // let go of it). Physical bounds with wide margins, not timings.
     let run_json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(run.join("run.json")).unwrap()).unwrap();
+    // The default build of the free-threaded build's version.
+    let free_threaded = run_json["interpreters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["free_threaded"] == true && i["gil_forced"].is_null())
+        .unwrap();
+    let default_id = free_threaded["id"].as_str().unwrap().trim_end_matches('t');
     let speedup = |scenario: &str| -> f64 {
         let cells = run_json["summary"]["cells"].as_array().unwrap();
         let cell = cells
@@ -238,13 +246,9 @@ fn the_lesson_contrasts_cpu_bound_and_io_bound_work() {
             .find(|c| {
                 c["cell"]["scenario"] == scenario
                     && c["cell"]["approach"] == "threads"
-                    && c["cell"]["interpreter"]
-                        .as_str()
-                        .unwrap()
-                        .starts_with("cpython-3.13")
-                    && !c["cell"]["interpreter"].as_str().unwrap().contains('t')
+                    && c["cell"]["interpreter"] == default_id
             })
-            .unwrap_or_else(|| panic!("no threads cell of {scenario} on the default build"));
+            .unwrap_or_else(|| panic!("no threads cell of {scenario} on {default_id}"));
         cell["speedup"]["point"].as_f64().unwrap()
     };
     let (cpu, io) = (speedup("cpu"), speedup("io"));
@@ -413,4 +417,70 @@ fn live_serve_page_fills_in_as_trials_finish() {
     assert_every_chart_drawn(&dom);
 
     screenshot(&page, "serve-live.png", 3000);
+}
+
+/// Clicks "CPU use" on the first timeline, then "thread states", and logs
+/// which view is visible each time.
+const LANE_VIEW_PROBE: &str = r##"<script>
+window.addEventListener("load", function () {
+  var figure = document.querySelector("#timeline-cpu figure[data-view]");
+  var shown = function () {
+    var visible = function (sel) { return figure.querySelector(sel).offsetParent !== null; };
+    return figure.dataset.view + ":" + visible(".svg-states") + "," + visible(".svg-cpu");
+  };
+  var first = shown();
+  figure.querySelector('button[data-view="cpu"]').click();
+  var cpu = shown();
+  figure.querySelector('button[data-view="states"]').click();
+  console.log("PROBE views " + JSON.stringify([first, cpu, shown()]));
+});
+</script>"##;
+
+#[test]
+fn timelines_show_thread_states_and_switch_to_cpu_use() {
+    let run = real_run();
+    let tmp = tempfile::tempdir().unwrap();
+    let report = tmp.path().join("report.html");
+    common::gil_lab()
+        .arg("report")
+        .arg(run)
+        .arg("-o")
+        .arg(&report)
+        .assert()
+        .success();
+    let html = std::fs::read_to_string(&report).unwrap();
+    // The state legend explains every state in words ("/" is escaped).
+    for words in [
+        "running",
+        "waiting for a core",
+        "waiting on a lock",
+        "waiting on I",
+    ] {
+        assert!(html.contains(&format!("<b>{words}")), "no {words}");
+    }
+    assert!(html.contains("svg-states"), "no thread-state view");
+    let at = html.rfind("</body>").unwrap();
+    std::fs::write(
+        &report,
+        format!("{}{LANE_VIEW_PROBE}{}", &html[..at], &html[at..]),
+    )
+    .unwrap();
+    let url = format!("file://{}", report.display());
+    let output = headless(&url, &["--virtual-time-budget=5000", "--dump-dom"]);
+    assert!(output.status.success(), "chromium failed: {output:?}");
+    let views: Vec<String> = serde_json::from_str(&probe(&output, "views")).unwrap();
+    assert_eq!(
+        views,
+        ["states:true,false", "cpu:false,true", "states:true,false"]
+    );
+
+    // A screenshot of the cpu timelines alone, for a person to look at.
+    let only = artifacts().join("timeline-states.html");
+    let style = "<style>main > *:not(#timeline-cpu), body > *:not(main) { display: none !important }</style></head>";
+    std::fs::write(&only, html.replacen("</head>", style, 1)).unwrap();
+    screenshot(
+        &format!("file://{}", only.display()),
+        "timeline-states.png",
+        2400,
+    );
 }

@@ -7,6 +7,7 @@
 //! [`terminal`] tables and exports.
 
 pub mod args;
+mod ballast;
 mod choice;
 pub mod executor;
 pub mod interrupt;
@@ -335,7 +336,14 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     let mut state = RunState::new(&run, &trials);
     state.add_startup(started.elapsed().as_secs_f64());
     let settings = run.settings.clone();
-    let max_workers = run.plan.iter().map(|p| p.cell.workers).max().unwrap_or(1);
+    // Waiting agents need no core: only CPU-bound cells can oversubscribe.
+    let max_workers = run
+        .plan
+        .iter()
+        .filter(|p| !crate::vocabulary::scenario_uses_llm(&p.cell.scenario))
+        .map(|p| p.cell.workers)
+        .max()
+        .unwrap_or(1);
     let machine_warnings: Vec<String> = machine
         .noise_warnings(max_workers)
         .into_iter()
@@ -365,6 +373,8 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         interactive,
     );
     let mut executor = executor::ProcessExecutor::new(settings.llm.clone());
+    // Test-only: gil-lab's own memory grows; the trials' figures must not.
+    let ballast = ballast::from_env();
     let outcome = run_loop::run(
         &run,
         &mut state,
@@ -374,6 +384,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         &progress,
     );
     progress.finish();
+    drop(ballast);
     // Whatever happened, the records on disk are the truth: summarise them.
     let trials = directory::read_trials(run_dir.path())?;
     let interrupted = cancel.load(Ordering::SeqCst) || !state.complete();
@@ -469,7 +480,7 @@ fn nothing_succeeded(trials: &[record::TrialRecord]) -> Option<String> {
         *reasons.entry(reason).or_default() += 1;
     }
     let mut reasons: Vec<(String, usize)> = reasons.into_iter().collect();
-    reasons.sort_by(|a, b| b.1.cmp(&a.1));
+    reasons.sort_by_key(|r| std::cmp::Reverse(r.1));
     let shown: Vec<String> = reasons
         .iter()
         .take(3)

@@ -370,8 +370,8 @@ pub fn run(
             // first, so that every trial of the round is checked against it.
             cells.sort_by_key(|&i| {
                 let planned = &state.cells[i].0;
-                !(planned.cell.is_baseline()
-                    && !state.references.contains_key(&planned.reference_key()))
+                !planned.cell.is_baseline()
+                    || state.references.contains_key(&planned.reference_key())
             });
             let started = Instant::now();
             let round = RoundInfo {

@@ -1,8 +1,25 @@
 //! The /proc sampler: a thread that, about 100 times a second, reads the CPU
-//! time of every thread and the resident memory of every process of a trial's
-//! process tree. Its report draws the parallelism timeline (one lane per
-//! thread: threads taking turns under the GIL, or running side by side
-//! without it) and gives the tree's peak memory.
+//! time, run-queue wait and state of every thread and the memory of every
+//! process of a trial's process tree. Its report draws the parallelism
+//! timeline (one lane per thread: threads taking turns under the GIL, or
+//! running side by side without it), tells what each thread was doing
+//! (running, waiting for a core, on a lock, on I/O: `run::thread_states`)
+//! and gives the tree's peak memory.
+//!
+//! Memory is the workload's own: the tree's proportional set size (PSS, from
+//! `smaps_rollup`, pages shared after `fork` divided among the sharers), the
+//! summed RSS beside it, and each process's own high-water mark (`VmHWM`,
+//! which `exec` resets, unlike `ru_maxrss`, which carries the RSS of the
+//! gil-lab that forked the child). `smaps_rollup` walks the page tables (about
+//! 0.4 ms for a 100 MiB process here), so each process's is read at most
+//! every [`PSS_COST_FACTOR`] × (processes) times its reading cost; in
+//! between, a process's PSS is its RSS (from `stat`, read every sample) minus
+//! its shared excess (RSS - PSS) at the last reading. PSS also divides the
+//! pages a process shares with programs outside the tree (libc, the Python
+//! executable another Python on the machine runs), which would make the
+//! figure depend on what else runs: the root's shared excess while it is the
+//! tree's only process (before any worker exists, all its sharing is with
+//! outsiders) is added back, so a single-process trial's memory is its RSS.
 //!
 //! /proc is read directly rather than through the `procfs` crate: the sampler
 //! must cost under 1% of a trial, and that budget (100 µs per sample at 100 Hz)
@@ -25,7 +42,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-use proc_files::{PidLister, is_process, parse_last_pid, parse_schedstat, parse_stat, reread};
+use proc_files::{
+    PidLister, is_process, parse_blocking_call, parse_kib_line, parse_last_pid, parse_schedstat,
+    parse_stat, reread,
+};
+
+use crate::run::thread_states::Seen;
 
 mod proc_files;
 
@@ -38,6 +60,18 @@ pub const DEFAULT_INTERVAL: Duration = Duration::from_millis(10);
 /// itself after it starts (Python 3.14 sets the OS thread name), and reading
 /// every name at every sample would cost more than the CPU times do.
 const NAME_REFRESH_SAMPLES: u32 = 20;
+
+/// A process's `smaps_rollup` is read again only after this many times as
+/// long as its last reading took, times the number of processes tracked: all
+/// readings together cost at most 1/1000 (0.1%) of a core, whatever the
+/// processes' sizes.
+const PSS_COST_FACTOR: u32 = 1000;
+
+/// How often (in samples) each process's `VmHWM` is read. The mark never
+/// goes down, so reading it now and then loses only what grew in a
+/// process's last few samples (the runner reports its own at its end), and
+/// `status` is the costliest file read every sample otherwise.
+const HWM_REFRESH_SAMPLES: u32 = 5;
 
 /// A running sampler thread; [`Sampler::stop`] ends it and returns its report.
 pub struct Sampler {
@@ -56,8 +90,11 @@ impl Sampler {
         let interval = interval.max(Duration::from_millis(1));
         let handle = std::thread::Builder::new()
             .name("gil-lab-sampler".into())
+            // At gil-lab's own priority: at nice 19 the kernel's EEVDF
+            // scheduler (Linux 6.6+) starved the sampler on a loaded machine
+            // (2 samples in 500 ms at load 8 on 2 cores), and thread states
+            // need samples on time. It costs under 1% of a core either way.
             .spawn(move || {
-                lower_own_priority();
                 let mut state = State::new(root, origin, interval);
                 state.run(&stop_rx);
                 state.finish()
@@ -73,20 +110,6 @@ impl Sampler {
         // The sampler thread does not panic on bad /proc data (it skips it);
         // if it did anyway, an empty report is more useful than a crash.
         self.handle.join().unwrap_or_default()
-    }
-}
-
-/// Gives the calling thread the lowest priority (nice 19). The trial runs in
-/// gil-lab's session, so on a busy machine the kernel gives both one share
-/// of CPU; at nice 19 the sampler takes almost nothing of it from the trial
-/// and rarely preempts it, and on an idle core it still runs on time.
-/// Best effort: a failure only leaves the default priority.
-fn lower_own_priority() {
-    // SAFETY: gettid and setpriority have no memory-safety preconditions. On
-    // Linux, PRIO_PROCESS with a thread id sets that thread's nice value only.
-    unsafe {
-        let tid = libc::gettid();
-        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 19);
     }
 }
 
@@ -121,13 +144,57 @@ fn page_size_and_ticks() -> (u64, f64) {
 
 struct TrackedThread {
     schedstat: File,
+    /// The thread's `stat`, for its state letter.
+    stat: Option<File>,
+    /// The thread's `syscall`, read when it is blocked: opened at the first
+    /// need; `Err(())` once it could not be.
+    syscall: Option<Result<File, ()>>,
+    dir: PathBuf,
     comm_path: PathBuf,
     lane: usize,
     last_cpu_ns: u64,
+    last_delay_ns: u64,
+}
+
+impl TrackedThread {
+    /// What the thread is doing now, from its state letter and, when it is
+    /// blocked, the system call it is blocked in.
+    fn seen(&mut self, buf: &mut [u8]) -> Seen {
+        let Some(state) = self
+            .stat
+            .as_ref()
+            .and_then(|f| reread(f, buf))
+            .and_then(parse_stat)
+            .map(|s| s.state)
+        else {
+            return Seen::Unknown;
+        };
+        match state {
+            b'R' => Seen::Runnable,
+            b'S' | b'D' => {
+                let file = self
+                    .syscall
+                    .get_or_insert_with(|| File::open(self.dir.join("syscall")).map_err(|_| ()));
+                match file.as_ref().ok().and_then(|f| reread(f, buf)) {
+                    Some(text) => parse_blocking_call(text),
+                    None => Seen::Other,
+                }
+            }
+            _ => Seen::Other,
+        }
+    }
 }
 
 struct TrackedProcess {
     stat: File,
+    /// `status`, for `VmHWM`.
+    status: Option<File>,
+    /// `smaps_rollup`, for PSS (absent on kernels before 4.14).
+    smaps_rollup: Option<File>,
+    /// RSS - PSS at the last `smaps_rollup` reading, bytes.
+    shared_excess: u64,
+    /// When `smaps_rollup` may be read again.
+    next_pss_reading: Instant,
     /// Index in the report's `processes`.
     index: usize,
     threads: HashMap<u32, TrackedThread>,
@@ -155,6 +222,10 @@ struct State {
     lister: Option<PidLister>,
     listing: Vec<u32>,
     processes: HashMap<u32, TrackedProcess>,
+    /// The root's shared excess (RSS - PSS) while it was the tree's only
+    /// process: pages it shares with processes outside the tree (shared
+    /// libraries, other Pythons on the machine), counted in full.
+    outside_excess: u64,
     report: SamplerReport,
     started: Instant,
     cpu_at_start: f64,
@@ -179,6 +250,7 @@ impl State {
             lister: PidLister::open(),
             listing: Vec::new(),
             processes: HashMap::new(),
+            outside_excess: 0,
             report: SamplerReport {
                 interval_s: interval.as_secs_f64(),
                 ..SamplerReport::default()
@@ -220,6 +292,7 @@ impl State {
             report.mean_interval_s = (last - first) as f64 * 1e-6 / f64::from(report.samples - 1);
         }
         report.peak_memory_bytes = report.memory_bytes.iter().copied().max().unwrap_or(0);
+        report.peak_rss_bytes = report.rss_bytes.iter().copied().max().unwrap_or(0);
         report.cpu_s = (thread_cpu_s() - self.cpu_at_start).max(0.0);
         report.overhead = if ran_s > 0.0 {
             report.cpu_s / ran_s
@@ -253,8 +326,12 @@ impl State {
         // discovery, right before the CPU times are read, so that each
         // interval's CPU is divided by the interval it was used in.
         let t_us = self.origin.elapsed().as_micros() as u64;
+        let now = Instant::now();
         let mut memory = 0u64;
+        let mut rss_sum = 0u64;
         let mut gone = Vec::new();
+        let pss_factor = PSS_COST_FACTOR * (self.processes.len().max(1) as u32);
+        let alone = self.processes.len() == 1;
         for (&pid, process) in self.processes.iter_mut() {
             let Some(stat) = reread(&process.stat, &mut self.buf).and_then(parse_stat) else {
                 gone.push(pid);
@@ -264,7 +341,7 @@ impl State {
                 discover_threads(pid, process, &mut self.report.lanes, index);
             }
             let rss = stat.rss_pages * self.page_size;
-            memory += rss;
+            rss_sum += rss;
             let seen = &mut self.report.processes[process.index];
             seen.last_sample = index;
             seen.peak_rss_bytes = seen.peak_rss_bytes.max(rss);
@@ -273,18 +350,53 @@ impl State {
                 seen.name = String::from_utf8_lossy(stat.name).into_owned();
             }
             let num_threads = stat.num_threads;
+            if now >= process.next_pss_reading
+                && let Some(file) = &process.smaps_rollup
+            {
+                let began = Instant::now();
+                if let Some(text) = reread(file, &mut self.buf)
+                    && let (Some(pss), Some(rss_then)) =
+                        (parse_kib_line(text, b"Pss:"), parse_kib_line(text, b"Rss:"))
+                {
+                    process.shared_excess = rss_then.saturating_sub(pss);
+                    if alone && pid == self.root {
+                        self.outside_excess = process.shared_excess;
+                    }
+                    seen.peak_pss_bytes = seen.peak_pss_bytes.max(pss);
+                    self.report.pss_readings += 1;
+                }
+                process.next_pss_reading =
+                    began + (began.elapsed() * pss_factor).max(self.interval);
+            }
+            memory += rss.saturating_sub(process.shared_excess);
+            let hwm_due = (index - seen.first_sample).is_multiple_of(HWM_REFRESH_SAMPLES);
+            if hwm_due
+                && let Some(hwm) = process
+                    .status
+                    .as_ref()
+                    .and_then(|f| reread(f, &mut self.buf))
+                    .and_then(|text| parse_kib_line(text, b"VmHWM:"))
+            {
+                seen.high_water_mark_bytes = seen.high_water_mark_bytes.max(hwm);
+            }
             process.threads.retain(|_, thread| {
-                let Some(cpu_ns) =
+                let Some((cpu_ns, delay_ns)) =
                     reread(&thread.schedstat, &mut self.buf).and_then(parse_schedstat)
                 else {
                     return false;
                 };
+                let seen = thread.seen(&mut self.buf);
                 let lane = &mut self.report.lanes[thread.lane];
-                let delta_us = cpu_ns.saturating_sub(thread.last_cpu_ns) / 1000;
-                lane.cpu_us
-                    .push(u32::try_from(delta_us).unwrap_or(u32::MAX));
+                let micros = |now: u64, before: u64| {
+                    u32::try_from(now.saturating_sub(before) / 1000).unwrap_or(u32::MAX)
+                };
+                lane.cpu_us.push(micros(cpu_ns, thread.last_cpu_ns));
+                lane.core_wait_us
+                    .push(micros(delay_ns, thread.last_delay_ns));
+                lane.seen.push(seen.letter());
                 lane.cpu_s = cpu_ns as f64 * 1e-9;
                 thread.last_cpu_ns = cpu_ns;
+                thread.last_delay_ns = delay_ns;
                 true
             });
             // A thread created since this sample's listing, or one that
@@ -296,7 +408,12 @@ impl State {
             self.processes.remove(&pid);
         }
         self.report.sample_times_us.push(t_us);
-        self.report.memory_bytes.push(memory);
+        self.report.memory_bytes.push(if memory > 0 {
+            memory + self.outside_excess
+        } else {
+            0
+        });
+        self.report.rss_bytes.push(rss_sum);
         if index.is_multiple_of(NAME_REFRESH_SAMPLES) {
             self.refresh_thread_names();
         }
@@ -371,6 +488,10 @@ impl State {
             }
             let mut process = TrackedProcess {
                 stat: file,
+                status: File::open(format!("/proc/{pid}/status")).ok(),
+                smaps_rollup: File::open(format!("/proc/{pid}/smaps_rollup")).ok(),
+                shared_excess: 0,
+                next_pss_reading: Instant::now(),
                 index: self.report.processes.len(),
                 threads: HashMap::new(),
                 rescan_threads: true,
@@ -382,6 +503,8 @@ impl State {
                 first_sample: index,
                 last_sample: index,
                 peak_rss_bytes: 0,
+                high_water_mark_bytes: 0,
+                peak_pss_bytes: 0,
                 cpu_s: 0.0,
             });
             discover_threads(pid, &mut process, &mut self.report.lanes, index);
@@ -420,9 +543,13 @@ fn discover_threads(pid: u32, process: &mut TrackedProcess, lanes: &mut Vec<Lane
             tid,
             TrackedThread {
                 schedstat,
+                stat: File::open(dir.join("stat")).ok(),
+                syscall: None,
+                dir,
                 comm_path,
                 lane: lanes.len(),
                 last_cpu_ns: 0,
+                last_delay_ns: 0,
             },
         );
         lanes.push(Lane {
@@ -437,61 +564,11 @@ fn discover_threads(pid: u32, process: &mut TrackedProcess, lanes: &mut Vec<Lane
             first_sample: index,
             cpu_us: Vec::new(),
             cpu_s: 0.0,
+            core_wait_us: Vec::new(),
+            seen: String::new(),
         });
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parallelism_timeline_sums_lanes_per_interval() {
-        let lane = |first_sample, cpu_us: Vec<u32>| Lane {
-            pid: 1,
-            tid: 1,
-            name: String::new(),
-            kind: LaneKind::Thread,
-            first_sample,
-            cpu_us,
-            cpu_s: 0.0,
-        };
-        let report = SamplerReport {
-            sample_times_us: vec![0, 10_000, 20_000, 30_000],
-            lanes: vec![
-                lane(0, vec![0, 10_000, 5_000, 0]),
-                lane(1, vec![10_000, 10_000]),
-            ],
-            ..SamplerReport::default()
-        };
-        assert_eq!(report.parallelism_timeline(), vec![2.0, 1.5, 0.0]);
-    }
-
-    #[test]
-    fn sampler_sees_its_own_process() {
-        // The test process leads no group of its own, so sample our own pid
-        // as the root: the tree is at least this process and its threads.
-        let me = std::process::id();
-        let sampler = Sampler::start(me, Instant::now(), DEFAULT_INTERVAL).unwrap();
-        std::thread::sleep(Duration::from_millis(100));
-        let report = sampler.stop();
-        // The first sample is taken as the thread starts; how many follow in
-        // 100 ms depends on the machine's load (the sampler runs at nice 19).
-        assert!(report.samples >= 1, "no sample");
-        assert!(report.processes.iter().any(|p| p.pid == me));
-        assert!(report.peak_memory_bytes > 0);
-        let main = report.lanes.iter().find(|l| l.tid == me).unwrap();
-        assert_eq!(main.kind, LaneKind::Process);
-        // The sampler thread itself is a lane, and it has used CPU.
-        assert!(
-            report
-                .lanes
-                .iter()
-                .any(|l| l.name == "gil-lab-sampler" && l.cpu_s > 0.0)
-        );
-        // Its cost is a figure of `cargo bench --bench measurement`, not a
-        // bound here: a thread started late on a busy machine samples once
-        // and spends most of its short life doing so.
-        assert!(report.cpu_s > 0.0 && report.overhead > 0.0);
-    }
-}
+mod tests;

@@ -114,7 +114,8 @@ fn scenario_table(run: &RunFile, summary: &RunSummary, scenario: &str, colour: b
             "end-to-end",
             "efficiency",
             "parallelism",
-            "peak memory",
+            "memory (PSS)",
+            "lock wait",
             "start + pool",
             "trials",
         ]);
@@ -153,6 +154,8 @@ fn scenario_table(run: &RunFile, summary: &RunSummary, scenario: &str, colour: b
                 _ => dash(),
             },
             cell.peak_memory_bytes.map_or_else(dash, format_bytes),
+            cell.thread_states
+                .map_or_else(dash, |s| format!("{:.0}%", s.lock_wait * 100.0)),
             cell.orchestration.as_ref().map_or_else(dash, |o| {
                 format!(
                     "{} + {}",

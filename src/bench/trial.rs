@@ -114,8 +114,11 @@ pub struct TrialOutcome {
     pub voluntary_context_switches: u64,
     /// Involuntary context switches of the tree (same scope as `user_s`).
     pub involuntary_context_switches: u64,
-    /// Largest resident memory of any single process of the tree, bytes
-    /// (`ru_maxrss`); the sampler's `peak_memory_bytes` is the tree's sum.
+    /// Largest `ru_maxrss` of any single process of the tree, bytes. Not the
+    /// workload's memory: on Linux `ru_maxrss` survives `exec`, so a child
+    /// forked from gil-lab reports at least gil-lab's RSS at the fork. Kept
+    /// for reference only; the trial's memory is the sampler's (PSS, and
+    /// each process's `VmHWM`).
     pub max_single_rss_bytes: u64,
     /// Process id of the child (also its process group id).
     pub pid: u32,
@@ -237,7 +240,8 @@ pub fn run_trial_with(
     let wall_s = ended.duration_since(started).as_secs_f64();
 
     let mut cleanup = clean_up_group(pgid);
-    let sampler = sampler.map(Sampler::stop).unwrap_or_default();
+    let mut sampler = sampler.map(Sampler::stop).unwrap_or_default();
+    sampler.started_monotonic_s = started_monotonic_s;
     // Descendants in process groups of their own (Ray's workers) were
     // orphaned when the group died, and came to gil-lab as the subreaper.
     let orphans = clean_up_orphans(&sampler.processes, pgid);

@@ -9,6 +9,7 @@ use crate::protocol::RunnerReport;
 use crate::run::record::{
     CellKey, Failure, FailureKind, Measurement, SCHEMA_VERSION, TrialRecord, TrialStatus,
 };
+use crate::run::thread_states;
 
 /// The work-phase parallelism needs a work phase this many samples long.
 const MIN_WINDOW_SAMPLES: f64 = 10.0;
@@ -43,6 +44,12 @@ pub(crate) fn finished(
             .then(|| judgement.runner.as_ref().map(|r| r.digest.clone()))
             .flatten()
     });
+    let mut warnings = judgement.warnings;
+    if let Some(runner) = &judgement.runner
+        && let Some(disagreement) = memory_disagreement(outcome, runner)
+    {
+        warnings.push(disagreement);
+    }
     let keep_stderr = judgement.status == TrialStatus::Failed || !outcome.stderr.trim().is_empty();
     TrialRecord {
         schema: SCHEMA_VERSION,
@@ -62,7 +69,7 @@ pub(crate) fn finished(
         } else {
             String::new()
         },
-        warnings: judgement.warnings,
+        warnings,
         timeline: Some(outcome.sampler.clone()),
         round: None,
     }
@@ -133,19 +140,74 @@ fn work_parallelism(outcome: &TrialOutcome, report: &RunnerReport) -> Option<f64
     Some(cpu_us / (to - from))
 }
 
+/// How far gil-lab's and the runner's figures for the runner's own
+/// high-water mark may differ: 10% and 1 MiB.
+const MEMORY_TOLERANCE: (f64, u64) = (0.10, 1 << 20);
+
+/// A warning when gil-lab's high-water mark of the runner process (`VmHWM`
+/// at its last sample) and the one the runner reported at its end disagree:
+/// gil-lab's cannot exceed it (the mark only grows), and the runner's can
+/// exceed it only by what grew after the last sample (teardown).
+fn memory_disagreement(outcome: &TrialOutcome, runner: &RunnerReport) -> Option<String> {
+    let theirs = runner.high_water_mark_bytes?;
+    let mine = outcome
+        .sampler
+        .processes
+        .iter()
+        .find(|p| p.pid == outcome.pid)?
+        .high_water_mark_bytes;
+    if mine == 0 || theirs == 0 {
+        return None;
+    }
+    let (share, floor) = MEMORY_TOLERANCE;
+    let limit = |x: u64| x + ((x as f64 * share) as u64).max(floor);
+    let mib = |b: u64| b as f64 / (1 << 20) as f64;
+    if mine > limit(theirs) {
+        Some(format!(
+            "gil-lab measured a high-water mark of {:.1} MiB for the runner, which reported {:.1} MiB itself: the trial's memory figure may include memory that is not the workload's",
+            mib(mine),
+            mib(theirs)
+        ))
+    } else if theirs > limit(mine) && outcome.sampler.samples >= 10 {
+        Some(format!(
+            "the runner reported a high-water mark of {:.1} MiB, gil-lab saw at most {:.1} MiB: memory peaked after the last sample, so the trial's memory figure is low",
+            mib(theirs),
+            mib(mine)
+        ))
+    } else {
+        None
+    }
+}
+
 /// What gil-lab measured of a trial from outside, with the work-phase
-/// parallelism when the runner reported its tasks.
+/// parallelism and thread states when the runner reported its tasks.
 fn measurement(outcome: &TrialOutcome, report: Option<&RunnerReport>) -> Measurement {
     let sampler = &outcome.sampler;
+    // The largest high-water mark of a single process: each process's own
+    // (`VmHWM`, reset by `exec`), never `ru_maxrss`, which carries
+    // gil-lab's RSS into the child it forks.
+    let high_water_mark = sampler
+        .processes
+        .iter()
+        .map(|p| p.high_water_mark_bytes)
+        .chain(report.and_then(|r| r.high_water_mark_bytes))
+        .max()
+        .unwrap_or(0);
     Measurement {
         wall_s: outcome.wall_s,
         user_s: outcome.user_s,
         sys_s: outcome.sys_s,
         parallelism: outcome.parallelism(),
         work_parallelism: report.and_then(|r| work_parallelism(outcome, r)),
-        // The sampler's sum over processes; a trial too short for a single
-        // sample falls back on the largest single process.
-        peak_memory_bytes: sampler.peak_memory_bytes.max(outcome.max_single_rss_bytes),
+        // The tree's PSS; a trial too short for a single sample falls back
+        // on the largest high-water mark.
+        peak_memory_bytes: if sampler.peak_memory_bytes > 0 {
+            sampler.peak_memory_bytes
+        } else {
+            high_water_mark
+        },
+        peak_rss_bytes: Some(sampler.peak_rss_bytes.max(high_water_mark)),
+        thread_states: report.and_then(|r| thread_states::work_shares(sampler, r)),
         voluntary_context_switches: outcome.voluntary_context_switches,
         involuntary_context_switches: outcome.involuntary_context_switches,
         samples: u64::from(sampler.samples),
@@ -195,6 +257,8 @@ mod tests {
                     first_sample: 0,
                     cpu_us: cpu,
                     cpu_s: 0.12,
+                    core_wait_us: Vec::new(),
+                    seen: String::new(),
                 }],
                 ..SamplerReport::default()
             },
@@ -205,6 +269,7 @@ mod tests {
             worker: "thread-0".into(),
             start,
             end,
+            tid: None,
             result: Vec::new(),
             node: None,
         };

@@ -263,9 +263,9 @@ pub fn memory_chart(
     const MIB: f64 = 1024.0 * 1024.0;
     let text = CellBarsText {
         id: format!("{scenario}-memory"),
-        title: "Peak memory per cell",
-        caption: "Median over trials of the peak of the summed resident memory of the whole process tree (every worker process counted). Processes pay for one interpreter each; threads share one.",
-        x_desc: "peak memory of the process tree (MiB)",
+        title: "Peak memory (PSS) per cell",
+        caption: "Shown: PSS (proportional set size), not RSS. Median over trials of the peak memory of the whole process tree, every worker process counted, with the pages that processes share after fork counted once (the summed RSS, in the table of cells, counts them once per process). Processes pay for one interpreter each; threads share one.",
+        x_desc: "peak PSS of the process tree (MiB)",
     };
     cell_bars_chart(
         loaded,
@@ -274,9 +274,12 @@ pub fn memory_chart(
         |c| {
             let bytes = c.peak_memory_bytes?;
             let tooltip = format!(
-                "{}: peak memory {} (median of {} trials)",
+                "{}: peak memory {} PSS{} (median of {} trials)",
                 describe(&loaded.run, &c.cell),
                 format_bytes(bytes),
+                c.peak_rss_bytes
+                    .map(|rss| format!(", {} summed RSS", format_bytes(rss)))
+                    .unwrap_or_default(),
                 c.trials
             );
             Some((bytes as f64 / MIB, None, tooltip))

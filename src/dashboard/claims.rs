@@ -241,6 +241,7 @@ pub fn check(loaded: &LoadedRun, summary: &RunSummary) -> ClaimsCheck {
         .collect();
     scenarios.dedup();
     let mut measured = Vec::new();
+    let rounds = crate::run::pairing::Rounds::new(&loaded.trials);
     for ft in interpreters
         .iter()
         .filter(|i| i.gil_mode() == GilMode::FreeThreaded)
@@ -259,7 +260,16 @@ pub fn check(loaded: &LoadedRun, summary: &RunSummary) -> ClaimsCheck {
                 if mine.is_empty() || theirs.is_empty() {
                     continue;
                 }
-                let time_ratio = stats::ratio_of_medians(&mine, &theirs, 0x636c_6169_6d73);
+                // Paired over the rounds both sequential cells ran in.
+                let key = |interpreter: &str| crate::run::record::CellKey {
+                    scenario: scenario.to_string(),
+                    interpreter: interpreter.to_string(),
+                    approach: crate::vocabulary::Approach::Sequential,
+                    workers: 1,
+                };
+                let pairs = rounds.pairs(&key(&subject.id), &key(&baseline.id), |t| t.work_s());
+                let time_ratio = stats::paired_ratio(&pairs)
+                    .unwrap_or_else(|| stats::ratio_of_medians(&mine, &theirs, 0x636c_6169_6d73));
                 let memory_ratio = match (my_memory, their_memory) {
                     (Some(a), Some(b)) if b > 0 => Some(a as f64 / b as f64),
                     _ => None,

@@ -21,10 +21,23 @@ use super::claims::{self, ClaimsCheck};
 use super::drawing::Chart;
 use super::timeline::{self, TimelineSet};
 use super::verdict::{self, VerdictView};
+use crate::run::thread_states::ThreadState;
+
 use super::views::{
     CellRow, Fact, GilMode, InterpreterView, RowText, RunInfo, WarningView, median_estimate,
     ratio_text, seconds_text,
 };
+
+/// One thread state in the timelines' key.
+#[derive(Debug, Clone, Serialize)]
+pub struct StateLegend {
+    /// `waiting on a lock`.
+    pub name: &'static str,
+    /// CSS colour.
+    pub color: &'static str,
+    /// One line for someone who never heard of the GIL.
+    pub explanation: &'static str,
+}
 
 /// Everything the dashboard of one run shows.
 #[derive(Debug, Clone, Serialize)]
@@ -53,6 +66,9 @@ pub struct Dashboard {
     /// Why the timelines may show turns where there should be none: the
     /// machine was busy with other programs when the run started.
     pub busy_machine: Option<String>,
+    /// The key of the thread-state timelines: each state, its colour and
+    /// one line on what it means.
+    pub state_legend: Vec<StateLegend>,
     /// Which approach and interpreter to use per scenario, from this run's
     /// numbers (the same advice as `gil-lab advise`).
     pub advice: crate::advise::Advice,
@@ -168,6 +184,10 @@ fn cell_row(loaded: &LoadedRun, c: &CellSummary) -> CellRow {
             .as_ref()
             .map_or_else(dash, |p| format!("{:.2}", p.median)),
         peak_memory: c.peak_memory_bytes.map_or_else(dash, format_bytes),
+        peak_rss: c.peak_rss_bytes.map_or_else(dash, format_bytes),
+        lock_wait: c
+            .thread_states
+            .map_or_else(dash, |s| format!("{:.0}%", s.lock_wait * 100.0)),
         orchestration: orchestration_s.map_or_else(dash, format_seconds),
     };
     CellRow {
@@ -188,6 +208,8 @@ fn cell_row(loaded: &LoadedRun, c: &CellSummary) -> CellRow {
         parallelism: c.parallelism.as_ref().map(|p| p.median),
         work_parallelism: c.work_parallelism.as_ref().map(|p| p.median),
         peak_memory_bytes: c.peak_memory_bytes,
+        peak_rss_bytes: c.peak_rss_bytes,
+        lock_wait: c.thread_states.map(|s| s.lock_wait),
         orchestration_s,
         trials: c.trials,
         failed: c.failed,
@@ -376,6 +398,14 @@ pub fn build(loaded: &LoadedRun) -> anyhow::Result<Dashboard> {
     Ok(Dashboard {
         advice,
         busy_machine: busy_machine(&run.machine, run.settings.usable_cores),
+        state_legend: ThreadState::ALL
+            .iter()
+            .map(|&s| StateLegend {
+                name: s.words(),
+                color: s.color(),
+                explanation: s.explanation(),
+            })
+            .collect(),
         title: format!("gil-lab run of {}", readable_time(&run.started_at)),
         run: info,
         lesson: crate::run::lesson::lesson(run, summary),

@@ -23,7 +23,7 @@ use crate::run::record::{CellSummary, InterpreterKind, InterpreterRecord, TrialR
 use crate::run::timeline::SamplerReport;
 use crate::vocabulary::Approach;
 
-use super::swimlanes::draw;
+use super::swimlanes::{Shown, draw};
 use super::trial_timeline::{Prepared, TimelineView, prepare};
 use super::views::GilMode;
 
@@ -186,7 +186,7 @@ pub fn scenario_timelines(
     let mut svgs = BTreeMap::new();
     let mut set = TimelineSet::default();
     for p in prepared_headline {
-        svgs.insert(p.view.id.clone(), draw(&p, x_max, cores)?);
+        insert_svgs(&mut svgs, &p, x_max, cores)?;
         set.headline.push(p.view);
     }
     let has_free_threads = set
@@ -206,7 +206,7 @@ pub fn scenario_timelines(
     for (interpreter, prepared) in prepared_groups {
         let mut timelines = Vec::new();
         for p in prepared {
-            svgs.insert(p.view.id.clone(), draw(&p, x_max, cores)?);
+            insert_svgs(&mut svgs, &p, x_max, cores)?;
             timelines.push(p.view);
         }
         set.groups.push(TimelineGroup {
@@ -216,6 +216,24 @@ pub fn scenario_timelines(
         });
     }
     Ok((set, svgs))
+}
+
+/// A timeline's SVGs: the CPU-use view under its id, and the thread-state
+/// view under `<id>-states` when the trial's threads have states.
+fn insert_svgs(
+    svgs: &mut BTreeMap<String, String>,
+    p: &Prepared,
+    x_max: f64,
+    cores: u32,
+) -> Result<()> {
+    svgs.insert(p.view.id.clone(), draw(p, x_max, cores, Shown::CpuUse)?);
+    if !p.states.is_empty() {
+        svgs.insert(
+            format!("{}-states", p.view.id),
+            draw(p, x_max, cores, Shown::States)?,
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -272,7 +290,7 @@ mod tests {
         // The main thread is idle (1 ms per 10 ms is 10% of a core, above the
         // idle share) and drawn; the two threads too.
         assert_eq!(gil.view.lanes.len(), 3);
-        let svg = draw(&gil, 0.5, 2).unwrap();
+        let svg = draw(&gil, 0.5, 2, Shown::CpuUse).unwrap();
         assert!(
             svg.contains("<polygon") || svg.contains("<path"),
             "no area drawn"

@@ -1,7 +1,9 @@
 //! One trial's parallelism timeline, prepared for drawing: one lane per
-//! thread (and per worker process) with its share of a core over time, the
-//! whole tree's cores busy, and how to read it (taking turns or side by
-//! side). Long trials are downsampled by merging consecutive sample
+//! thread (and per worker process) with its share of a core over time and
+//! what it was doing (its thread states: running, waiting for a core, on a
+//! lock, on I/O), the agent tasks it ran (the runner's task times placed on
+//! the sampler's clock), the whole tree's cores busy, and how to read it
+//! (taking turns or side by side). Long trials are downsampled by merging consecutive sample
 //! intervals into groups (CPU summed, divided by the group's length), so
 //! that the report stays small and the picture exact in total CPU. Idle
 //! helper threads (pool managers) are left out and counted. Drawn by
@@ -13,7 +15,10 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::run::record::{InterpreterRecord, TrialRecord};
-use crate::run::timeline::{LaneKind, SamplerReport};
+use crate::run::thread_states::{StateShares, StateTimes, interval_times, worker_shares};
+use crate::run::timeline::{Lane, LaneKind, SamplerReport};
+
+use crate::vocabulary::Approach;
 
 use super::views::GilMode;
 
@@ -54,6 +59,11 @@ pub struct TimelineView {
     pub overlap: f64,
     /// How to read it, in one sentence.
     pub reading: String,
+    /// The worker threads' state shares over the work phase (the trial's
+    /// `thread_states`), when sampled.
+    pub states: Option<StateShares>,
+    /// How to read the state view, in one sentence.
+    pub states_reading: Option<String>,
 }
 
 /// One swimlane.
@@ -69,6 +79,8 @@ pub struct LaneView {
     pub tid: u32,
     /// CPU time it used, seconds.
     pub cpu_s: f64,
+    /// Its state shares over its working window (worker threads only).
+    pub states: Option<StateShares>,
 }
 
 /// One lane's utilisation per group: (start s, end s, cores).
@@ -186,6 +198,7 @@ fn lanes_of(report: &SamplerReport) -> (Vec<KeptLane>, usize) {
                 pid: lane.pid,
                 tid: lane.tid,
                 cpu_s: lane.cpu_s,
+                states: None,
             },
             cpu,
         ));
@@ -203,6 +216,36 @@ pub struct Prepared {
     pub total: Steps,
     /// Colour index per lane (one colour per process).
     pub colors: Vec<usize>,
+    /// Per lane, per group: (start s, end s, time in each state); empty
+    /// when the timeline has no thread states.
+    pub states: Vec<Vec<(f64, f64, StateTimes)>>,
+    /// Per lane, the agent tasks it ran: (start s, end s, `planner #3`).
+    pub tasks: Vec<Vec<(f64, f64, String)>>,
+}
+
+/// A lane's time in each state per group of intervals (only the intervals
+/// in which it existed).
+fn grouped_states(
+    lane: &Lane,
+    spans: &[(f64, f64)],
+    groups: &[(usize, usize)],
+) -> Vec<(f64, f64, StateTimes)> {
+    let first = lane.first_sample as usize;
+    groups
+        .iter()
+        .filter_map(|&(a, b)| {
+            let mut times = StateTimes::default();
+            let mut seen = None::<(f64, f64)>;
+            // The lane's first interval runs from its thread's start: left out.
+            let (from, to) = (a.max(first + 1), b.min(first + lane.cpu_us.len()));
+            for (i, &(s, e)) in spans.iter().enumerate().take(to).skip(from) {
+                times.add(&interval_times(lane, i - first, (e - s) * 1e6), 1.0);
+                seen = Some(seen.map_or((s, e), |(s0, _)| (s0, e)));
+            }
+            let (s, e) = seen?;
+            (times.total() > 0.0).then_some((s, e, times))
+        })
+        .collect()
 }
 
 /// One trial's timeline prepared for drawing: `groups` sample groups per
@@ -221,7 +264,7 @@ pub(super) fn prepare(
     }
     let spans = intervals(report);
     let grouped = grouping(n, groups);
-    let (kept, hidden) = lanes_of(report);
+    let (mut kept, hidden) = lanes_of(report);
     if kept.is_empty() {
         return None;
     }
@@ -292,6 +335,75 @@ pub(super) fn prepare(
             overlap * 100.0
         )
     };
+    let by_tid = |tid: u32| report.lanes.iter().find(|l| l.tid == tid);
+    let has_states = report.lanes.iter().any(|l| !l.seen.is_empty());
+    let states: Vec<Vec<(f64, f64, StateTimes)>> = if has_states {
+        kept.iter()
+            .map(|(view, _)| {
+                by_tid(view.tid)
+                    .map_or_else(Vec::new, |lane| grouped_states(lane, &spans, &grouped))
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let runner = trial.runner.as_ref();
+    let offset = runner.map_or(0.0, |r| r.clock_t0 - report.started_monotonic_s);
+    let tasks: Vec<Vec<(f64, f64, String)>> = kept
+        .iter()
+        .map(|(view, _)| {
+            runner
+                .map(|r| {
+                    r.tasks
+                        .iter()
+                        .filter(|t| t.tid == Some(view.tid))
+                        .map(|t| {
+                            (
+                                offset + t.start,
+                                offset + t.end,
+                                format!("{} #{}", t.agent, t.index),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
+        .collect();
+    let lane_states: Vec<(u32, StateShares)> = runner
+        .map(|r| {
+            worker_shares(report, r)
+                .into_iter()
+                .map(|(lane, s)| (lane.tid, s))
+                .collect()
+        })
+        .unwrap_or_default();
+    for (view, _) in &mut kept {
+        view.states = lane_states
+            .iter()
+            .find(|(tid, _)| *tid == view.tid)
+            .map(|(_, s)| *s);
+    }
+    let shares = trial.measurement.as_ref().and_then(|m| m.thread_states);
+    let states_reading = shares.map(|s| {
+        // Only threads of one process contend for one GIL.
+        let gil = matches!(
+            trial.cell.approach,
+            Approach::Threads | Approach::AsyncioThreads
+        ) && interpreter.gil_mode() != GilMode::FreeThreaded
+            && trial.runner.as_ref().and_then(|r| r.gil_seen_on()) != Some(false);
+        let lock = if gil {
+            "waiting on a lock (the GIL)"
+        } else {
+            "waiting on a lock"
+        };
+        format!(
+            "the threads that ran tasks spent {:.0}% of their time running, {:.0}% {lock}, {:.0}% waiting for a core, {:.0}% waiting on I/O",
+            s.running * 100.0,
+            s.lock_wait * 100.0,
+            s.core_wait * 100.0,
+            s.io_wait * 100.0
+        )
+    });
     let mut pids: Vec<u32> = Vec::new();
     let colors = kept
         .iter()
@@ -317,10 +429,14 @@ pub(super) fn prepare(
             peak_cores,
             overlap,
             reading,
+            states: shares,
+            states_reading,
         },
         lanes,
         total,
         colors,
+        states,
+        tasks,
     })
 }
 
@@ -364,6 +480,8 @@ pub(super) mod fixtures {
             first_sample: first,
             cpu_us,
             cpu_s,
+            core_wait_us: Vec::new(),
+            seen: String::new(),
         }
     }
 

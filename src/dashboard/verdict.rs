@@ -1,14 +1,17 @@
 //! The verdict per scenario in one sentence ("cpu: free-threaded threads,
 //! 1.93× at 2 workers, 0.4× the memory of processes"), with the evidence
-//! behind it. The winner and the ties come from the run's summary (rank
-//! tests in `stats`); this module only words them.
+//! behind it. The winner, the ties and whether the verdict was decided come
+//! from the run's summary (`run::verdict`, paired rounds); this module only
+//! words them.
 
 use serde::Serialize;
 
 use crate::run::LoadedRun;
 use crate::run::format::describe;
 use crate::run::format::{format_bytes, format_seconds};
-use crate::run::record::{CellKey, CellSummary, InterpreterKind, InterpreterRecord, RunSummary};
+use crate::run::record::{
+    CellKey, CellSummary, Decision, InterpreterKind, InterpreterRecord, RunSummary,
+};
 use crate::vocabulary::Approach;
 
 use super::views::{GilMode, median_estimate, ratio_text, seconds_text};
@@ -139,17 +142,22 @@ pub fn verdicts(loaded: &LoadedRun, summary: &RunSummary) -> Vec<VerdictView> {
             let others = |n: usize| {
                 format!("{n} other cell{}", if n == 1 { " is" } else { "s are" })
             };
+            let how = match v.decision() {
+                Decision::Tie => format!("equivalent within ±{:.0}%", v.margin * 100.0),
+                _ => "not yet separated from it (the run ended undecided)".to_string(),
+            };
             // A tie leads with the tie: the fastest median is not a winner.
             let sentence = match (winner.cell.is_baseline(), tie) {
                 (true, false) => format!(
                     "{scenario}: sequential — no concurrent approach was faster than running the agents one after another"
                 ),
                 (true, true) => format!(
-                    "{scenario}: no approach was measurably faster than sequential — {} within noise of it",
+                    "{scenario}: no approach was measurably faster than sequential — {} {how}",
                     others(v.tied_with.len())
                 ),
                 (false, true) => format!(
-                    "{scenario}: a tie — {} has the fastest median, {}, but {} within noise of it",
+                    "{scenario}: {} — {} has the fastest median, {}, but {} {how}",
+                    if v.decision() == Decision::Tie { "a tie" } else { "undecided" },
                     parts[0],
                     parts[1..].join(", "),
                     others(v.tied_with.len())

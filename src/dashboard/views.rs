@@ -131,8 +131,12 @@ pub struct CellRow {
     pub parallelism: Option<f64>,
     /// Median parallelism during the work phase alone.
     pub work_parallelism: Option<f64>,
-    /// Median peak memory of the tree, bytes.
+    /// Median peak memory of the tree (PSS), bytes.
     pub peak_memory_bytes: Option<u64>,
+    /// Median peak summed RSS of the tree, bytes.
+    pub peak_rss_bytes: Option<u64>,
+    /// Lock-wait share of the worker threads' time (work phase).
+    pub lock_wait: Option<f64>,
     /// Orchestration cost (everything but the work phase), seconds.
     pub orchestration_s: Option<f64>,
     /// Measured trials.
@@ -166,6 +170,10 @@ pub struct RowText {
     pub work_parallelism: String,
     /// `45.2 MiB`.
     pub peak_memory: String,
+    /// The summed RSS, the same way.
+    pub peak_rss: String,
+    /// `48%`.
+    pub lock_wait: String,
     /// `52.0 ms`.
     pub orchestration: String,
 }

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use clap::Args;
 
 use super::{ExportFormat, ExportManager};
@@ -32,6 +32,13 @@ pub struct ExportArgs {
     /// Write a pyperf-compatible JSON file (one benchmark per cell) to FILE.
     #[arg(long, value_name = "FILE")]
     pub pyperf: Option<PathBuf>,
+
+    /// Write one trial's timeline (threads as tracks, their states and agent
+    /// tasks as slices) as Chrome trace-event JSON to FILE, for Perfetto
+    /// (ui.perfetto.dev) or chrome://tracing. TRIAL_INDEX is the trial's
+    /// `index` in trials.jsonl.
+    #[arg(long, num_args = 2, value_names = ["TRIAL_INDEX", "FILE"])]
+    pub trace: Option<Vec<String>>,
 }
 
 /// Runs `gil-lab export`.
@@ -41,10 +48,20 @@ pub fn run(args: ExportArgs) -> Result<ExitCode> {
     exports.add(ExportFormat::Csv, args.csv.as_deref());
     exports.add(ExportFormat::Markdown, args.markdown.as_deref());
     exports.add(ExportFormat::Pyperf, args.pyperf.as_deref());
-    if exports.is_empty() {
-        bail!("nothing to export: give at least one of --json, --csv, --markdown, --pyperf FILE");
+    if exports.is_empty() && args.trace.is_none() {
+        bail!(
+            "nothing to export: give at least one of --json, --csv, --markdown, --pyperf FILE or --trace TRIAL_INDEX FILE"
+        );
     }
     let run = directory::load(&args.run)?;
     exports.write(&run)?;
+    if let Some([index, file]) = args.trace.as_deref() {
+        let index: u64 = index.parse().map_err(|_| {
+            anyhow::anyhow!("--trace takes a trial index (a number from trials.jsonl) then a file, got {index:?}")
+        })?;
+        let trace = super::trace::trace(&run, index)?;
+        let text = serde_json::to_vec(&trace)?;
+        std::fs::write(file, text).with_context(|| format!("cannot write {file}"))?;
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -43,7 +43,15 @@ struct Row<'a> {
     user_s: Option<f64>,
     sys_s: Option<f64>,
     parallelism: Option<f64>,
+    /// The trial's memory: the tree's peak PSS.
     peak_memory_bytes: Option<u64>,
+    /// The tree's peak summed RSS, beside it.
+    peak_rss_bytes: Option<u64>,
+    running_share: Option<f64>,
+    core_wait_share: Option<f64>,
+    lock_wait_share: Option<f64>,
+    io_wait_share: Option<f64>,
+    other_share: Option<f64>,
     voluntary_context_switches: Option<u64>,
     involuntary_context_switches: Option<u64>,
     gil_enabled_start: Option<bool>,
@@ -67,6 +75,7 @@ fn row<'a>(run: &'a LoadedRun, trial: &'a TrialRecord) -> Row<'a> {
     let measurement = trial.measurement.as_ref();
     let runner = trial.runner.as_ref();
     let sharing = runner.and_then(|r| r.sharing.as_ref());
+    let states = measurement.and_then(|m| m.thread_states);
     Row {
         trial: trial.index,
         scenario: &trial.cell.scenario,
@@ -98,6 +107,12 @@ fn row<'a>(run: &'a LoadedRun, trial: &'a TrialRecord) -> Row<'a> {
         sys_s: measurement.map(|m| m.sys_s),
         parallelism: measurement.map(|m| m.parallelism),
         peak_memory_bytes: measurement.map(|m| m.peak_memory_bytes),
+        peak_rss_bytes: measurement.and_then(|m| m.peak_rss_bytes),
+        running_share: states.map(|s| s.running),
+        core_wait_share: states.map(|s| s.core_wait),
+        lock_wait_share: states.map(|s| s.lock_wait),
+        io_wait_share: states.map(|s| s.io_wait),
+        other_share: states.map(|s| s.other),
         voluntary_context_switches: measurement.map(|m| m.voluntary_context_switches),
         involuntary_context_switches: measurement.map(|m| m.involuntary_context_switches),
         gil_enabled_start: runner.and_then(|r| r.gil_enabled_start),

@@ -42,9 +42,9 @@ fn estimate(estimate: Option<&Estimate>, suffix: &str) -> String {
 /// A scenario's cells as table rows.
 fn table(out: &mut String, run: &LoadedRun, cells: &[&CellSummary]) {
     out.push_str(
-        "| interpreter | approach | workers | work phase (median, 95% CI) | speedup | end-to-end speedup | efficiency | parallelism | peak memory | trials |\n",
+        "| interpreter | approach | workers | work phase (median, 95% CI) | speedup | end-to-end speedup | efficiency | parallelism | memory (PSS) | lock wait | trials |\n",
     );
-    out.push_str("|---|---|---:|---|---|---|---|---|---:|---:|\n");
+    out.push_str("|---|---|---:|---|---|---|---|---|---:|---:|---:|\n");
     for cell in cells {
         let key = &cell.cell;
         let interpreter = run
@@ -67,26 +67,28 @@ fn table(out: &mut String, run: &LoadedRun, cells: &[&CellSummary]) {
         let memory = cell
             .peak_memory_bytes
             .map_or_else(|| "—".to_string(), format_bytes);
+        let lock_wait = cell.thread_states.map_or_else(
+            || "—".to_string(),
+            |s| format!("{:.0}%", s.lock_wait * 100.0),
+        );
+        let noise = if cell.speedup_flag.is_some() {
+            " ⚠ noise (beyond the cores)"
+        } else {
+            ""
+        };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {}{noise} | {} | {} | {} | {} | {} | {} |",
             cell_text(interpreter),
             cell_text(key.approach.name()),
             key.workers,
             cell_text(&work),
-            format!(
-                "{}{}",
-                estimate(cell.speedup.as_ref(), "×"),
-                if cell.speedup_flag.is_some() {
-                    " ⚠ noise (beyond the cores)"
-                } else {
-                    ""
-                }
-            ),
+            estimate(cell.speedup.as_ref(), "×"),
             estimate(cell.end_to_end_speedup.as_ref(), "×"),
             estimate(cell.efficiency.as_ref(), ""),
             parallelism,
             memory,
+            lock_wait,
             cell.trials,
         );
     }

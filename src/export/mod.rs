@@ -9,6 +9,7 @@ mod csv;
 mod json;
 mod markdown;
 mod pyperf;
+pub mod trace;
 
 use std::path::{Path, PathBuf};
 

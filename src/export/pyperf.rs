@@ -88,7 +88,14 @@ fn trial_run(trial: &TrialRecord) -> Result<Option<Value>> {
     if let Some(measurement) = &trial.measurement {
         metadata
             .number("duration", measurement.wall_s.max(0.0))
-            .number("mem_max_rss", measurement.peak_memory_bytes);
+            // pyperf's key means RSS: the tree's summed RSS goes there (the
+            // PSS, gil-lab's "memory", is in the other exports).
+            .number(
+                "mem_max_rss",
+                measurement
+                    .peak_rss_bytes
+                    .unwrap_or(measurement.peak_memory_bytes),
+            );
     }
     Ok(Some(
         json!({ "metadata": metadata.take(), "values": [work] }),

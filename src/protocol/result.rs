@@ -72,6 +72,10 @@ pub struct TaskReport {
     pub start: f64,
     /// End, seconds since the runner's `clock_t0`.
     pub end: f64,
+    /// The OS thread id (`gettid`, Python's `threading.get_native_id()`)
+    /// of the thread that ran it: which lane of the timeline it belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tid: Option<u32>,
     /// The task's results (summarised by the digest: [`parse`] drops them,
     /// so they are not kept with the trial).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -162,6 +166,11 @@ pub struct RunnerReport {
     /// `ray`: the orchestration steps and where the workers ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub orchestration: Option<Orchestration>,
+    /// The runner process's own high-water mark of resident memory at its
+    /// end (`VmHWM` of `/proc/self/status`), bytes; `None` where it cannot
+    /// read it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub high_water_mark_bytes: Option<u64>,
 }
 
 impl RunnerReport {
@@ -264,6 +273,9 @@ pub struct TrialResult {
     pub tasks: Vec<TaskReport>,
     /// 16 lowercase hex digits (null unless `success`).
     pub digest: Option<String>,
+    /// The twin process's own high-water mark of resident memory
+    /// (`VmHWM`), bytes, at its end.
+    pub high_water_mark_bytes: Option<u64>,
     /// With `skipped`: why.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -289,6 +301,7 @@ impl TrialResult {
             sharing: None,
             tasks: Vec::new(),
             digest: None,
+            high_water_mark_bytes: None,
             reason: None,
             error: None,
         }

@@ -12,6 +12,7 @@ use crate::run::record::{
     CellKey, CellState, CellSummary, Drift, FailureKind, Orchestration, RunFile, RunSummary,
     SpeedupFlag, StopReason, Totals, TrialRecord, TrialStatus, Warning, WarningKind,
 };
+use crate::run::thread_states::StateShares;
 use crate::run::{verdict, warnings};
 use crate::stats::{self, Estimate, Summary};
 use crate::vocabulary::scenario_uses_llm;
@@ -149,6 +150,14 @@ fn cell_summary(
         .iter()
         .filter_map(|t| t.measurement.as_ref().map(|m| m.peak_memory_bytes as f64))
         .collect();
+    let rss: Vec<f64> = mine
+        .iter()
+        .filter_map(|t| Some(t.measurement.as_ref()?.peak_rss_bytes? as f64))
+        .collect();
+    let thread_states: Vec<StateShares> = mine
+        .iter()
+        .filter_map(|t| t.measurement.as_ref()?.thread_states)
+        .collect();
     let gil_states: Vec<bool> = mine
         .iter()
         .filter_map(|t| t.runner.as_ref()?.gil_seen_on())
@@ -175,6 +184,8 @@ fn cell_summary(
         work_parallelism: (!work_parallelism.is_empty())
             .then(|| Summary::of(&work_parallelism, seed ^ 4)),
         peak_memory_bytes: (!memory.is_empty()).then(|| stats::median(&memory) as u64),
+        peak_rss_bytes: (!rss.is_empty()).then(|| stats::median(&rss) as u64),
+        thread_states: StateShares::mean(&thread_states),
         orchestration: orchestration(&mine),
         digest: mine
             .iter()

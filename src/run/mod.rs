@@ -12,6 +12,8 @@
 //! - [`format`]: how every view writes times, sizes and ratios;
 //! - [`timeline`]: what the sampler saw of a trial's process tree;
 //! - [`cluster_steps`]: a ray cell's orchestration steps on its cluster;
+//! - [`thread_states`]: what threads were doing (running, waiting for a
+//!   core, on a lock, on I/O) and their shares of a window;
 //! - [`machine`]: what the machine was when the run started.
 //!
 //! Dependencies point one way: this module uses the statistics (`stats`),
@@ -32,6 +34,7 @@ pub mod machine;
 pub mod pairing;
 pub mod record;
 pub mod summary;
+pub mod thread_states;
 pub mod timeline;
 pub mod verdict;
 pub mod warnings;

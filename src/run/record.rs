@@ -15,6 +15,7 @@ use crate::interpreters::facts::Facts;
 use crate::protocol::RunnerReport;
 use crate::protocol::TrialSpec;
 use crate::run::machine::MachineInfo;
+use crate::run::thread_states::StateShares;
 use crate::run::timeline::SamplerReport;
 use crate::vocabulary::{Approach, GilMode};
 
@@ -287,8 +288,22 @@ pub struct Measurement {
     /// its length. Absent when the window is shorter than 10 samples.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub work_parallelism: Option<f64>,
-    /// Peak of the summed resident memory of every process of the tree, bytes.
+    /// The trial's memory: the peak of the tree's proportional set size (PSS,
+    /// summed over its processes; pages shared after `fork` count once),
+    /// bytes. A trial too short to be sampled falls back on the largest
+    /// high-water mark (`VmHWM`) of a process of the tree.
     pub peak_memory_bytes: u64,
+    /// Peak of the tree's summed resident memory (RSS; shared pages count
+    /// once per process), at least the largest single process's high-water
+    /// mark, bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_rss_bytes: Option<u64>,
+    /// Shares of the worker threads' time during the work phase spent
+    /// running, waiting for a core, on a lock, on I/O, or otherwise
+    /// (`run::thread_states`). Absent without a work phase long enough or a
+    /// sampled timeline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread_states: Option<StateShares>,
     /// Voluntary context switches of the tree.
     pub voluntary_context_switches: u64,
     /// Involuntary context switches of the tree.

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::record::CellKey;
+use crate::run::thread_states::StateShares;
 use crate::stats::{Estimate, Summary};
 
 /// Which condition stopped repeating a cell.
@@ -134,8 +135,18 @@ pub struct CellSummary {
     /// Parallelism during the work phase, per trial (see [`Measurement`]).
     #[serde(default)]
     pub work_parallelism: Option<Summary>,
-    /// Median over trials of the tree's peak memory, bytes.
+    /// Median over trials of the tree's peak memory (PSS: pages shared
+    /// after `fork` count once), bytes: the cell's "memory".
     pub peak_memory_bytes: Option<u64>,
+    /// Median over trials of the tree's peak summed RSS (shared pages once
+    /// per process), bytes, beside the PSS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_rss_bytes: Option<u64>,
+    /// Mean over trials of the worker threads' state shares in the work
+    /// phase; `lock_wait` is the cell's lock-wait share (under the GIL: GIL
+    /// contention).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread_states: Option<StateShares>,
     /// Orchestration cost, apart from steady work.
     pub orchestration: Option<Orchestration>,
     /// The digest its trials reported (when they agree with the reference).

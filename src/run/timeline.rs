@@ -1,7 +1,8 @@
 //! What the sampler saw of a trial's process tree, as stored with the trial
-//! (`TrialRecord::timeline`): the per-thread CPU timeline, memory over time
-//! and the processes seen. `bench`'s sampler fills it in; the dashboard draws
-//! it.
+//! (`TrialRecord::timeline`): the per-thread CPU timeline and thread states,
+//! memory over time (PSS and RSS) and the processes seen. `bench`'s sampler
+//! fills it in; the dashboard draws it, [`super::thread_states`] reads the
+//! states.
 
 use serde::{Deserialize, Serialize};
 
@@ -16,14 +17,35 @@ pub struct SamplerReport {
     pub mean_interval_s: f64,
     /// Time of each sample, microseconds since the trial's spawn.
     pub sample_times_us: Vec<u64>,
-    /// Resident memory of the whole tree at each sample (sum over its
-    /// processes), bytes.
+    /// CLOCK_MONOTONIC seconds at the trial's spawn (the sampler's time 0):
+    /// places the runner's task times (`clock_t0`-relative) on this timeline.
+    #[serde(default)]
+    pub started_monotonic_s: f64,
+    /// Memory of the whole tree at each sample, bytes: the sum over its
+    /// processes of their proportional set size (PSS, from `smaps_rollup`),
+    /// so that pages shared between processes (after `fork`, or a library)
+    /// count once in total. `smaps_rollup` is costly to read, so it is read
+    /// now and then per process; in between, a process's PSS is its current
+    /// RSS minus its shared excess (RSS - PSS) at the last reading. The
+    /// pages the root shares with programs outside the tree (its shared
+    /// excess while it was the only process: libraries, the Python
+    /// executable of another Python running) are counted in full, so that
+    /// the figure does not depend on what else runs on the machine: a
+    /// single-process trial's memory is its RSS.
     pub memory_bytes: Vec<u64>,
-    /// Peak of the summed resident memory of every process of the tree, bytes
-    /// (the maximum of `memory_bytes`; not the largest single process). Pages
-    /// shared between processes (after `fork`) count once per process, as
-    /// `ps` shows them.
+    /// Peak of `memory_bytes`: the tree's peak PSS, bytes. This is the
+    /// trial's "memory".
     pub peak_memory_bytes: u64,
+    /// Summed resident memory (RSS) of the tree at each sample, bytes: pages
+    /// shared between processes count once per process, as `ps` shows them.
+    #[serde(default)]
+    pub rss_bytes: Vec<u64>,
+    /// Peak of `rss_bytes`, bytes.
+    #[serde(default)]
+    pub peak_rss_bytes: u64,
+    /// How many times `smaps_rollup` was read (over all processes).
+    #[serde(default)]
+    pub pss_readings: u32,
     /// One lane per thread of every process seen, in order of discovery.
     pub lanes: Vec<Lane>,
     /// Every process of the tree seen, in order of discovery.
@@ -74,6 +96,18 @@ pub struct Lane {
     pub cpu_us: Vec<u32>,
     /// CPU time of the thread when last seen, seconds.
     pub cpu_s: f64,
+    /// Microseconds the thread spent runnable but waiting for a core in
+    /// each interval (growth of `run_delay` in `schedstat`), aligned with
+    /// `cpu_us`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub core_wait_us: Vec<u32>,
+    /// What the thread was doing at each sample, one letter per sample
+    /// aligned with `cpu_us` (see [`super::thread_states::Seen`]): `R`
+    /// runnable (on a core or waiting for one), `L` blocked in a futex (a
+    /// lock: the GIL under the GIL), `I` blocked in an I/O, poll or sleep
+    /// call, `O` blocked in anything else, `?` unknown.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub seen: String,
 }
 
 /// Whether a lane is a process's main thread.
@@ -102,6 +136,13 @@ pub struct ProcessSeen {
     pub last_sample: u32,
     /// Largest resident memory seen, bytes.
     pub peak_rss_bytes: u64,
+    /// The process's own high-water mark of resident memory (`VmHWM` in
+    /// `/proc/PID/status`, which `exec` resets), at the last sample, bytes.
+    #[serde(default)]
+    pub high_water_mark_bytes: u64,
+    /// Largest PSS read from `smaps_rollup`, bytes.
+    #[serde(default)]
+    pub peak_pss_bytes: u64,
     /// CPU time (user + system, every thread including finished ones) when
     /// last seen, seconds; 10 ms resolution.
     pub cpu_s: f64,

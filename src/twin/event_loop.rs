@@ -51,6 +51,7 @@ pub fn run(trial: &Trial, llm: &LlmSpec, offload: bool) -> Result<Outcome> {
                     mine.push(TaskRecord {
                         index: task.index,
                         worker: format!("task-{n}"),
+                        tid: super::trial::current_tid(),
                         start,
                         end: monotonic(),
                         result,

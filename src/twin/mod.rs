@@ -94,6 +94,7 @@ fn run_trial(args: &[String]) -> Result<ExitCode> {
             }
         }
     }
+    result.high_water_mark_bytes = own_high_water_mark();
     let text = serde_json::to_string(&result).context("cannot encode the trial result")?;
     println!("{text}");
     Ok(if result.result == Status::Error {
@@ -202,6 +203,7 @@ fn execute(mut spec: Spec, result: &mut TrialResult, clock_t0: f64) -> Result<()
             agent: task.agent.name().into(),
             index: task.index as u64,
             worker: record.worker,
+            tid: Some(record.tid),
             start: record.start - clock_t0,
             end: record.end - clock_t0,
             result: record.result,
@@ -220,4 +222,18 @@ fn execute(mut spec: Spec, result: &mut TrialResult, clock_t0: f64) -> Result<()
     result.tasks = reports;
     result.digest = Some(digest.hex());
     Ok(())
+}
+
+/// This process's high-water mark of resident memory (`VmHWM`), bytes.
+fn own_high_water_mark() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kib = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))?
+        .trim()
+        .strip_suffix("kB")?
+        .trim()
+        .parse::<u64>()
+        .ok()?;
+    Some(kib * 1024)
 }

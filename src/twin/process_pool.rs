@@ -105,6 +105,8 @@ impl Worker {
             } if got == index => Ok(TaskRecord {
                 index,
                 worker: format!("process-{}", self.pid),
+                // A worker process runs its tasks on its main thread.
+                tid: self.pid,
                 start,
                 end,
                 result,

@@ -30,6 +30,8 @@ pub struct TaskRecord {
     pub index: usize,
     /// Who ran it: `main`, `thread-<n>`, `process-<pid>`.
     pub worker: String,
+    /// The OS thread id of the thread that ran it.
+    pub tid: u32,
     /// CLOCK_MONOTONIC seconds when the task started.
     pub start: f64,
     /// CLOCK_MONOTONIC seconds when it ended.
@@ -75,6 +77,7 @@ pub fn perform(
     Ok(TaskRecord {
         index: task.index,
         worker: worker.to_string(),
+        tid: current_tid(),
         start,
         end,
         result,
@@ -84,4 +87,10 @@ pub fn perform(
 /// The part of a `shared` result that is posted: the route lengths.
 pub fn findings(result: &[i64]) -> &[i64] {
     &result[result.len().saturating_sub(QUERIES_PER_TASK)..]
+}
+
+/// The OS thread id of the calling thread (`gettid`).
+pub fn current_tid() -> u32 {
+    // SAFETY: gettid has no preconditions.
+    unsafe { libc::gettid() as u32 }
 }

@@ -86,6 +86,20 @@ fn interpreter(id: &str) -> Value {
     })
 }
 
+/// The worker threads' state shares: half of the time on the GIL for
+/// threads on a default build, running otherwise.
+fn thread_states(cell: &Cell) -> Value {
+    let lock = if cell.approach == "threads" && !cell.interpreter.ends_with('t') {
+        0.48
+    } else {
+        0.01
+    };
+    json!({
+        "running": 0.95 - lock, "core_wait": 0.04, "lock_wait": lock, "io_wait": 0.0,
+        "other": 0.01, "thread_s": 1.0,
+    })
+}
+
 /// One line of trials.jsonl.
 fn trial(index: u64, cell: &Cell, repetition: u32, warmup: bool, work: f64) -> Value {
     let wall = work + 0.050;
@@ -102,6 +116,8 @@ fn trial(index: u64, cell: &Cell, repetition: u32, warmup: bool, work: f64) -> V
         "measurement": {
             "wall_s": wall, "user_s": wall * parallelism * 0.95, "sys_s": wall * parallelism * 0.05,
             "parallelism": parallelism, "peak_memory_bytes": 20_971_520 + 1_048_576 * u64::from(cell.workers),
+            "peak_rss_bytes": 25_165_824 + 2_097_152 * u64::from(cell.workers),
+            "thread_states": thread_states(cell),
             "voluntary_context_switches": 12, "involuntary_context_switches": 3,
             "samples": 40, "sampler_cpu_s": 0.001,
         },
@@ -164,6 +180,8 @@ fn cell_summary(cell: &Cell, cells: &[Cell], usable_cores: u32) -> Value {
         "speedup": speedup, "end_to_end_speedup": end_to_end, "efficiency": efficiency,
         "parallelism": summary(&vec![parallelism; cell.work.len()]),
         "peak_memory_bytes": 20_971_520 + 1_048_576 * u64::from(cell.workers),
+        "peak_rss_bytes": 25_165_824 + 2_097_152 * u64::from(cell.workers),
+        "thread_states": thread_states(cell),
         "orchestration": null, "digest": "00ff00ff00ff00ff", "gil_enabled": null,
     })
 }

@@ -6,6 +6,7 @@ Every approach hands tasks out its own way but runs each one through
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +38,9 @@ class TaskRecord:
     calls: list[Any] = field(default_factory=list)
     #: `ray`: the id of the cluster node that ran it.
     node: str | None = None
+    #: The OS thread id of the thread that ran it (`threading.get_native_id()`):
+    #: gil-lab finds the task's lane of the timeline by it.
+    tid: int = 0
 
 
 def perform(scenario: str, task: Task, network: RoadNetwork | None, worker: str,
@@ -52,7 +56,8 @@ def perform(scenario: str, task: Task, network: RoadNetwork | None, worker: str,
     end = time.monotonic()
     if blackboard is not None and SCENARIOS[scenario].uses_knowledge:
         blackboard.post(task.index, task.agent, result[-QUERIES_PER_TASK:])
-    return TaskRecord(task.index, task.agent, worker, start, end, result, calls)
+    return TaskRecord(task.index, task.agent, worker, start, end, result, calls,
+                      threading.get_native_id())
 
 
 async def perform_async(scenario: str, task: Task, worker: str,
@@ -62,7 +67,8 @@ async def perform_async(scenario: str, task: Task, worker: str,
     `asyncio.to_thread`) when given."""
     start = time.monotonic()
     result, calls = await llm_module(scenario).run_async(task, offload)
-    return TaskRecord(task.index, task.agent, worker, start, time.monotonic(), result, calls)
+    return TaskRecord(task.index, task.agent, worker, start, time.monotonic(), result, calls,
+                      threading.get_native_id())
 
 
 def post_findings(scenario: str, records: list[TaskRecord], blackboard: Blackboard) -> None:

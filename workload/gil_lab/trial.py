@@ -174,7 +174,7 @@ def task_fields(record: Any, clock_t0: float) -> dict[str, Any]:
     only where a cluster node ran it."""
     fields = {"agent": record.agent, "index": record.index, "worker": record.worker,
               "start": record.start - clock_t0, "end": record.end - clock_t0,
-              "result": record.result}
+              "tid": record.tid, "result": record.result}
     if record.node is not None:
         fields["node"] = record.node
     return fields
@@ -187,6 +187,21 @@ def call_fields(call: Any, clock_t0: float) -> dict[str, Any]:
     fields["start"] -= clock_t0
     fields["end"] -= clock_t0
     return fields
+
+
+def high_water_mark() -> int | None:
+    """This process's high-water mark of resident memory (`VmHWM` of
+    /proc/self/status, which exec resets), bytes; None without /proc. Not
+    `resource.getrusage().ru_maxrss`: on Linux it survives exec, so it would
+    count the RSS of the gil-lab process that forked this one."""
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 def main(argv: list[str]) -> int:
@@ -211,6 +226,7 @@ def main(argv: list[str]) -> int:
         result["error"] = {"kind": type(error).__name__, "message": str(error),
                            "traceback": traceback.format_exc()}
     result["gil_enabled_end"] = gil_enabled()
+    result["high_water_mark_bytes"] = high_water_mark()
     sys.stdout = stdout
     stdout.write(json.dumps(result) + "\n")
     stdout.flush()

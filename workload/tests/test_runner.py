@@ -149,6 +149,13 @@ class ResultShape(unittest.TestCase):
             self.assertLessEqual(0, task["start"])
             self.assertLessEqual(task["start"], task["end"])
             self.assertTrue(all(isinstance(v, int) for v in task["result"]))
+            # The OS thread that ran it: not the runner's main thread.
+            self.assertIsInstance(task["tid"], int)
+            self.assertNotEqual(task["tid"], result["runtime"]["pid"])
+        self.assertEqual(len({t["tid"] for t in tasks}) <= 2, True)
+        # The runner's own high-water mark (VmHWM), where /proc exists.
+        if os.path.exists("/proc/self/status"):
+            self.assertGreater(result["high_water_mark_bytes"], 1 << 20)
 
     def test_shared_reports_its_sharing(self) -> None:
         result = run_spec(scenario="shared", approach="threads", workers=2, scale=SCALE)

@@ -26,7 +26,9 @@ use crate::stats::{self, Verdict};
 use super::advice::{self, Advice, Basis, Margin, Recommendation};
 use super::finding::AdvisedApproach;
 use measure::measure;
-use reasons::{alternatives, costs_against, free_threading_cost, warn_about_figures};
+use reasons::{
+    alternatives, costs_against, free_threading_cost, lock_wait_evidence, warn_about_figures,
+};
 use view::{RunView, median_of, ratio_text};
 
 /// How simple a cell's way of running is: approach first, then a default
@@ -243,6 +245,7 @@ fn for_scenario(view: &RunView, scenario: &str) -> Recommendation {
         rec.margin = Some(margin);
     }
     rec.headline = headline(view, scenario, pick, &rec, decision);
+    lock_wait_evidence(view, scenario, &mut rec);
     free_threading_cost(view, scenario, &mut rec);
     distribution::distributing(view, scenario, &mut rec);
     alternatives(view, scenario, pick, &candidates, &tied, &mut rec);

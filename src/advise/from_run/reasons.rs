@@ -25,7 +25,7 @@ pub(super) fn costs_against(
         && theirs > 0
     {
         rec.costs.push(format!(
-            "peak memory {} vs {} for {} ({:.2}×)",
+            "memory (PSS, pages shared after fork counted once) {} vs {} for {} ({:.2}×)",
             format_bytes(mine),
             format_bytes(theirs),
             view.name(&second.cell),
@@ -267,5 +267,46 @@ pub(super) fn alternatives(
             approach: "free-threaded threads".into(),
             why_not: state,
         });
+    }
+}
+
+/// What the threads of the scenario's `threads` cells waited on (the
+/// sampler's thread states over the work phase): the lock-wait share, named
+/// the GIL where the GIL was on.
+pub(super) fn lock_wait_evidence(view: &RunView, scenario: &str, rec: &mut Recommendation) {
+    for cell in view.summary.cells.iter().filter(|c| {
+        c.cell.scenario == scenario
+            && c.cell.approach == Approach::Threads
+            && c.state == CellState::Measured
+    }) {
+        let Some(states) = cell.thread_states else {
+            continue;
+        };
+        // The GIL as seen by the runner, else as the interpreter is built.
+        let gil = cell
+            .gil_enabled
+            .unwrap_or_else(|| !view.free_threaded(&cell.cell));
+        let lock = if gil {
+            "waiting on a lock: the GIL".to_string()
+        } else {
+            "waiting on a lock (no GIL here: per-object locks and other mutexes)".to_string()
+        };
+        let mut text = format!(
+            "threads ×{} on {} spent {:.0}% of their time {lock}",
+            cell.cell.workers,
+            view.interpreter(&cell.cell)
+                .map_or(cell.cell.interpreter.as_str(), |i| i.label.as_str()),
+            states.lock_wait * 100.0
+        );
+        if states.core_wait >= 0.2 {
+            text.push_str(&format!(
+                ", {:.0}% waiting for a core (the machine was busy)",
+                states.core_wait * 100.0
+            ));
+        }
+        if states.io_wait >= 0.2 {
+            text.push_str(&format!(", {:.0}% waiting on I/O", states.io_wait * 100.0));
+        }
+        rec.reasons.push(text);
     }
 }

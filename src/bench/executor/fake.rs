@@ -180,6 +180,7 @@ fn runner_result(work_s: f64, digest: &str, gil: Option<bool>) -> String {
         digest: digest.into(),
         llm_calls: vec![],
         orchestration: None,
+        high_water_mark_bytes: None,
     };
     let mut json = serde_json::to_value(report).expect("a runner report serialises");
     json["result"] = "success".into();

@@ -30,6 +30,13 @@
     rows.forEach(function (row) { body.appendChild(row); });
   });
 
+  // A timeline's rows: thread states or CPU use.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest(".lane-view button");
+    if (!button) return;
+    button.closest("figure").dataset.view = button.dataset.view;
+  });
+
   // Downloads of the embedded raw files (gzip + base64): unpacked with the
   // browser's DecompressionStream, or offered as .gz where it is missing.
   function save(blob, name) {

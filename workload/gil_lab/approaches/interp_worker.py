@@ -58,7 +58,8 @@ def serve(task_fd: int, result_fd: int, scenario: str, scale: float, seed: int) 
             return
         record = perform(scenario, tasks[int.from_bytes(data, "little")], network, worker)
         write_line(result_fd, [record.index, record.agent, record.worker, record.start,
-                               record.end, record.result, [vars(c) for c in record.calls]])
+                               record.end, record.result, [vars(c) for c in record.calls],
+                               record.tid])
 
 
 # The InterpreterPoolExecutor (3.14+) path: functions pickled by reference.
@@ -82,4 +83,4 @@ def pool_job(scenario: str, seed: int, task: Task) -> list:
     pool_hello(scenario, seed)
     record = perform(scenario, task, _CACHE[(scenario, seed)], f"interpreter-{current_id()}")
     return [record.index, record.agent, record.worker, record.start, record.end,
-            record.result, [vars(c) for c in record.calls]]
+            record.result, [vars(c) for c in record.calls], record.tid]
