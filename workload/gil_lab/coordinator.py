@@ -36,11 +36,12 @@ class TaskRecord:
     result: list[int]
     #: LLM scenarios: one `llm_client.CallRecord` per model call.
     calls: list[Any] = field(default_factory=list)
-    #: `ray`: the id of the cluster node that ran it.
-    node: str | None = None
     #: The OS thread id of the thread that ran it (`threading.get_native_id()`):
     #: gil-lab finds the task's lane of the timeline by it.
     tid: int = 0
+    #: `ray`: the id of the cluster node that ran it (set by the approach;
+    #: last, since records are also built from positional tuples).
+    node: str | None = None
 
 
 def perform(scenario: str, task: Task, network: RoadNetwork | None, worker: str,
