@@ -33,6 +33,10 @@ pub enum Command {
     Compare(crate::compare::CompareArgs),
     /// Write the exports (JSON, CSV, Markdown, pyperf) of a stored run.
     Export(crate::export::ExportArgs),
+    /// Write the deployment of a measured set-up: Kubernetes manifests (a
+    /// KubeRay RayJob for ray, a Job for one machine) and their Dockerfile.
+    #[command(subcommand)]
+    Deploy(crate::deploy::DeployCommand),
     /// Write a run's dashboard as one self-contained HTML file (works offline).
     Report(crate::dashboard::ReportArgs),
     /// Serve the dashboards of runs on a local, read-only web server.
@@ -54,6 +58,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Advise(args) => crate::advise::run(args),
         Command::Compare(args) => crate::compare::run(args),
         Command::Export(args) => crate::export::run(args),
+        Command::Deploy(command) => crate::deploy::run(command),
         Command::Report(args) => crate::dashboard::report::run(args),
         Command::Serve(args) => crate::dashboard::serve::run(args),
         Command::LlmServe(args) => crate::llm::cli::run(args),

@@ -8,6 +8,7 @@ pub mod bench;
 pub mod cli;
 pub mod compare;
 pub mod dashboard;
+pub mod deploy;
 pub mod embedded;
 pub mod export;
 pub mod hash;

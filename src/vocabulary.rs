@@ -168,17 +168,21 @@ pub enum Approach {
     #[serde(rename = "asyncio+threads")]
     #[value(name = "asyncio+threads")]
     AsyncioThreads,
+    /// A pool of Ray actors on a local or an existing Ray cluster (worker
+    /// processes, possibly on other machines).
+    Ray,
 }
 
 impl Approach {
     /// Every approach, in the order runs and tables show them.
-    pub const ALL: [Approach; 6] = [
+    pub const ALL: [Approach; 7] = [
         Approach::Sequential,
         Approach::Threads,
         Approach::Processes,
         Approach::Interpreters,
         Approach::Asyncio,
         Approach::AsyncioThreads,
+        Approach::Ray,
     ];
 
     /// The name on the command line, in specs and in runs.
@@ -190,6 +194,7 @@ impl Approach {
             Approach::Interpreters => "interpreters",
             Approach::Asyncio => "asyncio",
             Approach::AsyncioThreads => "asyncio+threads",
+            Approach::Ray => "ray",
         }
     }
 
@@ -214,8 +219,15 @@ impl Approach {
         match self {
             Approach::Sequential | Approach::Threads | Approach::Processes => true,
             Approach::Asyncio | Approach::AsyncioThreads => scenario.uses_llm(),
-            Approach::Interpreters => false,
+            Approach::Interpreters | Approach::Ray => false,
         }
+    }
+
+    /// Whether runs include this approach only when `--approach` names it:
+    /// Ray needs a package gil-lab installs first (a virtual environment
+    /// per interpreter) and a cluster start per trial.
+    pub fn on_request_only(self) -> bool {
+        self == Approach::Ray
     }
 }
 
@@ -273,7 +285,8 @@ mod tests {
             let value = scenario.to_possible_value().unwrap();
             assert_eq!(value.get_name(), scenario.name());
         }
-        assert_eq!(Approach::from_name("ray"), None);
+        assert_eq!(Approach::from_name("ray"), Some(Approach::Ray));
+        assert_eq!(Approach::from_name("dask"), None);
         // A task's spec kind: no built-in scenario, no --scenario value.
         assert_eq!(Scenario::from_name("task"), None);
         assert!(

@@ -43,8 +43,10 @@ pub struct AdviseArgs {
     /// Response time matters (requests waiting on the agents).
     #[arg(long, requires = "workload")]
     pub latency_sensitive: bool,
-    /// The work outgrows one machine.
-    #[arg(long, requires = "workload")]
+    /// The work outgrows one machine: with --workload, a fact of the
+    /// situation; with a run, also the commands that measure Ray (on this
+    /// machine or a cluster) and write Kubernetes manifests.
+    #[arg(long)]
     pub beyond_one_machine: bool,
     /// Print the advice as JSON.
     #[arg(long)]

@@ -36,7 +36,7 @@ const RESULTS_DIR: &str = "gil-lab-results";
 
 /// The latest run in `results`: the run directory whose `run.json` was
 /// written last.
-fn latest_run(results: &Path) -> Result<PathBuf> {
+pub fn latest_run(results: &Path) -> Result<PathBuf> {
     let entries = std::fs::read_dir(results).with_context(|| {
         format!(
             "no runs in ./{RESULTS_DIR}: run `gil-lab bench` first, or give a run directory (gil-lab advise RUN_DIR) or --workload"
@@ -71,7 +71,11 @@ pub fn run(args: AdviseArgs) -> Result<ExitCode> {
             };
             let loaded = crate::run::directory::load(&dir)
                 .with_context(|| format!("cannot advise on {}", dir.display()))?;
-            for_run(&loaded)
+            let mut advice = for_run(&loaded);
+            if args.beyond_one_machine {
+                beyond_one_machine(&mut advice);
+            }
+            advice
         }
     };
     let mut stdout = std::io::stdout().lock();
@@ -81,6 +85,31 @@ pub fn run(args: AdviseArgs) -> Result<ExitCode> {
         render::terminal(&mut stdout, &advice)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `advise RUN_DIR --beyond-one-machine`: every recommendation also names
+/// the commands that measure distributing (Ray on this machine or on a
+/// cluster) and write the deployment (docs/distributed.md).
+fn beyond_one_machine(advice: &mut Advice) {
+    for rec in &mut advice.recommendations {
+        let scenario = &rec.topic;
+        for command in [
+            "gil-lab python ray-env   # Ray for the default builds (no free-threaded wheels)"
+                .to_string(),
+            format!(
+                "gil-lab bench --scenario {scenario} --approach processes,ray   # orchestration cost and break-even against one machine"
+            ),
+            format!(
+                "gil-lab bench --scenario {scenario} --approach ray --ray-address HEAD:6379   # on an existing cluster"
+            ),
+            "gil-lab deploy kubernetes   # KubeRay RayJob or Job manifests sized from the run"
+                .to_string(),
+        ] {
+            if !rec.measure.contains(&command) {
+                rec.measure.push(command);
+            }
+        }
+    }
 }
 
 /// The advice printed at the end of `bench`, from the run just summarised.

@@ -112,6 +112,12 @@ pub struct BenchArgs {
     #[arg(long, value_name = "VAR", requires = "llm_url", group = "plan")]
     pub llm_api_key_env: Option<String>,
 
+    /// Run the ray cells on this existing Ray cluster (`host:port` of its
+    /// head, as `ray start --head` prints it) instead of a local cluster
+    /// started per trial; without it, `RAY_ADDRESS` is read the same way.
+    #[arg(long, value_name = "ADDRESS", group = "plan")]
+    pub ray_address: Option<String>,
+
     /// Leave out the native Rust twin.
     #[arg(long, group = "plan")]
     pub no_twin: bool,

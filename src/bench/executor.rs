@@ -68,6 +68,10 @@ impl TrialExecutor for ProcessExecutor {
             &self.llm,
             &planned.cell.scenario,
         ));
+        // An existing Ray cluster's token: into this trial's environment only.
+        if planned.spec.ray_address.is_some() {
+            command.env.extend(ray_auth_env());
+        }
         trial::run_trial(&command, timeout, cancel)
     }
 
@@ -84,6 +88,17 @@ pub fn trial_environment() -> BTreeMap<String, String> {
     ];
     std::env::vars()
         .filter(|(name, _)| KEEP.contains(&name.as_str()) || name.starts_with("LC_"))
+        .collect()
+}
+
+/// Ray's token authentication settings from gil-lab's environment
+/// (`RAY_AUTH_MODE`, `RAY_AUTH_TOKEN`, `RAY_AUTH_TOKEN_PATH`), for trials on
+/// an existing cluster; never written to the run (the token is a secret).
+fn ray_auth_env() -> Vec<(OsString, OsString)> {
+    const NAMES: [&str; 3] = ["RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH"];
+    NAMES
+        .iter()
+        .filter_map(|name| std::env::var_os(name).map(|value| (OsString::from(name), value)))
         .collect()
 }
 

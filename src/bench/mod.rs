@@ -14,6 +14,7 @@ pub mod interrupt;
 mod judge;
 pub mod machine;
 pub mod plan;
+mod ray_cells;
 mod reference;
 pub mod run_loop;
 pub mod sampler;
@@ -39,6 +40,7 @@ use crate::run::record::{
     InterpreterKind, InterpreterRecord, PlannedCell, RunFile, RunStatus, SCHEMA_VERSION,
 };
 use crate::run::{analysis, record};
+use crate::vocabulary::Approach;
 use args::BenchArgs;
 use machine::MachineInfo;
 use run_loop::RunState;
@@ -203,6 +205,7 @@ fn planned_cells(
     settings: &record::Settings,
     env: &BTreeMap<String, String>,
 ) -> Result<Vec<PlannedCell>> {
+    let ray_pythons = ray_cells::ray_pythons(cells, interpreters)?;
     cells
         .iter()
         .map(|cell| {
@@ -216,8 +219,15 @@ fn planned_cells(
             let spec_text = spec.to_json();
             let mut command: Vec<String> = match interpreter.kind {
                 InterpreterKind::Python => {
+                    // A ray cell runs the same interpreter from its Ray
+                    // environment (where Ray has no wheels, the base one:
+                    // its runner reports the cell skipped, with the reason).
+                    let python = match cell.approach {
+                        Approach::Ray => ray_pythons.get(&interpreter.id),
+                        _ => None,
+                    };
                     let command = crate::embedded::module_command(
-                        &interpreter.path,
+                        python.unwrap_or(&interpreter.path),
                         &interpreter.flags,
                         "gil_lab.runner",
                     )?;

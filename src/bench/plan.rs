@@ -161,7 +161,8 @@ pub fn build(
         keep_order(&Scenario::ALL, &args.scenario)
     };
     let mut approaches: Vec<Approach> = if args.approach.is_empty() {
-        preset.approaches.to_vec()
+        let preset = preset.approaches.iter().copied();
+        preset.filter(|a| !a.on_request_only()).collect()
     } else {
         keep_order(&Approach::ALL, &args.approach)
     };
@@ -252,6 +253,10 @@ pub fn build(
             args.seed.unwrap_or(DEFAULT_SEED),
             preset.llm_latency_ms,
         )?,
+        ray_address: approaches
+            .contains(&Approach::Ray)
+            .then(|| ray_address(args))
+            .flatten(),
     };
     Ok(Plan {
         settings,
@@ -293,7 +298,20 @@ pub fn spec(cell: &CellKey, kind: InterpreterKind, settings: &Settings) -> Resul
             .filter(|_| scenario.uses_llm())
             .map(|llm| llm.spec()),
         task: None,
+        ray_address: settings
+            .ray_address
+            .clone()
+            .filter(|_| cell.approach == Approach::Ray),
     })
+}
+
+/// The existing Ray cluster to use: `--ray-address`, else `RAY_ADDRESS`
+/// (Ray's own variable), else none (a local cluster per trial).
+fn ray_address(args: &BenchArgs) -> Option<String> {
+    args.ray_address
+        .clone()
+        .or_else(|| std::env::var("RAY_ADDRESS").ok())
+        .filter(|address| !address.trim().is_empty())
 }
 
 /// `wanted` in the order of `all`.

@@ -104,7 +104,9 @@ pub struct TrialOutcome {
     /// Wall time from just before spawn to the child reaped, seconds.
     pub wall_s: f64,
     /// User CPU time of the whole tree, seconds: the child and every
-    /// descendant it waited for (`wait4`), plus the group's stragglers.
+    /// descendant it waited for (`wait4`), plus the group's stragglers, plus
+    /// descendants reaped without passing their time up (seen by the
+    /// sampler; see `Usage::include_unreaped`).
     pub user_s: f64,
     /// System CPU time of the whole tree, seconds (same scope as `user_s`).
     pub sys_s: f64,
@@ -237,9 +239,15 @@ pub fn run_trial_with(
         wait_blocking(pgid).with_context(|| format!("cannot wait for trial process {pid}"))?;
     let wall_s = ended.duration_since(started).as_secs_f64();
 
-    let cleanup = clean_up_group(pgid);
+    let mut cleanup = clean_up_group(pgid);
     let mut sampler = sampler.map(Sampler::stop).unwrap_or_default();
     sampler.started_monotonic_s = started_monotonic_s;
+    // Descendants in process groups of their own (Ray's workers) were
+    // orphaned when the group died, and came to gil-lab as the subreaper.
+    let orphans = clean_up_orphans(&sampler.processes, pgid);
+    cleanup.stragglers += orphans.stragglers;
+    cleanup.survivors += orphans.survivors;
+    cleanup.usage.add(&orphans.usage);
     // The rest of the output, until the pipes close (a process outside the
     // group may hold them open: then give up after a while).
     let (stdout, stderr) = watch.finish(Instant::now() + CLEANUP_LIMIT);
@@ -255,6 +263,7 @@ pub fn run_trial_with(
     });
     let mut total = usage;
     total.add(&cleanup.usage);
+    total.include_unreaped(&sampler.processes);
     Ok(TrialOutcome {
         exit,
         wall_s,
@@ -317,6 +326,32 @@ impl Usage {
             // Linux reports ru_maxrss in KiB.
             max_rss_bytes: ru.ru_maxrss.max(0) as u64 * 1024,
         }
+    }
+
+    /// Adds the CPU time of processes whose usage never reached `wait4`:
+    /// a parent that ignores SIGCHLD (Ray's raylet does) has its children
+    /// reaped by the kernel, and their CPU time is not passed up. The
+    /// sampler saw every process of the tree with its own CPU time (10 ms
+    /// ticks, as of its last sample); when their sum exceeds what `wait4`
+    /// counted by more than the sampler's resolution, the difference is
+    /// added, split between user and system time as the counted time is.
+    fn include_unreaped(&mut self, seen: &[super::sampler::ProcessSeen]) {
+        /// Below this, the difference is the sampler's 10 ms ticks and the
+        /// time since its last sample, not lost processes.
+        const SLACK_S: f64 = 0.05;
+        let seen_s: f64 = seen.iter().map(|p| p.cpu_s).sum();
+        let counted_s = self.user_s + self.sys_s;
+        let missing = seen_s - counted_s;
+        if missing <= SLACK_S.max(0.02 * counted_s) {
+            return;
+        }
+        let user_share = if counted_s > 0.0 {
+            self.user_s / counted_s
+        } else {
+            1.0
+        };
+        self.user_s += missing * user_share;
+        self.sys_s += missing * (1.0 - user_share);
     }
 
     fn add(&mut self, other: &Usage) {
@@ -404,6 +439,58 @@ fn clean_up_group(pgid: libc::pid_t) -> Cleanup {
         cleanup.survivors = count_group(pgid as u32);
     }
     cleanup
+}
+
+/// Kills and reaps the processes of the trial's tree (as the sampler saw
+/// it) that left its process group (a worker that leads a group of its
+/// own, as Ray's do) and became children of gil-lab when their parents
+/// died: their CPU time counts with the trial's, and none is left behind.
+/// Only gil-lab's own children are touched, so a pid reused by another
+/// program since is never signalled.
+fn clean_up_orphans(seen: &[super::sampler::ProcessSeen], pgid: libc::pid_t) -> Cleanup {
+    let mut cleanup = Cleanup::default();
+    let me = std::process::id();
+    let mut pending: Vec<u32> = seen
+        .iter()
+        .map(|p| p.pid)
+        .filter(|&pid| pid != pgid as u32)
+        .collect();
+    let deadline = Instant::now() + CLEANUP_LIMIT;
+    while !pending.is_empty() {
+        pending.retain(|&pid| {
+            let Some(ppid) = parent_of(pid) else {
+                // Gone, and reaped by its parent in the tree.
+                return false;
+            };
+            if ppid != me {
+                // Not (yet) orphaned: its parent is still dying.
+                return true;
+            }
+            // SAFETY: kill has no memory-safety preconditions; `pid` is a
+            // child of this process, so it cannot have been reused.
+            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+            if let Ok(Some((_, usage))) = wait4(pid as libc::pid_t, 0) {
+                cleanup.stragglers += 1;
+                cleanup.usage.add(&usage);
+            }
+            false
+        });
+        if pending.is_empty() || Instant::now() >= deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    // Still alive under a parent outside gil-lab's reach (should not happen).
+    cleanup.survivors = pending.len() as u32;
+    cleanup
+}
+
+/// The parent pid of a live (or zombie) process, from /proc.
+fn parent_of(pid: u32) -> Option<u32> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    text.rfind(')')
+        .and_then(|i| text[i + 1..].split_ascii_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
 }
 
 /// Counts the processes of a group by reading /proc (for the report only).

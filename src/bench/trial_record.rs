@@ -271,6 +271,7 @@ mod tests {
             end,
             tid: None,
             result: Vec::new(),
+            node: None,
         };
         // The runner started 5 ms after spawn; its tasks ran 15-155 ms later.
         let mut report = trial(0, &cell("py", "threads", 2), 0, false, 0.06)

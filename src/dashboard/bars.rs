@@ -289,9 +289,11 @@ pub fn memory_chart(
 }
 
 /// The colours of the parts of a trial, from start to end.
-const PART_COLORS: [(&str, RGBColor); 5] = [
+const PART_COLORS: [(&str, RGBColor); 7] = [
     ("interpreter start and exit", RGBColor(148, 163, 184)),
     ("setup (building inputs)", RGBColor(203, 213, 225)),
+    ("cluster connect (ray.init)", RGBColor(21, 94, 117)),
+    ("shipping code (Ray runtime env)", RGBColor(103, 232, 249)),
     ("pool start", RGBColor(245, 158, 11)),
     ("steady work", RGBColor(37, 99, 235)),
     ("teardown", RGBColor(167, 139, 250)),
@@ -306,7 +308,7 @@ pub fn orchestration_chart(
 ) -> Result<(Chart, String)> {
     let id = format!("{scenario}-orchestration");
     let title = "Orchestration cost next to steady work";
-    let caption = "Where a trial's wall time goes (medians): starting the interpreter, building inputs, starting the pool / interpreters / loop, the steady work itself, and shutting down. End-to-end speedup counts all of it; speedup only the steady work.";
+    let caption = "Where a trial's wall time goes (medians): starting the interpreter, building inputs, starting the pool / interpreters / loop (for ray: connecting to or starting the cluster, shipping the code, starting the worker actors), the steady work itself, and shutting down. End-to-end speedup counts all of it; speedup only the steady work.";
     let measured: Vec<(&CellSummary, &Orchestration, f64)> = cells
         .iter()
         .filter_map(|c| Some((*c, c.orchestration.as_ref()?, c.work.as_ref()?.median)))
@@ -314,19 +316,44 @@ pub fn orchestration_chart(
     if measured.is_empty() {
         return Ok(empty_chart(id, title, caption, NOTHING_YET));
     }
+    // The cluster's steps are parts of their own only when a ray cell is
+    // shown; otherwise they would be empty in every bar and the legend.
+    let has_cluster = measured.iter().any(|(_, o, _)| o.cluster.is_some());
+    let shown = |name: &str| has_cluster || !name.contains("Ray") && !name.contains("ray.init");
     let bars: Vec<Bar> = measured
         .iter()
         .map(|&(c, o, work)| {
+            // A ray cell's pool start is its cluster's steps, shown apart.
+            let (connect, ship, start) = match &o.cluster {
+                Some(steps) => (steps.connect_s, steps.ship_code_s, steps.worker_start_s),
+                None => (0.0, 0.0, o.pool_start_s),
+            };
             let parts = [
                 o.interpreter_start_s,
                 o.setup_s,
-                o.pool_start_s,
+                connect,
+                ship,
+                start,
                 work,
                 o.teardown_s,
             ];
+            let parts: Vec<(&str, RGBColor, f64)> = PART_COLORS
+                .iter()
+                .zip(parts)
+                .filter(|((name, _), _)| shown(name))
+                .map(|((name, color), value)| (*name, *color, value))
+                .collect();
             let mut tooltip = format!("{}:", describe(&loaded.run, &c.cell));
-            for ((name, _), value) in PART_COLORS.iter().zip(parts) {
-                tooltip.push_str(&format!(" {name} {};", format_seconds(value)));
+            for (name, _, value) in &parts {
+                tooltip.push_str(&format!(" {name} {};", format_seconds(*value)));
+            }
+            if let Some(steps) = &o.cluster {
+                tooltip.push_str(&format!(
+                    " {} Ray cluster, workers on {} node(s), shutdown {};",
+                    steps.cluster,
+                    steps.nodes,
+                    format_seconds(steps.shutdown_s)
+                ));
             }
             if let (Some(cost), Some(method)) = (o.sharing_cost_s, &o.sharing_method) {
                 tooltip.push_str(&format!(
@@ -336,10 +363,9 @@ pub fn orchestration_chart(
             }
             Bar {
                 label: row_label(loaded, c),
-                segments: PART_COLORS
+                segments: parts
                     .iter()
-                    .zip(parts)
-                    .map(|((_, color), value)| (value.max(0.0), *color))
+                    .map(|(_, color, value)| (value.max(0.0), *color))
                     .collect(),
                 whisker: None,
                 tooltip: tooltip.trim_end_matches(';').to_string(),
@@ -353,6 +379,7 @@ pub fn orchestration_chart(
         caption,
         PART_COLORS
             .iter()
+            .filter(|(name, _)| shown(name))
             .map(|(name, color)| LegendEntry {
                 label: (*name).into(),
                 color: css(*color),

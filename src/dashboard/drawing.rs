@@ -76,6 +76,7 @@ pub fn approach_color(approach: Approach) -> RGBColor {
         Approach::Interpreters => RGBColor(22, 163, 74),
         Approach::Asyncio => RGBColor(147, 51, 234),
         Approach::AsyncioThreads => RGBColor(219, 39, 119),
+        Approach::Ray => RGBColor(8, 145, 178),
     }
 }
 

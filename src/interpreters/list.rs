@@ -58,6 +58,7 @@ pub fn run(args: &ListArgs) -> Result<ExitCode> {
             "* free-threaded build; \"with PYTHON_GIL=1\": the same build started with -X gil=1"
         )?;
     }
+    write_ray_notes(&mut stdout, &found.interpreters)?;
     if args.all && !found.unusable.is_empty() {
         writeln!(stdout, "\nFound but not usable:")?;
         for unusable in &found.unusable {
@@ -71,6 +72,31 @@ pub fn run(args: &ListArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Under the table: what the ray column means, each reason for `no wheels`
+/// once, with its source.
+fn write_ray_notes(out: &mut impl Write, interpreters: &[Interpreter]) -> Result<()> {
+    let mut reasons = Vec::new();
+    for interpreter in interpreters {
+        if let super::ray::Readiness::NoWheels(why) =
+            super::ray::readiness(&interpreter.path, &interpreter.facts)
+        {
+            let line = why.to_string();
+            if !reasons.contains(&line) {
+                reasons.push(line);
+            }
+        }
+    }
+    writeln!(
+        out,
+        "ray: Ray {} for the ray approach; `gil-lab python ray-env` (or `bench --approach ray`) sets it up",
+        super::ray::RAY_VERSION
+    )?;
+    for reason in reasons {
+        writeln!(out, "  no wheels: {reason}")?;
+    }
+    Ok(())
 }
 
 /// One element of `python list --json`: the facts scripts need most at the
@@ -110,6 +136,13 @@ struct JsonEntry<'a> {
     /// see `src/interpreters/supported.rs`). Always true here: false only
     /// for unusable candidates (`--all`).
     runs_workload: bool,
+    /// Ray for the `ray` approach: `ready`, `not set up` or `no wheels`.
+    ray: &'static str,
+    /// The same in words, with the reason and its source when there are
+    /// no wheels.
+    ray_detail: String,
+    /// The Python of its Ray environment, when ready.
+    ray_python: Option<std::path::PathBuf>,
     /// Everything the probe reported.
     facts: &'a Facts,
 }
@@ -134,6 +167,7 @@ struct JsonUnusable<'a> {
 fn to_json(found: &Discovery, all: bool) -> Result<String> {
     let mut items = Vec::new();
     for interpreter in &found.interpreters {
+        let ray = super::ray::readiness(&interpreter.path, &interpreter.facts);
         let entry = JsonEntry {
             usable: true,
             label: &interpreter.label,
@@ -150,6 +184,12 @@ fn to_json(found: &Discovery, all: bool) -> Result<String> {
             gil_at_start: interpreter.gil_at_start(),
             subinterpreters_own_gil: interpreter.facts.subinterpreters_own_gil(),
             runs_workload: interpreter.facts.runs_workload(),
+            ray: ray.short(),
+            ray_detail: ray.words(),
+            ray_python: match ray {
+                super::ray::Readiness::Ready(python) => Some(python),
+                _ => None,
+            },
             facts: &interpreter.facts,
         };
         items.push(serde_json::to_value(entry).context("cannot encode an interpreter")?);
@@ -179,6 +219,7 @@ fn table(interpreters: &[Interpreter], colour: bool) -> String {
             "GIL at start",
             "subinterpreters",
             "start method",
+            "ray",
             "found in",
             "path",
         ],
@@ -215,6 +256,7 @@ fn table(interpreters: &[Interpreter], colour: bool) -> String {
             gil,
             Cell::new(subinterpreters),
             Cell::new(facts.default_start_method.as_deref().unwrap_or("-")),
+            Cell::new(super::ray::readiness(&interpreter.path, facts).short()),
             Cell::new(interpreter.source.to_string()),
             Cell::new(interpreter.path.display()),
         ]);

@@ -14,6 +14,7 @@ pub mod parallel_probe;
 pub mod probe;
 pub mod probe_cache;
 pub mod provision;
+pub mod ray;
 pub mod select_args;
 pub mod supported;
 pub mod table;
@@ -37,6 +38,12 @@ pub enum PythonCommand {
     /// Install a CPython (free-threaded `3.13t`, `3.14t`, or the default
     /// build) into gil-lab's home, verified with the probe.
     Install(provision::InstallArgs),
+    /// Set up Ray for the `ray` approach: a cached virtual environment with
+    /// Ray from PyPI (~300 MB; uv when on PATH, else venv + pip) for the
+    /// interpreters given with --python, else for the newest default CPython
+    /// build found; prints each environment's Python. Interpreters Ray has
+    /// no wheels for (free-threaded builds, PyPy) are skipped with the reason.
+    RayEnv(ray::RayEnvArgs),
 }
 
 /// Runs a `gil-lab python` subcommand.
@@ -45,5 +52,6 @@ pub fn run(command: PythonCommand) -> anyhow::Result<ExitCode> {
         PythonCommand::List(args) => list::run(&args),
         PythonCommand::CheckImports(args) => check_imports::run(&args),
         PythonCommand::Install(args) => provision::run(args),
+        PythonCommand::RayEnv(args) => ray::run(&args),
     }
 }

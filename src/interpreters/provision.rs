@@ -13,9 +13,9 @@
 
 mod apt;
 mod build;
-mod command;
+pub mod command;
 mod marker;
-mod progress;
+pub mod progress;
 mod request;
 mod source;
 mod uv;

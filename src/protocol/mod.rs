@@ -9,8 +9,8 @@ pub mod spec;
 pub mod task;
 
 pub use result::{
-    ErrorReport, LlmCall, Phases, RunnerOutput, RunnerReport, Runtime, Sharing, Status, TaskReport,
-    TrialResult,
+    ErrorReport, LlmCall, OrchestratedWorker, Orchestration, Phases, RunnerOutput, RunnerReport,
+    Runtime, Sharing, Status, TaskReport, TrialResult,
 };
 pub use spec::{BadSpec, LlmSpec, TrialSpec, parse_spec, task_count};
 pub use task::{CallsReport, TaskSpec};

@@ -80,6 +80,57 @@ pub struct TaskReport {
     /// so they are not kept with the trial).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub result: Vec<i64>,
+    /// `ray`: the id of the cluster node that ran it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+}
+
+/// `ray`: the orchestration steps of a trial on a cluster, seconds, and
+/// where its workers ran. `connect_s + ship_code_s + worker_start_s` is the
+/// `pool_start` phase, `shutdown_s` the `teardown` phase.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Orchestration {
+    /// `local` (a cluster started for the trial, its processes in the
+    /// trial's tree) or `existing` (`--ray-address`).
+    pub cluster: String,
+    /// `ray.init`: starting the local cluster, or connecting to one.
+    pub connect_s: f64,
+    /// Uploading the workload's code to the cluster (runtime environment).
+    pub ship_code_s: f64,
+    /// Starting the worker actors until each has answered.
+    pub worker_start_s: f64,
+    /// `ray.shutdown`: stopping the local cluster, or disconnecting.
+    pub shutdown_s: f64,
+    /// Each worker: its name, process id and node id.
+    #[serde(default)]
+    pub workers: Vec<OrchestratedWorker>,
+    /// The Ray version of the driver.
+    #[serde(default)]
+    pub ray_version: String,
+}
+
+/// One worker of an [`Orchestration`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OrchestratedWorker {
+    /// `ray-<n>`, as in the task records.
+    pub worker: String,
+    /// Its process id (on its node).
+    pub pid: u32,
+    /// The id of the node it ran on.
+    pub node: String,
+}
+
+impl Orchestration {
+    /// The distinct nodes the workers ran on, in order of first appearance.
+    pub fn nodes(&self) -> Vec<&str> {
+        let mut nodes: Vec<&str> = Vec::new();
+        for worker in &self.workers {
+            if !nodes.contains(&worker.node.as_str()) {
+                nodes.push(&worker.node);
+            }
+        }
+        nodes
+    }
 }
 
 /// A successful runner result, as kept in the trial record (the per-task
@@ -112,6 +163,9 @@ pub struct RunnerReport {
     /// io and mixed scenarios: every model call, in task order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub llm_calls: Vec<LlmCall>,
+    /// `ray`: the orchestration steps and where the workers ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub orchestration: Option<Orchestration>,
     /// The runner process's own high-water mark of resident memory at its
     /// end (`VmHWM` of `/proc/self/status`), bytes; `None` where it cannot
     /// read it.
@@ -290,7 +344,7 @@ pub enum RunnerOutput {
 #[derive(Deserialize)]
 #[serde(tag = "result", rename_all = "snake_case")]
 enum Raw {
-    Success(RunnerReport),
+    Success(Box<RunnerReport>),
     Skipped {
         #[serde(default)]
         reason: String,
@@ -350,7 +404,7 @@ pub fn parse(stdout: &str) -> Result<RunnerOutput, String> {
             for task in &mut report.tasks {
                 task.result.clear();
             }
-            RunnerOutput::Success(Box::new(report))
+            RunnerOutput::Success(report)
         }
         Raw::Skipped { reason } => RunnerOutput::Skipped(reason),
         Raw::Error { error } => {

@@ -53,6 +53,10 @@ pub struct TrialSpec {
     /// (docs/tasks.md); absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task: Option<super::TaskSpec>,
+    /// `ray` only: the address of an existing Ray cluster (`host:port`);
+    /// absent: the trial starts a local cluster of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ray_address: Option<String>,
 }
 
 impl TrialSpec {
@@ -168,6 +172,16 @@ pub fn parse_spec(args: &[String]) -> Result<TrialSpec, BadSpec> {
         _ if !scenario.uses_llm() => None,
         raw => Some(LlmSpec::from_json(raw).map_err(BadSpec)?),
     };
+    let ray_address = match field("ray_address") {
+        _ if approach != Approach::Ray => None,
+        Value::Null => None,
+        Value::String(address) if !address.is_empty() => Some(address.clone()),
+        other => {
+            return bad(format!(
+                "\"ray_address\" must be null or a cluster address such as \"127.0.0.1:6379\", got {other}"
+            ));
+        }
+    };
     Ok(TrialSpec {
         scenario,
         approach,
@@ -177,6 +191,7 @@ pub fn parse_spec(args: &[String]) -> Result<TrialSpec, BadSpec> {
         start_method,
         llm,
         task: None,
+        ray_address,
     })
 }
 
@@ -314,6 +329,7 @@ mod tests {
                 start_method: None,
                 llm: None,
                 task: None,
+                ray_address: None,
             }
         );
         let spec = parse(

@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::cluster_steps::ClusterSteps;
 use crate::run::pairing::Rounds;
 use crate::run::record::{
     CellKey, CellState, CellSummary, Drift, FailureKind, Orchestration, RunFile, RunSummary,
@@ -95,6 +96,7 @@ fn orchestration(trials: &[&TrialRecord]) -> Option<Orchestration> {
         teardown_s,
         sharing_cost_s,
         sharing_method: sharing.first().map(|s| s.method.clone()),
+        cluster: ClusterSteps::of(&reports.iter().map(|(r, _)| *r).collect::<Vec<_>>()),
     })
 }
 

@@ -40,6 +40,7 @@ pub fn run_file(cells: &[CellKey]) -> RunFile {
             usable_cores: 2,
             margin: 0.05,
             llm: None,
+            ray_address: None,
         },
         machine: MachineInfo::default(),
         interpreters: vec![InterpreterRecord {
@@ -67,6 +68,7 @@ pub fn run_file(cells: &[CellKey]) -> RunFile {
                     start_method: None,
                     llm: None,
                     task: None,
+                    ray_address: None,
                 },
                 command: vec!["/usr/bin/python3".into()],
                 env: BTreeMap::new(),
@@ -121,6 +123,7 @@ pub fn trial(index: u64, cell: &CellKey, repetition: u32, warmup: bool, work: f6
             tasks: vec![],
             digest: "0123456789abcdef".into(),
             llm_calls: vec![],
+            orchestration: None,
             high_water_mark_bytes: None,
             calls: None,
         }),

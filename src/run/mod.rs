@@ -11,6 +11,7 @@
 //! - [`loaded`]: a run read back, with its summary stored or computed now;
 //! - [`format`]: how every view writes times, sizes and ratios;
 //! - [`timeline`]: what the sampler saw of a trial's process tree;
+//! - [`cluster_steps`]: a ray cell's orchestration steps on its cluster;
 //! - [`thread_states`]: what threads were doing (running, waiting for a
 //!   core, on a lock, on I/O) and their shares of a window;
 //! - [`machine`]: what the machine was when the run started;
@@ -23,6 +24,7 @@
 //! `dashboard`, `export`, `compare`): they all use it.
 
 pub mod analysis;
+pub mod cluster_steps;
 pub mod directory;
 #[cfg(test)]
 pub mod fixtures;

@@ -197,6 +197,10 @@ pub struct Settings {
     /// has neither).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub llm: Option<crate::llm::bench::LlmSettings>,
+    /// The existing Ray cluster the ray cells ran on (`--ray-address` or
+    /// `RAY_ADDRESS`); absent: each ray trial started a local cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ray_address: Option<String>,
 }
 
 /// A planned cell with the exact command that runs one of its trials.

@@ -90,6 +90,9 @@ pub struct Orchestration {
     /// `shared` scenario: how it was shared (`same-object`, `fork-inherited`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sharing_method: Option<String>,
+    /// `ray`: the orchestration steps on the cluster (medians).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<super::cluster_steps::ClusterSteps>,
 }
 
 /// Statistics of one cell.

@@ -251,6 +251,7 @@ pub fn spec(
         seed,
         start_method: None,
         llm: None,
+        ray_address: None,
         task: Some(TaskSpec {
             name: settings.target.function.clone(),
             target: settings.target.text.clone(),

@@ -40,6 +40,9 @@ pub fn run(approach: Approach, trial: &Trial) -> Result<Outcome> {
         Approach::Interpreters => {
             anyhow::bail!("the native twin has no subinterpreters: {approach} is a Python approach")
         }
+        Approach::Ray => {
+            anyhow::bail!("the native twin runs on one machine: {approach} is a Python approach")
+        }
     }
 }
 

@@ -207,6 +207,7 @@ fn execute(mut spec: Spec, result: &mut TrialResult, clock_t0: f64) -> Result<()
             start: record.start - clock_t0,
             end: record.end - clock_t0,
             result: record.result,
+            node: None,
         });
     }
     result.result = Status::Success;

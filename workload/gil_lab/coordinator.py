@@ -24,7 +24,8 @@ class TaskRecord:
     index: int
     #: Agent name.
     agent: str
-    #: Who ran it: `main`, `thread-<n>`, `process-<pid>`, `interpreter-<id>`, `task-<n>`.
+    #: Who ran it: `main`, `thread-<n>`, `process-<pid>`, `interpreter-<id>`, `task-<n>`,
+    #: `ray-<n>`.
     worker: str
     #: `time.monotonic()` when the task started (CLOCK_MONOTONIC: one clock
     #: for every process on the machine).
@@ -38,6 +39,9 @@ class TaskRecord:
     #: The OS thread id of the thread that ran it (`threading.get_native_id()`):
     #: gil-lab finds the task's lane of the timeline by it.
     tid: int = 0
+    #: `ray`: the id of the cluster node that ran it (set by the approach;
+    #: last, since records are also built from positional tuples).
+    node: str | None = None
 
 
 def perform(scenario: str, task: Task, network: RoadNetwork | None, worker: str,

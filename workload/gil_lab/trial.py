@@ -49,6 +49,7 @@ def parse_spec(argv: list[str]) -> dict[str, Any]:
         "seed": raw.get("seed", 1),
         "start_method": raw.get("start_method"),
         "llm": raw.get("llm"),
+        "ray_address": raw.get("ray_address"),
     }
     if spec["scenario"] not in SCENARIOS:
         raise BadSpec(f"unknown scenario {spec['scenario']!r}; set \"scenario\" to one of "
@@ -71,6 +72,12 @@ def parse_spec(argv: list[str]) -> dict[str, Any]:
     if method is not None and method not in START_METHODS:
         raise BadSpec(f"\"start_method\" must be null or one of {', '.join(START_METHODS)}, "
                       f"got {method!r}")
+    address = spec["ray_address"]
+    if spec["approach"] != "ray":
+        spec["ray_address"] = None
+    elif address is not None and (not isinstance(address, str) or not address):
+        raise BadSpec(f"\"ray_address\" must be null or a cluster address such as "
+                      f"\"127.0.0.1:6379\", got {address!r}")
     if SCENARIOS[spec["scenario"]].uses_llm:
         if spec["llm"] is None:
             raise BadSpec(f"the {spec['scenario']} scenario calls an LLM endpoint: give the spec "
@@ -138,7 +145,7 @@ def run(spec: dict[str, Any], result: dict[str, Any], clock_t0: float) -> None:
         else None
     setup = time.monotonic() - started
     trial = Trial(spec["scenario"], tasks, spec["workers"], spec["start_method"], network,
-                  spec["seed"], spec["scale"])
+                  spec["seed"], spec["scale"], ray_address=spec["ray_address"])
     outcome = module.run(trial)
 
     records = sorted(outcome.records, key=lambda r: r.index)
@@ -151,16 +158,26 @@ def run(spec: dict[str, Any], result: dict[str, Any], clock_t0: float) -> None:
         phases={"setup": setup, "pool_start": outcome.pool_start, "work": outcome.work,
                 "teardown": outcome.teardown},
         sharing=outcome.sharing,
-        tasks=[{"agent": r.agent, "index": r.index, "worker": r.worker,
-                "start": r.start - clock_t0, "end": r.end - clock_t0, "tid": r.tid,
-                "result": r.result}
-               for r in records],
+        tasks=[task_fields(r, clock_t0) for r in records],
         digest=hex_digest(digest((tasks[r.index].agent_code, r.index, r.result)
                                  for r in records)),
     )
+    if outcome.orchestration is not None:
+        result["orchestration"] = outcome.orchestration
     if spec["llm"] is not None:
         result["llm_calls"] = [dict(call_fields(call, clock_t0), task=r.index, call=n)
                                for r in records for n, call in enumerate(r.calls)]
+
+
+def task_fields(record: Any, clock_t0: float) -> dict[str, Any]:
+    """A task's record in the result, times relative to `clock_t0`; `node`
+    only where a cluster node ran it."""
+    fields = {"agent": record.agent, "index": record.index, "worker": record.worker,
+              "start": record.start - clock_t0, "end": record.end - clock_t0,
+              "tid": record.tid, "result": record.result}
+    if record.node is not None:
+        fields["node"] = record.node
+    return fields
 
 
 def call_fields(call: Any, clock_t0: float) -> dict[str, Any]:

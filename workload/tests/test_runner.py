@@ -46,6 +46,40 @@ def run_spec(**spec: object) -> dict:
     return result
 
 
+def ray_importable() -> bool:
+    """Whether this interpreter has Ray (the suite is also run from the Ray
+    environment `gil-lab python ray-env` makes)."""
+    import importlib.util
+
+    return importlib.util.find_spec("ray") is not None
+
+
+@unittest.skipUnless(ray_importable(), "ray is not installed here (gil-lab python ray-env)")
+class RayOrchestration(unittest.TestCase):
+    def test_orchestration_steps_and_nodes_are_reported(self) -> None:
+        result = run_spec(scenario="shared", approach="ray", workers=2, scale=SCALE, seed=3)
+        self.assertEqual(result["result"], "success")
+        steps = result["orchestration"]
+        self.assertEqual(steps["cluster"], "local")
+        for step in ("connect_s", "ship_code_s", "worker_start_s", "shutdown_s"):
+            self.assertGreater(steps[step], 0.0, step)
+        phases = result["phases"]
+        self.assertAlmostEqual(phases["pool_start"], steps["connect_s"] + steps["ship_code_s"]
+                               + steps["worker_start_s"])
+        self.assertEqual(phases["teardown"], steps["shutdown_s"])
+        self.assertEqual(sorted(w["worker"] for w in steps["workers"]), ["ray-0", "ray-1"])
+        nodes = {w["node"] for w in steps["workers"]}
+        self.assertEqual({t["node"] for t in result["tasks"]}, nodes)
+        self.assertEqual({t["worker"] for t in result["tasks"]} - {"ray-0", "ray-1"}, set())
+        self.assertEqual(result["sharing"]["method"], "object-store")
+
+    def test_a_bad_address_is_a_bad_spec(self) -> None:
+        status, result = run_runner(json.dumps({"scenario": "cpu", "approach": "ray",
+                                                "ray_address": 6379}))
+        self.assertEqual(status, 1)
+        self.assertEqual(result["error"]["kind"], "bad_spec")
+
+
 class DigestAcrossApproaches(unittest.TestCase):
     def check_scenario(self, scenario: str) -> None:
         reference = run_spec(scenario=scenario, approach="sequential", scale=SCALE, seed=7)
@@ -58,8 +92,9 @@ class DigestAcrossApproaches(unittest.TestCase):
                 result = run_spec(scenario=scenario, approach=approach, workers=2,
                                   scale=SCALE, seed=7)
                 if result["result"] == "skipped":
-                    # Only subinterpreters may be missing (PyPy, CPython < 3.12).
-                    self.assertEqual(approach, "interpreters")
+                    # Only subinterpreters (PyPy, CPython < 3.12) and Ray (an
+                    # interpreter without it installed) may be missing.
+                    self.assertIn(approach, ("interpreters", "ray"))
                     self.assertTrue(result["reason"])
                     continue
                 ran.append(approach)

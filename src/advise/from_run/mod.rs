@@ -13,6 +13,7 @@
 //! warnings and alternatives, [`measure`](mod@measure) the `bench` commands
 //! that would settle what the run leaves open.
 
+pub mod distribution;
 pub mod measure;
 pub mod reasons;
 pub mod task;
@@ -250,6 +251,7 @@ fn for_scenario(view: &RunView, scenario: &str) -> Recommendation {
     rec.headline = headline(view, scenario, pick, &rec, decision);
     lock_wait_evidence(view, scenario, &mut rec);
     free_threading_cost(view, scenario, &mut rec);
+    distribution::distributing(view, scenario, &mut rec);
     alternatives(view, scenario, pick, &candidates, &tied, &mut rec);
     measure(view, scenario, pick, runner_up, &mut rec);
     rec

@@ -40,6 +40,16 @@ pub(super) fn costs_against(
                 format_seconds(o.pool_start_s),
                 format_seconds(o.teardown_s)
             );
+            if let Some(steps) = &o.cluster {
+                text.push_str(&format!(
+                    " (Ray, {} cluster: connect {}, shipping code {}, worker start {}, shutdown {})",
+                    steps.cluster,
+                    format_seconds(steps.connect_s),
+                    format_seconds(steps.ship_code_s),
+                    format_seconds(steps.worker_start_s),
+                    format_seconds(steps.shutdown_s)
+                ));
+            }
             if let (Some(cost), Some(method)) = (o.sharing_cost_s, &o.sharing_method) {
                 text.push_str(&format!(
                     ", sharing the data ({method}) {}",

@@ -112,7 +112,9 @@ pub fn beyond_one_machine(s: &Situation) -> Option<Finding> {
         .cost("each task pays scheduling and serialisation (object store): batch small agent steps into bigger tasks, and keep large read-only data in the object store (ray.put) instead of sending it with every task")
         .cost("a cluster to run and debug: before scaling out, make sure one machine is really too small (measure a single node first)")
         .instead("processes on one machine", "the same model without a cluster: enough while the work fits the cores and memory of one machine")
-        .measure("gil-lab bench --scenario cpu --approach processes --full")
+        .measure("gil-lab bench --scenario cpu --approach processes,ray   # distributing vs one machine: orchestration and break-even")
+        .measure("gil-lab bench --scenario cpu --approach ray --ray-address HEAD:6379   # on your cluster (docs/distributed.md)")
+        .measure("gil-lab deploy kubernetes   # a KubeRay RayJob, or a Job for one machine, sized from the run")
         .cite(&["ray-default-only"]))
 }
 

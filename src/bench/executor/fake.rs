@@ -179,6 +179,7 @@ fn runner_result(work_s: f64, digest: &str, gil: Option<bool>) -> String {
         tasks: vec![],
         digest: digest.into(),
         llm_calls: vec![],
+        orchestration: None,
         high_water_mark_bytes: None,
         calls: None,
     };

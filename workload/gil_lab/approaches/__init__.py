@@ -27,6 +27,7 @@ APPROACHES = {
     "interpreters": "interpreters",
     "asyncio": "async_loop",
     "asyncio+threads": "async_threads",
+    "ray": "ray_cluster",
 }
 
 
@@ -49,6 +50,8 @@ class Trial:
     scale: float
     #: Where findings are posted.
     blackboard: Blackboard = field(default_factory=Blackboard)
+    #: `ray` only: the address of an existing cluster, or None for a local one.
+    ray_address: str | None = None
 
 
 @dataclass
@@ -67,6 +70,9 @@ class Outcome:
     worker_gil_enabled: list[bool | None] = field(default_factory=list)
     #: How the knowledge base reached the workers: {"method", "cost_s"}.
     sharing: dict[str, Any] | None = None
+    #: `ray`: the orchestration steps (connect, ship_code, worker_start,
+    #: shutdown, seconds) and where the workers ran.
+    orchestration: dict[str, Any] | None = None
 
 
 def load(name: str) -> ModuleType:
