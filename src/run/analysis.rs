@@ -527,6 +527,26 @@ mod tests {
             "{:?}",
             summary.warnings
         );
+        // Processes ×2 that used one core of the two: held back, said.
+        let held: Vec<_> = trials
+            .iter()
+            .cloned()
+            .map(|mut t| {
+                if t.cell == processes {
+                    t.measurement.as_mut().unwrap().work_parallelism = Some(1.0);
+                }
+                t
+            })
+            .collect();
+        let summary = summarize(&run, &held, &BTreeMap::new(), &[]);
+        assert!(
+            summary
+                .warnings
+                .iter()
+                .any(|w| w.kind == WarningKind::Noise && w.message.contains("(1.00 of 2 cores)")),
+            "{:?}",
+            summary.warnings
+        );
         // The io and mixed scenarios wait: their speedups are not bounded by cores.
         let mut io = run.clone();
         for planned in &mut io.plan {

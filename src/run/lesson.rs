@@ -220,8 +220,8 @@ fn on_build(
     Some((figures.join(", "), helps))
 }
 
-/// One approach's clause: "threads do not help under the GIL (1.01×) but do
-/// free-threaded (1.80×)".
+/// One approach's clause: "threads do not help under the GIL (1.01×) but
+/// help free-threaded (1.80×)".
 fn clause(
     name: &str,
     gil: Option<(String, Helps)>,
@@ -237,23 +237,20 @@ fn clause(
         (Helps::Unclear, true) => "are not clearly faster",
         (Helps::Unclear, false) => "is not clearly faster",
     };
-    let but = |helps: Helps| match (helps, plural) {
-        (Helps::Yes, true) => "do",
-        (Helps::Yes, false) => "does",
-        (Helps::No, true) => "do not",
-        (Helps::No, false) => "does not",
-        (Helps::Unclear, true) => "are not clearly faster",
-        (Helps::Unclear, false) => "is not clearly faster",
-    };
     Some(match (gil, free) {
         (Some((g, gh)), Some((f, fh))) if gh == fh => format!(
-            "{name} {} on both builds ({g} under the GIL, {f} free-threaded)",
-            verb(gh)
+            "{name} {} on {} ({g} under the GIL, {f} free-threaded)",
+            verb(gh),
+            if gh == Helps::Yes {
+                "both builds"
+            } else {
+                "either build"
+            }
         ),
         (Some((g, gh)), Some((f, fh))) => format!(
             "{name} {} under the GIL ({g}) but {} free-threaded ({f})",
             verb(gh),
-            but(fh)
+            verb(fh)
         ),
         (Some((g, gh)), None) => format!("{name} {} under the GIL ({g})", verb(gh)),
         (None, Some((f, fh))) => format!("{name} {} free-threaded ({f})", verb(fh)),
@@ -401,7 +398,7 @@ mod tests {
         );
         assert_eq!(
             lesson.conclusions[0],
-            "CPU-bound work (cpu): threads do not help under the GIL (0.99×) but do free-threaded (1.86×); processes help under the GIL (1.85×) (speedups over sequential on CPython 3.13.5 and CPython 3.13.5t)."
+            "CPU-bound work (cpu): threads do not help under the GIL (0.99×) but help free-threaded (1.86×); processes help under the GIL (1.85×) (speedups over sequential on CPython 3.13.5 and CPython 3.13.5t)."
         );
         assert!(
             lesson.conclusions[1].starts_with("I/O-bound work (io): threads help on both builds (3.64× under the GIL, 3.64× free-threaded)"),

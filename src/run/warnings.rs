@@ -11,6 +11,9 @@ use crate::vocabulary::WorkKind;
 /// A sequential CPU-bound cell with less than this share of a core during
 /// its work phase was starved by other programs.
 const STARVED_BELOW: f64 = 0.8;
+/// A `processes` cell of a CPU-bound scenario that used less than this
+/// share of the cores it asked for was held back by other programs.
+const HELD_BELOW: f64 = 0.75;
 
 /// The warnings about cells and trials.
 pub(super) fn cell_warnings(
@@ -137,7 +140,45 @@ pub(super) fn cell_warnings(
     }
     warnings.extend(impossible_speedups(run, cells));
     warnings.extend(starved_baselines(run, cells));
+    warnings.extend(held_cores(run, cells));
     warnings
+}
+
+/// `processes` cells of a CPU-bound scenario keep every worker busy: during
+/// their work phase they should use min(workers, usable cores) cores. Well
+/// below that, other programs held the rest, and the speedups understate
+/// what the idle machine gives.
+fn held_cores(run: &RunFile, cells: &[CellSummary]) -> Option<Warning> {
+    let usable = run.settings.usable_cores.max(1);
+    let short: Vec<String> = cells
+        .iter()
+        .filter(|c| {
+            c.cell.approach == crate::vocabulary::Approach::Processes
+                && c.cell.workers > 1
+                && WorkKind::of_scenario(&c.cell.scenario) == Some(WorkKind::CpuBound)
+        })
+        .filter_map(|c| {
+            let used = c.work_parallelism.as_ref()?.median;
+            let wanted = f64::from(c.cell.workers.min(usable));
+            (used < HELD_BELOW * wanted).then(|| {
+                format!(
+                    "{} {} ({:.2} of {wanted} cores)",
+                    c.cell.scenario,
+                    describe(run, &c.cell),
+                    used
+                )
+            })
+        })
+        .collect();
+    (!short.is_empty()).then(|| Warning {
+        kind: WarningKind::Noise,
+        cell: None,
+        message: format!(
+            "{} CPU-bound cell(s) with every worker busy used far fewer cores than they asked for during their work phase: {}; other programs held the rest, so the speedups understate this machine: run again when it is idle",
+            short.len(),
+            short.join(", ")
+        ),
+    })
 }
 
 /// A `sequential` cell of a CPU-bound scenario runs one busy thread: during
