@@ -18,6 +18,7 @@ pub mod paths;
 pub mod prng;
 pub mod protocol;
 pub mod run;
+pub mod shell;
 pub mod stats;
 pub mod twin;
 pub mod vocabulary;
