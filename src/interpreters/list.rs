@@ -12,6 +12,7 @@ use serde::Serialize;
 use super::discovery::{self, Discovery};
 use super::facts::{BuildVariant, Facts, SubinterpreterSupport};
 use super::interpreter::{Interpreter, Source};
+use super::recipe::Recipe;
 use super::select_args::SelectArgs;
 
 /// Lists the interpreters gil-lab finds (and those given with --python),
@@ -110,6 +111,9 @@ struct JsonEntry<'a> {
     /// see `src/interpreters/supported.rs`). Always true here: false only
     /// for unusable candidates (`--all`).
     runs_workload: bool,
+    /// How it was built: PGO, LTO, `--disable-gil`, compiler, `-O` level
+    /// (derived from `facts.build`).
+    recipe: Recipe,
     /// Everything the probe reported.
     facts: &'a Facts,
 }
@@ -150,6 +154,7 @@ fn to_json(found: &Discovery, all: bool) -> Result<String> {
             gil_at_start: interpreter.gil_at_start(),
             subinterpreters_own_gil: interpreter.facts.subinterpreters_own_gil(),
             runs_workload: interpreter.facts.runs_workload(),
+            recipe: interpreter.facts.recipe(),
             facts: &interpreter.facts,
         };
         items.push(serde_json::to_value(entry).context("cannot encode an interpreter")?);
@@ -176,6 +181,7 @@ fn table(interpreters: &[Interpreter], colour: bool) -> String {
             "",
             "interpreter",
             "variant",
+            "build",
             "GIL at start",
             "subinterpreters",
             "start method",
@@ -212,6 +218,7 @@ fn table(interpreters: &[Interpreter], colour: bool) -> String {
             highlight(Cell::new(if free_threaded { "*" } else { "" })),
             highlight(Cell::new(&interpreter.label)).add_attribute(Attribute::Bold),
             highlight(Cell::new(interpreter.variant.describe())),
+            Cell::new(facts.recipe().short()),
             gil,
             Cell::new(subinterpreters),
             Cell::new(facts.default_start_method.as_deref().unwrap_or("-")),

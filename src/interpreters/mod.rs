@@ -14,6 +14,7 @@ pub mod parallel_probe;
 pub mod probe;
 pub mod probe_cache;
 pub mod provision;
+pub mod recipe;
 pub mod select_args;
 pub mod supported;
 pub mod table;

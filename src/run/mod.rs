@@ -9,7 +9,8 @@
 //! - [`loaded`]: a run read back, with its summary stored or computed now;
 //! - [`format`]: how every view writes times, sizes and ratios;
 //! - [`timeline`]: what the sampler saw of a trial's process tree;
-//! - [`machine`]: what the machine was when the run started.
+//! - [`machine`]: what the machine was when the run started;
+//! - [`builds`]: whether the compared interpreters were built alike.
 //!
 //! Dependencies point one way: this module uses the statistics (`stats`),
 //! the vocabulary, the protocol's types and the types it stores from
@@ -18,6 +19,7 @@
 //! `dashboard`, `export`, `compare`): they all use it.
 
 pub mod analysis;
+pub mod builds;
 pub mod directory;
 #[cfg(test)]
 pub mod fixtures;

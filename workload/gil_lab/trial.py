@@ -151,6 +151,7 @@ def run(spec: dict[str, Any], result: dict[str, Any], clock_t0: float) -> None:
         phases={"setup": setup, "pool_start": outcome.pool_start, "work": outcome.work,
                 "teardown": outcome.teardown},
         sharing=outcome.sharing,
+        api=outcome.api,
         tasks=[{"agent": r.agent, "index": r.index, "worker": r.worker,
                 "start": r.start - clock_t0, "end": r.end - clock_t0, "result": r.result}
                for r in records],

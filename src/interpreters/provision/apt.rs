@@ -213,15 +213,30 @@ fn download(
     })?;
     if !status.success() || !tarball.is_file() {
         bail!(
-            "{package} {version} ({}) does not download: {}",
+            "{package} {version} ({}) does not download ({})",
             apt.suite,
-            first_error.unwrap_or_else(|| log.tail(3))
+            first_error
+                .as_deref()
+                .map(fetch_failure)
+                .unwrap_or_else(|| log.tail(3))
         );
     }
     Ok(Fetched {
         tarball,
         origin: format!("Debian source package {package} {version} ({})", apt.suite),
     })
+}
+
+/// The gist of apt's `E: Failed to fetch URI  404  Not Found [IP: ...]`:
+/// the file and the answer (`python3.14_3.14.10-1.dsc: 404 Not Found`).
+fn fetch_failure(line: &str) -> String {
+    let Some(rest) = line.strip_prefix("E: Failed to fetch ") else {
+        return line.to_string();
+    };
+    let (uri, answer) = rest.split_once(' ').unwrap_or((rest, ""));
+    let file = uri.rsplit('/').next().unwrap_or(uri);
+    let answer = answer.split(" [").next().unwrap_or(answer).trim();
+    format!("{file}: {answer}")
 }
 
 /// Which build dependencies are not installed, according to dpkg.
@@ -430,6 +445,17 @@ mod tests {
             panic!("an optional package only earns a note");
         };
         assert!(message.contains("sudo apt-get install -y --no-install-recommends uuid-dev"));
+    }
+
+    #[test]
+    fn fetch_failures_are_summarised() {
+        assert_eq!(
+            fetch_failure(
+                "E: Failed to fetch http://deb.debian.org/debian/pool/main/p/python3.14/python3.14_3.14.10-1.dsc 404 Not Found [IP: 203.0.113.80 80]"
+            ),
+            "python3.14_3.14.10-1.dsc: 404 Not Found"
+        );
+        assert_eq!(fetch_failure("E: other"), "E: other");
     }
 
     #[test]

@@ -67,6 +67,9 @@ class Outcome:
     worker_gil_enabled: list[bool | None] = field(default_factory=list)
     #: How the knowledge base reached the workers: {"method", "cost_s"}.
     sharing: dict[str, Any] | None = None
+    #: `interpreters`: the API that ran the subinterpreters
+    #: (`concurrent.futures.InterpreterPoolExecutor`, `_interpreters`, ...).
+    api: str | None = None
 
 
 def load(name: str) -> ModuleType:
