@@ -462,27 +462,61 @@ fn failed_3_14t_install(home: &Path, uv_answer: Option<&Path>) -> Output {
     output
 }
 
+/// Every file under `/etc/apt` with its modification time and size.
+fn etc_apt_snapshot() -> Vec<(PathBuf, std::time::SystemTime, u64)> {
+    fn walk(dir: &Path, into: &mut Vec<(PathBuf, std::time::SystemTime, u64)>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(metadata) = std::fs::symlink_metadata(&path) else {
+                continue;
+            };
+            if metadata.is_dir() {
+                walk(&path, into);
+            } else {
+                into.push((path, metadata.modified().unwrap(), metadata.len()));
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(Path::new("/etc/apt"), &mut files);
+    files.sort();
+    files
+}
+
 #[test]
-fn when_nothing_works_the_error_says_what_to_do() {
-    // uv fails (no network), and Debian's archive has no reachable 3.14 source.
+fn when_nothing_works_the_error_is_one_line_that_says_what_to_do() {
+    // uv fails (no network), Debian has no free-threaded binary package,
+    // and the archive's 3.14 source packages do not download here.
+    let before = etc_apt_snapshot();
     let home = tempfile::tempdir().unwrap();
     let output = failed_3_14t_install(home.path(), None);
     let stderr = String::from_utf8_lossy(&output.stderr);
+    let error = stderr.lines().last().unwrap_or_default();
     assert!(
-        stderr.contains("Error: cannot provision CPython 3.14t on this machine"),
+        error.starts_with("Error: cannot provision CPython 3.14t here ("),
         "{stderr}"
     );
+    assert_eq!(stderr.matches("Error:").count(), 1, "{stderr}");
     assert!(
-        stderr.contains("- uv: `uv python install 3.14t` failed"),
-        "{stderr}"
+        error.contains("uv: `uv python install 3.14t` failed"),
+        "{error}"
     );
-    assert!(stderr.contains("network unreachable"), "{stderr}");
-    assert!(stderr.contains("- system package manager: "), "{stderr}");
+    assert!(error.contains("network unreachable"), "{error}");
     assert!(
-        stderr.contains("gil-lab python install 3.14t --source Python-3.14.N.tar.xz"),
-        "{stderr}"
+        error.contains(
+            "Debian binary packages: Debian has no free-threaded binary package of CPython 3.14"
+        ),
+        "{error}"
     );
-    assert!(stderr.contains("install uv"), "{stderr}");
+    assert!(error.contains("; source packages: "), "{error}");
+    assert!(
+        error.contains("run `gil-lab python install 3.14t --source Python-3.14.N.tar.xz`"),
+        "{error}"
+    );
+    assert!(error.contains("install uv"), "{error}");
     // Nothing is left that would look like an install.
     let pythons = std::fs::read_dir(home.path().join("pythons")).unwrap();
     let names: Vec<_> = pythons.map(|e| e.unwrap().file_name()).collect();
@@ -492,6 +526,14 @@ fn when_nothing_works_the_error_says_what_to_do() {
             .all(|n| !n.to_string_lossy().starts_with("cpython-")),
         "{names:?}"
     );
+    // The package lookups used gil-lab's private APT configuration: the
+    // machine's own is exactly as it was.
+    assert!(
+        home.path()
+            .join("apt/sid/sources.list.d/gil-lab.sources")
+            .is_file()
+    );
+    assert_eq!(etc_apt_snapshot(), before, "a file under /etc/apt changed");
 }
 
 #[test]
@@ -501,7 +543,148 @@ fn an_interpreter_from_uv_that_fails_verification_is_not_used() {
     let home = tempfile::tempdir().unwrap();
     let output = failed_3_14t_install(home.path(), Some(&free_threaded));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    let expected = format!("- uv: {} is CPython 3.13.", free_threaded.display());
+    let expected = format!("uv: {} is CPython 3.13.", free_threaded.display());
     assert!(stderr.contains(&expected), "{stderr}");
     assert!(stderr.contains("not 3.14t"), "{stderr}");
+}
+
+#[test]
+fn optimized_builds_use_pgo_and_lto_and_install_next_to_the_plain_build() {
+    let (default, free_threaded) = provisioned();
+    let version = marker(&free_threaded)["version"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let home = tempfile::tempdir().unwrap();
+    let tarball = stand_in_source_tarball(home.path(), &version);
+    let install = |extra: &[&str]| {
+        succeeded(
+            gil_lab()
+                .args(["python", "install", "3.13t", "--source"])
+                .arg(&tarball)
+                .args(extra)
+                .env("GIL_LAB_HOME", home.path())
+                .env("FAKE_PYTHON_T", &free_threaded)
+                .env("FAKE_PYTHON", &default)
+                .env_remove("FAKE_CONFIGURE_FAIL")
+                .output()
+                .unwrap(),
+        )
+    };
+    let output = install(&["--optimized"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("with PGO and LTO"), "{stderr}");
+    assert!(stderr.contains(" (PGO+LTO) from "), "{stderr}");
+    let prefix = home
+        .path()
+        .join("pythons")
+        .join(format!("cpython-{version}t-pgo-lto"));
+    assert_eq!(stdout_lines(&output), [prefix.join("bin/python3.13t")]);
+    let optimized = marker(&prefix.join("bin/python3.13t"));
+    assert_eq!(optimized["optimized"], true);
+    assert_eq!(
+        optimized["configure_flags"],
+        serde_json::json!([
+            format!("--prefix={}", prefix.display()),
+            "--disable-gil",
+            "--enable-optimizations",
+            "--with-lto"
+        ])
+    );
+    // The plain build is another install; each is found again as itself.
+    let plain = install(&[]);
+    let plain_path = stdout_lines(&plain);
+    assert_eq!(
+        plain_path,
+        [home
+            .path()
+            .join(format!("pythons/cpython-{version}t/bin/python3.13t"))]
+    );
+    let again = install(&["--optimized"]);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already installed and verified"));
+    assert_eq!(stdout_lines(&again), [prefix.join("bin/python3.13t")]);
+}
+
+/// Stand-ins for `dpkg-query` (nothing is installed) and `apt-get`
+/// (records its arguments, succeeds) in a directory put first on PATH.
+fn fake_package_tools(dir: &Path) -> PathBuf {
+    let bin = dir.join("tools");
+    std::fs::create_dir_all(&bin).unwrap();
+    let calls = dir.join("apt-calls.txt");
+    for (name, body) in [
+        ("dpkg-query", "exit 1".to_string()),
+        (
+            "apt-get",
+            format!("echo \"$*\" >> {}\nexit 0", calls.display()),
+        ),
+    ] {
+        let path = bin.join(name);
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    bin
+}
+
+#[test]
+fn build_dependencies_are_installed_only_with_yes() {
+    let (default, free_threaded) = provisioned();
+    let version = marker(&free_threaded)["version"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let home = tempfile::tempdir().unwrap();
+    let tarball = stand_in_source_tarball(home.path(), &version);
+    let tools = fake_package_tools(home.path());
+    let install = |extra: &[&str]| {
+        gil_lab()
+            .args(["python", "install", "3.13t", "--source"])
+            .arg(&tarball)
+            .args(extra)
+            .env("GIL_LAB_HOME", home.path())
+            .env("PATH", path_with(&tools))
+            .env("FAKE_PYTHON_T", &free_threaded)
+            .env("FAKE_PYTHON", &default)
+            .env_remove("FAKE_CONFIGURE_FAIL")
+            .output()
+            .unwrap()
+    };
+    let calls = home.path().join("apt-calls.txt");
+    // No terminal, no --yes: the command to run, and nothing installed.
+    let refused = install(&[]);
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    let root = is_root();
+    let command = if root {
+        "run `apt-get install -y --no-install-recommends gcc make libffi-dev zlib1g-dev"
+    } else {
+        "run `sudo apt-get install -y --no-install-recommends gcc make libffi-dev zlib1g-dev"
+    };
+    assert!(stderr.contains(command), "{stderr}");
+    assert!(!calls.exists(), "apt-get ran without consent");
+    let with_yes = install(&["--yes"]);
+    if root {
+        assert!(
+            with_yes.status.success(),
+            "{}",
+            String::from_utf8_lossy(&with_yes.stderr)
+        );
+        let recorded = std::fs::read_to_string(&calls).unwrap();
+        assert!(
+            recorded.contains("install -y --no-install-recommends"),
+            "{recorded}"
+        );
+        assert!(recorded.contains("libffi-dev"), "{recorded}");
+    } else {
+        // Without root, --yes cannot install: the same command, with sudo.
+        assert_eq!(with_yes.status.code(), Some(1));
+        assert!(!calls.exists());
+    }
+}
+
+fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
 }
