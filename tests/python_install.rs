@@ -294,8 +294,17 @@ fn stand_in_source_tarball(dir: &Path, version: &str) -> PathBuf {
     path
 }
 
-#[test]
-fn a_source_build_is_configured_compiled_installed_verified_and_marked() {
+/// An empty home with a stand-in source tarball of the provisioned
+/// 3.13t's version, whose build links the provisioned interpreters.
+struct StandIn {
+    default: PathBuf,
+    free_threaded: PathBuf,
+    version: String,
+    home: tempfile::TempDir,
+    tarball: PathBuf,
+}
+
+fn stand_in() -> StandIn {
     let (default, free_threaded) = provisioned();
     let version = marker(&free_threaded)["version"]
         .as_str()
@@ -303,6 +312,24 @@ fn a_source_build_is_configured_compiled_installed_verified_and_marked() {
         .to_string();
     let home = tempfile::tempdir().unwrap();
     let tarball = stand_in_source_tarball(home.path(), &version);
+    StandIn {
+        default,
+        free_threaded,
+        version,
+        home,
+        tarball,
+    }
+}
+
+#[test]
+fn a_source_build_is_configured_compiled_installed_verified_and_marked() {
+    let StandIn {
+        default,
+        free_threaded,
+        version,
+        home,
+        tarball,
+    } = stand_in();
     let install = |extra: &[&str], fail: bool| {
         let mut command = gil_lab();
         command
@@ -550,13 +577,13 @@ fn an_interpreter_from_uv_that_fails_verification_is_not_used() {
 
 #[test]
 fn optimized_builds_use_pgo_and_lto_and_install_next_to_the_plain_build() {
-    let (default, free_threaded) = provisioned();
-    let version = marker(&free_threaded)["version"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let home = tempfile::tempdir().unwrap();
-    let tarball = stand_in_source_tarball(home.path(), &version);
+    let StandIn {
+        default,
+        free_threaded,
+        version,
+        home,
+        tarball,
+    } = stand_in();
     let install = |extra: &[&str]| {
         succeeded(
             gil_lab()
@@ -627,13 +654,13 @@ fn fake_package_tools(dir: &Path) -> PathBuf {
 
 #[test]
 fn build_dependencies_are_installed_only_with_yes() {
-    let (default, free_threaded) = provisioned();
-    let version = marker(&free_threaded)["version"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let home = tempfile::tempdir().unwrap();
-    let tarball = stand_in_source_tarball(home.path(), &version);
+    let StandIn {
+        default,
+        free_threaded,
+        home,
+        tarball,
+        ..
+    } = stand_in();
     let tools = fake_package_tools(home.path());
     let install = |extra: &[&str]| {
         gil_lab()

@@ -61,7 +61,12 @@ fn the_wheel_installs_into_a_fresh_venv_and_runs() {
         .unwrap();
     assert!(status.success());
     let pip = Command::new(venv.join("bin/pip"))
-        .args(["install", "--quiet", "--no-index", "--disable-pip-version-check"])
+        .args([
+            "install",
+            "--quiet",
+            "--no-index",
+            "--disable-pip-version-check",
+        ])
         .arg(&wheel)
         .output()
         .unwrap();

@@ -35,8 +35,9 @@ pub enum PythonCommand {
     /// Check whether importing modules keeps the GIL off on free-threaded
     /// interpreters.
     CheckImports(check_imports::CheckImportsArgs),
-    /// Install a CPython (free-threaded `3.13t`, `3.14t`, or the default
-    /// build) into gil-lab's home, verified with the probe.
+    /// Install a CPython (free-threaded `3.13t`, or a default build such as
+    /// `3.14`, `3.15`) into gil-lab's home, verified with the probe: uv,
+    /// Debian's newer binary packages, or a build from source.
     Install(provision::InstallArgs),
 }
 

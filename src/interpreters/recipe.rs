@@ -94,8 +94,7 @@ impl Recipe {
             opt_level: info
                 .cflags
                 .split_whitespace()
-                .filter(|f| f.starts_with("-O"))
-                .last()
+                .rfind(|f| f.starts_with("-O"))
                 .map(str::to_string),
         }
     }
@@ -112,44 +111,40 @@ impl Recipe {
             && self.opt_level == other.opt_level
     }
 
+    /// The optimisations (`PGO`, `LTO`) whose state is `state`.
+    fn optimisations(&self, state: Used) -> Vec<&'static str> {
+        [(self.pgo, "PGO"), (self.lto, "LTO")]
+            .into_iter()
+            .filter(|(used, _)| *used == state)
+            .map(|(_, name)| name)
+            .collect()
+    }
+
+    /// The compiler and the `-O` level, as far as recorded.
+    fn compiled_with(&self) -> Vec<String> {
+        self.compiler
+            .iter()
+            .chain(self.opt_level.iter())
+            .cloned()
+            .collect()
+    }
+
     /// `a PGO+LTO GCC 14.2.0 -O3 build`, `a GCC 12.2.0 -O3 build without
     /// PGO or LTO`, `a GCC 16.2.0 -O2 build (PGO/LTO not recorded)`.
     pub fn describe(&self) -> String {
-        let mut how = Vec::new();
-        if let Some(compiler) = &self.compiler {
-            how.push(compiler.clone());
+        let mut words = vec!["a".to_string()];
+        let used = self.optimisations(Used::Yes);
+        if !used.is_empty() {
+            words.push(used.join("+"));
         }
-        if let Some(level) = &self.opt_level {
-            how.push(level.clone());
-        }
-        let optimisations: Vec<&str> = [(self.pgo, "PGO"), (self.lto, "LTO")]
-            .iter()
-            .filter(|(used, _)| *used == Used::Yes)
-            .map(|(_, name)| *name)
-            .collect();
-        let mut text = String::from("a ");
-        if !optimisations.is_empty() {
-            text.push_str(&optimisations.join("+"));
-            text.push(' ');
-        }
-        if !how.is_empty() {
-            text.push_str(&how.join(" "));
-            text.push(' ');
-        }
-        text.push_str("build");
-        let missing: Vec<&str> = [(self.pgo, "PGO"), (self.lto, "LTO")]
-            .iter()
-            .filter(|(used, _)| *used == Used::No)
-            .map(|(_, name)| *name)
-            .collect();
+        words.extend(self.compiled_with());
+        words.push("build".to_string());
+        let mut text = words.join(" ");
+        let missing = self.optimisations(Used::No);
         if !missing.is_empty() {
             text.push_str(&format!(" without {}", missing.join(" or ")));
         }
-        let unknown: Vec<&str> = [(self.pgo, "PGO"), (self.lto, "LTO")]
-            .iter()
-            .filter(|(used, _)| *used == Used::NotRecorded)
-            .map(|(_, name)| *name)
-            .collect();
+        let unknown = self.optimisations(Used::NotRecorded);
         if !unknown.is_empty() {
             text.push_str(&format!(" ({} not recorded)", unknown.join("/")));
         }
@@ -160,21 +155,12 @@ impl Recipe {
     /// `GCC 16.2.0 -O2 (PGO/LTO?)`.
     pub fn short(&self) -> String {
         let mut parts = Vec::new();
-        let optimisations: Vec<&str> = [(self.pgo, "PGO"), (self.lto, "LTO")]
-            .iter()
-            .filter(|(used, _)| *used == Used::Yes)
-            .map(|(_, name)| *name)
-            .collect();
-        if !optimisations.is_empty() {
-            parts.push(optimisations.join("+"));
+        let used = self.optimisations(Used::Yes);
+        if !used.is_empty() {
+            parts.push(used.join("+"));
         }
-        if let Some(compiler) = &self.compiler {
-            parts.push(compiler.clone());
-        }
-        if let Some(level) = &self.opt_level {
-            parts.push(level.clone());
-        }
-        if self.pgo == Used::NotRecorded || self.lto == Used::NotRecorded {
+        parts.extend(self.compiled_with());
+        if !self.optimisations(Used::NotRecorded).is_empty() {
             parts.push("(PGO/LTO?)".to_string());
         }
         if parts.is_empty() {
