@@ -3,10 +3,10 @@
 //! `gil-lab` it puts on the environment's PATH works (`python list`).
 //!
 //! maturin comes from PyPI into a cached virtual environment (made once).
-//! The wheel is built with the `dev` profile into its own target directory
-//! (`cargo test` holds the lock of the default one while tests run): the
-//! first run compiles gil-lab's dependencies there once, later runs reuse
-//! them. A release wheel is `maturin build --release` (README).
+//! The wheel is built with the `dev` profile in the test's own target
+//! directory, where `cargo test` has just built the same binary: maturin's
+//! cargo finds it up to date and only packs it. A release wheel is
+//! `maturin build --release` (README).
 
 mod common;
 
@@ -26,14 +26,16 @@ fn the_wheel_installs_into_a_fresh_venv_and_runs() {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let work = tempfile::tempdir().unwrap();
     let wheels = work.path().join("wheels");
-    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("wheel-target");
+    // `<target>/tmp` is where Cargo puts test scratch files: its parent is
+    // the target directory the tests were built in.
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap();
 
     let started = Instant::now();
     let output = Command::new(&maturin)
         .args(["build", "--profile", "dev", "--out"])
         .arg(&wheels)
         .arg("--target-dir")
-        .arg(&target)
+        .arg(target)
         .current_dir(manifest)
         .output()
         .unwrap();
