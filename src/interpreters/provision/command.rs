@@ -9,14 +9,14 @@ use std::process::{Command, ExitStatus, Stdio};
 
 use anyhow::{Context, Result};
 
-/// How a command is named in messages: the program and its arguments.
+/// How a command is named in messages: the program and its arguments,
+/// quoted so that it can be pasted into a shell.
 pub fn describe(command: &Command) -> String {
-    let mut text = command.get_program().to_string_lossy().into_owned();
-    for arg in command.get_args() {
-        text.push(' ');
-        text.push_str(&arg.to_string_lossy());
-    }
-    text
+    let words: Vec<String> = std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(|word| word.to_string_lossy().into_owned())
+        .collect();
+    crate::shell::join(words.iter().map(String::as_str))
 }
 
 /// A build log: every command and every line it printed.
