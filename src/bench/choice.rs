@@ -122,15 +122,13 @@ pub(super) fn choose_interpreters(
         for selector in selectors {
             let matching: Vec<_> = usable.iter().filter(|i| selector.matches(i)).collect();
             if matching.is_empty() {
-                bail!(
-                    "no usable interpreter ({}) matches --python {}: see `gil-lab python list`",
-                    supported::describe(),
-                    match selector {
-                        Selector::Path(path) => path.display().to_string(),
-                        Selector::Version {
-                            numbers,
-                            free_threaded,
-                        } => format!(
+                let (named, install) = match selector {
+                    Selector::Path(path) => (path.display().to_string(), String::new()),
+                    Selector::Version {
+                        numbers,
+                        free_threaded,
+                    } => {
+                        let version = format!(
                             "{}{}",
                             numbers
                                 .iter()
@@ -138,8 +136,15 @@ pub(super) fn choose_interpreters(
                                 .collect::<Vec<_>>()
                                 .join("."),
                             if *free_threaded { "t" } else { "" }
-                        ),
+                        );
+                        let install =
+                            format!(", or install it: `gil-lab python install {version}`");
+                        (version, install)
                     }
+                };
+                bail!(
+                    "no usable interpreter ({}) matches --python {named}: see `gil-lab python list`{install}",
+                    supported::describe(),
                 );
             }
             chosen.extend(matching.into_iter().map(|i| (*i).clone()));
