@@ -137,8 +137,14 @@ pub(super) fn choose_interpreters(
                                 .join("."),
                             if *free_threaded { "t" } else { "" }
                         );
-                        let install =
-                            format!(", or install it: `gil-lab python install {version}`");
+                        // `python install` provisions CPython 3.13 and newer.
+                        let installable = numbers.first() == Some(&3)
+                            && numbers.get(1).is_some_and(|minor| *minor >= 13);
+                        let install = if installable {
+                            format!(", or install it: `gil-lab python install {version}`")
+                        } else {
+                            String::new()
+                        };
                         (version, install)
                     }
                 };
