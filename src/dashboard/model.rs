@@ -125,6 +125,7 @@ fn interpreter_views(loaded: &LoadedRun) -> Vec<InterpreterView> {
                 build: i
                     .facts
                     .as_ref()
+                    .filter(|f| f.implementation == "cpython")
                     .filter(|f| f.build != crate::interpreters::recipe::BuildInfo::default())
                     .map(|f| f.recipe().short())
                     .unwrap_or_default(),

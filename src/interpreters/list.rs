@@ -218,7 +218,12 @@ fn table(interpreters: &[Interpreter], colour: bool) -> String {
             highlight(Cell::new(if free_threaded { "*" } else { "" })),
             highlight(Cell::new(&interpreter.label)).add_attribute(Attribute::Bold),
             highlight(Cell::new(interpreter.variant.describe())),
-            Cell::new(facts.recipe().short()),
+            // The recipe's words (PGO, LTO, configure) are CPython's.
+            Cell::new(if facts.implementation == "cpython" {
+                facts.recipe().short()
+            } else {
+                "-".to_string()
+            }),
             gil,
             Cell::new(subinterpreters),
             Cell::new(facts.default_start_method.as_deref().unwrap_or("-")),

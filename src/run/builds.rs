@@ -7,7 +7,7 @@
 use super::record::{InterpreterKind, RunFile};
 use crate::interpreters::recipe;
 
-/// The sentence for `scenario`'s comparison, or None when its Python
+/// The sentence for `scenario`'s comparison, or None when its CPython
 /// interpreters were built alike (or when their recipes were not recorded:
 /// runs probed before gil-lab recorded them).
 pub fn note(run: &RunFile, scenario: &str) -> Option<String> {
@@ -29,6 +29,10 @@ pub fn note(run: &RunFile, scenario: &str) -> Option<String> {
             continue;
         }
         let facts = interpreter.facts.as_ref()?;
+        // The recipe's words (PGO, LTO, configure) are CPython's.
+        if facts.implementation != "cpython" {
+            continue;
+        }
         if facts.build == recipe::BuildInfo::default() {
             return None;
         }
