@@ -19,6 +19,7 @@ pub mod paths;
 pub mod prng;
 pub mod protocol;
 pub mod run;
+pub mod shell;
 pub mod stats;
 pub mod task;
 pub mod twin;

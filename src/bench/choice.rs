@@ -1,7 +1,7 @@
 //! Which interpreters a run uses: `--python` selectors (a path or a version
 //! such as `3.13t`), the supported versions, a default build paired with
-//! each free-threaded build of the same version, the forced-GIL variants,
-//! and unique ids.
+//! each free-threaded build of the same version, the newest default build,
+//! the forced-GIL variants, and unique ids.
 
 use std::path::{Path, PathBuf};
 
@@ -122,15 +122,13 @@ pub(super) fn choose_interpreters(
         for selector in selectors {
             let matching: Vec<_> = usable.iter().filter(|i| selector.matches(i)).collect();
             if matching.is_empty() {
-                bail!(
-                    "no usable interpreter ({}) matches --python {}: see `gil-lab python list`",
-                    supported::describe(),
-                    match selector {
-                        Selector::Path(path) => path.display().to_string(),
-                        Selector::Version {
-                            numbers,
-                            free_threaded,
-                        } => format!(
+                let (named, install) = match selector {
+                    Selector::Path(path) => (path.display().to_string(), String::new()),
+                    Selector::Version {
+                        numbers,
+                        free_threaded,
+                    } => {
+                        let version = format!(
                             "{}{}",
                             numbers
                                 .iter()
@@ -138,8 +136,21 @@ pub(super) fn choose_interpreters(
                                 .collect::<Vec<_>>()
                                 .join("."),
                             if *free_threaded { "t" } else { "" }
-                        ),
+                        );
+                        // `python install` provisions CPython 3.13 and newer.
+                        let installable = numbers.first() == Some(&3)
+                            && numbers.get(1).is_some_and(|minor| *minor >= 13);
+                        let install = if installable {
+                            format!(", or install it: `gil-lab python install {version}`")
+                        } else {
+                            String::new()
+                        };
+                        (version, install)
                     }
+                };
+                bail!(
+                    "no usable interpreter ({}) matches --python {named}: see `gil-lab python list`{install}",
+                    supported::describe(),
                 );
             }
             chosen.extend(matching.into_iter().map(|i| (*i).clone()));
@@ -171,8 +182,15 @@ pub(super) fn choose_interpreters(
             (same_patch, same_minor, v)
         };
         let default_build = defaults.iter().copied().max_by_key(|i| key(i));
+        // And the newest default build found (3.14, 3.15 next to 3.13t):
+        // what a team would otherwise run.
+        let newest_default = defaults
+            .iter()
+            .copied()
+            .max_by_key(|i| version_of(&i.version).unwrap_or_default());
         default_build
             .into_iter()
+            .chain(newest_default)
             .chain(free_threaded.iter().copied())
             .cloned()
             .collect()
@@ -217,6 +235,24 @@ mod tests {
 
     fn python(id: &str, version: &str, free_threaded: bool) -> InterpreterRecord {
         crate::bench::plan::tests::python(id, version, free_threaded)
+    }
+
+    #[test]
+    fn the_default_choice_adds_the_newest_default_build() {
+        let found = [
+            python("cpython-3.12.1", "3.12.1", false),
+            python("cpython-3.13.5", "3.13.5", false),
+            python("cpython-3.13.5t", "3.13.5", true),
+            python("cpython-3.14.10", "3.14.10", false),
+            python("cpython-3.15.2", "3.15.2", false),
+        ];
+        let chosen = choose_interpreters(&found, &[], false).unwrap();
+        let ids: Vec<&str> = chosen.iter().map(|i| i.id.as_str()).collect();
+        assert_eq!(ids, ["cpython-3.13.5", "cpython-3.15.2", "cpython-3.13.5t"]);
+        // Without a newer one, nothing is added twice.
+        let chosen = choose_interpreters(&found[..3], &[], false).unwrap();
+        let ids: Vec<&str> = chosen.iter().map(|i| i.id.as_str()).collect();
+        assert_eq!(ids, ["cpython-3.13.5", "cpython-3.13.5t"]);
     }
 
     #[test]

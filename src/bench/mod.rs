@@ -87,6 +87,26 @@ fn interpreter_record(interpreter: &Interpreter) -> InterpreterRecord {
     }
 }
 
+/// Replaces each `--python PATH` by the executable discovery runs for it:
+/// a wrapper script that `exec`s a real Python is run as that Python (as
+/// `python list --python PATH` shows it), so the selector must name that
+/// file to match. Versions (`3.13t`) are left as they are.
+fn resolve_python_paths(selectors: &mut [String]) -> Result<()> {
+    for selector in selectors.iter_mut().filter(|s| s.contains('/')) {
+        let options = discovery::Options {
+            explicit: vec![PathBuf::from(selector.as_str())],
+            environment: false,
+            auto: false,
+            forced_gil_variants: false,
+        };
+        let found = discovery::discover(&options)?;
+        if let Some(interpreter) = found.interpreters.first() {
+            *selector = interpreter.path.to_string_lossy().into_owned();
+        }
+    }
+    Ok(())
+}
+
 /// Discovers the interpreters (with `--python` paths), and provisions a
 /// free-threaded CPython when none is found and provisioning is allowed.
 fn find_interpreters(args: &BenchArgs) -> Result<Vec<InterpreterRecord>> {
@@ -395,8 +415,9 @@ fn task_plan(
 }
 
 /// Runs `gil-lab bench`.
-pub fn run(args: BenchArgs) -> Result<ExitCode> {
+pub fn run(mut args: BenchArgs) -> Result<ExitCode> {
     let started = std::time::Instant::now();
+    resolve_python_paths(&mut args.python)?;
     let machine = MachineInfo::collect();
     let cancel = interrupt::install()?;
     let (mut run, mut run_dir, trials, _endpoint) = match &args.resume {
@@ -521,7 +542,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         eprintln!(
             "Interrupted: every finished trial is in {}; complete the run with `gil-lab bench --resume {}`.",
             run_dir.path().display(),
-            run_dir.path().display()
+            crate::shell::quote_path(run_dir.path())
         );
         return Ok(ExitCode::from(interrupt::EXIT_INTERRUPTED));
     }

@@ -274,6 +274,9 @@ pub fn print_report(
             "{}",
             scenario_table(run, summary, &verdict.scenario, colour)
         )?;
+        if let Some(note) = crate::run::builds::note(run, &verdict.scenario) {
+            writeln!(out, "Builds differ: {note}")?;
+        }
         writeln!(out, "Verdict: {}", verdict.explanation)?;
     }
     if !summary.warnings.is_empty() {

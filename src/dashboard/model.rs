@@ -145,6 +145,13 @@ fn interpreter_views(loaded: &LoadedRun) -> Vec<InterpreterView> {
                 path: i.path.display().to_string(),
                 flags: i.flags.join(" "),
                 version: format!("{} {}", i.implementation, i.version),
+                build: i
+                    .facts
+                    .as_ref()
+                    .filter(|f| f.implementation == "cpython")
+                    .filter(|f| f.build != crate::interpreters::recipe::BuildInfo::default())
+                    .map(|f| f.recipe().short())
+                    .unwrap_or_default(),
                 mode,
                 mode_words: mode.words().into(),
                 gil_turned_on,

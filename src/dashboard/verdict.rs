@@ -27,6 +27,9 @@ pub struct VerdictView {
     pub tie: bool,
     /// The facts the sentence rests on, one per line.
     pub evidence: Vec<String>,
+    /// When the compared interpreters were built with different recipes
+    /// (PGO, LTO, compiler, `-O` level): which, in one sentence.
+    pub builds: Option<String>,
 }
 
 /// How an approach on an interpreter is called in a verdict:
@@ -100,6 +103,7 @@ pub fn verdicts(loaded: &LoadedRun, summary: &RunSummary) -> Vec<VerdictView> {
             let Some(winner) = v.winner.as_ref().and_then(|w| summary_of(summary, w)) else {
                 return VerdictView {
                     sentence: format!("{scenario}: no verdict yet ({})", v.explanation),
+                    builds: crate::run::builds::note(&loaded.run, &scenario),
                     scenario,
                     tie: false,
                     evidence: vec![],
@@ -165,6 +169,7 @@ pub fn verdicts(loaded: &LoadedRun, summary: &RunSummary) -> Vec<VerdictView> {
                 (false, false) => format!("{scenario}: {}", parts.join(", ")),
             };
             VerdictView {
+                builds: crate::run::builds::note(&loaded.run, &scenario),
                 scenario,
                 sentence,
                 tie,

@@ -67,6 +67,9 @@ pub struct InterpreterView {
     pub flags: String,
     /// Implementation and version, e.g. `CPython 3.13.5`.
     pub version: String,
+    /// How it was built (PGO, LTO, compiler, `-O` level), e.g. `GCC 12.2.0
+    /// -O3`; empty where the probe did not record it (the twin, old runs).
+    pub build: String,
     /// GIL mode.
     pub mode: GilMode,
     /// [`GilMode::words`].

@@ -106,7 +106,7 @@ fn summary_of(run: &LoadedRun) -> Result<&RunSummary> {
         bail!(
             "{} has no summary yet (the run did not finish): complete it with `gil-lab bench --resume {}`",
             run.dir.display(),
-            run.dir.display()
+            crate::shell::quote_path(&run.dir)
         );
     }
     Ok(&run.summary)

@@ -156,6 +156,9 @@ pub(super) fn auto_candidates() -> Vec<Candidate> {
     if let Ok(home) = crate::paths::home() {
         for dir in subdirs(&home.join("pythons")) {
             add_dir(&dir.join("bin"), Source::GilLab, &mut candidates);
+            // Debian's binary packages relocated by `python install` keep
+            // their own layout (`usr/bin/python3.14`).
+            add_dir(&dir.join("usr/bin"), Source::GilLab, &mut candidates);
         }
     }
     let mut prefixes = vec![PathBuf::from("/usr/bin"), PathBuf::from("/usr/local/bin")];

@@ -82,6 +82,10 @@ pub struct Facts {
     pub machine: String,
     /// 64 or 32.
     pub pointer_bits: u32,
+    /// How the interpreter was built, as `sysconfig` recorded it (absent
+    /// from facts probed by older gil-lab versions: empty).
+    #[serde(default)]
+    pub build: super::recipe::BuildInfo,
 }
 
 /// Which subinterpreter API an interpreter offers.
@@ -211,6 +215,11 @@ impl Facts {
                 }
             }
         }
+    }
+
+    /// The build recipe derived from [`Facts::build`].
+    pub fn recipe(&self) -> super::recipe::Recipe {
+        super::recipe::Recipe::of(&self.build)
     }
 
     /// `CPython 3.13.5t`: implementation, full version, variant suffix.

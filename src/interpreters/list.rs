@@ -12,6 +12,7 @@ use serde::Serialize;
 use super::discovery::{self, Discovery};
 use super::facts::{BuildVariant, Facts, SubinterpreterSupport};
 use super::interpreter::{Interpreter, Source};
+use super::recipe::Recipe;
 use super::select_args::SelectArgs;
 
 /// Lists the interpreters gil-lab finds (and those given with --python),
@@ -143,6 +144,9 @@ struct JsonEntry<'a> {
     ray_detail: String,
     /// The Python of its Ray environment, when ready.
     ray_python: Option<std::path::PathBuf>,
+    /// How it was built: PGO, LTO, `--disable-gil`, compiler, `-O` level
+    /// (derived from `facts.build`).
+    recipe: Recipe,
     /// Everything the probe reported.
     facts: &'a Facts,
 }
@@ -190,6 +194,7 @@ fn to_json(found: &Discovery, all: bool) -> Result<String> {
                 super::ray::Readiness::Ready(python) => Some(python),
                 _ => None,
             },
+            recipe: interpreter.facts.recipe(),
             facts: &interpreter.facts,
         };
         items.push(serde_json::to_value(entry).context("cannot encode an interpreter")?);
@@ -216,6 +221,7 @@ fn table(interpreters: &[Interpreter], colour: bool) -> String {
             "",
             "interpreter",
             "variant",
+            "build",
             "GIL at start",
             "subinterpreters",
             "start method",
@@ -253,6 +259,12 @@ fn table(interpreters: &[Interpreter], colour: bool) -> String {
             highlight(Cell::new(if free_threaded { "*" } else { "" })),
             highlight(Cell::new(&interpreter.label)).add_attribute(Attribute::Bold),
             highlight(Cell::new(interpreter.variant.describe())),
+            // The recipe's words (PGO, LTO, configure) are CPython's.
+            Cell::new(if facts.implementation == "cpython" {
+                facts.recipe().short()
+            } else {
+                "-".to_string()
+            }),
             gil,
             Cell::new(subinterpreters),
             Cell::new(facts.default_start_method.as_deref().unwrap_or("-")),

@@ -15,6 +15,7 @@ pub mod probe;
 pub mod probe_cache;
 pub mod provision;
 pub mod ray;
+pub mod recipe;
 pub mod select_args;
 pub mod supported;
 pub mod table;
@@ -35,8 +36,9 @@ pub enum PythonCommand {
     /// Check whether importing modules keeps the GIL off on free-threaded
     /// interpreters.
     CheckImports(check_imports::CheckImportsArgs),
-    /// Install a CPython (free-threaded `3.13t`, `3.14t`, or the default
-    /// build) into gil-lab's home, verified with the probe.
+    /// Install a CPython (free-threaded `3.13t`, or a default build such as
+    /// `3.14`, `3.15`) into gil-lab's home, verified with the probe: uv,
+    /// Debian's newer binary packages, or a build from source.
     Install(provision::InstallArgs),
     /// Set up Ray for the `ray` approach: a cached virtual environment with
     /// Ray from PyPI (~300 MB; uv when on PATH, else venv + pip) for the

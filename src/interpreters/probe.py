@@ -134,6 +134,26 @@ def usable_cpu_count():
     return os.cpu_count()
 
 
+def build_recipe():
+    """How the interpreter was built, as sysconfig recorded it: configure's
+    arguments, the compiler, and the compile flags (where the ``-O`` level
+    and ``-flto`` / ``-fprofile-use`` show)."""
+    import platform
+    import sysconfig
+
+    def text(name):
+        value = sysconfig.get_config_var(name)
+        return value if isinstance(value, str) else ""
+
+    return {
+        "config_args": text("CONFIG_ARGS"),
+        "cc": text("CC"),
+        "compiler": platform.python_compiler(),
+        "cflags": " ".join(part for part in (text("PY_CFLAGS"), text("PY_CFLAGS_NODIST")) if part),
+        "ldflags": text("PY_LDFLAGS_NODIST"),
+    }
+
+
 def facts():
     import platform
 
@@ -165,6 +185,7 @@ def facts():
         "platform": sys.platform,
         "machine": platform.machine(),
         "pointer_bits": 64 if sys.maxsize > 2**32 else 32,
+        "build": build_recipe(),
     }
 
 

@@ -4,8 +4,15 @@
 //! Ways to get one, each tried only when it applies, in this order:
 //! 1. the source tarball given with `--source` (built here);
 //! 2. `uv python install` when uv is on PATH and works;
-//! 3. the system package manager's CPython source (Debian/Ubuntu:
-//!    `apt-get source pythonX.Y`), built here.
+//! 3. a default build only: Debian's binary package of a newer suite,
+//!    relocated into gil-lab's home ([`debian_binary`]);
+//! 4. the distribution's CPython source (Debian/Ubuntu: `apt-get source
+//!    pythonX.Y`, the newest that downloads), built here.
+//!
+//! APT runs with a private configuration in gil-lab's home (nothing is
+//! written under `/etc`); build dependencies are installed only with
+//! `--yes` or when the user agrees on a terminal. `--optimized` builds
+//! from source with PGO and LTO.
 //!
 //! A build is configured with its final prefix (CPython bakes it in), so an
 //! install is only complete once its marker file is written, after the probe
@@ -14,11 +21,13 @@
 mod apt;
 mod build;
 pub mod command;
+mod debian_binary;
 mod marker;
 pub mod progress;
 mod request;
 mod source;
 mod uv;
+mod verify;
 
 use std::fs::File;
 use std::num::NonZeroUsize;
@@ -28,19 +37,18 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail, ensure as check};
 use clap::Args;
 
+use self::apt::Consent;
 use self::command::Log;
-use self::marker::Marker;
+use self::marker::{Marker, Strategy};
 use self::progress::Progress;
 pub use self::request::Request;
-use crate::interpreters::facts::Facts;
-use crate::interpreters::probe;
-use crate::interpreters::probe_cache::ProbeCache;
+use self::verify::{Probing, verify};
 
 /// `gil-lab python install`: provisions a CPython into gil-lab's home.
 #[derive(Debug, Args)]
 pub struct InstallArgs {
-    /// The CPython to install: 3.13t, 3.13, 3.14t or 3.14 (a `t` suffix means
-    /// the free-threaded build); a patch level may be pinned (3.13.5t).
+    /// The CPython to install: 3.13t, 3.13, 3.14, 3.15, ... (a `t` suffix
+    /// means the free-threaded build); a patch level may be pinned (3.13.5t).
     #[arg(value_name = "VERSION")]
     pub version: String,
     /// Build from this CPython source tarball (.tar.xz or .tar.gz, e.g. from
@@ -57,6 +65,17 @@ pub struct InstallArgs {
     /// Parallel compile jobs (default: the usable CPU count).
     #[arg(long, value_name = "N")]
     pub jobs: Option<NonZeroUsize>,
+    /// Build from source with profile-guided optimisation and link-time
+    /// optimisation (`--enable-optimizations --with-lto`), like release
+    /// builds, so that a default / free-threaded pair is compared as
+    /// released; installed next to the plain build. Takes several times
+    /// longer than a plain build (the profile run executes the test suite).
+    #[arg(long)]
+    pub optimized: bool,
+    /// Install missing build dependencies (as root) without asking; without
+    /// it gil-lab asks on a terminal and otherwise prints the command.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 /// How an install runs.
@@ -68,6 +87,10 @@ struct Options {
     force: bool,
     /// Parallel compile jobs.
     jobs: usize,
+    /// PGO + LTO from source (`--optimized`).
+    optimized: bool,
+    /// Whether build dependencies may be installed without asking.
+    consent: Consent,
 }
 
 /// A CPython source tarball and where it came from.
@@ -110,6 +133,12 @@ pub fn run(args: InstallArgs) -> Result<ExitCode> {
         source,
         force: args.force,
         jobs: args.jobs.map_or_else(default_jobs, NonZeroUsize::get),
+        optimized: args.optimized,
+        consent: if args.yes {
+            Consent::Given
+        } else {
+            Consent::Ask
+        },
     };
     for executable in install(request, args.with_default, &options)? {
         println!("{}", executable.display());
@@ -132,6 +161,8 @@ pub fn ensure(version: &str, with_default: bool) -> Result<Vec<PathBuf>> {
         source: None,
         force: false,
         jobs: default_jobs(),
+        optimized: false,
+        consent: Consent::Ask,
     };
     install(request, with_default, &options)
 }
@@ -209,12 +240,18 @@ fn install_one(request: Request, options: &Options) -> Result<Installed> {
     };
     let _lock = lock(&pythons)?;
     if !options.force
-        && let Some(found) = find_verified(&pythons, request, tarball_version.as_deref())
+        && let Some(found) = find_verified(
+            &pythons,
+            request,
+            tarball_version.as_deref(),
+            options.optimized,
+        )
     {
         eprintln!(
-            "CPython {}{} is already installed and verified: {}",
+            "CPython {}{}{} is already installed and verified: {}",
             found.version,
             if request.free_threaded { "t" } else { "" },
+            if options.optimized { " (PGO+LTO)" } else { "" },
             found.executable.display()
         );
         return Ok(found);
@@ -222,7 +259,10 @@ fn install_one(request: Request, options: &Options) -> Result<Installed> {
 
     let progress = Progress::new(&format!("CPython {request}"));
     let logs = crate::paths::home_subdir("logs")?;
-    let mut log = Log::create(&logs.join(format!("install-{request}.log")))?;
+    let mut log = Log::create(&logs.join(format!(
+        "install-{request}{}.log",
+        if options.optimized { "-pgo-lto" } else { "" }
+    )))?;
     let tarball = match &options.source {
         Some(tarball) => {
             progress.println(&format!(
@@ -231,7 +271,7 @@ fn install_one(request: Request, options: &Options) -> Result<Installed> {
             ));
             tarball.clone()
         }
-        None => match find_tarball(request, &pythons, options.force, &mut log, &progress)? {
+        None => match find(request, &pythons, options, &mut log, &progress)? {
             Found::Interpreter(installed) => return Ok(installed),
             Found::Tarball(tarball) => tarball,
         },
@@ -250,8 +290,9 @@ fn install_one(request: Request, options: &Options) -> Result<Installed> {
     )?;
     progress.finish();
     eprintln!(
-        "installed CPython {version}{} from {} in {:.0} s: {}",
+        "installed CPython {version}{}{} from {} in {:.0} s: {}",
         if request.free_threaded { "t" } else { "" },
+        if options.optimized { " (PGO+LTO)" } else { "" },
         tarball.origin,
         built.build_seconds,
         built.executable.display()
@@ -265,38 +306,50 @@ fn install_one(request: Request, options: &Options) -> Result<Installed> {
 
 /// What the strategies without `--source` found.
 enum Found {
-    /// uv installed a verified interpreter.
+    /// uv, or Debian's binary package, gave a verified interpreter.
     Interpreter(Installed),
     /// A source tarball to build.
     Tarball(Tarball),
 }
 
-/// Tries uv, then the system package manager; says on stderr which one it
-/// uses and why the ones before did not apply.
-fn find_tarball(
+/// Tries uv, then (default builds) Debian's binary packages, then the
+/// distribution's source; says on stderr which one it uses and why the ones
+/// before did not apply. `--optimized` goes straight to the source: only a
+/// build made here has the recipe asked for.
+fn find(
     request: Request,
     pythons: &Path,
-    force: bool,
+    options: &Options,
     log: &mut Log,
     progress: &Progress,
 ) -> Result<Found> {
     let mut reasons = Vec::new();
-    progress.stage("trying uv (uv python install)");
-    match uv::install(request, &pythons.join("uv"), force, log).and_then(|executable| {
-        verify(&executable, request, None, Probing::Fresh).map(|facts| (executable, facts))
-    }) {
-        Ok((executable, facts)) => {
-            progress.println(&format!("installed with uv: {}", executable.display()));
-            return Ok(Found::Interpreter(Installed {
-                executable,
-                version: facts.version,
-                tarball: None,
-            }));
+    if !options.optimized {
+        progress.stage("trying uv (uv python install)");
+        match uv::install(request, &pythons.join("uv"), options.force, log).and_then(|executable| {
+            verify(&executable, request, None, Probing::Fresh).map(|facts| (executable, facts))
+        }) {
+            Ok((executable, facts)) => {
+                progress.println(&format!("installed with uv: {}", executable.display()));
+                return Ok(Found::Interpreter(Installed {
+                    executable,
+                    version: facts.version,
+                    tarball: None,
+                }));
+            }
+            Err(error) => {
+                progress.println(&format!("uv: {error:#}"));
+                log.note(&format!("uv did not apply: {error:#}"));
+                reasons.push(format!("uv: {error:#}"));
+            }
         }
-        Err(error) => {
-            progress.println(&format!("uv: {error:#}; trying the system package manager"));
-            log.note(&format!("uv did not apply: {error:#}"));
-            reasons.push(format!("uv: {error:#}"));
+        match install_binary(request, pythons, log, progress) {
+            Ok(installed) => return Ok(Found::Interpreter(installed)),
+            Err(error) => {
+                progress.println(&format!("Debian binary packages: {error:#}"));
+                log.note(&format!("Debian binary packages did not apply: {error:#}"));
+                reasons.push(format!("Debian binary packages: {error:#}"));
+            }
         }
     }
     let sources = crate::paths::home_subdir("sources")?;
@@ -309,14 +362,62 @@ fn find_tarball(
             }))
         }
         Err(error) => {
-            log.note(&format!("apt did not apply: {error:#}"));
-            reasons.push(format!("system package manager: {error:#}"));
+            log.note(&format!("source packages did not apply: {error:#}"));
+            reasons.push(format!("source packages: {error:#}"));
             bail!(nothing_works(request, &reasons, log))
         }
     }
 }
 
-/// The error when no way works: why each failed, and what to do.
+/// Debian's binary package relocated into `pythons`, verified and marked.
+fn install_binary(
+    request: Request,
+    pythons: &Path,
+    log: &mut Log,
+    progress: &Progress,
+) -> Result<Installed> {
+    let unpacked = debian_binary::install(request, pythons, log, progress)?;
+    progress.stage("verifying with the probe");
+    let facts = verify(
+        &unpacked.executable,
+        request,
+        Some(&unpacked.version),
+        Probing::Fresh,
+    )?;
+    let prefix = pythons.join(request::install_name(&unpacked.version, false, false));
+    let marker = Marker {
+        name: request::install_name(&unpacked.version, false, false),
+        version: facts.version.clone(),
+        free_threaded: false,
+        variant: facts.variant().describe().to_string(),
+        executable: unpacked.executable.clone(),
+        source: unpacked.deb.clone(),
+        source_origin: unpacked.origin.clone(),
+        strategy: Strategy::DebianBinary,
+        optimized: false,
+        configure_flags: Vec::new(),
+        build_seconds: unpacked.seconds,
+        installed_at: jiff::Timestamp::now().to_string(),
+        build_log: log.path().to_path_buf(),
+        gil_lab_version: env!("CARGO_PKG_VERSION").to_string(),
+    };
+    marker.write(&prefix.join(MARKER_FILE))?;
+    progress.finish();
+    eprintln!(
+        "installed CPython {} from the {} in {:.0} s: {}",
+        facts.version,
+        unpacked.origin,
+        unpacked.seconds,
+        unpacked.executable.display()
+    );
+    Ok(Installed {
+        executable: unpacked.executable,
+        version: facts.version,
+        tarball: None,
+    })
+}
+
+/// The error when no way works, in one line: why each failed, and what to do.
 fn nothing_works(request: Request, reasons: &[String], log: &Log) -> String {
     let minor = request.default_build();
     // python.org names its tarballs `Python-3.13.5.tar.xz`.
@@ -324,27 +425,27 @@ fn nothing_works(request: Request, reasons: &[String], log: &Log) -> String {
         Some(_) => format!("Python-{minor}.tar.xz"),
         None => format!("Python-{minor}.N.tar.xz"),
     };
-    let mut text = format!("cannot provision CPython {request} on this machine:\n");
-    for reason in reasons {
-        text.push_str(&format!("  - {reason}\n"));
-    }
-    text.push_str(&format!(
-        "To fix it, do one of:\n  \
-         - download a CPython {minor} source tarball (https://www.python.org/downloads/source/) \
-         and run `gil-lab python install {request} --source {tarball}`;\n  \
-         - install uv (https://docs.astral.sh/uv/getting-started/installation/) where it can \
-         download, then rerun `gil-lab python install {request}`;\n  \
-         - install a {} CPython {minor} yourself and name its executable with --python \
-         (or GIL_LAB_PYTHON).\n\
-         Details: {}",
+    let install = crate::shell::join([
+        "gil-lab",
+        "python",
+        "install",
+        &request.to_string(),
+        "--source",
+        &tarball,
+    ]);
+    format!(
+        "cannot provision CPython {request} here ({}): run `{install}` with a CPython {minor} \
+         source tarball from https://www.python.org/downloads/source/, or install uv \
+         (https://docs.astral.sh/uv/) on a machine that reaches its download host and rerun, or \
+         name a {} CPython {minor} you have with --python (details: {})",
+        reasons.join("; "),
         if request.free_threaded {
             "free-threaded"
         } else {
             "default-build"
         },
-        log.path().display()
-    ));
-    text
+        crate::shell::quote_path(log.path())
+    )
 }
 
 /// What [`build_and_verify`] made.
@@ -362,7 +463,7 @@ fn build_and_verify(
     log: &mut Log,
     progress: &Progress,
 ) -> Result<BuildResult> {
-    let name = request::install_name(version, request.free_threaded);
+    let name = request::install_name(version, request.free_threaded, options.optimized);
     let prefix = pythons.join(&name);
     // No marker while the build runs: an interrupted build is incomplete.
     let marker_path = prefix.join(MARKER_FILE);
@@ -370,17 +471,23 @@ fn build_and_verify(
         std::fs::remove_file(&marker_path)
             .with_context(|| format!("cannot remove {}", marker_path.display()))?;
     }
-    apt::ensure_build_dependencies(log, progress)?;
+    apt::ensure_build_dependencies(options.consent, log, progress)?;
     let spec = build::BuildSpec {
         tarball: tarball.path.clone(),
         free_threaded: request.free_threaded,
+        optimized: options.optimized,
         prefix: prefix.clone(),
         build_dir: crate::paths::home_subdir("build")?.join(&name),
         jobs: options.jobs,
     };
     progress.println(&format!(
-        "building CPython {version}{} with {} jobs; log: {}",
+        "building CPython {version}{}{} with {} jobs; log: {}",
         if request.free_threaded { "t" } else { "" },
+        if options.optimized {
+            " with PGO and LTO (this takes a long time: the profile run executes CPython's test suite)"
+        } else {
+            ""
+        },
         spec.jobs,
         log.path().display()
     ));
@@ -404,6 +511,8 @@ fn build_and_verify(
         executable: executable.clone(),
         source: tarball.path.clone(),
         source_origin: tarball.origin.clone(),
+        strategy: Strategy::SourceBuild,
+        optimized: options.optimized,
         configure_flags: built.configure_flags,
         build_seconds: built.seconds,
         installed_at: jiff::Timestamp::now().to_string(),
@@ -418,16 +527,30 @@ fn build_and_verify(
 }
 
 /// The newest verified install in `pythons` that satisfies `request` (and
-/// has exactly `version` when given).
-fn find_verified(pythons: &Path, request: Request, version: Option<&str>) -> Option<Installed> {
+/// has exactly `version` when given, and the PGO+LTO recipe when
+/// `optimized`).
+fn find_verified(
+    pythons: &Path,
+    request: Request,
+    version: Option<&str>,
+    optimized: bool,
+) -> Option<Installed> {
     let mut candidates: Vec<Marker> = marker::read_all(pythons)
         .into_iter()
         .map(|(_, marker)| marker)
         .filter(|m| m.free_threaded == request.free_threaded && request.matches(&m.version))
         .filter(|m| version.is_none_or(|v| v == m.version))
+        .filter(|m| m.optimized == optimized)
         .filter(|m| m.executable.is_file())
         .collect();
-    candidates.sort_by_key(|m| std::cmp::Reverse(marker::version_key(&m.version)));
+    // The newest version first; of one version, a source build first (its
+    // tarball serves --with-default).
+    candidates.sort_by_key(|m| {
+        (
+            std::cmp::Reverse(marker::version_key(&m.version)),
+            m.strategy != Strategy::SourceBuild,
+        )
+    });
     for marker in candidates {
         // The cached probe answers in milliseconds; an answer cached from a
         // broken moment (another process probed a build being replaced)
@@ -455,110 +578,14 @@ fn find_verified(pythons: &Path, request: Request, version: Option<&str>) -> Opt
                         path: marker.source,
                         origin: marker.source_origin,
                     })
-                    .filter(|t| t.path.is_file()),
+                    .filter(|t| marker.strategy == Strategy::SourceBuild && t.path.is_file()),
                 });
             }
             Err(error) => eprintln!(
-                "the install {} no longer passes verification ({error:#}); it will be rebuilt",
+                "the install {} no longer passes verification ({error:#}); it will be reinstalled",
                 marker.executable.display()
             ),
         }
     }
     None
-}
-
-/// Whether verification may use the probe cache.
-#[derive(Debug, Clone, Copy)]
-enum Probing {
-    /// Use the cache (an install verified before).
-    Cached,
-    /// Run the probe (a new build: nothing cached may stand for it).
-    Fresh,
-}
-
-/// Modules the workload cannot run without: a build that lacks one (a
-/// missing build dependency) is not a usable interpreter for gil-lab.
-const REQUIRED_MODULES: &str = "_ctypes, zlib, _multiprocessing, _posixsubprocess, _socket, select, asyncio, concurrent.futures";
-
-/// Checks with the probe that `executable` is the CPython `request` asks
-/// for: the version, the build variant, the GIL off at start on a
-/// free-threaded build and `-X gil=1` turning it on; and that the modules
-/// the workload needs import.
-fn verify(
-    executable: &Path,
-    request: Request,
-    version: Option<&str>,
-    fresh: Probing,
-) -> Result<Facts> {
-    let Probing::Fresh = fresh else {
-        return verify_with(executable, request, version, &ProbeCache::open()?);
-    };
-    // An empty cache of its own: the answer is the interpreter's now.
-    let dir = crate::paths::home_subdir("build")?.join(format!(".probe-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let result = verify_with(
-        executable,
-        request,
-        version,
-        &ProbeCache::in_dir(dir.clone()),
-    );
-    let _ = std::fs::remove_dir_all(&dir);
-    result
-}
-
-fn verify_with(
-    executable: &Path,
-    request: Request,
-    version: Option<&str>,
-    cache: &ProbeCache,
-) -> Result<Facts> {
-    let run_probe = |flags: &[String]| probe::probe_with_cache(executable, flags, cache);
-    let facts = run_probe(&[])?;
-    let shown = executable.display();
-    check!(
-        facts.implementation == "cpython",
-        "{shown} is {}, not CPython",
-        facts.implementation_display()
-    );
-    check!(
-        request.matches(&facts.version) && version.is_none_or(|v| v == facts.version),
-        "{shown} is CPython {}, not {}",
-        facts.version,
-        version.unwrap_or(&request.to_string())
-    );
-    check!(
-        facts.variant().is_free_threaded() == request.free_threaded,
-        "{shown} is a {} build, not {}",
-        facts.variant().describe(),
-        if request.free_threaded {
-            "free-threaded"
-        } else {
-            "a default build"
-        }
-    );
-    if request.free_threaded {
-        check!(!facts.gil_at_start(), "{shown} starts with the GIL on");
-        let forced = run_probe(&["-X".to_string(), "gil=1".to_string()])?;
-        check!(
-            forced.gil_at_start(),
-            "{shown} keeps the GIL off under -X gil=1"
-        );
-    } else {
-        check!(facts.gil_at_start(), "{shown} starts with the GIL off");
-    }
-    let imports = std::process::Command::new(executable)
-        .args(["-I", "-c", &format!("import {REQUIRED_MODULES}")])
-        .output()
-        .with_context(|| format!("cannot run {shown}"))?;
-    check!(
-        imports.status.success(),
-        "{shown} cannot import modules the workload needs ({REQUIRED_MODULES}): {}; \
-         install the build dependencies (libffi-dev, zlib1g-dev) and rerun with --force",
-        String::from_utf8_lossy(&imports.stderr)
-            .lines()
-            .last()
-            .unwrap_or("no message")
-    );
-    Ok(facts)
 }

@@ -155,6 +155,11 @@ pub struct RunnerReport {
     /// `shared` scenario: how the knowledge base was shared.
     #[serde(default)]
     pub sharing: Option<Sharing>,
+    /// `interpreters`: the API that ran the subinterpreters
+    /// (`concurrent.futures.InterpreterPoolExecutor` on 3.14+,
+    /// `_interpreters` on 3.13); absent for other approaches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api: Option<String>,
     /// One record per task.
     #[serde(default)]
     pub tasks: Vec<TaskReport>,

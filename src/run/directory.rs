@@ -30,7 +30,7 @@ impl RunDir {
             bail!(
                 "{} already holds a run: choose another --output, or continue it with --resume {}",
                 dir.display(),
-                dir.display()
+                crate::shell::quote_path(dir)
             );
         }
         std::fs::create_dir_all(dir).with_context(|| {

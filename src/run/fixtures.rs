@@ -120,6 +120,7 @@ pub fn trial(index: u64, cell: &CellKey, repetition: u32, warmup: bool, work: f6
                 teardown: 0.001,
             },
             sharing: None,
+            api: None,
             tasks: vec![],
             digest: "0123456789abcdef".into(),
             llm_calls: vec![],

@@ -15,7 +15,8 @@
 //! - [`thread_states`]: what threads were doing (running, waiting for a
 //!   core, on a lock, on I/O) and their shares of a window;
 //! - [`machine`]: what the machine was when the run started;
-//! - [`task`]: what a run of a team's own task records beyond its cells.
+//! - [`task`]: what a run of a team's own task records beyond its cells;
+//! - [`builds`]: whether the compared interpreters were built alike.
 //!
 //! Dependencies point one way: this module uses the statistics (`stats`),
 //! the vocabulary, the protocol's types and the types it stores from
@@ -25,6 +26,7 @@
 
 pub mod analysis;
 pub mod cluster_steps;
+pub mod builds;
 pub mod directory;
 #[cfg(test)]
 pub mod fixtures;

@@ -158,6 +158,7 @@ def run(spec: dict[str, Any], result: dict[str, Any], clock_t0: float) -> None:
         phases={"setup": setup, "pool_start": outcome.pool_start, "work": outcome.work,
                 "teardown": outcome.teardown},
         sharing=outcome.sharing,
+        api=outcome.api,
         tasks=[task_fields(r, clock_t0) for r in records],
         digest=hex_digest(digest((tasks[r.index].agent_code, r.index, r.result)
                                  for r in records)),

@@ -98,6 +98,15 @@ class DigestAcrossApproaches(unittest.TestCase):
                     self.assertTrue(result["reason"])
                     continue
                 ran.append(approach)
+                if approach == "interpreters":
+                    # 3.14+ goes through the public API (PEP 734).
+                    expected = ("concurrent.futures.InterpreterPoolExecutor"
+                                if sys.version_info >= (3, 14) else "_interpreters")
+                    if sys.version_info < (3, 13):
+                        expected = "_xxsubinterpreters"
+                    self.assertEqual(result["api"], expected)
+                else:
+                    self.assertIsNone(result["api"])
                 self.assertEqual(result["digest"], reference["digest"])
                 self.assertEqual([t["result"] for t in result["tasks"]],
                                  [t["result"] for t in reference["tasks"]])
@@ -108,6 +117,16 @@ class DigestAcrossApproaches(unittest.TestCase):
 
     def test_shared(self) -> None:
         self.check_scenario("shared")
+
+    def test_the_default_start_method(self) -> None:
+        import multiprocessing
+
+        # 3.14 made forkserver the default on Linux: a null start method
+        # runs (and reports) the interpreter's own default.
+        result = run_spec(scenario="cpu", approach="processes", workers=2, scale=SCALE)
+        self.assertEqual(result["spec"]["start_method"], multiprocessing.get_start_method())
+        if sys.version_info >= (3, 14) and sys.platform == "linux":
+            self.assertEqual(result["spec"]["start_method"], "forkserver")
 
     def test_every_start_method(self) -> None:
         import multiprocessing

@@ -18,7 +18,7 @@ fn python_args(view: &RunView, cells: &[&CellKey]) -> String {
     let mut paths: BTreeSet<String> = BTreeSet::new();
     for cell in cells {
         if let Some(i) = view.interpreter(cell) {
-            paths.insert(format!("--python {}", i.path.display()));
+            paths.insert(format!("--python {}", crate::shell::quote_path(&i.path)));
         }
     }
     paths.into_iter().collect::<Vec<_>>().join(" ")
@@ -52,7 +52,8 @@ pub(super) fn measure(
             [pick.cell.approach.name(), second.cell.approach.name()].into();
         let workers: BTreeSet<u32> = [pick.cell.workers, second.cell.workers].into();
         rec.measure.push(format!(
-            "gil-lab bench --scenario {scenario} --approach {} {} --workers {} --min-runs 15 --max-runs 40 --budget 600",
+            "gil-lab bench --scenario {} --approach {} {} --workers {} --min-runs 15 --max-runs 40 --budget 600",
+            crate::shell::quote(scenario),
             approaches.into_iter().collect::<Vec<_>>().join(","),
             python_args(view, &[&pick.cell, &second.cell]),
             workers.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
@@ -62,7 +63,8 @@ pub(super) fn measure(
     if !any_free_threaded && scenario != "io" {
         rec.measure.push("gil-lab python install 3.13t".into());
         rec.measure.push(format!(
-            "gil-lab bench --scenario {scenario} --python 3.13t --python 3.13"
+            "gil-lab bench --scenario {} --python 3.13t --python 3.13",
+            crate::shell::quote(scenario)
         ));
     }
 }

@@ -95,8 +95,10 @@ fn for_scenario(view: &RunView, scenario: &str) -> Recommendation {
         rec.headline = format!(
             "{scenario}: nothing to recommend: no Python cell of this scenario was measured successfully"
         );
-        rec.measure
-            .push(format!("gil-lab bench --scenario {scenario}"));
+        rec.measure.push(format!(
+            "gil-lab bench --scenario {}",
+            crate::shell::quote(scenario)
+        ));
         return rec;
     };
     // The cells not proven slower than the leader, as the run's verdict

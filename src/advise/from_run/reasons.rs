@@ -69,8 +69,12 @@ pub(super) fn costs_against(
     }
 }
 
-/// Digest failures and a GIL turned back on, in this scenario.
+/// Digest failures, a GIL turned back on, and builds of different recipes,
+/// in this scenario.
 pub(super) fn warn_about_figures(view: &RunView, scenario: &str, rec: &mut Recommendation) {
+    if let Some(note) = crate::run::builds::note(&view.loaded.run, scenario) {
+        rec.warnings.push(format!("builds differ: {note}"));
+    }
     for (cell, count) in &view.digest_failures {
         if cell.scenario == scenario {
             rec.warnings.push(format!(

@@ -176,6 +176,7 @@ fn runner_result(work_s: f64, digest: &str, gil: Option<bool>) -> String {
             teardown: 0.001,
         },
         sharing: None,
+        api: None,
         tasks: vec![],
         digest: digest.into(),
         llm_calls: vec![],

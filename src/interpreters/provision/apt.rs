@@ -1,11 +1,13 @@
-//! Debian and Ubuntu: CPython's source from the system package manager
-//! (`apt-get source pythonX.Y`), the `deb-src` entry that makes a newer
-//! suite's source packages reachable, and the build dependencies.
+//! Debian and Ubuntu: CPython's source from the distribution's archive
+//! (`apt-get source pythonX.Y`, through gil-lab's private APT configuration,
+//! see [`private`]), and the build dependencies, installed only with the
+//! user's consent.
 //!
 //! Source packages are fetched from the archive the machine already trusts
 //! (its own URIs and keyring), so the upstream tarball (`.orig.tar.xz`) is
 //! checked against the signed `Sources` index by apt itself.
 
+pub mod private;
 mod sources;
 
 use std::path::{Path, PathBuf};
@@ -13,7 +15,9 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use self::sources::{OsRelease, covering_entry, deb_src_stanza, read_source_lists};
+use self::private::PrivateApt;
+pub use self::sources::OsRelease;
+use self::sources::read_source_lists;
 use super::command::{self, Log, run_logged};
 use super::progress::Progress;
 use super::request::Request;
@@ -65,130 +69,54 @@ fn parse_print_uris(output: &str) -> Vec<SourceFile> {
         .collect()
 }
 
-/// The files of `package`'s source package, if apt knows it.
-fn source_files(package: &str) -> Result<Option<Vec<SourceFile>>> {
-    let output = Command::new("apt-get")
-        .args(["source", "--print-uris", package])
-        .output()
-        .context("cannot run apt-get")?;
-    if !output.status.success() {
-        return Ok(None);
-    }
-    let files = parse_print_uris(&String::from_utf8_lossy(&output.stdout));
-    Ok((!files.is_empty()).then_some(files))
-}
-
-/// `apt-get update` of one source list file only: fast, and a broken
-/// entry elsewhere on the machine does not get in the way.
-fn update_one_list(file: &Path, log: &mut Log) -> Result<bool> {
-    let mut update = Command::new("apt-get");
-    update
-        .arg("update")
-        .arg("-o")
-        .arg(format!("Dir::Etc::SourceList={}", file.display()))
-        .args([
-            "-o",
-            "Dir::Etc::SourceParts=/nonexistent",
-            "-o",
-            "APT::Get::List-Cleanup=0",
-        ])
-        .args(LOCK_WAIT);
-    Ok(run_logged(update, log, |_| {})?.success())
-}
-
 /// A Debian source package's upstream tarball, downloaded.
 #[derive(Debug, Clone)]
 pub struct Fetched {
     /// The `.orig.tar.xz` in gil-lab's sources directory.
     pub tarball: PathBuf,
-    /// Where it came from, e.g. `Debian source package python3.13 3.13.5-2+deb13u5`.
+    /// Where it came from, e.g. `Debian source package python3.13 3.13.15-1 (sid)`.
     pub origin: String,
 }
 
-/// Makes `package`'s source reachable, adding a `deb-src` entry for a newer
-/// Debian suite when needed (as root). Returns the source package's files
-/// and the entry file written by this call, if any.
-fn reachable_source(
-    package: &str,
-    release: &OsRelease,
-    log: &mut Log,
-    progress: &Progress,
-) -> Result<(Vec<SourceFile>, Option<PathBuf>)> {
-    if let Some(files) = source_files(package)? {
-        return Ok((files, None));
-    }
-    let suites = release.newer_debian_suites();
-    if suites.is_empty() {
-        bail!(
-            "apt knows no source package {package} and gil-lab only knows Debian's suites \
-             (this is {} {}): add a deb-src entry for a release that has {package}, or use --source",
-            release.id,
-            release.codename
-        );
-    }
-    if !is_root() {
-        bail!(
-            "apt knows no source package {package}; gil-lab adds a deb-src entry for Debian {} \
-             when run as root: rerun as root, or use --source",
-            suites.join("/")
-        );
-    }
-    let etc_apt = Path::new(ETC_APT);
-    for suite in &suites {
-        let entries = read_source_lists(etc_apt);
-        let (list, created) = match covering_entry(&entries, suite) {
-            Some(entry) => (entry.file.clone(), false),
-            None => {
-                let Some(stanza) = deb_src_stanza(&entries, &release.codename, suite) else {
-                    bail!(
-                        "no enabled `deb` entry for {} with component main in {}: \
-                         cannot tell which archive to fetch {package}'s source from; use --source",
-                        release.codename,
-                        etc_apt.display()
-                    );
-                };
-                let file = etc_apt
-                    .join("sources.list.d")
-                    .join(format!("gil-lab-{suite}-src.sources"));
-                std::fs::write(
-                    &file,
-                    format!("# Added by gil-lab to fetch CPython sources.\n{stanza}"),
-                )
-                .with_context(|| format!("cannot write {}", file.display()))?;
-                progress.println(&format!(
-                    "added a deb-src entry for Debian {suite} (same archive and keyring as {}) in {}",
-                    release.codename,
-                    file.display()
-                ));
-                (file, true)
-            }
-        };
-        progress.stage(&format!(
-            "updating the package index for Debian {suite} (apt-get update)"
-        ));
-        let updated = update_one_list(&list, log)?;
-        if updated && let Some(files) = source_files(package)? {
-            return Ok((files, created.then_some(list)));
-        }
-        if created {
-            // Leave no entry behind that does not help: it would only slow
-            // down every later `apt-get update`.
-            let _ = std::fs::remove_file(&list);
-            progress.println(&format!(
-                "Debian {suite} has no {package} source reachable from here; removed {}",
-                list.display()
-            ));
-        }
-    }
-    bail!(
-        "no Debian suite reachable from here has the source package {package} (tried {})",
-        suites.join(", ")
-    )
+/// The private APT configurations of `suites` (see [`private`]), in order.
+pub fn private_apts(suites: &[String]) -> Result<Vec<PrivateApt>> {
+    let release = OsRelease::read();
+    let entries = read_source_lists(Path::new(ETC_APT));
+    let home_apt = crate::paths::home_subdir("apt")?;
+    suites
+        .iter()
+        .map(|suite| PrivateApt::open(&home_apt, suite, &entries, &release.codename))
+        .collect()
 }
 
-/// Downloads the upstream tarball of `python3.X` with `apt-get source
-/// --download-only` into `sources_dir` (kept, so a rebuild or `--source`
-/// reuses it).
+/// Sort key of a Debian version `[EPOCH:]UPSTREAM[-REVISION]`: the epoch,
+/// then the numeric parts of the upstream version and of the revision.
+fn debian_version_key(version: &str) -> (u64, Vec<u64>, Vec<u64>) {
+    let (epoch, rest) = match version.split_once(':') {
+        Some((epoch, rest)) => (epoch.parse().unwrap_or(0), rest),
+        None => (0, version),
+    };
+    let (upstream, revision) = rest.rsplit_once('-').unwrap_or((rest, ""));
+    let numbers = |text: &str| {
+        text.split(|c: char| !c.is_ascii_digit())
+            .filter(|part| !part.is_empty())
+            .map(|part| part.parse().unwrap_or(0))
+            .collect()
+    };
+    (epoch, numbers(upstream), numbers(revision))
+}
+
+/// The upstream part of a Debian version (`3.13.15` of `3.13.15-1`).
+pub fn upstream_version(version: &str) -> &str {
+    let rest = version.split_once(':').map_or(version, |(_, rest)| rest);
+    rest.rsplit_once('-').map_or(rest, |(upstream, _)| upstream)
+}
+
+/// Downloads the upstream tarball of the newest `python3.X` source package
+/// that satisfies `request` and actually downloads, looking in the suites
+/// from the newest to the machine's own, each through gil-lab's private APT
+/// configuration (nothing is written under `/etc`). The tarball is kept in
+/// `sources_dir`, so a rebuild or `--source` reuses it.
 pub fn fetch_source(
     request: Request,
     sources_dir: &Path,
@@ -198,56 +126,81 @@ pub fn fetch_source(
     if !command::on_path("apt-get") {
         bail!("this system has no apt-get");
     }
-    let release = OsRelease::read();
     let package = format!("python{}", request.minor_version());
-    progress.stage(&format!(
-        "looking for the source package {package} (apt-get source)"
-    ));
-    let (files, created) = reachable_source(&package, &release, log, progress)?;
-    let fetched = download(request, &package, &files, sources_dir, log, progress);
-    if fetched.is_err()
-        && let Some(list) = created
-    {
-        // The entry did not get us a tarball: leave the machine as it was.
-        let _ = std::fs::remove_file(&list);
-        progress.println(&format!("removed {} again", list.display()));
+    let suites = OsRelease::read().source_suites();
+    if suites.is_empty() {
+        bail!("cannot tell this system's release (no VERSION_CODENAME in /etc/os-release)");
     }
-    fetched
+    let mut tried = Vec::new();
+    for apt in private_apts(&suites)? {
+        let suite = apt.suite.clone();
+        progress.stage(&format!(
+            "looking for the source package {package} in Debian {suite} (private APT configuration in {})",
+            apt.dir().display()
+        ));
+        if let Err(error) = apt.update(log) {
+            tried.push(format!("{error:#}"));
+            continue;
+        }
+        let mut versions: Vec<String> = apt
+            .source_versions(&package)
+            .into_iter()
+            .filter(|version| request.matches(upstream_version(version)))
+            .collect();
+        versions.sort_by_key(|version| std::cmp::Reverse(debian_version_key(version)));
+        versions.dedup();
+        if versions.is_empty() {
+            tried.push(format!("{suite} has no {package} source for {request}"));
+            continue;
+        }
+        for version in versions {
+            match download(&apt, &package, &version, sources_dir, log, progress) {
+                Ok(fetched) => return Ok(fetched),
+                Err(error) => {
+                    progress.println(&format!("{error:#}; trying the next one"));
+                    tried.push(format!("{error:#}"));
+                }
+            }
+        }
+    }
+    bail!(
+        "no {package} source package for {request} downloads from here ({})",
+        tried.join("; ")
+    )
 }
 
-/// Downloads the upstream tarball among a source package's `files`.
+/// Downloads the upstream tarball of source package `package` `version`
+/// with `apt-get source --download-only` (apt checks it against the signed
+/// `Sources` index).
 fn download(
-    request: Request,
+    apt: &PrivateApt,
     package: &str,
-    files: &[SourceFile],
+    version: &str,
     sources_dir: &Path,
     log: &mut Log,
     progress: &Progress,
 ) -> Result<Fetched> {
+    let pinned = format!("{package}={version}");
+    let listing = apt
+        .command("apt-get")
+        .args(["source", "--print-uris", &pinned])
+        .output()
+        .context("cannot run apt-get")?;
+    let files = parse_print_uris(&String::from_utf8_lossy(&listing.stdout));
     let orig = files
         .iter()
         .find(|f| f.name.contains(".orig.tar.") && !f.name.ends_with(".asc"))
-        .with_context(|| format!("apt's source package {package} has no upstream .orig tarball"))?;
-    let upstream = orig
-        .name
-        .strip_prefix(&format!("{package}_"))
-        .and_then(|rest| rest.split(".orig.tar.").next())
-        .unwrap_or_default()
-        .to_string();
-    if !request.matches(&upstream) {
-        bail!("apt's source package {package} is CPython {upstream}, not {request}: use --source");
-    }
-    let debian_version = files
-        .iter()
-        .find_map(|f| f.name.strip_suffix(".dsc"))
-        .and_then(|dsc| dsc.strip_prefix(&format!("{package}_")))
-        .unwrap_or(&upstream)
-        .to_string();
+        .with_context(|| {
+            format!(
+                "{package} {version} ({}) has no upstream .orig tarball",
+                apt.suite
+            )
+        })?;
     let tarball = sources_dir.join(&orig.name);
-    progress.stage(&format!("downloading {}", orig.name));
-    let mut download = Command::new("apt-get");
+    progress.stage(&format!("downloading {} (Debian {})", orig.name, apt.suite));
+    let mut download = apt.command("apt-get");
     download
-        .args(["source", "--download-only", package])
+        .args(["source", "--download-only", &pinned])
         .current_dir(sources_dir);
     // apt-get skips files that are already there with the right checksum.
     let mut first_error = None;
@@ -260,15 +213,30 @@ fn download(
     })?;
     if !status.success() || !tarball.is_file() {
         bail!(
-            "`apt-get source --download-only {package}` failed ({status}): {} (log: {})",
-            first_error.unwrap_or_else(|| log.tail(3)),
-            log.path().display()
+            "{package} {version} ({}) does not download ({})",
+            apt.suite,
+            first_error
+                .as_deref()
+                .map(fetch_failure)
+                .unwrap_or_else(|| log.tail(3))
         );
     }
     Ok(Fetched {
         tarball,
-        origin: format!("Debian source package {package} {debian_version}"),
+        origin: format!("Debian source package {package} {version} ({})", apt.suite),
     })
+}
+
+/// The gist of apt's `E: Failed to fetch URI  404  Not Found [IP: ...]`:
+/// the file and the answer (`python3.14_3.14.10-1.dsc: 404 Not Found`).
+fn fetch_failure(line: &str) -> String {
+    let Some(rest) = line.strip_prefix("E: Failed to fetch ") else {
+        return line.to_string();
+    };
+    let (uri, answer) = rest.split_once(' ').unwrap_or((rest, ""));
+    let file = uri.rsplit('/').next().unwrap_or(uri);
+    let answer = answer.split(" [").next().unwrap_or(answer).trim();
+    format!("{file}: {answer}")
 }
 
 /// Which build dependencies are not installed, according to dpkg.
@@ -296,55 +264,86 @@ fn missing_packages(packages: &[&str]) -> Result<Vec<String>> {
         .collect())
 }
 
+/// Whether gil-lab may install packages on the user's system.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consent {
+    /// `--yes`: install what is missing without asking.
+    Given,
+    /// Ask on the terminal; without one, print the command instead.
+    Ask,
+}
+
 /// What to do about missing build dependencies.
 #[derive(Debug, PartialEq, Eq)]
 enum DependencyPlan {
-    /// Running as root: install them; `required` when the build needs them.
+    /// Root and the user agreed: install them; `required` when the build
+    /// needs them.
     Install {
         /// The missing packages.
         packages: Vec<String>,
         /// Whether a required one is among them (a failed install is fatal).
         required: bool,
     },
-    /// Not root and the build cannot work without them: the error to show.
+    /// The build cannot work without them: the error to show.
     Refuse(String),
-    /// Not root and only optional ones are missing: the note to show.
+    /// Only optional ones are missing: the note to show.
     Note(String),
 }
 
-/// Decides what to do about the `missing` packages.
-fn plan_dependencies(missing: &[String], root: bool) -> Option<DependencyPlan> {
+/// The command that installs `packages` (with `sudo` unless root).
+fn install_command(packages: &[String], root: bool) -> String {
+    let mut words = Vec::new();
+    if !root {
+        words.push("sudo");
+    }
+    words.extend(["apt-get", "install", "-y", "--no-install-recommends"]);
+    words.extend(packages.iter().map(String::as_str));
+    crate::shell::join(words)
+}
+
+/// Decides what to do about the `missing` packages: install them only as
+/// root and with the user's agreement, else say which command would.
+fn plan_dependencies(missing: &[String], root: bool, agreed: bool) -> Option<DependencyPlan> {
     if missing.is_empty() {
         return None;
     }
     let required = missing
         .iter()
         .any(|p| REQUIRED_PACKAGES.contains(&p.as_str()));
-    let command = format!(
-        "sudo apt-get install -y --no-install-recommends {}",
-        missing.join(" ")
-    );
-    Some(if root {
-        DependencyPlan::Install {
+    if root && agreed {
+        return Some(DependencyPlan::Install {
             packages: missing.to_vec(),
             required,
-        }
-    } else if required {
+        });
+    }
+    let command = install_command(missing, root);
+    let or_yes = if root {
+        " (or rerun with --yes to let gil-lab run it)"
+    } else {
+        ""
+    };
+    Some(if required {
         DependencyPlan::Refuse(format!(
-            "CPython's build needs packages that are not installed: run `{command}` and retry"
+            "CPython's build needs packages that are not installed: run `{command}` and retry{or_yes}"
         ))
     } else {
         DependencyPlan::Note(format!(
             "note: optional build dependencies are missing (ssl, sqlite3, ... will not be built): \
-             `{command}` adds them"
+             `{command}` adds them{or_yes}"
         ))
     })
 }
 
 /// Makes sure CPython's build dependencies are installed (Debian/Ubuntu):
-/// installs the missing ones as root, else says which command to run. Other
-/// systems are not checked: configure reports what is missing.
-pub fn ensure_build_dependencies(log: &mut Log, progress: &Progress) -> Result<()> {
+/// with `--yes`, or when the user agrees on the terminal, gil-lab installs
+/// the missing ones (as root); otherwise it prints the command to run and
+/// stops when the build cannot work without them. Other systems are not
+/// checked: configure reports what is missing.
+pub fn ensure_build_dependencies(
+    consent: Consent,
+    log: &mut Log,
+    progress: &Progress,
+) -> Result<()> {
     if !command::on_path("dpkg-query") || !command::on_path("apt-get") {
         progress.println(
             "not a Debian-like system: build dependencies are not checked \
@@ -355,7 +354,17 @@ pub fn ensure_build_dependencies(log: &mut Log, progress: &Progress) -> Result<(
     let mut all: Vec<&str> = REQUIRED_PACKAGES.to_vec();
     all.extend(OPTIONAL_PACKAGES);
     let missing = missing_packages(&all)?;
-    match plan_dependencies(&missing, is_root()) {
+    let root = is_root();
+    let agreed = match consent {
+        Consent::Given => true,
+        Consent::Ask if root && !missing.is_empty() => progress.ask(&format!(
+            "CPython's build wants packages that are not installed: {}. Install them now with `{}`?",
+            missing.join(" "),
+            install_command(&missing, true)
+        )),
+        Consent::Ask => false,
+    };
+    match plan_dependencies(&missing, root, agreed) {
         None => Ok(()),
         Some(DependencyPlan::Refuse(message)) => bail!(message),
         Some(DependencyPlan::Note(message)) => {
@@ -376,7 +385,7 @@ pub fn ensure_build_dependencies(log: &mut Log, progress: &Progress) -> Result<(
             if run_logged(command, log, |_| {})?.success() {
                 return Ok(());
             }
-            let install = format!("apt-get install {}", packages.join(" "));
+            let install = install_command(&packages, true);
             if required {
                 bail!(
                     "cannot install the build dependencies (`{install}` failed): {}",
@@ -396,29 +405,69 @@ mod tests {
     use super::*;
 
     #[test]
-    fn missing_build_dependencies_are_installed_as_root_else_named() {
+    fn build_dependencies_are_installed_only_as_root_with_consent() {
         let owned = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
-        assert_eq!(plan_dependencies(&[], true), None);
+        assert_eq!(plan_dependencies(&[], true, true), None);
         assert_eq!(
-            plan_dependencies(&owned(&["libffi-dev", "libssl-dev"]), true),
+            plan_dependencies(&owned(&["libffi-dev", "libssl-dev"]), true, true),
             Some(DependencyPlan::Install {
                 packages: owned(&["libffi-dev", "libssl-dev"]),
                 required: true
             })
         );
+        // Root without consent: the command, and how to consent.
         let Some(DependencyPlan::Refuse(message)) =
-            plan_dependencies(&owned(&["gcc", "uuid-dev"]), false)
+            plan_dependencies(&owned(&["gcc", "uuid-dev"]), true, false)
         else {
             panic!("a missing compiler must stop the build");
         };
-        assert!(message.contains(
-            "run `sudo apt-get install -y --no-install-recommends gcc uuid-dev` and retry"
-        ));
-        let Some(DependencyPlan::Note(message)) = plan_dependencies(&owned(&["uuid-dev"]), false)
+        assert!(
+            message.contains(
+                "run `apt-get install -y --no-install-recommends gcc uuid-dev` and retry \
+             (or rerun with --yes to let gil-lab run it)"
+            ),
+            "{message}"
+        );
+        // Not root: consent changes nothing, the command has sudo.
+        for agreed in [false, true] {
+            let Some(DependencyPlan::Refuse(message)) =
+                plan_dependencies(&owned(&["gcc", "uuid-dev"]), false, agreed)
+            else {
+                panic!("a missing compiler must stop the build");
+            };
+            assert!(message.contains(
+                "run `sudo apt-get install -y --no-install-recommends gcc uuid-dev` and retry"
+            ));
+        }
+        let Some(DependencyPlan::Note(message)) =
+            plan_dependencies(&owned(&["uuid-dev"]), false, false)
         else {
             panic!("an optional package only earns a note");
         };
         assert!(message.contains("sudo apt-get install -y --no-install-recommends uuid-dev"));
+    }
+
+    #[test]
+    fn fetch_failures_are_summarised() {
+        assert_eq!(
+            fetch_failure(
+                "E: Failed to fetch http://deb.debian.org/debian/pool/main/p/python3.14/python3.14_3.14.10-1.dsc 404 Not Found [IP: 203.0.113.80 80]"
+            ),
+            "python3.14_3.14.10-1.dsc: 404 Not Found"
+        );
+        assert_eq!(fetch_failure("E: other"), "E: other");
+    }
+
+    #[test]
+    fn debian_versions_sort_and_split() {
+        let mut versions = vec!["3.13.15-1", "3.13.18-1", "3.13.5-2+deb13u5", "3.13.15-10"];
+        versions.sort_by_key(|v| std::cmp::Reverse(debian_version_key(v)));
+        assert_eq!(
+            versions,
+            ["3.13.18-1", "3.13.15-10", "3.13.15-1", "3.13.5-2+deb13u5"]
+        );
+        assert_eq!(upstream_version("3.13.5-2+deb13u5"), "3.13.5");
+        assert_eq!(upstream_version("1:3.14.0~rc1-1"), "3.14.0~rc1");
     }
 
     #[test]

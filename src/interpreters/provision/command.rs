@@ -9,14 +9,14 @@ use std::process::{Command, ExitStatus, Stdio};
 
 use anyhow::{Context, Result};
 
-/// How a command is named in messages: the program and its arguments.
+/// How a command is named in messages: the program and its arguments,
+/// quoted so that it can be pasted into a shell.
 pub fn describe(command: &Command) -> String {
-    let mut text = command.get_program().to_string_lossy().into_owned();
-    for arg in command.get_args() {
-        text.push(' ');
-        text.push_str(&arg.to_string_lossy());
-    }
-    text
+    let words: Vec<String> = std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(|word| word.to_string_lossy().into_owned())
+        .collect();
+    crate::shell::join(words.iter().map(String::as_str))
 }
 
 /// A build log: every command and every line it printed.
@@ -112,15 +112,20 @@ pub fn tail(path: &Path, count: usize) -> String {
 
 /// Whether a program can be found on PATH (and is a file we could run).
 pub fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|paths| {
-        std::env::split_paths(&paths).any(|dir| {
-            let candidate = dir.join(program);
+    find_on_path(program).is_some()
+}
+
+/// Where a program is on PATH (a file we could run), if anywhere.
+pub fn find_on_path(program: &str) -> Option<PathBuf> {
+    let paths = std::env::var_os("PATH")?;
+    std::env::split_paths(&paths)
+        .map(|dir| dir.join(program))
+        .find(|candidate| {
             candidate.is_file()
-                && std::fs::metadata(&candidate)
+                && std::fs::metadata(candidate)
                     .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o111 != 0)
                     .unwrap_or(false)
         })
-    })
 }
 
 #[cfg(test)]

@@ -26,6 +26,12 @@ pub struct Marker {
     pub source: PathBuf,
     /// Where that tarball came from, e.g. `Debian source package python3.13 3.13.5-2+deb13u5`.
     pub source_origin: String,
+    /// How it was installed (markers written before this field: a source build).
+    #[serde(default)]
+    pub strategy: Strategy,
+    /// Built with PGO and LTO (`--optimized`).
+    #[serde(default)]
+    pub optimized: bool,
     /// The arguments `configure` got.
     pub configure_flags: Vec<String>,
     /// Wall-clock seconds of the build (unpack to `make install`).
@@ -50,6 +56,18 @@ impl Marker {
         std::fs::rename(&temporary, path)
             .with_context(|| format!("cannot write {}", path.display()))
     }
+}
+
+/// How an install was made.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Strategy {
+    /// Built here from a source tarball (`source` is the tarball).
+    #[default]
+    SourceBuild,
+    /// Debian's binary packages relocated into gil-lab's home (`source` is
+    /// the interpreter's `.deb`).
+    DebianBinary,
 }
 
 /// Every readable marker in the subdirectories of `pythons`, with its directory.
@@ -94,6 +112,8 @@ mod tests {
             executable: dir.join("bin/python3.13t"),
             source: PathBuf::from("/tmp/python3.13_3.13.5.orig.tar.xz"),
             source_origin: "Debian source package python3.13 3.13.5-2+deb13u5".to_string(),
+            strategy: Strategy::SourceBuild,
+            optimized: false,
             configure_flags: vec!["--disable-gil".to_string()],
             build_seconds: 150.0,
             installed_at: "2026-11-26T19:00:00Z".to_string(),

@@ -44,6 +44,12 @@ impl Progress {
         }
     }
 
+    /// Updates the current stage's message on a terminal only (plain
+    /// output keeps the stage line: no line per small step).
+    pub fn update(&self, message: &str) {
+        self.bar.set_message(message.to_string());
+    }
+
     /// Compile progress: `done` of `total` objects built.
     pub fn compiling(&self, done: u64, total: u64) {
         let total = total.max(done).max(1);
@@ -67,6 +73,23 @@ impl Progress {
         } else {
             self.bar.suspend(|| eprintln!("{message}"));
         }
+    }
+
+    /// Asks a yes/no question on the terminal (the display paused) and
+    /// returns whether the answer was yes; false at once when stdin or
+    /// stderr is not a terminal, so nothing waits for an answer in CI.
+    pub fn ask(&self, question: &str) -> bool {
+        use std::io::{BufRead, IsTerminal, Write};
+        if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+            return false;
+        }
+        self.bar.suspend(|| {
+            eprint!("{question} [y/N] ");
+            let _ = std::io::stderr().flush();
+            let mut answer = String::new();
+            let read = std::io::stdin().lock().read_line(&mut answer);
+            read.is_ok() && matches!(answer.trim(), "y" | "Y" | "yes" | "Yes" | "YES")
+        })
     }
 
     /// Removes the display.

@@ -24,7 +24,7 @@ pub struct Request {
 impl Request {
     /// Parses `3.13t`, `3.13`, `3.14t`, `3.13.5t`, ...
     pub fn parse(text: &str) -> Result<Request> {
-        let hint = "use 3.13, 3.13t, 3.14 or 3.14t (a `t` suffix means free-threaded)";
+        let hint = "use 3.13, 3.13t, 3.14, 3.14t, 3.15, ... (a `t` suffix means free-threaded)";
         let trimmed = text.trim();
         let (numbers, free_threaded) = match trimmed.strip_suffix('t') {
             Some(rest) => (rest, true),
@@ -108,11 +108,13 @@ impl fmt::Display for Request {
     }
 }
 
-/// The directory name of an install: `cpython-3.13.5t`, `cpython-3.13.5`.
-pub fn install_name(full_version: &str, free_threaded: bool) -> String {
+/// The directory name of an install: `cpython-3.13.5t`, `cpython-3.13.5`,
+/// `cpython-3.13.5t-pgo-lto` for a PGO+LTO build (`--optimized`).
+pub fn install_name(full_version: &str, free_threaded: bool, optimized: bool) -> String {
     format!(
-        "cpython-{full_version}{}",
-        if free_threaded { "t" } else { "" }
+        "cpython-{full_version}{}{}",
+        if free_threaded { "t" } else { "" },
+        if optimized { "-pgo-lto" } else { "" }
     )
 }
 
@@ -160,8 +162,12 @@ mod tests {
 
     #[test]
     fn names_installs_and_executables() {
-        assert_eq!(install_name("3.13.5", true), "cpython-3.13.5t");
-        assert_eq!(install_name("3.13.5", false), "cpython-3.13.5");
+        assert_eq!(install_name("3.13.5", true, false), "cpython-3.13.5t");
+        assert_eq!(install_name("3.13.5", false, false), "cpython-3.13.5");
+        assert_eq!(
+            install_name("3.13.15", true, true),
+            "cpython-3.13.15t-pgo-lto"
+        );
         assert_eq!(executable_name(13, true), "python3.13t");
     }
 }

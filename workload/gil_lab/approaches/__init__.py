@@ -73,6 +73,9 @@ class Outcome:
     #: `ray`: the orchestration steps (connect, ship_code, worker_start,
     #: shutdown, seconds) and where the workers ran.
     orchestration: dict[str, Any] | None = None
+    #: `interpreters`: the API that ran the subinterpreters
+    #: (`concurrent.futures.InterpreterPoolExecutor`, `_interpreters`, ...).
+    api: str | None = None
 
 
 def load(name: str) -> ModuleType:

@@ -103,7 +103,8 @@ def run_pool_executor(trial: Trial) -> Outcome:
     if trial.network is not None:
         sharing = {"method": "rebuilt", "cost_s": sum(cost for _, cost in seen.values())}
     return Outcome(records, pool_start, work, teardown,
-                   worker_gil_enabled=[gil for gil, _ in seen.values()], sharing=sharing)
+                   worker_gil_enabled=[gil for gil, _ in seen.values()], sharing=sharing,
+                   api="concurrent.futures.InterpreterPoolExecutor")
 
 
 class Worker:
@@ -230,4 +231,5 @@ def run_private(trial: Trial) -> Outcome:
         sharing = {"method": "rebuilt",
                    "cost_s": sum(line["sharing_cost"] for _, line in hellos)}
     return Outcome(records, pool_start, work, teardown,
-                   worker_gil_enabled=[line["gil"] for _, line in hellos], sharing=sharing)
+                   worker_gil_enabled=[line["gil"] for _, line in hellos], sharing=sharing,
+                   api=module.__name__)

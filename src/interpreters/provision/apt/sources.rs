@@ -1,6 +1,7 @@
 //! APT source lists: reading both formats (deb822 `.sources` and one-line
-//! `sources.list`), and the `deb-src` entry that makes a newer Debian suite's
-//! source packages reachable through the archive the machine already trusts.
+//! `sources.list`), and the entry of gil-lab's private APT configuration
+//! that makes a newer Debian suite's packages reachable through the archive
+//! the machine already trusts.
 
 use std::path::{Path, PathBuf};
 
@@ -146,21 +147,11 @@ pub fn read_source_lists(etc_apt: &Path) -> Vec<SourceEntry> {
     entries
 }
 
-/// The enabled `deb-src` entry that already covers `suite`'s `main`, if any.
-pub fn covering_entry<'a>(entries: &'a [SourceEntry], suite: &str) -> Option<&'a SourceEntry> {
-    entries.iter().find(|entry| {
-        entry.enabled
-            && entry.types.iter().any(|t| t == "deb-src")
-            && entry.suites.iter().any(|s| s == suite)
-            && entry.components.iter().any(|c| c == "main")
-    })
-}
-
-/// A deb822 stanza adding `deb-src` for `suite`, reusing the URIs and
-/// keyring of the machine's main archive entry (the `deb` entry for its own
-/// codename), so no new host or key is trusted. None when there is no such
-/// entry to copy.
-pub fn deb_src_stanza(entries: &[SourceEntry], codename: &str, suite: &str) -> Option<String> {
+/// A deb822 stanza for `suite`'s binary and source packages (`main`),
+/// reusing the URIs and keyring of the machine's main archive entry (the
+/// `deb` entry for its own codename), so no new host or key is trusted.
+/// None when there is no such entry to copy.
+pub fn archive_stanza(entries: &[SourceEntry], codename: &str, suite: &str) -> Option<String> {
     let is_main_archive = |entry: &&SourceEntry| {
         entry.enabled
             && entry.types.iter().any(|t| t == "deb")
@@ -171,7 +162,7 @@ pub fn deb_src_stanza(entries: &[SourceEntry], codename: &str, suite: &str) -> O
         .filter(is_main_archive)
         .find(|entry| entry.suites.iter().any(|s| s == codename))?;
     let mut stanza = format!(
-        "Types: deb-src\nURIs: {}\nSuites: {suite}\nComponents: main\n",
+        "Types: deb deb-src\nURIs: {}\nSuites: {suite}\nComponents: main\n",
         archive.uris.join(" ")
     );
     if let Some(signed_by) = &archive.signed_by {
@@ -222,8 +213,24 @@ impl OsRelease {
             .unwrap_or_default()
     }
 
-    /// Debian suites newer than this machine's, to look for a source
-    /// package in (none on other distributions: their suites differ).
+    /// The suites to look for a CPython source package in, newest first:
+    /// on Debian every suite from sid down to the machine's own, elsewhere
+    /// (Ubuntu, ...) the machine's own suite only.
+    pub fn source_suites(&self) -> Vec<String> {
+        let mut suites: Vec<String> = self
+            .newer_debian_suites()
+            .into_iter()
+            .rev()
+            .map(str::to_string)
+            .collect();
+        if !self.codename.is_empty() && !suites.contains(&self.codename) {
+            suites.push(self.codename.clone());
+        }
+        suites
+    }
+
+    /// Debian suites newer than this machine's, oldest first (none on other
+    /// distributions: their suites differ).
     pub fn newer_debian_suites(&self) -> Vec<&'static str> {
         if self.id != "debian" {
             return Vec::new();
@@ -266,20 +273,19 @@ Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
     }
 
     #[test]
-    fn adds_deb_src_for_a_newer_suite_reusing_uris_and_keyring() {
+    fn a_newer_suite_reuses_the_machines_uris_and_keyring() {
         let entries = parse_deb822(BOOKWORM_DEB822, Path::new("debian.sources"));
-        let stanza = deb_src_stanza(&entries, "bookworm", "trixie").unwrap();
+        let stanza = archive_stanza(&entries, "bookworm", "sid").unwrap();
         assert_eq!(
             stanza,
-            "Types: deb-src\nURIs: http://deb.debian.org/debian\nSuites: trixie\nComponents: main\n\
+            "Types: deb deb-src\nURIs: http://deb.debian.org/debian\nSuites: sid\nComponents: main\n\
              Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n"
         );
-        // The stanza parses back into the entry that covers the suite.
-        let added = parse_deb822(&stanza, Path::new("gil-lab-trixie-src.sources"));
-        assert!(covering_entry(&added, "trixie").is_some());
-        assert!(covering_entry(&entries, "trixie").is_none());
+        let added = parse_deb822(&stanza, Path::new("gil-lab.sources"));
+        assert_eq!(added[0].types, ["deb", "deb-src"]);
+        assert_eq!(added[0].suites, ["sid"]);
         // No entry for the machine's codename: nothing to copy.
-        assert_eq!(deb_src_stanza(&entries, "noble", "trixie"), None);
+        assert_eq!(archive_stanza(&entries, "noble", "trixie"), None);
     }
 
     #[test]
@@ -303,7 +309,7 @@ Enabled: no
 ";
         let entries = parse_deb822(text, Path::new("x.sources"));
         assert!(!entries[1].enabled);
-        let stanza = deb_src_stanza(&entries, "bookworm", "trixie").unwrap();
+        let stanza = archive_stanza(&entries, "bookworm", "trixie").unwrap();
         assert!(stanza.contains("URIs: https://mirror.example/debian\n"));
         assert!(stanza.ends_with("Signed-By: \n -----BEGIN PGP PUBLIC KEY BLOCK-----\n .\n abc\n -----END PGP PUBLIC KEY BLOCK-----\n"));
         let back = parse_deb822(&stanza, Path::new("y.sources"));
@@ -326,13 +332,10 @@ deb cdrom:[Debian]/ bookworm main
             Some("/usr/share/keyrings/debian.gpg")
         );
         assert_eq!(entries[0].components, ["main", "non-free"]);
-        assert!(covering_entry(&entries, "trixie").is_some());
-        let stanza = deb_src_stanza(&entries, "bookworm", "forky").unwrap();
-        assert!(
-            stanza.starts_with(
-                "Types: deb-src\nURIs: http://ftp.de.debian.org/debian\nSuites: forky\n"
-            )
-        );
+        let stanza = archive_stanza(&entries, "bookworm", "forky").unwrap();
+        assert!(stanza.starts_with(
+            "Types: deb deb-src\nURIs: http://ftp.de.debian.org/debian\nSuites: forky\n"
+        ));
     }
 
     #[test]
@@ -364,8 +367,13 @@ deb cdrom:[Debian]/ bookworm main
     fn knows_which_debian_suites_are_newer() {
         let bookworm = OsRelease::parse("ID=debian\nVERSION_CODENAME=bookworm\n");
         assert_eq!(bookworm.newer_debian_suites(), ["trixie", "forky", "sid"]);
+        assert_eq!(
+            bookworm.source_suites(),
+            ["sid", "forky", "trixie", "bookworm"]
+        );
         let ubuntu = OsRelease::parse("ID=ubuntu\nID_LIKE=debian\nVERSION_CODENAME=noble\n");
         assert!(ubuntu.newer_debian_suites().is_empty());
+        assert_eq!(ubuntu.source_suites(), ["noble"]);
         assert_eq!(ubuntu.id_like, "debian");
     }
 }

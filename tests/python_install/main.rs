@@ -15,6 +15,10 @@ use std::time::Duration;
 use assert_cmd::Command;
 use predicates::prelude::*;
 
+mod stand_in;
+
+use stand_in::write_tarball;
+
 fn gil_lab() -> Command {
     Command::cargo_bin("gil-lab").unwrap()
 }
@@ -235,157 +239,6 @@ fn a_bad_source_tarball_is_refused() {
         ));
 }
 
-/// Writes a `.tar.gz` of `files` (path, contents, mode).
-fn write_tarball(path: &Path, files: &[(&str, &str, u32)]) {
-    let gz = flate2::write::GzEncoder::new(
-        std::fs::File::create(path).unwrap(),
-        flate2::Compression::fast(),
-    );
-    let mut builder = tar::Builder::new(gz);
-    for (name, contents, mode) in files {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(contents.len() as u64);
-        header.set_mode(*mode);
-        header.set_cksum();
-        builder
-            .append_data(&mut header, name, contents.as_bytes())
-            .unwrap();
-    }
-    builder.into_inner().unwrap().finish().unwrap();
-}
-
-/// A small source tree that builds like CPython's (configure, make with
-/// two compiled objects, make install) but installs a link to a real
-/// interpreter of `version`: the whole build pipeline in a second.
-/// `configure` fails when FAKE_CONFIGURE_FAIL is set.
-fn stand_in_source_tarball(dir: &Path, version: &str) -> PathBuf {
-    let top = format!("Python-{version}");
-    let patchlevel = format!("#define PY_VERSION \"{version}\"\n");
-    let configure = "#!/bin/sh\n\
-        if [ -n \"$FAKE_CONFIGURE_FAIL\" ]; then echo 'configure: error: no acceptable C compiler found'; exit 1; fi\n\
-        for arg in \"$@\"; do echo \"$arg\"; done > config.args\n\
-        echo 'checking for a stand-in build... yes'\n";
-    let makefile = "PREFIX := $(shell sed -n 's/^--prefix=//p' config.args)\n\
-        all: one.o two.o\n\
-        %.o: %.c\n\tcc -c $< -o $@\n\
-        install:\n\
-        \tmkdir -p \"$(DESTDIR)$(PREFIX)/bin\"\n\
-        \tif grep -qx -- --disable-gil config.args; then ln -s \"$$FAKE_PYTHON_T\" \"$(DESTDIR)$(PREFIX)/bin/python3.13t\"; \
-        else ln -s \"$$FAKE_PYTHON\" \"$(DESTDIR)$(PREFIX)/bin/python3.13\"; fi\n";
-    let path = dir.join(format!("{top}.tgz"));
-    write_tarball(
-        &path,
-        &[
-            (&format!("{top}/configure"), configure, 0o755),
-            (&format!("{top}/Makefile"), makefile, 0o644),
-            (
-                &format!("{top}/one.c"),
-                "int one(void) { return 1; }\n",
-                0o644,
-            ),
-            (
-                &format!("{top}/two.c"),
-                "int two(void) { return 2; }\n",
-                0o644,
-            ),
-            (&format!("{top}/Include/patchlevel.h"), &patchlevel, 0o644),
-        ],
-    );
-    path
-}
-
-#[test]
-fn a_source_build_is_configured_compiled_installed_verified_and_marked() {
-    let (default, free_threaded) = provisioned();
-    let version = marker(&free_threaded)["version"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let home = tempfile::tempdir().unwrap();
-    let tarball = stand_in_source_tarball(home.path(), &version);
-    let install = |extra: &[&str], fail: bool| {
-        let mut command = gil_lab();
-        command
-            .args(["python", "install", "3.13t", "--source"])
-            .arg(&tarball)
-            .args(extra)
-            .env("GIL_LAB_HOME", home.path())
-            .env("FAKE_PYTHON_T", &free_threaded)
-            .env("FAKE_PYTHON", &default)
-            .env_remove("FAKE_CONFIGURE_FAIL");
-        if fail {
-            command.env("FAKE_CONFIGURE_FAIL", "1");
-        }
-        command.output().unwrap()
-    };
-
-    let output = succeeded(install(&["--with-default"], false));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let pythons = home.path().join("pythons");
-    let ft_prefix = pythons.join(format!("cpython-{version}t"));
-    let df_prefix = pythons.join(format!("cpython-{version}"));
-    assert_eq!(
-        stdout_lines(&output),
-        [
-            df_prefix.join("bin/python3.13"),
-            ft_prefix.join("bin/python3.13t")
-        ]
-    );
-    assert!(stderr.contains("compiling 2/2"), "{stderr}");
-    assert!(stderr.contains("verifying with the probe"), "{stderr}");
-    let ft = marker(&ft_prefix.join("bin/python3.13t"));
-    assert_eq!(
-        ft["configure_flags"],
-        serde_json::json!([format!("--prefix={}", ft_prefix.display()), "--disable-gil"])
-    );
-    let df = marker(&df_prefix.join("bin/python3.13"));
-    assert_eq!(
-        df["configure_flags"],
-        serde_json::json!([format!("--prefix={}", df_prefix.display())])
-    );
-    assert_eq!(df["source"].as_str(), tarball.to_str());
-    // The build directory is gone, the log stays.
-    assert!(
-        !home
-            .path()
-            .join("build")
-            .join(format!("cpython-{version}t"))
-            .exists()
-    );
-    let log = std::fs::read_to_string(ft["build_log"].as_str().unwrap()).unwrap();
-    assert!(
-        log.contains("checking for a stand-in build... yes"),
-        "{log}"
-    );
-
-    // Installed: not rebuilt; --force rebuilds.
-    let again = succeeded(install(&[], false));
-    assert!(String::from_utf8_lossy(&again.stderr).contains("already installed and verified"));
-    let forced = succeeded(install(&["--force", "--jobs", "1"], false));
-    assert!(String::from_utf8_lossy(&forced.stderr).contains("compiling 2/2"));
-    let rebuilt = marker(&ft_prefix.join("bin/python3.13t"));
-    assert_ne!(rebuilt["installed_at"], ft["installed_at"]);
-    let log = std::fs::read_to_string(rebuilt["build_log"].as_str().unwrap()).unwrap();
-    assert!(log.contains("\n$ make -j1\n"), "{log}");
-
-    // A failed build says where its log is and shows its end; what it left
-    // has no marker, so the next run builds again.
-    let failed = install(&["--force"], true);
-    assert_eq!(failed.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&failed.stderr);
-    assert!(
-        stderr.contains("./configure failed (exit status: 1); the full build log is"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("configure: error: no acceptable C compiler found"),
-        "{stderr}"
-    );
-    assert!(!ft_prefix.join(".gil-lab-installed.json").exists());
-    let rebuilt = succeeded(install(&[], false));
-    assert!(String::from_utf8_lossy(&rebuilt.stderr).contains("compiling 2/2"));
-}
-
 /// A stand-in `uv` in a directory put first on PATH: records how it was
 /// called, and answers `python find` with `found` (fails everything when None).
 fn fake_uv(dir: &Path, found: Option<&Path>) -> PathBuf {
@@ -462,27 +315,61 @@ fn failed_3_14t_install(home: &Path, uv_answer: Option<&Path>) -> Output {
     output
 }
 
+/// Every file under `/etc/apt` with its modification time and size.
+fn etc_apt_snapshot() -> Vec<(PathBuf, std::time::SystemTime, u64)> {
+    fn walk(dir: &Path, into: &mut Vec<(PathBuf, std::time::SystemTime, u64)>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(metadata) = std::fs::symlink_metadata(&path) else {
+                continue;
+            };
+            if metadata.is_dir() {
+                walk(&path, into);
+            } else {
+                into.push((path, metadata.modified().unwrap(), metadata.len()));
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(Path::new("/etc/apt"), &mut files);
+    files.sort();
+    files
+}
+
 #[test]
-fn when_nothing_works_the_error_says_what_to_do() {
-    // uv fails (no network), and Debian's archive has no reachable 3.14 source.
+fn when_nothing_works_the_error_is_one_line_that_says_what_to_do() {
+    // uv fails (no network), Debian has no free-threaded binary package,
+    // and the archive's 3.14 source packages do not download here.
+    let before = etc_apt_snapshot();
     let home = tempfile::tempdir().unwrap();
     let output = failed_3_14t_install(home.path(), None);
     let stderr = String::from_utf8_lossy(&output.stderr);
+    let error = stderr.lines().last().unwrap_or_default();
     assert!(
-        stderr.contains("Error: cannot provision CPython 3.14t on this machine"),
+        error.starts_with("Error: cannot provision CPython 3.14t here ("),
         "{stderr}"
     );
+    assert_eq!(stderr.matches("Error:").count(), 1, "{stderr}");
     assert!(
-        stderr.contains("- uv: `uv python install 3.14t` failed"),
-        "{stderr}"
+        error.contains("uv: `uv python install 3.14t` failed"),
+        "{error}"
     );
-    assert!(stderr.contains("network unreachable"), "{stderr}");
-    assert!(stderr.contains("- system package manager: "), "{stderr}");
+    assert!(error.contains("network unreachable"), "{error}");
     assert!(
-        stderr.contains("gil-lab python install 3.14t --source Python-3.14.N.tar.xz"),
-        "{stderr}"
+        error.contains(
+            "Debian binary packages: Debian has no free-threaded binary package of CPython 3.14"
+        ),
+        "{error}"
     );
-    assert!(stderr.contains("install uv"), "{stderr}");
+    assert!(error.contains("; source packages: "), "{error}");
+    assert!(
+        error.contains("run `gil-lab python install 3.14t --source Python-3.14.N.tar.xz`"),
+        "{error}"
+    );
+    assert!(error.contains("install uv"), "{error}");
     // Nothing is left that would look like an install.
     let pythons = std::fs::read_dir(home.path().join("pythons")).unwrap();
     let names: Vec<_> = pythons.map(|e| e.unwrap().file_name()).collect();
@@ -492,6 +379,14 @@ fn when_nothing_works_the_error_says_what_to_do() {
             .all(|n| !n.to_string_lossy().starts_with("cpython-")),
         "{names:?}"
     );
+    // The package lookups used gil-lab's private APT configuration: the
+    // machine's own is exactly as it was.
+    assert!(
+        home.path()
+            .join("apt/sid/sources.list.d/gil-lab.sources")
+            .is_file()
+    );
+    assert_eq!(etc_apt_snapshot(), before, "a file under /etc/apt changed");
 }
 
 #[test]
@@ -501,7 +396,7 @@ fn an_interpreter_from_uv_that_fails_verification_is_not_used() {
     let home = tempfile::tempdir().unwrap();
     let output = failed_3_14t_install(home.path(), Some(&free_threaded));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    let expected = format!("- uv: {} is CPython 3.13.", free_threaded.display());
+    let expected = format!("uv: {} is CPython 3.13.", free_threaded.display());
     assert!(stderr.contains(&expected), "{stderr}");
     assert!(stderr.contains("not 3.14t"), "{stderr}");
 }
