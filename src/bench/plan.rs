@@ -42,8 +42,10 @@ struct Preset {
 /// effect unmistakably (about 3.5× with threads on any build). The
 /// forced-GIL controls run `sequential` and `threads` only (what the
 /// free-threading comparisons need). Three screening rounds (no warmup: the
-/// median of paired rounds shrugs off a cold first trial) take about 60 s;
-/// the rest of the budget races the cells that still decide a verdict.
+/// median of paired rounds shrugs off a cold first trial) take about 86 s
+/// here with 3.13.5, 3.13.5t, its control, 3.15.2 and the twin; the rest of
+/// the budget races the cells that still decide a verdict (measured: 93-101 s
+/// in all, every scenario decided).
 /// `mixed` does not fit: it is asked for with `--scenario` (or `--full`).
 const DEFAULT: Preset = Preset {
     name: "default",

@@ -25,8 +25,8 @@
 //! `dashboard`, `export`, `compare`): they all use it.
 
 pub mod analysis;
-pub mod cluster_steps;
 pub mod builds;
+pub mod cluster_steps;
 pub mod directory;
 #[cfg(test)]
 pub mod fixtures;
