@@ -369,7 +369,11 @@ fn resume(dir: &Path) -> Result<Started> {
     // A new endpoint (new port) for this invocation, before the specs are remade.
     let endpoint = crate::llm::bench::start(&mut run.settings.llm)?;
     run.plan = if run.task.is_some() {
-        crate::task::plan::replan(&run, dir, &env)?
+        let ray = crate::task::plan::RayCells {
+            pythons: ray_cells::ray_pythons(&keys, &run.interpreters)?,
+            address: run.settings.ray_address.clone(),
+        };
+        crate::task::plan::replan(&run, &ray, dir, &env)?
     } else {
         planned_cells(&keys, &run.interpreters, &run.settings, &env)?
     };
@@ -403,7 +407,12 @@ fn task_plan(
     if workers.is_empty() {
         workers.push(machine::MachineInfo::collect().usable_cores().max(1));
     }
+    let ray = crate::task::plan::RayCells {
+        pythons: ray_cells::ray_pythons(&plan.cells, &plan.interpreters)?,
+        address: plan.settings.ray_address.clone(),
+    };
     let choice = crate::task::plan::Choice {
+        ray: &ray,
         interpreters: &plan.interpreters,
         approaches: &order,
         workers: &workers,

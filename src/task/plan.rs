@@ -4,7 +4,7 @@
 //! that passed: every approach `bench` would run, named after the task.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 
@@ -46,6 +46,20 @@ pub struct Choice<'a> {
     pub timeout_s: f64,
     /// The run's seed.
     pub seed: u64,
+    /// How the ray cells run.
+    pub ray: &'a RayCells,
+}
+
+/// How a task's ray cells run: on the Python of each interpreter's Ray
+/// environment (Ray only: `--task-requirements` is not installed there),
+/// on a local cluster per trial or the cluster at `address`.
+#[derive(Default)]
+pub struct RayCells {
+    /// Interpreter id → the Python of its Ray environment (interpreters
+    /// without one run the base Python, whose runner skips the cell).
+    pub pythons: BTreeMap<String, PathBuf>,
+    /// `--ray-address` (or RAY_ADDRESS).
+    pub address: Option<String>,
 }
 
 /// Checks the task on every chosen interpreter and plans the cells of
@@ -204,8 +218,8 @@ pub fn prepare(
         &keys,
         &run,
         &interpreters,
-        choice.timeout_s,
-        choice.seed,
+        (choice.timeout_s, choice.seed),
+        choice.ray,
         dir,
         env,
     )?;
@@ -251,8 +265,8 @@ pub fn planned_cells(
     keys: &[CellKey],
     run: &TaskRun,
     interpreters: &[InterpreterRecord],
-    timeout_s: f64,
-    seed: u64,
+    (timeout_s, seed): (f64, u64),
+    ray: &RayCells,
     dir: &Path,
     env: &BTreeMap<String, String>,
 ) -> Result<Vec<PlannedCell>> {
@@ -277,8 +291,17 @@ pub fn planned_cells(
             ) else {
                 bail!("the plan names an unknown interpreter {}", cell.interpreter);
             };
-            let spec = check::spec(check, &settings, cell.approach, cell.workers, seed);
-            let command = check::command(interpreter, &spec)?;
+            let mut spec = check::spec(check, &settings, cell.approach, cell.workers, seed);
+            let command = if cell.approach == Approach::Ray {
+                spec.ray_address = ray.address.clone();
+                let mut in_ray_env = interpreter.clone();
+                if let Some(python) = ray.pythons.get(&interpreter.id) {
+                    in_ray_env.path = python.clone();
+                }
+                check::command(&in_ray_env, &spec)?
+            } else {
+                check::command(interpreter, &spec)?
+            };
             Ok(PlannedCell {
                 cell: cell.clone(),
                 spec,
@@ -295,6 +318,7 @@ pub fn planned_cells(
 /// The cells of an interrupted task run with fresh commands (`--resume`).
 pub fn replan(
     run: &RunFile,
+    ray: &RayCells,
     dir: &Path,
     env: &BTreeMap<String, String>,
 ) -> Result<Vec<PlannedCell>> {
@@ -306,8 +330,8 @@ pub fn replan(
         &keys,
         task,
         &run.interpreters,
-        run.settings.timeout_s,
-        run.settings.seed,
+        (run.settings.timeout_s, run.settings.seed),
+        ray,
         dir,
         env,
     )

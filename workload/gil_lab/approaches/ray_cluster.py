@@ -36,6 +36,7 @@ environment per interpreter (`gil-lab python ray-env`).
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import logging
 import os
@@ -45,6 +46,7 @@ import shutil
 import sysconfig
 import tempfile
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from ..coordinator import TaskRecord, gil_enabled, perform, post_findings
@@ -112,9 +114,17 @@ class AgentWorker:
 def run(trial: Trial) -> Outcome:
     """Connects to (or starts) a cluster, starts the actors, runs every task
     on them, shuts down; the orchestration steps timed one by one."""
+    with cluster(trial.workers, trial.ray_address) as (ray, connect):
+        return run_on_cluster(ray, trial, connect)
+
+
+@contextlib.contextmanager
+def cluster(workers: int, address: str | None) -> Iterator[tuple[Any, float]]:
+    """(the ray module, seconds taken to connect): connected to the cluster at
+    `address`, or to a local cluster of `workers` CPUs started for the trial;
+    shut down (and the local cluster's directory removed) on leaving."""
     # Nothing leaves the machine: no usage statistics.
     os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
-    address = trial.ray_address
     if not address:
         # Token authentication with a token of the trial's own, handed to
         # the cluster's processes through the environment (Ray would
@@ -134,11 +144,10 @@ def run(trial: Trial) -> Outcome:
             # cluster found on the machine), in a temporary directory removed
             # afterwards.
             temp_dir = tempfile.mkdtemp(prefix="gil-lab-ray-")
-            ray.init(address="local", num_cpus=trial.workers, include_dashboard=False,
+            ray.init(address="local", num_cpus=workers, include_dashboard=False,
                      object_store_memory=LOCAL_OBJECT_STORE_BYTES, _temp_dir=temp_dir,
                      logging_level="WARNING", log_to_driver=False)
-        connect = time.monotonic() - started
-        return run_on_cluster(ray, trial, connect)
+        yield ray, time.monotonic() - started
     finally:
         if ray.is_initialized():
             ray.shutdown()
@@ -146,27 +155,33 @@ def run(trial: Trial) -> Outcome:
             shutil.rmtree(temp_dir, ignore_errors=True)
 
 
-def run_on_cluster(ray: Any, trial: Trial, connect: float) -> Outcome:
-    """The trial on a connected cluster, ending with `ray.shutdown()`."""
-    # Shipping the code: this package is zipped and uploaded to the cluster
-    # as a runtime environment's py_modules (content-addressed, so the upload
-    # is skipped when the cluster has it); each worker unpacks it when it
-    # starts. This is what `ray.init(runtime_env=...)` does inside `ray.init`,
-    # called here as its own step to time it apart (Ray 2.60's function, the
-    # version gil-lab installs; per-actor runtime environments only take the
-    # uploaded URI).
-    step = time.monotonic()
+def ship(extra: list[str]) -> dict[str, Any]:
+    """The runtime environment of the actors: this package and `extra` (.py
+    files and package directories) uploaded to the cluster as py_modules
+    (content-addressed, so an upload is skipped when the cluster has it);
+    each worker unpacks them when it starts. This is what
+    `ray.init(runtime_env=...)` does inside `ray.init`, called here as its
+    own step to time it apart (Ray 2.60's function, the version gil-lab
+    installs; per-actor runtime environments only take the uploaded URIs)."""
     from ray._private.runtime_env.py_modules import upload_py_modules_if_needed
 
     scratch = tempfile.mkdtemp(prefix="gil-lab-ray-ship-")
     try:
         runtime_env = upload_py_modules_if_needed(
-            {"py_modules": [os.path.join(package_root(), "gil_lab")]},
+            {"py_modules": [os.path.join(package_root(), "gil_lab"), *extra]},
             include_gitignore=False, scratch_dir=scratch,
             logger=logging.getLogger("gil_lab.ray"))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     runtime_env["env_vars"] = {"RAY_USAGE_STATS_ENABLED": "0"}
+    return runtime_env
+
+
+def run_on_cluster(ray: Any, trial: Trial, connect: float) -> Outcome:
+    """The trial on a connected cluster, ending with `ray.shutdown()`."""
+    # Shipping the code (`ship`).
+    step = time.monotonic()
+    runtime_env = ship([])
     ship_code = time.monotonic() - step
 
     step = time.monotonic()

@@ -23,14 +23,14 @@ from typing import Any
 from ..approaches import APPROACHES as WORKLOAD_APPROACHES
 from ..coordinator import gil_enabled
 from ..trial import PROTOCOL, runtime
-from . import pools, watchdog, workers
+from . import pools, ray_actors, watchdog, workers
 from .calls import Job, Outcome, Unpicklable
 from .digest import combine
 from .target import TaskError, load
 
 #: Approach name -> how it runs a task.
 APPROACHES = ("sequential", "threads", "processes", "interpreters", "asyncio",
-              "asyncio+threads")
+              "asyncio+threads", "ray")
 #: Records of the trial's timeline per worker at most (calls are grouped).
 RECORDS_PER_WORKER = 64
 #: Call indices named when results differ.
@@ -92,6 +92,8 @@ def approach(spec: dict[str, Any], job: Job) -> pools.Ran:
     if name == "processes":
         return workers.processes(job, count, task["target"], task["path"],
                                  spec["start_method"])
+    if name == "ray":
+        return ray_actors.run(job, count, task["target"], task["path"], spec.get("ray_address"))
     return workers.interpreters(job, count, task["target"], task["path"])
 
 
@@ -133,14 +135,17 @@ def run(spec: dict[str, Any], result: dict[str, Any], clock_t0: float) -> None:
     """Runs the trial and fills `result`."""
     task = spec["task"]
     started = time.monotonic()
-    function, is_async = load(task["target"], task["path"])
-    job = Job(function, is_async, task["calls"], task["rounds"])
-    setup = time.monotonic() - started
-    if spec["approach"] == "processes" and spec["start_method"] is None:
-        import multiprocessing
-
-        spec["start_method"] = multiprocessing.get_start_method()
     try:
+        if spec["approach"] == "ray":
+            function, is_async = ray_actors.load_here(task["target"], task["path"])
+        else:
+            function, is_async = load(task["target"], task["path"])
+        job = Job(function, is_async, task["calls"], task["rounds"])
+        setup = time.monotonic() - started
+        if spec["approach"] == "processes" and spec["start_method"] is None:
+            import multiprocessing
+
+            spec["start_method"] = multiprocessing.get_start_method()
         ran = approach(spec, job)
     except pools.Skip as skip:
         result.update(result="skipped", reason=str(skip))
