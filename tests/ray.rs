@@ -360,3 +360,67 @@ fn rand_token() -> u128 {
         .as_nanos();
     nanos ^ (u128::from(std::process::id()) << 64)
 }
+
+/// `bench --task FILE.py:FUNCTION --approach ray`: the task's file is
+/// shipped to a local cluster's actors and their calls give the sequential
+/// results (the same verdict as sequential), and the cluster is gone after.
+#[test]
+fn a_task_runs_on_ray_actors_with_the_sequential_results() {
+    let ray_python = ray_python();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let task = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tasks/cpu.py");
+    let output = run({
+        let mut command = Command::new(env!("CARGO_BIN_EXE_gil-lab"));
+        command
+            .args(["bench", "--json", "--no-provision", "--no-report"])
+            .arg("--output")
+            .arg(&dir)
+            .arg("--task")
+            .arg(format!("{}:score", task.display()))
+            .args(["--task-calls", "8", "--runs", "1", "--warmup", "0"])
+            .args(["--approach", "sequential,ray", "--workers", "2"])
+            .arg("--python")
+            .arg(default_python())
+            .env("NO_COLOR", "1")
+            .env_remove("RAY_ADDRESS");
+        command
+    });
+    assert!(output.status.success());
+    let json: Value = serde_json::from_slice(&output.stdout).expect("--json prints JSON");
+    let cells = json["task"]["interpreters"][0]["cells"].as_array().unwrap();
+    let safety = |approach: &str| {
+        cells
+            .iter()
+            .find(|c| c["cell"]["approach"] == approach)
+            .unwrap_or_else(|| panic!("no {approach} cell: {cells:#?}"))["safety"]
+            .clone()
+    };
+    assert_eq!(safety("sequential"), "same");
+    assert_eq!(safety("ray"), "same", "{cells:#?}");
+    // The ray cell runs the Ray environment's Python; its calls ran on the actors.
+    let run_file: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).unwrap()).unwrap();
+    let planned = run_file["plan"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["cell"]["approach"] == "ray")
+        .expect("a planned ray cell");
+    assert_eq!(planned["command"][0], ray_python.to_string_lossy().as_ref());
+    let trials = trials(&dir);
+    let ray = trials
+        .iter()
+        .find(|t| t["cell"]["approach"] == "ray")
+        .expect("a ray trial");
+    assert_eq!(ray["status"], "ok", "{ray}");
+    let workers: BTreeSet<&str> = ray["runner"]["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["worker"].as_str())
+        .collect();
+    assert_eq!(workers, BTreeSet::from(["ray-0", "ray-1"]));
+    // Nothing of the local cluster is left.
+    assert_eq!(processes_mentioning("gil-lab-ray-"), Vec::<u32>::new());
+}
