@@ -146,3 +146,37 @@ class RunnerTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class RayTaskTest(unittest.TestCase):
+    def test_the_task_file_and_its_folder_modules_are_shipped(self) -> None:
+        from gil_lab.task.ray_actors import shipped
+
+        with tempfile.TemporaryDirectory() as root:
+            for name in ("agent.py", "helpers.py", "notes.txt"):
+                with open(os.path.join(root, name), "w") as out:
+                    out.write("")
+            os.makedirs(os.path.join(root, "tools"))
+            with open(os.path.join(root, "tools", "__init__.py"), "w") as out:
+                out.write("")
+            for skipped in ("data", "__pycache__", ".venv"):
+                os.makedirs(os.path.join(root, skipped))
+            actor_target, entries = shipped(os.path.join(root, "agent.py") + ":run", [])
+        self.assertEqual(actor_target, "agent:run")
+        self.assertEqual([os.path.basename(e) for e in entries],
+                         ["agent.py", "helpers.py", "tools"])
+
+    def test_ray_runs_or_says_why_not(self) -> None:
+        result = RunnerTest.run_task(self.runner, "square", "ray")
+        if result["result"] == "skipped":
+            self.assertIn("ray", result["reason"].lower())
+        else:
+            reference = RunnerTest.run_task(self.runner, "square", "sequential")
+            self.assertEqual(result["digest"], reference["digest"])
+
+    def setUp(self) -> None:
+        self.runner = RunnerTest()
+        RunnerTest.setUp(self.runner)
+
+    def tearDown(self) -> None:
+        RunnerTest.tearDown(self.runner)
