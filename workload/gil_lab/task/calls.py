@@ -28,7 +28,8 @@ class Outcome:
 
     #: Position in the trial (call index + calls × round).
     position: int
-    #: Who ran it: `main`, `thread-<n>`, `process-<pid>`, `interpreter-<id>`, `task-<n>`.
+    #: Who ran it: `main`, `thread-<n>`, `process-<pid>`, `interpreter-<id>`, `task-<n>`,
+    #: `ray-<n>`.
     worker: str
     #: time.monotonic() at its start and end.
     start: float
