@@ -310,7 +310,7 @@ fn start(args: &BenchArgs, machine: &MachineInfo) -> Result<Started> {
         bail!(
             "{} already holds a run: choose another --output, or continue it with --resume {}",
             dir.display(),
-            dir.display()
+            crate::shell::quote_path(&dir)
         );
     }
     // A team's own task: checked on each interpreter, its cells replace the scenarios'.
