@@ -228,7 +228,13 @@ fn a_small_run_writes_a_run_directory_that_follows_the_schema() {
                 .unwrap()
                 > 0.0
         );
-        assert_eq!(cell["stop"], "max_runs");
+        // Two screening rounds (--runs 2), then nothing more: whatever the
+        // verdict made of the cell.
+        assert!(
+            ["max_runs", "eliminated", "equivalent", "decided"]
+                .contains(&cell["stop"].as_str().unwrap()),
+            "{cell}"
+        );
     }
     assert_eq!(summary["scenarios"][0]["scenario"], "cpu");
     assert!(summary["scenarios"][0]["winner"].is_object());
