@@ -239,7 +239,7 @@ fn the_lesson_contrasts_cpu_bound_and_io_bound_work() {
         .find(|i| i["free_threaded"] == true && i["gil_forced"].is_null())
         .unwrap();
     let default_id = free_threaded["id"].as_str().unwrap().trim_end_matches('t');
-    let speedup = |scenario: &str| -> f64 {
+    let threads_cell = |scenario: &str| -> serde_json::Value {
         let cells = run_json["summary"]["cells"].as_array().unwrap();
         let cell = cells
             .iter()
@@ -249,10 +249,23 @@ fn the_lesson_contrasts_cpu_bound_and_io_bound_work() {
                     && c["cell"]["interpreter"] == default_id
             })
             .unwrap_or_else(|| panic!("no threads cell of {scenario} on {default_id}"));
-        cell["speedup"]["point"].as_f64().unwrap()
+        cell.clone()
     };
-    let (cpu, io) = (speedup("cpu"), speedup("io"));
-    assert!(cpu < 1.3, "threads under the GIL on cpu: {cpu}");
+    // cpu: under the GIL one thread runs Python at a time, so the threads'
+    // CPU over their work phase stays near one core whatever the load: their
+    // speedup cannot come from running side by side.
+    let cpu = threads_cell("cpu");
+    let parallelism = cpu["work_parallelism"]["median"].as_f64().unwrap();
+    assert!(
+        parallelism < 1.25,
+        "threads under the GIL on cpu used {parallelism} cores"
+    );
+    eprintln!(
+        "threads under the GIL: cpu {:.2}x (on {parallelism:.2} cores)",
+        cpu["speedup"]["point"].as_f64().unwrap()
+    );
+    // io: four agents waiting at once, each call 20 ms of waiting.
+    let io = threads_cell("io")["speedup"]["point"].as_f64().unwrap();
     assert!(io > 2.0, "threads under the GIL on io: {io}");
 
     let report = artifacts().join("lesson.html");
@@ -276,7 +289,7 @@ fn the_lesson_contrasts_cpu_bound_and_io_bound_work() {
         "io (I/O-bound) · GIL",
         "io (I/O-bound) · free-threaded",
         "CPU-bound work (cpu): threads",
-        "I/O-bound work (io): threads help on both builds",
+        "I/O-bound work (io): threads",
     ] {
         assert!(lesson.contains(text), "{text} in {lesson}");
     }
