@@ -211,6 +211,15 @@ impl RunState {
     }
 }
 
+/// The next racing round of a scenario.
+struct Racing {
+    /// The cells to run: the contenders and their baselines.
+    cells: Vec<usize>,
+    /// Why each open cell of the scenario stops if the budget ends racing
+    /// here (from the same verdict).
+    if_stopped: Vec<(usize, StopReason)>,
+}
+
 /// The cells of a scenario that still decide its verdict: the open
 /// contenders and, until their CI is within `target` (relative half-width),
 /// the leader and the runner-up (or the cells tied with it).
@@ -246,11 +255,7 @@ impl RunState {
     /// The next racing round of `scenario`: the cells still deciding its
     /// verdict (below `max_runs`) and their baselines, or the stop reason of
     /// every open cell when nothing is left to race.
-    fn racing(
-        &self,
-        run: &RunFile,
-        scenario: &str,
-    ) -> Result<Vec<usize>, Vec<(usize, StopReason)>> {
+    fn racing(&self, run: &RunFile, scenario: &str) -> Result<Racing, Vec<(usize, StopReason)>> {
         let summary = analysis::summarize(run, &self.trials, &BTreeMap::new(), &[]);
         let Some(verdict) = summary.scenarios.iter().find(|v| v.scenario == scenario) else {
             return Err(vec![]);
@@ -277,7 +282,10 @@ impl RunState {
             .flatten()
             .filter(|&i| below_max(&self.cells[i].0.cell))
             .collect();
-        Ok(round.into_iter().collect())
+        Ok(Racing {
+            cells: round.into_iter().collect(),
+            if_stopped: self.final_stops(scenario, verdict),
+        })
     }
 
     /// Why each open cell of a scenario stops once nothing is left to race.
@@ -338,7 +346,25 @@ pub fn run(
                 (Stage::Screening, screening)
             } else {
                 match state.racing(run, &scenario) {
-                    Ok(cells) => (Stage::Racing, cells),
+                    Ok(racing) => {
+                        let spent = spent_before_s + executor.elapsed().as_secs_f64();
+                        let estimate: f64 = racing
+                            .cells
+                            .iter()
+                            .map(|&i| state.cells[i].1.last_wall_s)
+                            .sum();
+                        if spent + estimate > settings.budget_s {
+                            for &i in &racing.cells {
+                                state.cells[i].1.done = Some(StopReason::Budget);
+                            }
+                            // The scenario's other open cells stop with it.
+                            for (i, reason) in racing.if_stopped {
+                                state.cells[i].1.done.get_or_insert(reason);
+                            }
+                            continue;
+                        }
+                        (Stage::Racing, racing.cells)
+                    }
                     Err(stops) => {
                         for (i, reason) in stops {
                             state.cells[i].1.done = Some(reason);
@@ -347,24 +373,6 @@ pub fn run(
                     }
                 }
             };
-            if stage == Stage::Racing {
-                let spent = spent_before_s + executor.elapsed().as_secs_f64();
-                let estimate: f64 = cells.iter().map(|&i| state.cells[i].1.last_wall_s).sum();
-                if spent + estimate > settings.budget_s {
-                    for i in cells {
-                        state.cells[i].1.done = Some(StopReason::Budget);
-                    }
-                    // The scenario's other open cells stop with it.
-                    let summary = analysis::summarize(run, &state.trials, &BTreeMap::new(), &[]);
-                    if let Some(verdict) = summary.scenarios.iter().find(|v| v.scenario == scenario)
-                    {
-                        for (i, reason) in state.final_stops(&scenario, verdict) {
-                            state.cells[i].1.done = Some(reason);
-                        }
-                    }
-                    continue;
-                }
-            }
             cells.shuffle(&mut rng);
             // A baseline whose scenario has no reference digest yet goes
             // first, so that every trial of the round is checked against it.
