@@ -31,6 +31,10 @@ pub enum Command {
     /// Compare two runs cell by cell: change of the median work-phase time
     /// with its CI, and whether it is faster, slower or a tie.
     Compare(crate::compare::CompareArgs),
+    /// Look inside the interpreters: each unit's hot bytecode before and
+    /// after specialisation, the collector's work, and what each interpreter
+    /// offers (JIT, free-threading, immortal objects, mimalloc), side by side.
+    Inspect(Box<crate::inside::InspectArgs>),
     /// Write the exports (JSON, CSV, Markdown, pyperf) of a stored run.
     Export(crate::export::ExportArgs),
     /// Write the deployment of a measured set-up: Kubernetes manifests (a
@@ -57,6 +61,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Python(command) => interpreters::run(command),
         Command::Advise(args) => crate::advise::run(args),
         Command::Compare(args) => crate::compare::run(args),
+        Command::Inspect(args) => crate::inside::run(*args),
         Command::Export(args) => crate::export::run(args),
         Command::Deploy(command) => crate::deploy::run(command),
         Command::Report(args) => crate::dashboard::report::run(args),

@@ -5,6 +5,7 @@
 
 pub mod advise;
 pub mod bench;
+pub mod choice;
 pub mod cli;
 pub mod compare;
 pub mod dashboard;
@@ -13,6 +14,7 @@ pub mod embedded;
 pub mod export;
 pub mod hash;
 pub mod http_server;
+pub mod inside;
 pub mod interpreters;
 pub mod llm;
 pub mod paths;

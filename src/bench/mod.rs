@@ -8,7 +8,6 @@
 
 pub mod args;
 mod ballast;
-mod choice;
 pub mod executor;
 pub mod interrupt;
 mod judge;
@@ -49,64 +48,6 @@ use terminal::Progress;
 /// Version of free-threaded CPython gil-lab builds when none is found.
 const PROVISION_VERSION: &str = "3.13t";
 
-/// The short id of an interpreter in a run: `cpython-3.13.5t`, `-gil1` for the
-/// forced-GIL variant.
-fn interpreter_id(interpreter: &Interpreter) -> String {
-    let facts = &interpreter.facts;
-    let [major, minor, patch] = facts.version_info;
-    let mut id = format!(
-        "{}-{major}.{minor}.{patch}{}",
-        facts.implementation.to_lowercase(),
-        if interpreter.is_free_threaded() {
-            "t"
-        } else {
-            ""
-        }
-    );
-    if interpreter.gil_forced == Some(true) {
-        id.push_str("-gil1");
-    }
-    id
-}
-
-/// What the run records about a discovered interpreter.
-fn interpreter_record(interpreter: &Interpreter) -> InterpreterRecord {
-    let facts = &interpreter.facts;
-    let [major, minor, patch] = facts.version_info;
-    InterpreterRecord {
-        id: interpreter_id(interpreter),
-        label: interpreter.label.clone(),
-        kind: InterpreterKind::Python,
-        path: interpreter.path.clone(),
-        flags: interpreter.interpreter_flags(),
-        implementation: facts.implementation_display(),
-        version: format!("{major}.{minor}.{patch}"),
-        free_threaded: interpreter.is_free_threaded(),
-        gil_forced: interpreter.gil_forced,
-        facts: Some(facts.clone()),
-    }
-}
-
-/// Replaces each `--python PATH` by the executable discovery runs for it:
-/// a wrapper script that `exec`s a real Python is run as that Python (as
-/// `python list --python PATH` shows it), so the selector must name that
-/// file to match. Versions (`3.13t`) are left as they are.
-fn resolve_python_paths(selectors: &mut [String]) -> Result<()> {
-    for selector in selectors.iter_mut().filter(|s| s.contains('/')) {
-        let options = discovery::Options {
-            explicit: vec![PathBuf::from(selector.as_str())],
-            environment: false,
-            auto: false,
-            forced_gil_variants: false,
-        };
-        let found = discovery::discover(&options)?;
-        if let Some(interpreter) = found.interpreters.first() {
-            *selector = interpreter.path.to_string_lossy().into_owned();
-        }
-    }
-    Ok(())
-}
-
 /// Discovers the interpreters (with `--python` paths), and provisions a
 /// free-threaded CPython when none is found and provisioning is allowed.
 fn find_interpreters(args: &BenchArgs) -> Result<Vec<InterpreterRecord>> {
@@ -142,7 +83,7 @@ fn find_interpreters(args: &BenchArgs) -> Result<Vec<InterpreterRecord>> {
     {
         found = discovery::discover(&options)?;
     }
-    Ok(found.interpreters.iter().map(interpreter_record).collect())
+    Ok(found.interpreters.iter().map(crate::choice::interpreter_record).collect())
 }
 
 /// The cost of free-threading is best measured against the default build of
@@ -426,7 +367,7 @@ fn task_plan(
 /// Runs `gil-lab bench`.
 pub fn run(mut args: BenchArgs) -> Result<ExitCode> {
     let started = std::time::Instant::now();
-    resolve_python_paths(&mut args.python)?;
+    crate::choice::resolve_python_paths(&mut args.python)?;
     let machine = MachineInfo::collect();
     let cancel = interrupt::install()?;
     let (mut run, mut run_dir, trials, _endpoint) = match &args.resume {

@@ -14,7 +14,7 @@ use crate::protocol::TrialSpec;
 use crate::run::record::{CellKey, InterpreterKind, InterpreterRecord, Settings};
 use crate::vocabulary::{Approach, Scenario, scenario_uses_llm};
 
-use super::choice::{Selector, choose_interpreters, forced_gil_variant, same_file, unique_ids};
+use crate::choice::{Selector, choose_interpreters, forced_gil_variant, same_file, unique_ids};
 
 /// A preset: the settings a flag-less, `--quick` or `--full` run starts from.
 struct Preset {

@@ -6,6 +6,7 @@
 
 pub mod result;
 pub mod spec;
+pub mod inside;
 pub mod task;
 
 pub use result::{

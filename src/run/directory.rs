@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
+use crate::protocol::inside::InsideFile;
 use crate::run::loaded::LoadedRun;
 use crate::run::record::{RunFile, SCHEMA_VERSION, TrialRecord};
 
@@ -15,6 +16,8 @@ use crate::run::record::{RunFile, SCHEMA_VERSION, TrialRecord};
 pub const RUN_FILE: &str = "run.json";
 /// Name of the trials file.
 pub const TRIALS_FILE: &str = "trials.jsonl";
+/// The interpreters' inspections (`inside.json`), when the run made them.
+pub const INSIDE_FILE: &str = "inside.json";
 
 /// An open run directory, ready to append trials.
 pub struct RunDir {
@@ -105,9 +108,34 @@ fn open_trials(dir: &Path, create: bool) -> Result<File> {
 }
 
 fn write_run_file(dir: &Path, run: &RunFile) -> Result<()> {
-    let path = dir.join(RUN_FILE);
-    let staging = dir.join(format!(".{RUN_FILE}.tmp"));
-    let mut text = serde_json::to_vec_pretty(run).context("cannot serialise run.json")?;
+    write_json(dir, RUN_FILE, run)
+}
+
+/// Writes `inside.json`: the interpreters' inspections (docs/inside-cpython.md).
+pub fn write_inside(dir: &Path, inside: &InsideFile) -> Result<()> {
+    write_json(dir, INSIDE_FILE, inside)
+}
+
+/// Reads `inside.json`: None when the run has none (made with `--no-inspect`
+/// or before gil-lab inspected interpreters), an error when it is damaged.
+pub fn read_inside(dir: &Path) -> Result<Option<InsideFile>> {
+    let path = dir.join(INSIDE_FILE);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text)
+        .map(Some)
+        .with_context(|| format!("{} is damaged: delete it to view the run without it", path.display()))
+}
+
+/// Writes `name` in `dir` as pretty JSON, through a staging file renamed
+/// into place (a reader never sees half a file).
+fn write_json<T: serde::Serialize>(dir: &Path, name: &str, value: &T) -> Result<()> {
+    let path = dir.join(name);
+    let staging = dir.join(format!(".{name}.tmp"));
+    let mut text = serde_json::to_vec_pretty(value).with_context(|| format!("cannot serialise {name}"))?;
     text.push(b'\n');
     let write = || -> std::io::Result<()> {
         let mut file = File::create(&staging)?;
@@ -121,11 +149,9 @@ fn write_run_file(dir: &Path, run: &RunFile) -> Result<()> {
 /// Reads a run directory: `run.json` and every complete line of
 /// `trials.jsonl`, with the summary stored or computed ([`LoadedRun`]).
 pub fn load(dir: &Path) -> Result<LoadedRun> {
-    Ok(LoadedRun::new(
-        dir.to_path_buf(),
-        read_run_file(dir)?,
-        read_trials(dir)?,
-    ))
+    let mut loaded = LoadedRun::new(dir.to_path_buf(), read_run_file(dir)?, read_trials(dir)?);
+    loaded.inside = read_inside(dir)?;
+    Ok(loaded)
 }
 
 /// Reads `run.json`, refusing a schema this gil-lab does not know.

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::analysis::summarize;
+use crate::protocol::inside::InsideFile;
 use super::record::{RunFile, RunSummary, TrialRecord};
 
 /// Where a [`LoadedRun`]'s summary comes from.
@@ -32,6 +33,8 @@ pub struct LoadedRun {
     pub summary: RunSummary,
     /// Whether [`LoadedRun::summary`] was stored or computed now.
     pub summary_source: SummarySource,
+    /// `inside.json`: the interpreters' inspections, when the run made them.
+    pub inside: Option<InsideFile>,
 }
 
 impl LoadedRun {
@@ -50,6 +53,7 @@ impl LoadedRun {
             trials,
             summary,
             summary_source,
+            inside: None,
         }
     }
 

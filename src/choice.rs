@@ -1,14 +1,73 @@
 //! Which interpreters a run uses: `--python` selectors (a path or a version
 //! such as `3.13t`), the supported versions, a default build paired with
 //! each free-threaded build of the same version, the newest default build,
-//! the forced-GIL variants, and unique ids.
+//! the forced-GIL variants, and unique ids; shared by `bench` and `inspect`.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 
-use crate::interpreters::supported;
-use crate::run::record::InterpreterRecord;
+use crate::interpreters::discovery;
+use crate::interpreters::{Interpreter, supported};
+use crate::run::record::{InterpreterKind, InterpreterRecord};
+
+/// The short id of an interpreter in a run: `cpython-3.13.5t`, `-gil1` for the
+/// forced-GIL variant.
+pub fn interpreter_id(interpreter: &Interpreter) -> String {
+    let facts = &interpreter.facts;
+    let [major, minor, patch] = facts.version_info;
+    let mut id = format!(
+        "{}-{major}.{minor}.{patch}{}",
+        facts.implementation.to_lowercase(),
+        if interpreter.is_free_threaded() {
+            "t"
+        } else {
+            ""
+        }
+    );
+    if interpreter.gil_forced == Some(true) {
+        id.push_str("-gil1");
+    }
+    id
+}
+
+/// What the run records about a discovered interpreter.
+pub fn interpreter_record(interpreter: &Interpreter) -> InterpreterRecord {
+    let facts = &interpreter.facts;
+    let [major, minor, patch] = facts.version_info;
+    InterpreterRecord {
+        id: interpreter_id(interpreter),
+        label: interpreter.label.clone(),
+        kind: InterpreterKind::Python,
+        path: interpreter.path.clone(),
+        flags: interpreter.interpreter_flags(),
+        implementation: facts.implementation_display(),
+        version: format!("{major}.{minor}.{patch}"),
+        free_threaded: interpreter.is_free_threaded(),
+        gil_forced: interpreter.gil_forced,
+        facts: Some(facts.clone()),
+    }
+}
+
+/// Replaces each `--python PATH` by the executable discovery runs for it:
+/// a wrapper script that `exec`s a real Python is run as that Python (as
+/// `python list --python PATH` shows it), so the selector must name that
+/// file to match. Versions (`3.13t`) are left as they are.
+pub fn resolve_python_paths(selectors: &mut [String]) -> Result<()> {
+    for selector in selectors.iter_mut().filter(|s| s.contains('/')) {
+        let options = discovery::Options {
+            explicit: vec![PathBuf::from(selector.as_str())],
+            environment: false,
+            auto: false,
+            forced_gil_variants: false,
+        };
+        let found = discovery::discover(&options)?;
+        if let Some(interpreter) = found.interpreters.first() {
+            *selector = interpreter.path.to_string_lossy().into_owned();
+        }
+    }
+    Ok(())
+}
 
 /// A Python version `major.minor.patch` parsed from a probe's version string.
 fn version_of(text: &str) -> Option<(u32, u32, u32)> {
@@ -23,7 +82,7 @@ fn version_of(text: &str) -> Option<(u32, u32, u32)> {
 
 /// An interpreter selector given with `--python`.
 #[derive(Debug, PartialEq)]
-pub(super) enum Selector {
+pub enum Selector {
     /// A path: matches the same real file.
     Path(PathBuf),
     /// `3.13`, `3.13.5`, `3.13t`: matches the version prefix and, with `t`,
@@ -35,7 +94,7 @@ pub(super) enum Selector {
 }
 
 impl Selector {
-    pub(super) fn parse(text: &str) -> Result<Selector> {
+    pub fn parse(text: &str) -> Result<Selector> {
         if text.contains('/') {
             return Ok(Selector::Path(PathBuf::from(text)));
         }
@@ -76,7 +135,7 @@ impl Selector {
 }
 
 /// Whether two paths name the same real file.
-pub(super) fn same_file(a: &Path, b: &Path) -> bool {
+pub fn same_file(a: &Path, b: &Path) -> bool {
     match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
         _ => a == b,
@@ -108,7 +167,7 @@ pub fn forced_gil_variant(interpreter: &InterpreterRecord) -> InterpreterRecord 
 
 /// Chooses the Python interpreters of the run among the discovered ones
 /// (default builds and free-threaded builds, without forced-GIL variants).
-pub(super) fn choose_interpreters(
+pub fn choose_interpreters(
     found: &[InterpreterRecord],
     selectors: &[Selector],
     every: bool,
@@ -215,7 +274,7 @@ fn dedup_by_path(interpreters: &mut Vec<InterpreterRecord>) {
 }
 
 /// Makes interpreter ids unique (`-2`, `-3`, ... on collisions).
-pub(super) fn unique_ids(interpreters: &mut [InterpreterRecord]) {
+pub fn unique_ids(interpreters: &mut [InterpreterRecord]) {
     let mut used: Vec<String> = Vec::new();
     for interpreter in interpreters.iter_mut() {
         let mut id = interpreter.id.clone();

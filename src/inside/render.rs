@@ -1,0 +1,303 @@
+//! `gil-lab inspect` in the terminal: the interpreters side by side (what
+//! each offers, the specialised share of each unit's hot functions, the
+//! collector's work), and with `--dis` each hot function's bytecode before
+//! and after specialisation.
+
+use std::fmt::Write as _;
+
+use comfy_table::Cell;
+
+use crate::interpreters::table;
+use crate::protocol::inside::{
+    FeatureState, InsideFile, InsideReport, Inspection, InspectionOutcome, Unit,
+};
+
+/// The features' rows: key and the words a reader knows.
+const FEATURES: [(&str, &str); 7] = [
+    ("gil", "GIL"),
+    ("specializing_interpreter", "specialising interpreter"),
+    ("jit", "JIT compiler"),
+    ("gc", "garbage collector"),
+    ("immortal_objects", "immortal objects"),
+    ("biased_reference_counting", "biased reference counting"),
+    ("mimalloc", "mimalloc allocator"),
+];
+
+/// The whole text of `gil-lab inspect`.
+pub fn render(inside: &InsideFile, listings: bool, colour: bool) -> String {
+    let answered: Vec<(&Inspection, &InsideReport)> = inside
+        .inspections
+        .iter()
+        .filter_map(|i| i.report().map(|r| (i, r)))
+        .collect();
+    let mut out = String::new();
+    for inspection in &inside.inspections {
+        if let InspectionOutcome::Failed(why) = &inspection.outcome {
+            let _ = writeln!(out, "{}: no inspection: {why}", inspection.label);
+        }
+    }
+    if answered.is_empty() {
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "Inside CPython: the hot functions of each unit after {} warm-up tasks, on {} interpreter{}\n",
+        inside.tasks,
+        answered.len(),
+        if answered.len() == 1 { "" } else { "s" }
+    );
+    out.push_str(&features_table(&answered, colour));
+    out.push('\n');
+    out.push_str(&specialisation_table(&answered, colour));
+    out.push_str(&top_specialisations(&answered));
+    out.push('\n');
+    out.push_str(&memory_table(&answered, colour));
+    if listings {
+        for unit in unit_names(&answered) {
+            out.push('\n');
+            out.push_str(&listing(&answered, &unit));
+        }
+    } else {
+        out.push_str("\n`gil-lab inspect --dis` shows each hot function's bytecode before and after specialisation.\n");
+    }
+    out.push_str("What every figure means: docs/inside-cpython.md\n");
+    out
+}
+
+fn titles<'a>(first: &[&'a str], answered: &'a [(&Inspection, &InsideReport)]) -> Vec<&'a str> {
+    first
+        .iter()
+        .copied()
+        .chain(answered.iter().map(|(i, _)| i.label.as_str()))
+        .collect()
+}
+
+/// `on`, `off`, `absent`; the collector's row says which kind.
+fn feature_text(report: &InsideReport, key: &str) -> String {
+    let Some(feature) = report.feature(key) else {
+        return "-".into();
+    };
+    let state = match feature.state {
+        FeatureState::On => "on",
+        FeatureState::Off => "off",
+        FeatureState::Absent => "absent",
+    };
+    if key == "gc" {
+        let kind = feature
+            .detail
+            .split([':', ';', '('])
+            .next()
+            .unwrap_or_default()
+            .trim();
+        return format!("{state}: {kind}");
+    }
+    state.into()
+}
+
+fn features_table(answered: &[(&Inspection, &InsideReport)], colour: bool) -> String {
+    let mut out = String::from("What each interpreter offers\n");
+    let mut features = table::new(&titles(&["feature"], answered), colour);
+    for (key, words) in FEATURES {
+        let row = std::iter::once(Cell::new(words))
+            .chain(answered.iter().map(|(_, r)| Cell::new(feature_text(r, key))));
+        features.add_row(row.collect::<Vec<_>>());
+    }
+    out.push_str(&table::render(&features));
+    out
+}
+
+/// Unit names in the order the first interpreter reported them.
+fn unit_names(answered: &[(&Inspection, &InsideReport)]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for (_, report) in answered {
+        for unit in &report.units {
+            if !names.contains(&unit.name) {
+                names.push(unit.name.clone());
+            }
+        }
+    }
+    names
+}
+
+/// `50/56 (89%)`, or `absent` where nothing can be specialised.
+pub fn share_text(unit: Option<&Unit>) -> String {
+    let Some(unit) = unit else {
+        return "-".into();
+    };
+    match &unit.specialisation {
+        None => "absent".into(),
+        Some(s) => match s.share() {
+            Some(share) => format!("{}/{} ({:.0}%)", s.specialised, s.specialisable, share * 100.0),
+            None => "nothing specialisable".into(),
+        },
+    }
+}
+
+fn specialisation_table(answered: &[(&Inspection, &InsideReport)], colour: bool) -> String {
+    let mut out = String::from(
+        "Specialised instructions in each unit's hot functions (specialised / specialisable, after warm-up)\n",
+    );
+    let mut shares = table::new(&titles(&["unit", "hottest function"], answered), colour);
+    for name in unit_names(answered) {
+        let hottest = answered
+            .iter()
+            .find_map(|(_, r)| r.unit(&name)?.functions.first())
+            .map(|f| format!("{} ({:.0}%)", f.name, f.own_time_share * 100.0))
+            .unwrap_or_default();
+        let row = [Cell::new(&name), Cell::new(hottest)]
+            .into_iter()
+            .chain(answered.iter().map(|(_, r)| Cell::new(share_text(r.unit(&name)))));
+        shares.add_row(row.collect::<Vec<_>>());
+    }
+    out.push_str(&table::render(&shares));
+    out
+}
+
+fn top_specialisations(answered: &[(&Inspection, &InsideReport)]) -> String {
+    let mut out = String::new();
+    for (inspection, report) in answered {
+        let mut counts: std::collections::BTreeMap<&str, u32> = Default::default();
+        for unit in &report.units {
+            for (name, count) in unit.specialisation.iter().flat_map(|s| &s.top) {
+                *counts.entry(name.as_str()).or_default() += count;
+            }
+        }
+        if counts.is_empty() {
+            continue;
+        }
+        let mut top: Vec<(&str, u32)> = counts.into_iter().collect();
+        top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let words: Vec<String> = top.iter().take(5).map(|(n, c)| format!("{n} ×{c}")).collect();
+        let _ = writeln!(out, "  most frequent on {}: {}", inspection.label, words.join(", "));
+    }
+    out
+}
+
+/// `0.17 / 0 / 0 collections, 789 KiB peak`.
+pub fn memory_text(unit: Option<&Unit>) -> String {
+    let Some(unit) = unit else {
+        return "-".into();
+    };
+    let memory = &unit.memory;
+    let collections = memory.collections_per_task.as_ref().map_or_else(
+        || "collector: not reported".to_string(),
+        |c| {
+            let per: Vec<String> = c.iter().map(|x| format!("{x:.2}")).collect();
+            format!("{} collections", per.join(" / "))
+        },
+    );
+    match memory.peak_bytes_per_task {
+        Some(bytes) => format!(
+            "{collections}, peak {}",
+            crate::run::format::format_bytes(bytes)
+        ),
+        None => collections,
+    }
+}
+
+fn memory_table(answered: &[(&Inspection, &InsideReport)], colour: bool) -> String {
+    let mut out = String::from(
+        "Memory management per task: collections by generation (young / middle / old), and the peak one task allocated (tracemalloc)\n",
+    );
+    let mut memory = table::new(&titles(&["unit"], answered), colour);
+    for name in unit_names(answered) {
+        let row = std::iter::once(Cell::new(&name))
+            .chain(answered.iter().map(|(_, r)| Cell::new(memory_text(r.unit(&name)))));
+        memory.add_row(row.collect::<Vec<_>>());
+    }
+    out.push_str(&table::render(&memory));
+    let thresholds: Vec<String> = answered
+        .iter()
+        .filter_map(|(i, r)| {
+            let t = r.gc_thresholds.as_ref()?;
+            let t: Vec<String> = t.iter().map(u64::to_string).collect();
+            Some(format!("{} ({})", i.label, t.join(", ")))
+        })
+        .collect();
+    if !thresholds.is_empty() {
+        let _ = writeln!(out, "  collector thresholds: {}", thresholds.join("; "));
+    }
+    out
+}
+
+/// The hottest function of `unit` on every interpreter, one listing per
+/// distinct bytecode, with each interpreter's specialised form beside it.
+fn listing(answered: &[(&Inspection, &InsideReport)], unit: &str) -> String {
+    let mut out = String::new();
+    // Interpreters whose hottest function compiled to the same bytecode
+    // share one listing.
+    let mut groups: Vec<(Vec<&Inspection>, &crate::protocol::inside::HotFunction)> = Vec::new();
+    for (inspection, report) in answered {
+        let Some(function) = report.unit(unit).and_then(|u| u.functions.first()) else {
+            continue;
+        };
+        let Some(instructions) = &function.listing else {
+            continue;
+        };
+        let same = groups.iter_mut().find(|(_, f)| {
+            f.name == function.name
+                && f.listing.as_ref().is_some_and(|l| {
+                    l.len() == instructions.len()
+                        && l.iter().zip(instructions).all(|(a, b)| a.opname == b.opname)
+                })
+        });
+        match same {
+            Some((members, _)) => members.push(inspection),
+            None => groups.push((vec![inspection], function)),
+        }
+    }
+    for (members, function) in groups {
+        let labels: Vec<&str> = members.iter().map(|i| i.label.as_str()).collect();
+        let _ = writeln!(
+            out,
+            "{unit}: {} ({}:{}), {:.0}% of its time; bytecode of {}",
+            function.name,
+            function.file,
+            function.line,
+            function.own_time_share * 100.0,
+            labels.join(", ")
+        );
+        let forms: Vec<Vec<Option<String>>> = members
+            .iter()
+            .map(|inspection| {
+                answered
+                    .iter()
+                    .find(|(i, _)| i.interpreter == inspection.interpreter)
+                    .and_then(|(_, r)| r.unit(unit)?.functions.first()?.listing.clone())
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|i| i.adaptive)
+                    .collect()
+            })
+            .collect();
+        let mut columns = vec!["offset", "line", "instruction", "argument"];
+        columns.extend(labels.iter().map(|l| *l));
+        let mut rows = table::new(&columns, false);
+        for (n, instruction) in function.listing.iter().flatten().enumerate() {
+            let mut row = vec![
+                Cell::new(instruction.offset),
+                Cell::new(instruction.line.map(|l| l.to_string()).unwrap_or_default()),
+                Cell::new(&instruction.opname),
+                Cell::new(shorten(&instruction.argrepr, 28)),
+            ];
+            for form in &forms {
+                let text = match form.get(n) {
+                    Some(Some(name)) => format!("→ {name}"),
+                    _ => "·".into(),
+                };
+                row.push(Cell::new(text));
+            }
+            rows.add_row(row);
+        }
+        out.push_str(&table::render(&rows));
+    }
+    out
+}
+
+fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.into();
+    }
+    let cut: String = text.chars().take(max - 1).collect();
+    format!("{cut}…")
+}

@@ -1,0 +1,279 @@
+//! The inspection's wire format (`python -m gil_lab.inside '<spec-json>'`,
+//! docs/inside-cpython.md): the spec gil-lab sends, the report the
+//! interpreter prints about itself and the units it ran, and the file a run
+//! keeps them in (`inside.json`).
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the inspection's output (the `protocol` field).
+pub const INSIDE_PROTOCOL: u32 = 1;
+
+/// The workload's units, in the order reported: the four agents and the
+/// `shared` scenario's knowledge-base queries.
+pub const WORKLOAD_UNITS: [&str; 5] = ["planner", "solver", "strategist", "reasoner", "knowledge"];
+
+/// What gil-lab asks the inspection to do.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InsideSpec {
+    /// Workload units to inspect (names of [`WORKLOAD_UNITS`]).
+    pub units: Vec<String>,
+    /// A user's task function to inspect too.
+    pub task: Option<InsideTask>,
+    /// Warm-up tasks per unit (the collector is watched over them).
+    pub tasks: u32,
+    /// Seed of the tasks' seeds.
+    pub seed: u64,
+    /// Whether the hottest function of each unit comes with its listing.
+    pub listing: bool,
+}
+
+/// A user's task function to inspect.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InsideTask {
+    /// `FILE.py:FUNCTION` or `package.module:FUNCTION`.
+    pub target: String,
+    /// Directories put first on `sys.path`.
+    pub paths: Vec<String>,
+}
+
+/// What the interpreter printed: a report, or an error that names the fix.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum InsideOutput {
+    /// The inspection ran.
+    Success(InsideReport),
+    /// It could not: a bad spec or unit, or a unit that raised.
+    Error {
+        /// `bad_spec`, `bad_unit` or `unit_failed`.
+        error: InsideError,
+    },
+}
+
+/// Why an inspection failed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InsideError {
+    /// `bad_spec`, `bad_unit` or `unit_failed`.
+    pub kind: String,
+    /// One line that names the fix.
+    pub message: String,
+    /// The Python traceback, when a unit raised.
+    #[serde(default)]
+    pub traceback: String,
+}
+
+/// One interpreter's answers about itself and the units it ran.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InsideReport {
+    /// [`INSIDE_PROTOCOL`].
+    pub protocol: u32,
+    /// Which interpreter answered.
+    pub runtime: InsideRuntime,
+    /// `gc.get_threshold()`, absent where the collector has none (PyPy).
+    pub gc_thresholds: Option<Vec<u64>>,
+    /// What the interpreter offers, in a fixed order (see [`Feature`]).
+    pub features: Vec<Feature>,
+    /// The units, in the order asked.
+    pub units: Vec<Unit>,
+}
+
+impl InsideReport {
+    /// The feature with this key (`gil`, `specializing_interpreter`, `jit`,
+    /// `gc`, `immortal_objects`, `biased_reference_counting`, `mimalloc`).
+    pub fn feature(&self, key: &str) -> Option<&Feature> {
+        self.features.iter().find(|f| f.key == key)
+    }
+
+    /// The unit with this name.
+    pub fn unit(&self, name: &str) -> Option<&Unit> {
+        self.units.iter().find(|u| u.name == name)
+    }
+}
+
+/// The interpreter that answered.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InsideRuntime {
+    /// `cpython` or `pypy`.
+    pub implementation: String,
+    /// `platform.python_version()`.
+    pub version: String,
+    /// Built free-threaded (`Py_GIL_DISABLED`).
+    pub free_threaded: bool,
+    /// `sys._is_gil_enabled()` while it ran (true before 3.13).
+    pub gil_enabled: bool,
+}
+
+/// Whether an interpreter has a feature and uses it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FeatureState {
+    /// Present and in use.
+    On,
+    /// Present, not in use.
+    Off,
+    /// This interpreter does not have it.
+    Absent,
+}
+
+/// One feature of the interpreter.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Feature {
+    /// The feature's key.
+    pub key: String,
+    /// On, off or absent.
+    pub state: FeatureState,
+    /// One sentence on what it is here.
+    pub detail: String,
+    /// Where the answer was read from (`sysconfig Py_GIL_DISABLED`, ...).
+    pub evidence: String,
+}
+
+/// One unit of work and what the interpreter did with it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Unit {
+    /// `planner`, ..., `knowledge`, or the task's target.
+    pub name: String,
+    /// `agent`, `knowledge` or `task`.
+    pub kind: String,
+    /// Warm-up tasks run.
+    pub tasks: u32,
+    /// Mean wall time of a warm-up task, seconds (informative only).
+    pub seconds_per_task: f64,
+    /// The hot functions' specialisation together; None where the
+    /// interpreter has no specialising interpreter to show.
+    pub specialisation: Option<Specialisation>,
+    /// The hot functions, hottest first.
+    pub functions: Vec<HotFunction>,
+    /// What the collector did and the memory one task allocated.
+    pub memory: UnitMemory,
+}
+
+impl Unit {
+    /// The specialised share of the specialisable instructions, 0-1.
+    pub fn specialised_share(&self) -> Option<f64> {
+        self.specialisation.as_ref().and_then(Specialisation::share)
+    }
+}
+
+/// Specialisation counts over a unit's hot functions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Specialisation {
+    /// Instructions in the hot functions.
+    pub instructions: u32,
+    /// Of them, instructions of a family that has specialised forms.
+    pub specialisable: u32,
+    /// Of them, instructions specialised after warm-up.
+    pub specialised: u32,
+    /// The most frequent specialised forms, with their counts.
+    pub top: Vec<(String, u32)>,
+}
+
+impl Specialisation {
+    /// `specialised ÷ specialisable`, None when nothing is specialisable.
+    pub fn share(&self) -> Option<f64> {
+        (self.specialisable > 0).then(|| f64::from(self.specialised) / f64::from(self.specialisable))
+    }
+}
+
+/// One hot function of a unit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HotFunction {
+    /// Its qualified name.
+    pub name: String,
+    /// Its file (`gil_lab/agents/solver.py`).
+    pub file: String,
+    /// Its first line.
+    pub line: u32,
+    /// Its share of the unit's Python own time under the profiler.
+    pub own_time_share: f64,
+    /// Its instructions.
+    pub instructions: u32,
+    /// Specialisable instructions (None: no specialising interpreter).
+    pub specialisable: Option<u32>,
+    /// Specialised instructions after warm-up.
+    pub specialised: Option<u32>,
+    /// Count of each specialised form.
+    #[serde(default)]
+    pub specialisations: std::collections::BTreeMap<String, u32>,
+    /// Every instruction (the hottest function of each unit only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listing: Option<Vec<Instruction>>,
+}
+
+/// One instruction of a listing.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Instruction {
+    /// Byte offset.
+    pub offset: u32,
+    /// The source line it starts, when it starts one.
+    pub line: Option<u32>,
+    /// The instruction as compiled.
+    pub opname: String,
+    /// The specialised form after warm-up, when it differs.
+    pub adaptive: Option<String>,
+    /// `dis`'s rendering of its argument.
+    pub argrepr: String,
+}
+
+/// The collector's work over a unit's warm-up tasks and one task's peak.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UnitMemory {
+    /// Collections per task, per generation (None: PyPy).
+    pub collections_per_task: Option<Vec<f64>>,
+    /// Objects the collector freed per task (cycles).
+    pub collected_per_task: Option<f64>,
+    /// Peak bytes allocated while one task ran (tracemalloc; None: PyPy).
+    pub peak_bytes_per_task: Option<u64>,
+}
+
+/// One interpreter's inspection in a run or in `gil-lab inspect --json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Inspection {
+    /// The interpreter's id in the run (`cpython-3.13.5t`).
+    pub interpreter: String,
+    /// Its label (`CPython 3.13.5t`).
+    pub label: String,
+    /// What it answered, or why it could not (one line).
+    #[serde(flatten)]
+    pub outcome: InspectionOutcome,
+}
+
+/// An inspection's report, or why there is none.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InspectionOutcome {
+    /// The interpreter's answers.
+    Report(InsideReport),
+    /// Why it failed, one line.
+    Failed(String),
+}
+
+impl Inspection {
+    /// The report, when the inspection ran.
+    pub fn report(&self) -> Option<&InsideReport> {
+        match &self.outcome {
+            InspectionOutcome::Report(report) => Some(report),
+            InspectionOutcome::Failed(_) => None,
+        }
+    }
+}
+
+/// `inside.json`: every interpreter's inspection, in the run's order.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct InsideFile {
+    /// [`INSIDE_PROTOCOL`].
+    pub schema: u32,
+    /// The warm-up tasks per unit.
+    pub tasks: u32,
+    /// One per interpreter.
+    pub inspections: Vec<Inspection>,
+}
+
+impl InsideFile {
+    /// The inspection of the interpreter with this id.
+    pub fn of(&self, interpreter: &str) -> Option<&InsideReport> {
+        self.inspections
+            .iter()
+            .find(|i| i.interpreter == interpreter)
+            .and_then(Inspection::report)
+    }
+}
