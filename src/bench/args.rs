@@ -152,6 +152,12 @@ pub struct BenchArgs {
     #[arg(long)]
     pub no_report: bool,
 
+    /// Do not look inside the interpreters before the trials (the few
+    /// seconds that fill the dashboard's "Inside CPython" section; `gil-lab
+    /// inspect --run DIR` adds it later).
+    #[arg(long)]
+    pub no_inspect: bool,
+
     /// Print the run's summary as JSON on stdout instead of the tables.
     #[arg(long)]
     pub json: bool,

@@ -9,6 +9,7 @@
 pub mod args;
 mod ballast;
 pub mod executor;
+mod inspection;
 pub mod interrupt;
 mod judge;
 pub mod machine;
@@ -83,7 +84,11 @@ fn find_interpreters(args: &BenchArgs) -> Result<Vec<InterpreterRecord>> {
     {
         found = discovery::discover(&options)?;
     }
-    Ok(found.interpreters.iter().map(crate::choice::interpreter_record).collect())
+    Ok(found
+        .interpreters
+        .iter()
+        .map(crate::choice::interpreter_record)
+        .collect())
 }
 
 /// The cost of free-threading is best measured against the default build of
@@ -287,6 +292,9 @@ fn start(args: &BenchArgs, machine: &MachineInfo) -> Result<Started> {
         time_spent: None,
     };
     let run_dir = RunDir::create(&dir, &run)?;
+    if !args.no_inspect {
+        inspection::inspect(&run, run_dir.path(), !args.json);
+    }
     Ok((run, run_dir, Vec::new(), endpoint))
 }
 
@@ -445,7 +453,11 @@ pub fn run(mut args: BenchArgs) -> Result<ExitCode> {
     run_dir.write_run(&run)?;
     outcome?;
     // Every view below renders the run as just stored.
-    let loaded = LoadedRun::new(run_dir.path().to_path_buf(), run, trials);
+    let mut loaded = LoadedRun::new(run_dir.path().to_path_buf(), run, trials);
+    loaded.inside = directory::read_inside(run_dir.path()).unwrap_or_else(|error| {
+        eprintln!("warning: {error:#}");
+        None
+    });
     let run = &loaded.run;
 
     if !args.no_report {

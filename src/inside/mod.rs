@@ -157,7 +157,9 @@ fn interpreters(args: &InspectArgs) -> Result<Vec<InterpreterRecord>> {
         .collect();
     let mut chosen = choice::choose_interpreters(&records, &selectors, args.all)?;
     if chosen.is_empty() {
-        bail!("no usable Python interpreter found: see `gil-lab python list`, or `gil-lab python install 3.13t`");
+        bail!(
+            "no usable Python interpreter found: see `gil-lab python list`, or `gil-lab python install 3.13t`"
+        );
     }
     choice::unique_ids(&mut chosen);
     Ok(chosen)
@@ -196,7 +198,13 @@ pub fn run(args: InspectArgs) -> Result<ExitCode> {
     let (interpreters, spec) = match &args.run {
         Some(dir) => {
             let loaded = directory::load(dir)?;
-            (loaded.run.interpreters, InsideSpec { tasks: args.tasks, ..bench_spec() })
+            (
+                loaded.run.interpreters,
+                InsideSpec {
+                    tasks: args.tasks,
+                    ..bench_spec()
+                },
+            )
         }
         None => (interpreters(&args)?, spec(&args)),
     };
@@ -208,10 +216,18 @@ pub fn run(args: InspectArgs) -> Result<ExitCode> {
         bail!("the run has no Python interpreter to inspect");
     }
     let progress = |inspection: &Inspection| {
-        let state = if inspection.report().is_some() { "done" } else { "failed" };
+        let state = if inspection.report().is_some() {
+            "done"
+        } else {
+            "failed"
+        };
         eprintln!("  inspected {}: {state}", inspection.label);
     };
-    eprintln!("Inspecting {count} interpreter{} (warm-up: {} tasks per unit)...", if count == 1 { "" } else { "s" }, spec.tasks);
+    eprintln!(
+        "Inspecting {count} interpreter{} (warm-up: {} tasks per unit)...",
+        if count == 1 { "" } else { "s" },
+        spec.tasks
+    );
     let inside = inspect_all(&interpreters, &spec, &progress);
     if let Some(dir) = &args.run {
         directory::write_inside(dir, &inside)?;
@@ -229,7 +245,11 @@ pub fn run(args: InspectArgs) -> Result<ExitCode> {
         let text = render::render(&inside, args.dis, crate::interpreters::table::use_colour());
         write!(stdout, "{text}")?;
     }
-    let failed = inside.inspections.iter().filter(|i| i.report().is_none()).count();
+    let failed = inside
+        .inspections
+        .iter()
+        .filter(|i| i.report().is_none())
+        .count();
     Ok(if failed == inside.inspections.len() {
         ExitCode::FAILURE
     } else {

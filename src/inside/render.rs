@@ -98,8 +98,11 @@ fn features_table(answered: &[(&Inspection, &InsideReport)], colour: bool) -> St
     let mut out = String::from("What each interpreter offers\n");
     let mut features = table::new(&titles(&["feature"], answered), colour);
     for (key, words) in FEATURES {
-        let row = std::iter::once(Cell::new(words))
-            .chain(answered.iter().map(|(_, r)| Cell::new(feature_text(r, key))));
+        let row = std::iter::once(Cell::new(words)).chain(
+            answered
+                .iter()
+                .map(|(_, r)| Cell::new(feature_text(r, key))),
+        );
         features.add_row(row.collect::<Vec<_>>());
     }
     out.push_str(&table::render(&features));
@@ -127,7 +130,12 @@ pub fn share_text(unit: Option<&Unit>) -> String {
     match &unit.specialisation {
         None => "absent".into(),
         Some(s) => match s.share() {
-            Some(share) => format!("{}/{} ({:.0}%)", s.specialised, s.specialisable, share * 100.0),
+            Some(share) => format!(
+                "{}/{} ({:.0}%)",
+                s.specialised,
+                s.specialisable,
+                share * 100.0
+            ),
             None => "nothing specialisable".into(),
         },
     }
@@ -144,9 +152,11 @@ fn specialisation_table(answered: &[(&Inspection, &InsideReport)], colour: bool)
             .find_map(|(_, r)| r.unit(&name)?.functions.first())
             .map(|f| format!("{} ({:.0}%)", f.name, f.own_time_share * 100.0))
             .unwrap_or_default();
-        let row = [Cell::new(&name), Cell::new(hottest)]
-            .into_iter()
-            .chain(answered.iter().map(|(_, r)| Cell::new(share_text(r.unit(&name)))));
+        let row = [Cell::new(&name), Cell::new(hottest)].into_iter().chain(
+            answered
+                .iter()
+                .map(|(_, r)| Cell::new(share_text(r.unit(&name)))),
+        );
         shares.add_row(row.collect::<Vec<_>>());
     }
     out.push_str(&table::render(&shares));
@@ -167,8 +177,17 @@ fn top_specialisations(answered: &[(&Inspection, &InsideReport)]) -> String {
         }
         let mut top: Vec<(&str, u32)> = counts.into_iter().collect();
         top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-        let words: Vec<String> = top.iter().take(5).map(|(n, c)| format!("{n} ×{c}")).collect();
-        let _ = writeln!(out, "  most frequent on {}: {}", inspection.label, words.join(", "));
+        let words: Vec<String> = top
+            .iter()
+            .take(5)
+            .map(|(n, c)| format!("{n} ×{c}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  most frequent on {}: {}",
+            inspection.label,
+            words.join(", ")
+        );
     }
     out
 }
@@ -201,8 +220,11 @@ fn memory_table(answered: &[(&Inspection, &InsideReport)], colour: bool) -> Stri
     );
     let mut memory = table::new(&titles(&["unit"], answered), colour);
     for name in unit_names(answered) {
-        let row = std::iter::once(Cell::new(&name))
-            .chain(answered.iter().map(|(_, r)| Cell::new(memory_text(r.unit(&name)))));
+        let row = std::iter::once(Cell::new(&name)).chain(
+            answered
+                .iter()
+                .map(|(_, r)| Cell::new(memory_text(r.unit(&name)))),
+        );
         memory.add_row(row.collect::<Vec<_>>());
     }
     out.push_str(&table::render(&memory));
@@ -238,7 +260,9 @@ fn listing(answered: &[(&Inspection, &InsideReport)], unit: &str) -> String {
             f.name == function.name
                 && f.listing.as_ref().is_some_and(|l| {
                     l.len() == instructions.len()
-                        && l.iter().zip(instructions).all(|(a, b)| a.opname == b.opname)
+                        && l.iter()
+                            .zip(instructions)
+                            .all(|(a, b)| a.opname == b.opname)
                 })
         });
         match same {

@@ -34,7 +34,8 @@ fn answer(interpreter: &InterpreterRecord, spec: &InsideSpec) -> Result<InsideRe
     if interpreter.kind != InterpreterKind::Python {
         return Err("the native twin is compiled Rust: it has no bytecode to inspect".into());
     }
-    let spec_text = serde_json::to_string(spec).map_err(|e| format!("cannot write the spec: {e}"))?;
+    let spec_text =
+        serde_json::to_string(spec).map_err(|e| format!("cannot write the spec: {e}"))?;
     let mut command =
         crate::embedded::module_command(&interpreter.path, &interpreter.flags, "gil_lab.inside")
             .map_err(|e| format!("{e:#}"))?;
@@ -55,7 +56,11 @@ fn answer(interpreter: &InterpreterRecord, spec: &InsideSpec) -> Result<InsideRe
             ));
         }
     };
-    let line = output.stdout.lines().rev().find(|l| l.trim_start().starts_with('{'));
+    let line = output
+        .stdout
+        .lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with('{'));
     let parsed = line.and_then(|l| serde_json::from_str::<InsideOutput>(l).ok());
     match parsed {
         Some(InsideOutput::Success(report)) if report.protocol == INSIDE_PROTOCOL => Ok(report),

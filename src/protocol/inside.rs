@@ -170,7 +170,8 @@ pub struct Specialisation {
 impl Specialisation {
     /// `specialised ÷ specialisable`, None when nothing is specialisable.
     pub fn share(&self) -> Option<f64> {
-        (self.specialisable > 0).then(|| f64::from(self.specialised) / f64::from(self.specialisable))
+        (self.specialisable > 0)
+            .then(|| f64::from(self.specialised) / f64::from(self.specialisable))
     }
 }
 

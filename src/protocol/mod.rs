@@ -4,9 +4,9 @@
 //! reads them and writes results, the run loop reads results: all with these
 //! types.
 
+pub mod inside;
 pub mod result;
 pub mod spec;
-pub mod inside;
 pub mod task;
 
 pub use result::{

@@ -125,9 +125,12 @@ pub fn read_inside(dir: &Path) -> Result<Option<InsideFile>> {
     }
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read {}", path.display()))?;
-    serde_json::from_str(&text)
-        .map(Some)
-        .with_context(|| format!("{} is damaged: delete it to view the run without it", path.display()))
+    serde_json::from_str(&text).map(Some).with_context(|| {
+        format!(
+            "{} is damaged: delete it to view the run without it",
+            path.display()
+        )
+    })
 }
 
 /// Writes `name` in `dir` as pretty JSON, through a staging file renamed
@@ -135,7 +138,8 @@ pub fn read_inside(dir: &Path) -> Result<Option<InsideFile>> {
 fn write_json<T: serde::Serialize>(dir: &Path, name: &str, value: &T) -> Result<()> {
     let path = dir.join(name);
     let staging = dir.join(format!(".{name}.tmp"));
-    let mut text = serde_json::to_vec_pretty(value).with_context(|| format!("cannot serialise {name}"))?;
+    let mut text =
+        serde_json::to_vec_pretty(value).with_context(|| format!("cannot serialise {name}"))?;
     text.push(b'\n');
     let write = || -> std::io::Result<()> {
         let mut file = File::create(&staging)?;

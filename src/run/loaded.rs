@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::analysis::summarize;
-use crate::protocol::inside::InsideFile;
 use super::record::{RunFile, RunSummary, TrialRecord};
+use crate::protocol::inside::InsideFile;
 
 /// Where a [`LoadedRun`]'s summary comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -31,6 +31,7 @@ pub mod directory;
 #[cfg(test)]
 pub mod fixtures;
 pub mod format;
+pub mod inside;
 pub mod lesson;
 pub mod loaded;
 pub mod machine;

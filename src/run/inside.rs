@@ -1,0 +1,263 @@
+//! The measured single-thread cost of a free-threaded build next to what the
+//! inspection saw inside both builds (`inside.json`): how much of the hot
+//! code each specialised, and whether that agrees with the published
+//! explanation of the cost or contradicts it. The dashboard's "Inside
+//! CPython" section and the advice's free-threading cost line read it.
+
+use serde::Serialize;
+
+use crate::protocol::inside::{InsideFile, InsideReport, WORKLOAD_UNITS};
+use crate::stats::Estimate;
+use crate::vocabulary::Scenario;
+
+/// Two builds' shares differing by less than this (in share points, 0-1)
+/// specialise "about the same".
+const SAME_SHARE: f64 = 0.15;
+
+/// What the specialisation shares say about a measured cost.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reading {
+    /// The shares and the cost tell the same story.
+    Consistent,
+    /// They do not: the reason for the cost is elsewhere.
+    Contradicts,
+    /// One of the builds was not inspected, or nothing here specialises.
+    Unknown,
+}
+
+/// One unit's specialisation in both builds.
+#[derive(Clone, Debug, Serialize)]
+pub struct UnitShares {
+    /// The unit (`solver`, `knowledge`).
+    pub unit: String,
+    /// Its hottest function, as the free-threaded build reported it.
+    pub hottest: Option<String>,
+    /// Specialised share in the free-threaded build (None: not shown).
+    pub subject: Option<f64>,
+    /// Specialised share in the default build.
+    pub baseline: Option<f64>,
+}
+
+/// The inside view of one measured free-threading cost.
+#[derive(Clone, Debug, Serialize)]
+pub struct InsideReading {
+    /// The units the scenario runs, with their shares.
+    pub units: Vec<UnitShares>,
+    /// Specialised share of all those units' hot instructions, free-threaded.
+    pub subject_share: Option<f64>,
+    /// The same, default build.
+    pub baseline_share: Option<f64>,
+    /// What the shares say about the cost.
+    pub reading: Reading,
+    /// The plain sentence.
+    pub sentence: String,
+}
+
+/// The units whose CPU work a scenario runs: the agents, and the knowledge
+/// base's queries in `shared`; none for `io` (its agents wait).
+pub fn scenario_units(scenario: &str) -> Vec<&'static str> {
+    match Scenario::from_name(scenario) {
+        Some(Scenario::Io) => Vec::new(),
+        Some(s) if s.uses_knowledge() => WORKLOAD_UNITS.to_vec(),
+        _ => WORKLOAD_UNITS
+            .iter()
+            .copied()
+            .filter(|u| *u != "knowledge")
+            .collect(),
+    }
+}
+
+/// Pooled share (specialised ÷ specialisable) of `units` in `report`.
+fn pooled(report: &InsideReport, units: &[&str]) -> Option<f64> {
+    let (mut specialised, mut specialisable) = (0u32, 0u32);
+    for unit in units.iter().filter_map(|u| report.unit(u)) {
+        let s = unit.specialisation.as_ref()?;
+        specialised += s.specialised;
+        specialisable += s.specialisable;
+    }
+    (specialisable > 0).then(|| f64::from(specialised) / f64::from(specialisable))
+}
+
+fn pct(share: f64) -> String {
+    format!("{:.0}%", share * 100.0)
+}
+
+/// Reads the `cost` of `subject` (free-threaded) against `baseline` in
+/// `scenario`, given both builds' inspections.
+pub fn read(
+    inside: Option<&InsideFile>,
+    scenario: &str,
+    (subject_id, subject): (&str, &str),
+    (baseline_id, baseline): (&str, &str),
+    cost: &Estimate,
+) -> InsideReading {
+    let units = scenario_units(scenario);
+    let reports = inside.map(|f| (f.of(subject_id), f.of(baseline_id)));
+    let shares = |report: Option<&InsideReport>, unit: &str| {
+        report.and_then(|r| r.unit(unit)?.specialised_share())
+    };
+    let (ft, default) = reports.unwrap_or((None, None));
+    let rows = units
+        .iter()
+        .map(|unit| UnitShares {
+            unit: (*unit).into(),
+            hottest: ft
+                .or(default)
+                .and_then(|r| r.unit(unit)?.functions.first())
+                .map(|f| f.name.clone()),
+            subject: shares(ft, unit),
+            baseline: shares(default, unit),
+        })
+        .collect();
+    let subject_share = ft.and_then(|r| pooled(r, &units));
+    let baseline_share = default.and_then(|r| pooled(r, &units));
+    let (reading, sentence) = judge(
+        units.is_empty(),
+        (subject, ft.is_some(), subject_share),
+        (baseline, default.is_some(), baseline_share),
+        cost,
+    );
+    InsideReading {
+        units: rows,
+        subject_share,
+        baseline_share,
+        reading,
+        sentence,
+    }
+}
+
+/// The reading and its sentence.
+fn judge(
+    no_units: bool,
+    (subject, subject_seen, s_ft): (&str, bool, Option<f64>),
+    (baseline, baseline_seen, s_def): (&str, bool, Option<f64>),
+    cost: &Estimate,
+) -> (Reading, String) {
+    if no_units {
+        return (
+            Reading::Unknown,
+            "this scenario's agents mostly wait on the model: their CPU work (a hash per call) is not inspected".into(),
+        );
+    }
+    for (label, seen) in [(subject, subject_seen), (baseline, baseline_seen)] {
+        if !seen {
+            return (
+                Reading::Unknown,
+                format!(
+                    "{label} was not inspected in this run (`gil-lab inspect --run RUN_DIR` adds it)"
+                ),
+            );
+        }
+    }
+    let (Some(ft), Some(default)) = (s_ft, s_def) else {
+        return (
+            Reading::Unknown,
+            format!("{subject} or {baseline} shows no specialisation to compare"),
+        );
+    };
+    let slower = cost.ci_low > 1.0;
+    let times = format!("{:.2}×", cost.point);
+    let shares = format!(
+        "{subject} specialised {} of its hot instructions, {baseline} {}",
+        pct(ft),
+        pct(default)
+    );
+    if default - ft >= SAME_SHARE {
+        if slower {
+            (
+                Reading::Consistent,
+                format!(
+                    "{shares}, and its sequential work took {times} as long: consistent with the published explanation (the free-threaded build does not specialise as much; the rest of the cost is what free-threading adds on any build: biased reference counting, per-object locks, mimalloc)"
+                ),
+            )
+        } else {
+            (
+                Reading::Contradicts,
+                format!(
+                    "{shares}, yet its sequential work was not measurably slower ({times}, CI {:.2}–{:.2}): less specialisation does not cost this code time here",
+                    cost.ci_low, cost.ci_high
+                ),
+            )
+        }
+    } else if ft - default >= SAME_SHARE {
+        (
+            Reading::Contradicts,
+            format!(
+                "{shares}: the free-threaded build specialises more, so specialisation does not explain its {times}"
+            ),
+        )
+    } else if slower {
+        (
+            Reading::Contradicts,
+            format!(
+                "{shares}: about the same, yet the free-threaded build took {times} as long: the specialising interpreter does not explain this cost; what free-threading adds does (biased and atomic reference counting, per-object locks, mimalloc), with any difference in how the two were built"
+            ),
+        )
+    } else {
+        (
+            Reading::Consistent,
+            format!(
+                "{shares}: about the same, and its sequential work took about as long ({times})"
+            ),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cost(point: f64, low: f64, high: f64) -> Estimate {
+        Estimate {
+            point,
+            ci_low: low,
+            ci_high: high,
+        }
+    }
+
+    fn judged(ft: f64, default: f64, estimate: Estimate) -> Reading {
+        judge(
+            false,
+            ("3.13.5t", true, Some(ft)),
+            ("3.13.5", true, Some(default)),
+            &estimate,
+        )
+        .0
+    }
+
+    #[test]
+    fn less_specialisation_and_slower_is_the_published_story() {
+        assert_eq!(judged(0.0, 0.8, cost(1.37, 1.3, 1.45)), Reading::Consistent);
+    }
+
+    #[test]
+    fn same_specialisation_but_slower_contradicts_it() {
+        assert_eq!(
+            judged(0.78, 0.8, cost(1.12, 1.08, 1.16)),
+            Reading::Contradicts
+        );
+        assert_eq!(
+            judged(0.78, 0.8, cost(1.01, 0.97, 1.05)),
+            Reading::Consistent
+        );
+    }
+
+    #[test]
+    fn less_specialisation_without_a_cost_contradicts_it() {
+        assert_eq!(
+            judged(0.0, 0.8, cost(1.0, 0.95, 1.06)),
+            Reading::Contradicts
+        );
+    }
+
+    #[test]
+    fn io_inspects_nothing_and_missing_builds_are_named() {
+        assert!(scenario_units("io").is_empty());
+        assert_eq!(scenario_units("shared").len(), 5);
+        assert_eq!(scenario_units("cpu").len(), 4);
+        let reading = read(None, "cpu", ("a", "A"), ("b", "B"), &cost(1.2, 1.1, 1.3));
+        assert_eq!(reading.reading, Reading::Unknown);
+        assert!(reading.sentence.contains("A was not inspected"));
+    }
+}
