@@ -295,7 +295,7 @@ fn listing(answered: &[(&Inspection, &InsideReport)], unit: &str) -> String {
             })
             .collect();
         let mut columns = vec!["offset", "line", "instruction", "argument"];
-        columns.extend(labels.iter().map(|l| *l));
+        columns.extend(labels.iter().copied());
         let mut rows = table::new(&columns, false);
         for (n, instruction) in function.listing.iter().flatten().enumerate() {
             let mut row = vec![
