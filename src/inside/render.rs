@@ -192,7 +192,17 @@ fn top_specialisations(answered: &[(&Inspection, &InsideReport)]) -> String {
     out
 }
 
-/// `0.17 / 0 / 0 collections, 789 KiB peak`.
+/// `1.2 KiB`, `789 KiB`, `1.4 MiB`: a task's peak is often small.
+fn peak_text(bytes: u64) -> String {
+    if bytes < 1024 * 1024 {
+        format!("{:.1} KiB", bytes as f64 / 1024.0)
+    } else {
+        crate::run::format::format_bytes(bytes)
+    }
+}
+
+/// `0.17 · 0 · 0, peak 789.1 KiB`: collections per task by generation
+/// (young first), and one task's peak.
 pub fn memory_text(unit: Option<&Unit>) -> String {
     let Some(unit) = unit else {
         return "-".into();
@@ -201,22 +211,28 @@ pub fn memory_text(unit: Option<&Unit>) -> String {
     let collections = memory.collections_per_task.as_ref().map_or_else(
         || "collector: not reported".to_string(),
         |c| {
-            let per: Vec<String> = c.iter().map(|x| format!("{x:.2}")).collect();
-            format!("{} collections", per.join(" / "))
+            let per: Vec<String> = c
+                .iter()
+                .map(|x| {
+                    if *x == 0.0 {
+                        "0".into()
+                    } else {
+                        format!("{x:.2}")
+                    }
+                })
+                .collect();
+            per.join(" · ")
         },
     );
     match memory.peak_bytes_per_task {
-        Some(bytes) => format!(
-            "{collections}, peak {}",
-            crate::run::format::format_bytes(bytes)
-        ),
+        Some(bytes) => format!("{collections}, peak {}", peak_text(bytes)),
         None => collections,
     }
 }
 
 fn memory_table(answered: &[(&Inspection, &InsideReport)], colour: bool) -> String {
     let mut out = String::from(
-        "Memory management per task: collections by generation (young / middle / old), and the peak one task allocated (tracemalloc)\n",
+        "Memory management per task: the collector's runs by generation (young · middle · old) and the peak one task allocated (tracemalloc);\n0 runs: reference counting freed every object the moment it was last used\n",
     );
     let mut memory = table::new(&titles(&["unit"], answered), colour);
     for name in unit_names(answered) {

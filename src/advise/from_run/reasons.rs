@@ -134,12 +134,24 @@ pub(super) fn free_threading_cost(view: &RunView, scenario: &str, rec: &mut Reco
         } else {
             "published: roughly 5-10% from 3.14"
         };
+        let default_label = view
+            .interpreter(&default.cell)
+            .map_or(default.cell.interpreter.as_str(), |i| i.label.as_str());
+        // Why, from inside both builds: their specialisation (the
+        // dashboard's Inside CPython section shows the evidence).
+        let inside = crate::run::inside::read(
+            view.loaded.inside.as_ref(),
+            scenario,
+            (&ft.cell.interpreter, &ft_interpreter.label),
+            (&default.cell.interpreter, default_label),
+            &ratio,
+        );
         rec.costs.push(format!(
-            "free-threading single-thread cost: sequential on {} takes {} the work time of {} ({published})",
+            "free-threading single-thread cost: sequential on {} takes {} the work time of {} ({published}); inside CPython: {} (dashboard: Inside CPython, #inside-cpython)",
             ft_interpreter.label,
             ratio_text(&ratio),
-            view.interpreter(&default.cell)
-                .map_or(default.cell.interpreter.as_str(), |i| i.label.as_str()),
+            default_label,
+            inside.sentence,
         ));
         for id in ["ft-cost-3.13", "ft-cost-3.14"] {
             if !rec.cites.iter().any(|c| c == id) {
