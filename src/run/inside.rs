@@ -55,7 +55,8 @@ pub struct InsideReading {
 }
 
 /// The units whose CPU work a scenario runs: the agents, and the knowledge
-/// base's queries in `shared`; none for `io` (its agents wait).
+/// base's queries in `shared`; none for `io` (its agents wait). A task
+/// run's only unit is its task.
 pub fn scenario_units(scenario: &str) -> Vec<&'static str> {
     match Scenario::from_name(scenario) {
         Some(Scenario::Io) => Vec::new(),
@@ -92,12 +93,25 @@ pub fn read(
     (baseline_id, baseline): (&str, &str),
     cost: &Estimate,
 ) -> InsideReading {
-    let units = scenario_units(scenario);
     let reports = inside.map(|f| (f.of(subject_id), f.of(baseline_id)));
     let shares = |report: Option<&InsideReport>, unit: &str| {
         report.and_then(|r| r.unit(unit)?.specialised_share())
     };
     let (ft, default) = reports.unwrap_or((None, None));
+    // A task run's scenario is the task: its unit is the task function.
+    let units: Vec<&str> = if Scenario::from_name(scenario).is_some() {
+        scenario_units(scenario)
+    } else {
+        ft.or(default)
+            .map(|r| {
+                r.units
+                    .iter()
+                    .filter(|u| u.kind == "task")
+                    .map(|u| u.name.as_str())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
     let rows = units
         .iter()
         .map(|unit| UnitShares {
@@ -113,7 +127,7 @@ pub fn read(
     let subject_share = ft.and_then(|r| pooled(r, &units));
     let baseline_share = default.and_then(|r| pooled(r, &units));
     let (reading, sentence) = judge(
-        units.is_empty(),
+        Scenario::from_name(scenario) == Some(Scenario::Io),
         (subject, ft.is_some(), subject_share),
         (baseline, default.is_some(), baseline_share),
         cost,
@@ -250,6 +264,37 @@ mod tests {
             Reading::Contradicts
         );
     }
+
+    #[test]
+    fn a_task_run_reads_its_task_unit() {
+        let file: InsideFile = serde_json::from_str(TASK_INSIDE).unwrap();
+        let reading = read(
+            Some(&file),
+            "plan_route",
+            ("ft", "3.13.5t"),
+            ("gil", "3.13.5"),
+            &cost(1.6, 1.3, 2.1),
+        );
+        assert_eq!(reading.units.len(), 1);
+        assert_eq!(reading.subject_share, Some(0.0));
+        assert_eq!(reading.baseline_share, Some(0.5));
+        assert_eq!(reading.reading, Reading::Consistent);
+    }
+
+    /// Two builds' inspections of a task: 0 of 4 and 2 of 4 specialised.
+    const TASK_INSIDE: &str = r#"{"schema": 1, "tasks": 3, "inspections": [
+      {"interpreter": "ft", "label": "3.13.5t", "report": {"protocol": 1,
+       "runtime": {"implementation": "cpython", "version": "3.13.5", "free_threaded": true, "gil_enabled": false},
+       "gc_thresholds": [2000, 10, 10], "features": [], "units": [{"name": "t.py:f", "kind": "task",
+       "tasks": 3, "seconds_per_task": 0.01, "specialisation": {"instructions": 9, "specialisable": 4,
+       "specialised": 0, "top": []}, "functions": [], "memory": {"collections_per_task": null,
+       "collected_per_task": null, "peak_bytes_per_task": null}}]}},
+      {"interpreter": "gil", "label": "3.13.5", "report": {"protocol": 1,
+       "runtime": {"implementation": "cpython", "version": "3.13.5", "free_threaded": false, "gil_enabled": true},
+       "gc_thresholds": [2000, 10, 10], "features": [], "units": [{"name": "t.py:f", "kind": "task",
+       "tasks": 3, "seconds_per_task": 0.01, "specialisation": {"instructions": 9, "specialisable": 4,
+       "specialised": 2, "top": [["BINARY_OP_ADD_INT", 2]]}, "functions": [], "memory": {"collections_per_task": null,
+       "collected_per_task": null, "peak_bytes_per_task": null}}]}}]}"#;
 
     #[test]
     fn io_inspects_nothing_and_missing_builds_are_named() {
