@@ -190,6 +190,16 @@ fn a_small_run_writes_a_run_directory_that_follows_the_schema() {
     let run_json = read_json(&dir.join("run.json"));
     assert_eq!(run_json["schema"], 1);
     assert_eq!(run_json["status"], "complete");
+    // Before the first trial, the run looked inside its interpreter.
+    let inside = read_json(&dir.join("inside.json"));
+    assert_eq!(
+        inside["inspections"][0]["interpreter"],
+        run_json["interpreters"][0]["id"]
+    );
+    let units = inside["inspections"][0]["report"]["units"]
+        .as_array()
+        .unwrap();
+    assert_eq!(units.len(), 5, "the four agents and the knowledge queries");
     assert_eq!(run_json["settings"]["seed"], seed);
     let plan = run_json["plan"].as_array().unwrap();
     assert_eq!(plan.len(), 3, "sequential, threads, processes");
