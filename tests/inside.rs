@@ -29,7 +29,7 @@ fn inspect_json(pythons: &[&Path], extra: &[&str]) -> Value {
     stdout_json(&output)
 }
 
-fn report_of<'a>(inside: &'a Value, free_threaded: bool) -> &'a Value {
+fn report_of(inside: &Value, free_threaded: bool) -> &Value {
     inside["inspections"]
         .as_array()
         .unwrap()

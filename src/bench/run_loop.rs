@@ -389,7 +389,18 @@ pub fn run(
             };
             state.next_round += 1;
             state.time.rounds += 1;
-            let finished = run_round(run, state, dir, executor, cancel, progress, &cells, &round);
+            let finished = run_round(
+                &mut Loop {
+                    run,
+                    dir,
+                    executor,
+                    cancel,
+                    progress,
+                },
+                state,
+                &cells,
+                &round,
+            );
             let seconds = started.elapsed().as_secs_f64();
             match stage {
                 Stage::Screening => state.time.screening_s += seconds,
@@ -405,19 +416,32 @@ pub fn run(
     Ok(())
 }
 
+/// What every round of a run works with: the run, where its trials go, who
+/// runs them, the Ctrl-C flag and the progress bar.
+struct Loop<'a> {
+    run: &'a RunFile,
+    dir: &'a mut crate::run::directory::RunDir,
+    executor: &'a mut dyn TrialExecutor,
+    cancel: &'a AtomicBool,
+    progress: &'a Progress,
+}
+
 /// Runs one trial of each of `cells`, in order. Returns false when Ctrl-C
 /// stopped it.
-#[allow(clippy::too_many_arguments)]
 fn run_round(
-    run: &RunFile,
+    Loop {
+        run,
+        dir,
+        executor,
+        cancel,
+        progress,
+    }: &mut Loop,
     state: &mut RunState,
-    dir: &mut crate::run::directory::RunDir,
-    executor: &mut dyn TrialExecutor,
-    cancel: &AtomicBool,
-    progress: &Progress,
     cells: &[usize],
     round: &RoundInfo,
 ) -> Result<bool> {
+    let run: &RunFile = run;
+    let cancel: &AtomicBool = cancel;
     let settings = &run.settings;
     let timeout = Duration::from_secs_f64(settings.timeout_s);
     for &i in cells {
