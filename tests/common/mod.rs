@@ -7,6 +7,8 @@
 // Every test binary compiles this module and uses only part of it.
 #![allow(dead_code)]
 
+pub mod bench_run;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
