@@ -1,7 +1,8 @@
 //! `--export-markdown`: the run as a report to paste into an issue or a pull
 //! request: one table per scenario (interpreter x approach with median
 //! work-phase time and its 95% CI, both speedups, efficiency, parallelism,
-//! peak memory), the verdict of each scenario, and the warnings.
+//! peak memory), the verdict of each scenario, a task run's thread-safety
+//! verdict, what the run saw inside its interpreters, and the warnings.
 
 use std::fmt::Write as _;
 
@@ -155,6 +156,12 @@ impl Exporter for MarkdownExporter {
                 let _ = writeln!(out, "\n**Verdict:** {}", verdict.explanation);
             }
         }
+        if let Some(verdict) = crate::task::verdict::of_run(run) {
+            task_section(&mut out, &verdict);
+        }
+        if let Some(inside) = &run.inside {
+            inside_section(&mut out, inside);
+        }
         if !summary.warnings.is_empty() {
             out.push_str("\n## Warnings\n\n");
             for warning in &summary.warnings {
@@ -174,6 +181,84 @@ impl Exporter for MarkdownExporter {
     }
 }
 
+/// A task run: which approaches gave the sequential results, which did
+/// not and why, and the kind of work measured on each interpreter.
+fn task_section(out: &mut String, verdict: &crate::task::verdict::TaskVerdict) {
+    let _ = writeln!(
+        out,
+        "\n## Task `{}` (`{}`)\n",
+        cell_text(&verdict.name),
+        cell_text(&verdict.target)
+    );
+    let names = |approaches: &[crate::vocabulary::Approach]| {
+        approaches
+            .iter()
+            .map(|a| format!("`{}`", a.name()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if !verdict.safe.is_empty() {
+        let _ = writeln!(
+            out,
+            "- **Same results as sequential:** {}",
+            names(&verdict.safe)
+        );
+    }
+    for (approach, reason) in &verdict.unsafe_approaches {
+        let _ = writeln!(
+            out,
+            "- **Wrong results** under `{}`: {}",
+            approach.name(),
+            cell_text(reason)
+        );
+    }
+    for interpreter in &verdict.interpreters {
+        if let (Some(kind), Some(share)) = (interpreter.kind, interpreter.cpu_share) {
+            let _ = writeln!(
+                out,
+                "- On {}: {} ({:.0}% of the sequential work phase on a CPU)",
+                cell_text(&interpreter.check.label),
+                kind.words(),
+                share * 100.0
+            );
+        }
+    }
+}
+
+/// The specialised share of each inspected unit, per interpreter
+/// (docs/inside-cpython.md).
+fn inside_section(out: &mut String, inside: &crate::protocol::inside::InsideFile) {
+    let answered: Vec<_> = inside
+        .inspections
+        .iter()
+        .filter_map(|i| i.report().map(|r| (i, r)))
+        .collect();
+    let Some((_, first)) = answered.first() else {
+        return;
+    };
+    out.push_str(
+        "\n## Inside CPython\n\nSpecialised ÷ specialisable instructions in each unit's hot functions after warm-up (docs/inside-cpython.md).\n\n",
+    );
+    let labels: Vec<String> = answered.iter().map(|(i, _)| cell_text(&i.label)).collect();
+    let _ = writeln!(out, "| unit | {} |", labels.join(" | "));
+    let _ = writeln!(out, "|---|{}", "---|".repeat(labels.len()));
+    for unit in &first.units {
+        let shares: Vec<String> = answered
+            .iter()
+            .map(|(_, r)| {
+                r.unit(&unit.name)
+                    .map_or_else(|| "-".into(), |u| u.share_text())
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "| {} | {} |",
+            cell_text(&unit.name),
+            shares.join(" | ")
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,6 +268,14 @@ mod tests {
         let s = Summary::of(&[0.5123, 0.5081, 0.5170], 1);
         // Three samples: the CI is their full range.
         assert_eq!(time_with_ci(&s), "512.3 ms [508.1 ms, 517.0 ms]");
+    }
+
+    #[test]
+    fn inside_lists_each_units_share_per_interpreter() {
+        let mut out = String::new();
+        inside_section(&mut out, &crate::run::fixtures::task_inside());
+        assert!(out.contains("| unit | 3.13.5t | 3.13.5 |"), "{out}");
+        assert!(out.contains("| t.py:f | 0/4 (0%) | 2/4 (50%) |"), "{out}");
     }
 
     #[test]

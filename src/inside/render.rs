@@ -122,23 +122,9 @@ fn unit_names(answered: &[(&Inspection, &InsideReport)]) -> Vec<String> {
     names
 }
 
-/// `50/56 (89%)`, or `absent` where nothing can be specialised.
+/// `50/56 (89%)`, `absent`, or `-` where the unit was not inspected.
 pub fn share_text(unit: Option<&Unit>) -> String {
-    let Some(unit) = unit else {
-        return "-".into();
-    };
-    match &unit.specialisation {
-        None => "absent".into(),
-        Some(s) => match s.share() {
-            Some(share) => format!(
-                "{}/{} ({:.0}%)",
-                s.specialised,
-                s.specialisable,
-                share * 100.0
-            ),
-            None => "nothing specialisable".into(),
-        },
-    }
+    unit.map_or_else(|| "-".into(), Unit::share_text)
 }
 
 fn specialisation_table(answered: &[(&Inspection, &InsideReport)], colour: bool) -> String {

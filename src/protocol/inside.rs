@@ -152,6 +152,23 @@ impl Unit {
     pub fn specialised_share(&self) -> Option<f64> {
         self.specialisation.as_ref().and_then(Specialisation::share)
     }
+
+    /// `50/56 (89%)`; `absent` where the interpreter has no specialising
+    /// interpreter to show.
+    pub fn share_text(&self) -> String {
+        match &self.specialisation {
+            None => "absent".into(),
+            Some(s) => match s.share() {
+                Some(share) => format!(
+                    "{}/{} ({:.0}%)",
+                    s.specialised,
+                    s.specialisable,
+                    share * 100.0
+                ),
+                None => "nothing specialisable".into(),
+            },
+        }
+    }
 }
 
 /// Specialisation counts over a unit's hot functions.

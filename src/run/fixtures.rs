@@ -1,5 +1,6 @@
 //! Records for unit tests of the modules that read them (test builds only):
-//! a cell, a run planning cells on one default build, a successful trial.
+//! a cell, a run planning cells on one default build, a successful trial,
+//! two builds' inspections of a task.
 
 use std::collections::BTreeMap;
 
@@ -135,3 +136,23 @@ pub fn trial(index: u64, cell: &CellKey, repetition: u32, warmup: bool, work: f6
         round: None,
     }
 }
+
+/// Two builds' inspections (`inside.json`) of a task `t.py:f`: `ft`
+/// (free-threaded) specialised 0 of 4 instructions, `gil` 2 of 4.
+pub fn task_inside() -> crate::protocol::inside::InsideFile {
+    serde_json::from_str(TASK_INSIDE).expect("the fixture parses")
+}
+
+const TASK_INSIDE: &str = r#"{"schema": 1, "tasks": 3, "inspections": [
+      {"interpreter": "ft", "label": "3.13.5t", "report": {"protocol": 1,
+       "runtime": {"implementation": "cpython", "version": "3.13.5", "free_threaded": true, "gil_enabled": false},
+       "gc_thresholds": [2000, 10, 10], "features": [], "units": [{"name": "t.py:f", "kind": "task",
+       "tasks": 3, "seconds_per_task": 0.01, "specialisation": {"instructions": 9, "specialisable": 4,
+       "specialised": 0, "top": []}, "functions": [], "memory": {"collections_per_task": null,
+       "collected_per_task": null, "peak_bytes_per_task": null}}]}},
+      {"interpreter": "gil", "label": "3.13.5", "report": {"protocol": 1,
+       "runtime": {"implementation": "cpython", "version": "3.13.5", "free_threaded": false, "gil_enabled": true},
+       "gc_thresholds": [2000, 10, 10], "features": [], "units": [{"name": "t.py:f", "kind": "task",
+       "tasks": 3, "seconds_per_task": 0.01, "specialisation": {"instructions": 9, "specialisable": 4,
+       "specialised": 2, "top": [["BINARY_OP_ADD_INT", 2]]}, "functions": [], "memory": {"collections_per_task": null,
+       "collected_per_task": null, "peak_bytes_per_task": null}}]}}]}"#;

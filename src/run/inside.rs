@@ -267,7 +267,7 @@ mod tests {
 
     #[test]
     fn a_task_run_reads_its_task_unit() {
-        let file: InsideFile = serde_json::from_str(TASK_INSIDE).unwrap();
+        let file = crate::run::fixtures::task_inside();
         let reading = read(
             Some(&file),
             "plan_route",
@@ -280,21 +280,6 @@ mod tests {
         assert_eq!(reading.baseline_share, Some(0.5));
         assert_eq!(reading.reading, Reading::Consistent);
     }
-
-    /// Two builds' inspections of a task: 0 of 4 and 2 of 4 specialised.
-    const TASK_INSIDE: &str = r#"{"schema": 1, "tasks": 3, "inspections": [
-      {"interpreter": "ft", "label": "3.13.5t", "report": {"protocol": 1,
-       "runtime": {"implementation": "cpython", "version": "3.13.5", "free_threaded": true, "gil_enabled": false},
-       "gc_thresholds": [2000, 10, 10], "features": [], "units": [{"name": "t.py:f", "kind": "task",
-       "tasks": 3, "seconds_per_task": 0.01, "specialisation": {"instructions": 9, "specialisable": 4,
-       "specialised": 0, "top": []}, "functions": [], "memory": {"collections_per_task": null,
-       "collected_per_task": null, "peak_bytes_per_task": null}}]}},
-      {"interpreter": "gil", "label": "3.13.5", "report": {"protocol": 1,
-       "runtime": {"implementation": "cpython", "version": "3.13.5", "free_threaded": false, "gil_enabled": true},
-       "gc_thresholds": [2000, 10, 10], "features": [], "units": [{"name": "t.py:f", "kind": "task",
-       "tasks": 3, "seconds_per_task": 0.01, "specialisation": {"instructions": 9, "specialisable": 4,
-       "specialised": 2, "top": [["BINARY_OP_ADD_INT", 2]]}, "functions": [], "memory": {"collections_per_task": null,
-       "collected_per_task": null, "peak_bytes_per_task": null}}]}}]}"#;
 
     #[test]
     fn io_inspects_nothing_and_missing_builds_are_named() {
