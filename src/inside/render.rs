@@ -9,7 +9,8 @@ use comfy_table::Cell;
 
 use crate::interpreters::table;
 use crate::protocol::inside::{
-    FeatureState, InsideFile, InsideReport, Inspection, InspectionOutcome, Unit,
+    FeatureState, InsideFile, InsideReport, Inspection, InspectionOutcome, Unit, common_functions,
+    counts_text,
 };
 
 /// The features' rows: key and the words a reader knows.
@@ -127,21 +128,44 @@ pub fn share_text(unit: Option<&Unit>) -> String {
     unit.map_or_else(|| "-".into(), Unit::share_text)
 }
 
+/// Each interpreter's share of `unit`, over the hot functions every
+/// specialising interpreter reported (their own sets where they share none).
+fn comparable_shares(answered: &[(&Inspection, &InsideReport)], unit: &str) -> Vec<String> {
+    let specialising: Vec<&Unit> = answered
+        .iter()
+        .filter_map(|(_, r)| r.unit(unit))
+        .filter(|u| u.specialisation.is_some())
+        .collect();
+    let common = common_functions(&specialising);
+    answered
+        .iter()
+        .map(|(_, r)| match r.unit(unit) {
+            Some(u) if !common.is_empty() => u
+                .counts_over(&common)
+                .map_or_else(|| u.share_text(), |(a, b)| counts_text(a, b)),
+            other => share_text(other),
+        })
+        .collect()
+}
+
 fn specialisation_table(answered: &[(&Inspection, &InsideReport)], colour: bool) -> String {
     let mut out = String::from(
-        "Specialised instructions in each unit's hot functions (specialised / specialisable, after warm-up)\n",
+        "Specialised instructions in each unit's hot functions (specialised / specialisable, after warm-up;\nover the hot functions the interpreters have in common)\n",
     );
     let mut shares = table::new(&titles(&["unit", "hottest function"], answered), colour);
     for name in unit_names(answered) {
+        // As CPython profiles it (PyPy's JIT shifts the time around).
         let hottest = answered
             .iter()
+            .filter(|(_, r)| r.runtime.implementation == "cpython")
+            .chain(answered.iter())
             .find_map(|(_, r)| r.unit(&name)?.functions.first())
             .map(|f| format!("{} ({:.0}%)", f.name, f.own_time_share * 100.0))
             .unwrap_or_default();
         let row = [Cell::new(&name), Cell::new(hottest)].into_iter().chain(
-            answered
-                .iter()
-                .map(|(_, r)| Cell::new(share_text(r.unit(&name)))),
+            comparable_shares(answered, &name)
+                .into_iter()
+                .map(Cell::new),
         );
         shares.add_row(row.collect::<Vec<_>>());
     }
@@ -218,7 +242,7 @@ pub fn memory_text(unit: Option<&Unit>) -> String {
 
 fn memory_table(answered: &[(&Inspection, &InsideReport)], colour: bool) -> String {
     let mut out = String::from(
-        "Memory management per task: the collector's runs by generation (young · middle · old) and the peak one task allocated (tracemalloc);\n0 runs: reference counting freed every object the moment it was last used\n",
+        "Memory management per task: the collector's runs by generation (young · middle · old; PyPy: minor · major)\nand the peak one task allocated (tracemalloc); 0 runs: reference counting freed every object the moment it was last used\n",
     );
     let mut memory = table::new(&titles(&["unit"], answered), colour);
     for name in unit_names(answered) {

@@ -158,17 +158,51 @@ impl Unit {
     pub fn share_text(&self) -> String {
         match &self.specialisation {
             None => "absent".into(),
-            Some(s) => match s.share() {
-                Some(share) => format!(
-                    "{}/{} ({:.0}%)",
-                    s.specialised,
-                    s.specialisable,
-                    share * 100.0
-                ),
-                None => "nothing specialisable".into(),
-            },
+            Some(s) => counts_text(s.specialised, s.specialisable),
         }
     }
+
+    /// (specialised, specialisable) over the hot functions named in `only`
+    /// (`file:name`), None without a specialising interpreter.
+    pub fn counts_over(&self, only: &std::collections::BTreeSet<String>) -> Option<(u32, u32)> {
+        self.specialisation.as_ref()?;
+        let mut counts = (0, 0);
+        for function in self.functions.iter().filter(|f| only.contains(&f.key())) {
+            counts.0 += function.specialised.unwrap_or(0);
+            counts.1 += function.specialisable.unwrap_or(0);
+        }
+        Some(counts)
+    }
+}
+
+/// `50/56 (89%)`, or `nothing specialisable`.
+pub fn counts_text(specialised: u32, specialisable: u32) -> String {
+    if specialisable == 0 {
+        return "nothing specialisable".into();
+    }
+    format!(
+        "{specialised}/{specialisable} ({:.0}%)",
+        f64::from(specialised) / f64::from(specialisable) * 100.0
+    )
+}
+
+/// The hot functions (`file:name`) every one of `units` reported: the
+/// profiler's time shares differ a little from build to build, so a
+/// function near the cut-off may be hot in one and not in another; shares
+/// compared across builds are taken over the functions they have in common.
+pub fn common_functions(units: &[&Unit]) -> std::collections::BTreeSet<String> {
+    let mut sets = units.iter().map(|u| {
+        u.functions
+            .iter()
+            .map(HotFunction::key)
+            .collect::<std::collections::BTreeSet<_>>()
+    });
+    let Some(first) = sets.next() else {
+        return Default::default();
+    };
+    sets.fold(first, |common, set| {
+        common.intersection(&set).cloned().collect()
+    })
 }
 
 /// Specialisation counts over a unit's hot functions.
@@ -215,6 +249,13 @@ pub struct HotFunction {
     /// Every instruction (the hottest function of each unit only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub listing: Option<Vec<Instruction>>,
+}
+
+impl HotFunction {
+    /// `file:name`, the same in every build of the same source.
+    pub fn key(&self) -> String {
+        format!("{}:{}", self.file, self.name)
+    }
 }
 
 /// One instruction of a listing.
@@ -293,5 +334,58 @@ impl InsideFile {
             .iter()
             .find(|i| i.interpreter == interpreter)
             .and_then(Inspection::report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A unit whose hot functions are `(name, specialised, specialisable)`.
+    fn unit(functions: &[(&str, u32, u32)]) -> Unit {
+        let functions: Vec<HotFunction> = functions
+            .iter()
+            .map(|&(name, specialised, specialisable)| HotFunction {
+                name: name.into(),
+                file: "gil_lab/agents/planner.py".into(),
+                line: 1,
+                own_time_share: 0.5,
+                instructions: specialisable + 3,
+                specialisable: Some(specialisable),
+                specialised: Some(specialised),
+                specialisations: Default::default(),
+                listing: None,
+            })
+            .collect();
+        Unit {
+            name: "planner".into(),
+            kind: "agent".into(),
+            tasks: 3,
+            seconds_per_task: 0.01,
+            specialisation: Some(Specialisation {
+                instructions: functions.iter().map(|f| f.instructions).sum(),
+                specialisable: functions.iter().filter_map(|f| f.specialisable).sum(),
+                specialised: functions.iter().filter_map(|f| f.specialised).sum(),
+                top: vec![],
+            }),
+            functions,
+            memory: UnitMemory {
+                collections_per_task: None,
+                collected_per_task: None,
+                peak_bytes_per_task: None,
+            },
+        }
+    }
+
+    #[test]
+    fn builds_are_compared_over_the_hot_functions_they_share() {
+        let default = unit(&[("solve", 50, 56), ("scramble", 5, 19)]);
+        let free_threaded = unit(&[("solve", 0, 56)]);
+        let common = common_functions(&[&default, &free_threaded]);
+        assert_eq!(common.len(), 1);
+        assert_eq!(default.counts_over(&common), Some((50, 56)));
+        assert_eq!(default.share_text(), "55/75 (73%)");
+        assert_eq!(counts_text(0, 56), "0/56 (0%)");
+        assert_eq!(counts_text(0, 0), "nothing specialisable");
     }
 }

@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 
-use crate::protocol::inside::{InsideFile, InsideReport, WORKLOAD_UNITS};
+use crate::protocol::inside::{InsideFile, InsideReport, WORKLOAD_UNITS, common_functions};
 use crate::stats::Estimate;
 use crate::vocabulary::Scenario;
 
@@ -69,15 +69,34 @@ pub fn scenario_units(scenario: &str) -> Vec<&'static str> {
     }
 }
 
-/// Pooled share (specialised ÷ specialisable) of `units` in `report`.
-fn pooled(report: &InsideReport, units: &[&str]) -> Option<f64> {
-    let (mut specialised, mut specialisable) = (0u32, 0u32);
-    for unit in units.iter().filter_map(|u| report.unit(u)) {
-        let s = unit.specialisation.as_ref()?;
-        specialised += s.specialised;
-        specialisable += s.specialisable;
+/// Pooled shares (specialised ÷ specialisable) of `units` in both builds,
+/// each unit over the hot functions both reported.
+fn pooled(ft: &InsideReport, default: &InsideReport, units: &[&str]) -> (Option<f64>, Option<f64>) {
+    let mut counts = [(0u32, 0u32); 2];
+    for unit in units {
+        let (Some(a), Some(b)) = (ft.unit(unit), default.unit(unit)) else {
+            continue;
+        };
+        let common = common_functions(&[a, b]);
+        for (slot, side) in counts.iter_mut().zip([a, b]) {
+            // No function in common: each build's own hot functions.
+            let pair = if common.is_empty() {
+                side.specialisation
+                    .as_ref()
+                    .map(|s| (s.specialised, s.specialisable))
+            } else {
+                side.counts_over(&common)
+            };
+            if let Some((specialised, specialisable)) = pair {
+                slot.0 += specialised;
+                slot.1 += specialisable;
+            }
+        }
     }
-    (specialisable > 0).then(|| f64::from(specialised) / f64::from(specialisable))
+    let share = |(specialised, specialisable): (u32, u32)| {
+        (specialisable > 0).then(|| f64::from(specialised) / f64::from(specialisable))
+    };
+    (share(counts[0]), share(counts[1]))
 }
 
 fn pct(share: f64) -> String {
@@ -124,8 +143,10 @@ pub fn read(
             baseline: shares(default, unit),
         })
         .collect();
-    let subject_share = ft.and_then(|r| pooled(r, &units));
-    let baseline_share = default.and_then(|r| pooled(r, &units));
+    let (subject_share, baseline_share) = match (ft, default) {
+        (Some(ft), Some(default)) => pooled(ft, default, &units),
+        _ => (None, None),
+    };
     let (reading, sentence) = judge(
         Scenario::from_name(scenario) == Some(Scenario::Io),
         (subject, ft.is_some(), subject_share),

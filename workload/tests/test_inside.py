@@ -95,6 +95,8 @@ class InspectionTest(unittest.TestCase):
             self.assertGreater(memory["peak_bytes_per_task"], 10_000)
         else:
             self.assertIsNone(memory["peak_bytes_per_task"])
+            # PyPy's gc.hooks: minor and major collections.
+            self.assertEqual(len(memory["collections_per_task"]), 2)
 
     def test_build_features_match_sysconfig(self) -> None:
         cpython = platform.python_implementation() == "CPython"

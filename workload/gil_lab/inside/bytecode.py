@@ -19,12 +19,13 @@ from collections.abc import Callable
 from types import CodeType
 from typing import Any
 
-#: Hot functions kept per unit: the first ones by own time until this share of
-#: the unit's Python time is covered...
-HOT_SHARE = 0.95
-#: ... but never more than this many, and none under MIN_SHARE of it.
+#: Hot functions kept per unit: every function with at least this share of
+#: the unit's Python own time (no cumulative cut-off: a function near the edge
+#: would move in and out of the set from run to run, and the builds compared
+#: should see the same functions)...
+MIN_SHARE = 0.05
+#: ... but never more than this many.
 MAX_HOT = 6
-MIN_SHARE = 0.02
 #: Most frequent specialisations reported per unit.
 TOP_SPECIALISATIONS = 8
 
@@ -62,15 +63,10 @@ def hot_code(call: Callable[[], Any], skip: tuple[str, ...]) -> list[tuple[CodeT
     total = sum(own.values())
     if total <= 0.0:
         return []
-    hot: list[tuple[CodeType, float]] = []
-    covered = 0.0
-    for code, seconds in sorted(own.items(), key=lambda item: -item[1]):
-        share = seconds / total
-        if covered >= HOT_SHARE or len(hot) == MAX_HOT or share < MIN_SHARE:
-            break
-        hot.append((code, share))
-        covered += share
-    return hot
+    hot = [(code, seconds / total) for code, seconds in own.items()
+           if seconds / total >= MIN_SHARE]
+    hot.sort(key=lambda item: -item[1])
+    return hot[:MAX_HOT]
 
 
 def short_path(filename: str) -> str:

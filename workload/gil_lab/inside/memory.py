@@ -7,7 +7,9 @@ runs when enough of them were allocated since its last run (its thresholds).
 CPython does not count allocations cumulatively (only a `--enable-pystats`
 build does), so what is reported is what the collector did (collections per
 generation, objects it freed) and what `tracemalloc` saw (peak bytes of one
-task). PyPy has neither CPython's `gc.get_stats()` nor `tracemalloc`: absent.
+task). PyPy has no reference counts: every object is allocated in a nursery
+that a minor collection empties when it is full, and its `gc.hooks` count
+minor and major collections; it has no `tracemalloc` (absent).
 """
 
 from __future__ import annotations
@@ -29,22 +31,44 @@ def collector_stats() -> list[dict[str, Any]] | None:
 
 
 class CollectorWatch:
-    """Counts the collector's work between `start` and `stop`."""
+    """Counts the collector's work between `start` and `stop`: CPython's
+    generations from `gc.get_stats()`, PyPy's minor and major collections
+    from `gc.hooks`."""
 
     def __init__(self) -> None:
         self.before: list[dict[str, Any]] | None = None
         self.after: list[dict[str, Any]] | None = None
+        self.pypy: list[int] | None = None
 
     def start(self) -> None:
         gc.collect()
         self.before = collector_stats()
+        hooks = getattr(gc, "hooks", None)
+        if self.before is None and hooks is not None:
+            counts = self.pypy = [0, 0]
+
+            def minor(stats: Any) -> None:
+                counts[0] += stats.count
+
+            def major(stats: Any) -> None:
+                counts[1] += stats.count
+
+            hooks.on_gc_minor = minor
+            hooks.on_gc_collect = major
 
     def stop(self) -> None:
         self.after = collector_stats()
+        hooks = getattr(gc, "hooks", None)
+        if self.pypy is not None and hooks is not None:
+            hooks.on_gc_minor = None
+            hooks.on_gc_collect = None
 
     def per_task(self, tasks: int) -> dict[str, Any]:
-        """Collections per generation and objects freed by the collector, per
-        task (None where this interpreter does not say)."""
+        """Collections per generation (PyPy: minor, major) and objects freed
+        by the collector, per task (None where this interpreter does not say)."""
+        if self.pypy is not None and tasks > 0:
+            return {"collections_per_task": [round(c / tasks, 3) for c in self.pypy],
+                    "collected_per_task": None}
         if self.before is None or self.after is None or tasks <= 0:
             return {"collections_per_task": None, "collected_per_task": None}
         collections = [
