@@ -33,7 +33,8 @@ pub struct UnitShares {
     pub unit: String,
     /// Its hottest function, as the free-threaded build reported it.
     pub hottest: Option<String>,
-    /// Specialised share in the free-threaded build (None: not shown).
+    /// Specialised share in the free-threaded build, over the hot functions
+    /// both builds reported (None: not shown).
     pub subject: Option<f64>,
     /// Specialised share in the default build.
     pub baseline: Option<f64>,
@@ -69,34 +70,37 @@ pub fn scenario_units(scenario: &str) -> Vec<&'static str> {
     }
 }
 
-/// Pooled shares (specialised ÷ specialisable) of `units` in both builds,
-/// each unit over the hot functions both reported.
-fn pooled(ft: &InsideReport, default: &InsideReport, units: &[&str]) -> (Option<f64>, Option<f64>) {
-    let mut counts = [(0u32, 0u32); 2];
-    for unit in units {
-        let (Some(a), Some(b)) = (ft.unit(unit), default.unit(unit)) else {
-            continue;
-        };
-        let common = common_functions(&[a, b]);
-        for (slot, side) in counts.iter_mut().zip([a, b]) {
-            // No function in common: each build's own hot functions.
-            let pair = if common.is_empty() {
-                side.specialisation
-                    .as_ref()
-                    .map(|s| (s.specialised, s.specialisable))
-            } else {
-                side.counts_over(&common)
-            };
-            if let Some((specialised, specialisable)) = pair {
-                slot.0 += specialised;
-                slot.1 += specialisable;
-            }
-        }
-    }
-    let share = |(specialised, specialisable): (u32, u32)| {
-        (specialisable > 0).then(|| f64::from(specialised) / f64::from(specialisable))
+/// Both builds' (specialised, specialisable) counts of `unit`, over the
+/// hot functions both reported (each build's own where they share none, or
+/// only one build has the unit).
+fn unit_counts(
+    ft: Option<&InsideReport>,
+    default: Option<&InsideReport>,
+    unit: &str,
+) -> [Option<(u32, u32)>; 2] {
+    let sides = [
+        ft.and_then(|r| r.unit(unit)),
+        default.and_then(|r| r.unit(unit)),
+    ];
+    let common = match sides {
+        [Some(a), Some(b)] => common_functions(&[a, b]),
+        _ => Default::default(),
     };
-    (share(counts[0]), share(counts[1]))
+    sides.map(|side| {
+        let side = side?;
+        if common.is_empty() {
+            side.specialisation
+                .as_ref()
+                .map(|s| (s.specialised, s.specialisable))
+        } else {
+            side.counts_over(&common)
+        }
+    })
+}
+
+/// specialised ÷ specialisable.
+fn share((specialised, specialisable): (u32, u32)) -> Option<f64> {
+    (specialisable > 0).then(|| f64::from(specialised) / f64::from(specialisable))
 }
 
 fn pct(share: f64) -> String {
@@ -113,9 +117,6 @@ pub fn read(
     cost: &Estimate,
 ) -> InsideReading {
     let reports = inside.map(|f| (f.of(subject_id), f.of(baseline_id)));
-    let shares = |report: Option<&InsideReport>, unit: &str| {
-        report.and_then(|r| r.unit(unit)?.specialised_share())
-    };
     let (ft, default) = reports.unwrap_or((None, None));
     // A task run's scenario is the task: its unit is the task function.
     let units: Vec<&str> = if Scenario::from_name(scenario).is_some() {
@@ -131,21 +132,31 @@ pub fn read(
             })
             .unwrap_or_default()
     };
-    let rows = units
-        .iter()
-        .map(|unit| UnitShares {
+    let mut totals: [Option<(u32, u32)>; 2] = [None, None];
+    let mut rows = Vec::new();
+    for unit in &units {
+        let counts = unit_counts(ft, default, unit);
+        for (total, count) in totals.iter_mut().zip(counts) {
+            if let Some((a, b)) = count {
+                let sum = total.get_or_insert((0, 0));
+                sum.0 += a;
+                sum.1 += b;
+            }
+        }
+        rows.push(UnitShares {
             unit: (*unit).into(),
             hottest: ft
                 .or(default)
                 .and_then(|r| r.unit(unit)?.functions.first())
                 .map(|f| f.name.clone()),
-            subject: shares(ft, unit),
-            baseline: shares(default, unit),
-        })
-        .collect();
-    let (subject_share, baseline_share) = match (ft, default) {
-        (Some(ft), Some(default)) => pooled(ft, default, &units),
-        _ => (None, None),
+            subject: counts[0].and_then(share),
+            baseline: counts[1].and_then(share),
+        });
+    }
+    // Both builds inspected: the pooled shares compare like with like.
+    let [subject_share, baseline_share] = match (ft, default) {
+        (Some(_), Some(_)) => totals.map(|t| t.and_then(share)),
+        _ => [None, None],
     };
     let (reading, sentence) = judge(
         Scenario::from_name(scenario) == Some(Scenario::Io),
