@@ -34,27 +34,31 @@ pub fn run(args: &RayEnvArgs) -> Result<ExitCode> {
     let options = discovery::Options::from_args(&args.select);
     let found = discovery::discover(&options)?;
     let given = !args.select.python.is_empty();
+    let mut ready = Vec::new();
     // Without --python: the newest build with wheels (the one `bench` pairs
-    // with a free-threaded build of the same version, when there is one).
-    let newest = found
+    // with a free-threaded build of the same version, when there is one);
+    // where its environment cannot be made (a distribution's Python without
+    // ensurepip), the next newest.
+    let mut candidates: Vec<_> = found
         .interpreters
         .iter()
-        .filter(|i| wheels::availability(&i.facts).is_ok())
-        .max_by_key(|i| i.facts.version_info)
-        .map(|i| i.path.clone());
-    let mut ready = Vec::new();
-    for interpreter in &found.interpreters {
-        if interpreter.gil_forced.is_some() || (given && interpreter.source != Source::Given) {
-            continue;
-        }
+        .filter(|i| i.gil_forced.is_none() && (!given || i.source == Source::Given))
+        .collect();
+    candidates.sort_by_key(|i| std::cmp::Reverse(i.facts.version_info));
+    for interpreter in candidates {
         let label = &interpreter.label;
         match wheels::availability(&interpreter.facts) {
             Err(why) => eprintln!("ray: skipping {label}: {why}"),
-            Ok(()) if !given && newest.as_ref() != Some(&interpreter.path) => {}
-            Ok(()) => {
-                let python = ensure(&interpreter.path, &interpreter.facts, label)?;
-                ready.push(python);
-            }
+            Ok(()) if !given && !ready.is_empty() => {}
+            Ok(()) => match ensure(&interpreter.path, &interpreter.facts, label) {
+                Ok(python) => ready.push(python),
+                Err(error) if !given => {
+                    let error = format!("{error:#}");
+                    let first = error.lines().next().unwrap_or_default();
+                    eprintln!("ray: cannot set up {label} ({first}), trying an older build");
+                }
+                Err(error) => return Err(error),
+            },
         }
     }
     if ready.is_empty() {
