@@ -6,7 +6,9 @@ specialised form.
 An instruction is *specialisable* when its family has specialised forms
 (`dis._specializations`), and *specialised* when `dis` with `adaptive=True`
 shows another name than the plain bytecode at the same offset (3.11's
-`*_ADAPTIVE` placeholders are not specialisations yet).
+`*_ADAPTIVE` placeholders are not specialisations yet). Superinstructions
+(3.11-3.12's `LOAD_FAST__LOAD_FAST`: two instructions fused, whatever the
+types) are not counted, nor are the families that only have them.
 """
 
 from __future__ import annotations
@@ -40,9 +42,16 @@ def adaptive_view_available() -> bool:
 
 
 def families() -> set[str]:
-    """Instruction names that have specialised forms."""
-    table = getattr(dis, "_specializations", None)
-    return set(table) if table else set()
+    """Instruction names that have specialised forms (for the types seen,
+    not only superinstructions)."""
+    table = getattr(dis, "_specializations", None) or {}
+    return {name for name, forms in table.items()
+            if any(not is_superinstruction(form) for form in forms)}
+
+
+def is_superinstruction(name: str) -> bool:
+    """`LOAD_FAST__LOAD_FAST`: two instructions fused (3.11-3.12)."""
+    return "__" in name
 
 
 def hot_code(call: Callable[[], Any], skip: tuple[str, ...]) -> list[tuple[CodeType, float]]:
@@ -80,7 +89,8 @@ def short_path(filename: str) -> str:
 
 
 def is_specialised(plain: str, adaptive: str) -> bool:
-    return adaptive != plain and not adaptive.endswith("_ADAPTIVE")
+    return (adaptive != plain and not adaptive.endswith("_ADAPTIVE")
+            and not is_superinstruction(adaptive))
 
 
 def describe(code: CodeType, share: float, specialisable_names: set[str] | None,
