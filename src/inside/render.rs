@@ -154,10 +154,11 @@ fn specialisation_table(answered: &[(&Inspection, &InsideReport)], colour: bool)
     );
     let mut shares = table::new(&titles(&["unit", "hottest function"], answered), colour);
     for name in unit_names(answered) {
-        // As CPython profiles it (PyPy's JIT shifts the time around).
+        // As a specialising CPython profiles it (PyPy's JIT shifts the time
+        // around; before 3.11 a code object has no qualified name).
         let hottest = answered
             .iter()
-            .filter(|(_, r)| r.runtime.implementation == "cpython")
+            .filter(|(_, r)| r.unit(&name).is_some_and(|u| u.specialisation.is_some()))
             .chain(answered.iter())
             .find_map(|(_, r)| r.unit(&name)?.functions.first())
             .map(|f| format!("{} ({:.0}%)", f.name, f.own_time_share * 100.0))
