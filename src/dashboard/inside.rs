@@ -145,6 +145,9 @@ pub struct UnitRow {
     pub subject: ShareCell,
     /// Default build.
     pub baseline: ShareCell,
+    /// When the profiler found different hot functions on the two builds,
+    /// each build's list (its shares are over its own list).
+    pub functions_differ: Option<String>,
 }
 
 /// One feature across the interpreters.
@@ -294,9 +297,45 @@ fn cost(inside: &InsideFile, m: &MeasuredCost) -> InsideCost {
                 hottest: u.hottest.clone(),
                 subject: unit_cell(subject, &u.unit),
                 baseline: unit_cell(baseline, &u.unit),
+                functions_differ: functions_differ(
+                    (&m.baseline, baseline),
+                    (&m.subject, subject),
+                    &u.unit,
+                ),
             })
             .collect(),
     }
+}
+
+/// Each build's hot functions of `unit`, when the two lists differ: the
+/// profiler picks them by where each build's own warm-up spent its time.
+fn functions_differ(
+    (baseline, b): (&str, Option<&InsideReport>),
+    (subject, s): (&str, Option<&InsideReport>),
+    unit: &str,
+) -> Option<String> {
+    let names = |r: &InsideReport| -> Option<Vec<String>> {
+        Some(
+            r.unit(unit)?
+                .functions
+                .iter()
+                .map(|f| f.name.clone())
+                .collect(),
+        )
+    };
+    let (b, s) = (names(b?)?, names(s?)?);
+    let sorted = |v: &[String]| {
+        let mut v = v.to_vec();
+        v.sort();
+        v
+    };
+    (sorted(&b) != sorted(&s)).then(|| {
+        format!(
+            "hot functions differ: {baseline} {}; {subject} {}",
+            b.join(", "),
+            s.join(", ")
+        )
+    })
 }
 
 /// A sentence starting with a capital and ending with a full stop.
@@ -457,6 +496,9 @@ fn memory_text(unit: Option<&Unit>) -> String {
         },
     );
     match memory.peak_bytes_per_task {
+        Some(bytes) if bytes < 1024 * 1024 => {
+            format!("{collections}, peak {:.1} KiB", bytes as f64 / 1024.0)
+        }
         Some(bytes) => format!("{collections}, peak {}", format_bytes(bytes)),
         None => collections,
     }
@@ -484,6 +526,44 @@ mod tests {
         assert_eq!(sentence("cPython 3.13.5t was"), "CPython 3.13.5t was.");
         assert_eq!(sentence("this scenario."), "This scenario.");
         assert_eq!(sentence(""), "");
+    }
+
+    fn report(functions: &[&str]) -> InsideReport {
+        let functions: Vec<serde_json::Value> = functions
+            .iter()
+            .map(|name| {
+                serde_json::json!({"name": name, "file": "f.py", "line": 1, "own_time_share": 0.5,
+                    "instructions": 10, "specialisable": 4, "specialised": 2})
+            })
+            .collect();
+        serde_json::from_value(serde_json::json!({
+            "protocol": 1,
+            "runtime": {"implementation": "cpython", "version": "3.13.5", "free_threaded": false, "gil_enabled": true},
+            "gc_thresholds": null, "features": [],
+            "units": [{"name": "planner", "kind": "agent", "tasks": 3, "seconds_per_task": 0.1,
+                "specialisation": null, "functions": functions,
+                "memory": {"collections_per_task": null, "collected_per_task": null, "peak_bytes_per_task": null}}]
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn different_hot_functions_are_named() {
+        let (a, b) = (report(&["solve", "scramble"]), report(&["solve"]));
+        let differ = functions_differ(("A", Some(&a)), ("B", Some(&b)), "planner");
+        assert_eq!(
+            differ.as_deref(),
+            Some("hot functions differ: A solve, scramble; B solve")
+        );
+        let same = report(&["scramble", "solve"]);
+        assert_eq!(
+            functions_differ(("A", Some(&a)), ("B", Some(&same)), "planner"),
+            None
+        );
+        assert_eq!(
+            functions_differ(("A", Some(&a)), ("B", None), "planner"),
+            None
+        );
     }
 
     #[test]
