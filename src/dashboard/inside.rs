@@ -289,9 +289,17 @@ fn cost(inside: &InsideFile, m: &MeasuredCost) -> InsideCost {
         sentence: sentence(&read.sentence),
         subject_share: pooled_cell(subject, &units),
         baseline_share: pooled_cell(baseline, &units),
+        // Units neither build ran (a team's task runs its own function,
+        // not the agents) have nothing to show.
         units: read
             .units
             .iter()
+            .filter(|u| {
+                [subject, baseline]
+                    .iter()
+                    .flatten()
+                    .any(|r| r.unit(&u.unit).is_some())
+            })
             .map(|u| UnitRow {
                 unit: u.unit.clone(),
                 hottest: u.hottest.clone(),
