@@ -553,3 +553,57 @@ fn report_of_a_task_run_shows_its_verdicts() {
     assert!(dom.contains("data race"));
     screenshot(&url, "task-report.png", 4000);
 }
+
+/// Logs the rendered text of the "Inside CPython" section.
+const INSIDE_PROBE: &str = r##"<script>
+window.addEventListener("load", function () {
+  var s = document.getElementById("inside-cpython");
+  console.log("PROBE inside " + JSON.stringify([s.offsetHeight > 0, s.innerText]));
+});
+</script>"##;
+
+#[test]
+fn inside_cpython_shows_the_cost_next_to_both_shares() {
+    let run = real_run();
+    assert!(run.join("inside.json").is_file(), "bench inspected nothing");
+    let tmp = tempfile::tempdir().unwrap();
+    let report = tmp.path().join("report.html");
+    let mut cmd = common::gil_lab();
+    cmd.arg("report").arg(run).arg("-o").arg(&report);
+    cmd.assert().success();
+    let html = std::fs::read_to_string(&report).unwrap();
+    // What the page shows, from its own data.
+    let data = &html[html.find("id=\"dashboard-data\">").unwrap() + 20..];
+    let data: serde_json::Value =
+        serde_json::from_str(&data[..data.find("</script>").unwrap()]).unwrap();
+    let costs = data["inside"]["scenarios"].as_array().unwrap();
+    let cpu = costs.iter().find(|s| s["scenario"] == "cpu").expect("cpu");
+    let cost = &cpu["costs"][0];
+    let at = html.rfind("</body>").unwrap();
+    std::fs::write(
+        &report,
+        format!("{}{INSIDE_PROBE}{}", &html[..at], &html[at..]),
+    )
+    .unwrap();
+    let url = format!("file://{}", report.display());
+    let output = headless(&url, &["--virtual-time-budget=5000", "--dump-dom"]);
+    assert!(output.status.success(), "chromium failed: {output:?}");
+    let (visible, text): (bool, String) = serde_json::from_str(&probe(&output, "inside")).unwrap();
+    assert!(visible, "the section is not drawn");
+    for shown in ["time_text", "sentence", "reading_words"]
+        .map(|k| cost[k].as_str().unwrap())
+        .into_iter()
+        .chain(["subject_share", "baseline_share"].map(|k| cost[k]["text"].as_str().unwrap()))
+    {
+        assert!(text.contains(shown), "{shown:?} not shown in {text}");
+    }
+    assert!(text.contains("What each interpreter offers"), "{text}");
+    let style = "<style>main > *:not(#inside-cpython), body > *:not(main) { display: none !important }</style></head>";
+    let only = artifacts().join("inside-cpython.html");
+    std::fs::write(&only, html.replacen("</head>", style, 1)).unwrap();
+    screenshot(
+        &format!("file://{}", only.display()),
+        "inside-cpython.png",
+        1800,
+    );
+}

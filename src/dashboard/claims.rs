@@ -136,6 +136,10 @@ pub struct MeasuredCost {
     pub subject: String,
     /// The interpreter it is compared with.
     pub baseline: String,
+    /// The subject's id in the run (`cpython-3.13.5t`).
+    pub subject_id: String,
+    /// The baseline's id in the run.
+    pub baseline_id: String,
     /// `major.minor` of the subject.
     pub version: String,
     /// Both are the same `major.minor.patch` (a like-for-like comparison).
@@ -303,6 +307,8 @@ pub fn check(loaded: &LoadedRun, summary: &RunSummary) -> ClaimsCheck {
                     kind,
                     subject: subject.label.clone(),
                     baseline: baseline.label.clone(),
+                    subject_id: subject.id.clone(),
+                    baseline_id: baseline.id.clone(),
                     version,
                     same_version: subject.version == baseline.version,
                     time_text: format!(

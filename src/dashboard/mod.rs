@@ -10,14 +10,18 @@
 //!
 //! Dependencies point one way: this file only re-exports; [`report`] and
 //! [`serve`] use [`model`], which builds the page from [`verdict`],
-//! [`claims`], [`charts`] (with [`bars`]) and [`timeline`] (with
+//! [`claims`] (with [`inside`], the claims' cost seen from inside CPython,
+//! and its [`bytecode`] listing),
+//! [`charts`] (with [`bars`]) and [`timeline`] (with
 //! [`trial_timeline`] and [`swimlanes`]); those share [`views`] and, for
 //! drawing, [`drawing`], and use nothing above them.
 
 pub mod bars;
+pub mod bytecode;
 pub mod charts;
 pub mod claims;
 pub mod drawing;
+pub mod inside;
 pub mod model;
 pub mod report;
 pub mod serve;

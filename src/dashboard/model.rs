@@ -57,6 +57,9 @@ pub struct Dashboard {
     pub scenarios: Vec<ScenarioView>,
     /// The cost of free-threading measured here next to published figures.
     pub claims: ClaimsCheck,
+    /// Inside CPython: that cost next to how much of the hot code each build
+    /// specialised, and what each interpreter offers (`inside.json`).
+    pub inside: super::inside::InsideSection,
     /// Machine metadata, as label and value.
     pub machine: Vec<Fact>,
     /// Warnings about the machine, cells and trials.
@@ -407,6 +410,7 @@ pub fn build(loaded: &LoadedRun) -> anyhow::Result<Dashboard> {
         run_dir: None,
         ..crate::advise::for_run(loaded)
     };
+    let claims = claims::check(loaded, summary);
     Ok(Dashboard {
         advice,
         task: crate::task::verdict::of_run(loaded),
@@ -425,7 +429,8 @@ pub fn build(loaded: &LoadedRun) -> anyhow::Result<Dashboard> {
         verdicts: verdict::verdicts(loaded, summary),
         interpreters: interpreter_views(loaded),
         scenarios,
-        claims: claims::check(loaded, summary),
+        inside: super::inside::section(loaded, &claims, &scenario_names),
+        claims,
         machine: machine_facts(&run.machine),
         warnings,
         cells: cells.iter().map(|c| cell_row(loaded, c)).collect(),

@@ -67,6 +67,8 @@ struct Fingerprint {
     run_len: u64,
     run_modified: Option<SystemTime>,
     trials_len: u64,
+    /// `inside.json` appears when `gil-lab inspect --run` adds it.
+    inside_modified: Option<SystemTime>,
 }
 
 fn fingerprint(dir: &Path) -> Fingerprint {
@@ -75,6 +77,9 @@ fn fingerprint(dir: &Path) -> Fingerprint {
         run_len: run.as_ref().map_or(0, |m| m.len()),
         run_modified: run.and_then(|m| m.modified().ok()),
         trials_len: std::fs::metadata(dir.join(TRIALS_FILE)).map_or(0, |m| m.len()),
+        inside_modified: std::fs::metadata(dir.join(crate::run::directory::INSIDE_FILE))
+            .and_then(|m| m.modified())
+            .ok(),
     }
 }
 
