@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::protocol::inside::{
-    FeatureState, InsideFile, InsideReport, Inspection, InspectionOutcome, Specialisation, Unit,
+    FeatureState, InsideFile, InsideReport, Inspection, InspectionOutcome, Unit,
 };
 use crate::run::LoadedRun;
 use crate::run::format::format_bytes;
@@ -146,7 +146,7 @@ pub struct UnitRow {
     /// Default build.
     pub baseline: ShareCell,
     /// When the profiler found different hot functions on the two builds,
-    /// each build's list (its shares are over its own list).
+    /// each build's list (the shares are over the functions in both).
     pub functions_differ: Option<String>,
 }
 
@@ -274,7 +274,6 @@ fn cost(inside: &InsideFile, m: &MeasuredCost) -> InsideCost {
         &m.time_ratio,
     );
     let (subject, baseline) = (inside.of(&m.subject_id), inside.of(&m.baseline_id));
-    let units: Vec<&str> = read.units.iter().map(|u| u.unit.as_str()).collect();
     InsideCost {
         subject: m.subject.clone(),
         baseline: m.baseline.clone(),
@@ -287,8 +286,8 @@ fn cost(inside: &InsideFile, m: &MeasuredCost) -> InsideCost {
             Reading::Unknown => "nothing to compare",
         },
         sentence: sentence(&read.sentence),
-        subject_share: pooled_cell(subject, &units),
-        baseline_share: pooled_cell(baseline, &units),
+        subject_share: pooled_cell(subject, read.subject_counts),
+        baseline_share: pooled_cell(baseline, read.baseline_counts),
         // Units neither build ran (a team's task runs its own function,
         // not the agents) have nothing to show.
         units: read
@@ -303,8 +302,8 @@ fn cost(inside: &InsideFile, m: &MeasuredCost) -> InsideCost {
             .map(|u| UnitRow {
                 unit: u.unit.clone(),
                 hottest: u.hottest.clone(),
-                subject: unit_cell(subject, &u.unit),
-                baseline: unit_cell(baseline, &u.unit),
+                subject: unit_cell(subject, &u.unit, u.subject_counts),
+                baseline: unit_cell(baseline, &u.unit, u.baseline_counts),
                 functions_differ: functions_differ(
                     (&m.baseline, baseline),
                     (&m.subject, subject),
@@ -337,9 +336,19 @@ fn functions_differ(
         v.sort();
         v
     };
+    let common: Vec<&String> = b.iter().filter(|f| s.contains(f)).collect();
+    let common = if common.is_empty() {
+        "none in common: each build's own".to_string()
+    } else {
+        common
+            .iter()
+            .map(|f| f.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     (sorted(&b) != sorted(&s)).then(|| {
         format!(
-            "hot functions differ: {baseline} {}; {subject} {}",
+            "hot functions differ: {baseline} {}; {subject} {}; the shares are over {common}",
             b.join(", "),
             s.join(", ")
         )
@@ -385,36 +394,24 @@ fn share_cell(counts: Option<(u32, u32)>, none: &str) -> ShareCell {
     }
 }
 
-fn counts(s: &Specialisation) -> (u32, u32) {
-    (s.specialised, s.specialisable)
-}
-
-fn unit_cell(report: Option<&InsideReport>, unit: &str) -> ShareCell {
+/// One build's share of a unit, over the hot functions both builds
+/// reported (`run::inside` counts them).
+fn unit_cell(report: Option<&InsideReport>, unit: &str, counts: Option<(u32, u32)>) -> ShareCell {
     let Some(report) = report else {
         return share_cell(None, "not inspected");
     };
-    let Some(unit) = report.unit(unit) else {
+    if report.unit(unit).is_none() {
         return share_cell(None, "not run");
-    };
-    share_cell(
-        unit.specialisation.as_ref().map(counts),
-        "no specialising interpreter",
-    )
+    }
+    share_cell(counts, "no specialising interpreter")
 }
 
 /// The units' counts added up (as `run::inside` pools them).
-fn pooled_cell(report: Option<&InsideReport>, units: &[&str]) -> ShareCell {
-    let Some(report) = report else {
+fn pooled_cell(report: Option<&InsideReport>, counts: Option<(u32, u32)>) -> ShareCell {
+    if report.is_none() {
         return share_cell(None, "not inspected");
-    };
-    let mut total = Some((0, 0));
-    for unit in units.iter().filter_map(|u| report.unit(u)) {
-        total = match (total, unit.specialisation.as_ref()) {
-            (Some((a, b)), Some(s)) => Some((a + s.specialised, b + s.specialisable)),
-            _ => None,
-        };
     }
-    share_cell(total, "no specialising interpreter")
+    share_cell(counts, "no specialising interpreter")
 }
 
 fn features(answered: &[(&Inspection, &InsideReport)]) -> Vec<FeatureRow> {
@@ -561,7 +558,7 @@ mod tests {
         let differ = functions_differ(("A", Some(&a)), ("B", Some(&b)), "planner");
         assert_eq!(
             differ.as_deref(),
-            Some("hot functions differ: A solve, scramble; B solve")
+            Some("hot functions differ: A solve, scramble; B solve; the shares are over solve")
         );
         let same = report(&["scramble", "solve"]);
         assert_eq!(

@@ -38,6 +38,10 @@ pub struct UnitShares {
     pub subject: Option<f64>,
     /// Specialised share in the default build.
     pub baseline: Option<f64>,
+    /// (specialised, specialisable) behind `subject`.
+    pub subject_counts: Option<(u32, u32)>,
+    /// (specialised, specialisable) behind `baseline`.
+    pub baseline_counts: Option<(u32, u32)>,
 }
 
 /// The inside view of one measured free-threading cost.
@@ -49,6 +53,10 @@ pub struct InsideReading {
     pub subject_share: Option<f64>,
     /// The same, default build.
     pub baseline_share: Option<f64>,
+    /// (specialised, specialisable) behind `subject_share`.
+    pub subject_counts: Option<(u32, u32)>,
+    /// (specialised, specialisable) behind `baseline_share`.
+    pub baseline_counts: Option<(u32, u32)>,
     /// What the shares say about the cost.
     pub reading: Reading,
     /// The plain sentence.
@@ -151,13 +159,15 @@ pub fn read(
                 .map(|f| f.name.clone()),
             subject: counts[0].and_then(share),
             baseline: counts[1].and_then(share),
+            subject_counts: counts[0],
+            baseline_counts: counts[1],
         });
     }
     // Both builds inspected: the pooled shares compare like with like.
-    let [subject_share, baseline_share] = match (ft, default) {
-        (Some(_), Some(_)) => totals.map(|t| t.and_then(share)),
-        _ => [None, None],
-    };
+    if ft.is_none() || default.is_none() {
+        totals = [None, None];
+    }
+    let [subject_share, baseline_share] = totals.map(|t| t.and_then(share));
     let (reading, sentence) = judge(
         Scenario::from_name(scenario) == Some(Scenario::Io),
         (subject, ft.is_some(), subject_share),
@@ -168,6 +178,8 @@ pub fn read(
         units: rows,
         subject_share,
         baseline_share,
+        subject_counts: totals[0],
+        baseline_counts: totals[1],
         reading,
         sentence,
     }
