@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use crate::protocol::inside::{HotFunction, InsideReport, Inspection};
+use crate::protocol::inside::{InsideReport, Inspection};
 
 /// The unit whose hottest function the page lists instruction by
 /// instruction: short, and every build runs it.
@@ -47,48 +47,24 @@ pub struct ListingRow {
     pub rewritten: bool,
 }
 
-/// Interpreters whose hottest function compiled to the same bytecode: their
-/// labels, the function, and each one's specialised form per instruction.
-type Group = (Vec<String>, HotFunction, Vec<Vec<Option<String>>>);
-
 /// The hottest function of [`LISTED_UNIT`] (or of the first unit of `names`
 /// with a listing), interpreters with the same bytecode side by side.
 pub fn listings(answered: &[(&Inspection, &InsideReport)], names: &[String]) -> Vec<ListingView> {
-    let hottest = |r: &InsideReport, unit: &str| -> Option<HotFunction> {
-        let f = r.unit(unit)?.functions.first()?;
-        f.listing.as_ref().map(|_| f.clone())
+    let listed = |r: &InsideReport, unit: &str| {
+        r.unit(unit)
+            .and_then(|u| u.functions.first())
+            .is_some_and(|f| f.listing.is_some())
     };
     let Some(unit) = std::iter::once(LISTED_UNIT)
         .chain(names.iter().map(String::as_str))
-        .find(|u| answered.iter().any(|(_, r)| hottest(r, u).is_some()))
+        .find(|u| answered.iter().any(|(_, r)| listed(r, u)))
     else {
         return Vec::new();
     };
-    let mut groups: Vec<Group> = Vec::new();
-    for (inspection, report) in answered {
-        let Some(function) = hottest(report, unit) else {
-            continue;
-        };
-        let listing = function.listing.clone().unwrap_or_default();
-        let forms: Vec<Option<String>> = listing.iter().map(|i| i.adaptive.clone()).collect();
-        let same = groups.iter_mut().find(|(_, f, _)| {
-            f.name == function.name
-                && f.listing.as_ref().is_some_and(|l| {
-                    l.len() == listing.len()
-                        && l.iter().zip(&listing).all(|(a, b)| a.opname == b.opname)
-                })
-        });
-        match same {
-            Some((labels, _, columns)) => {
-                labels.push(inspection.label.clone());
-                columns.push(forms);
-            }
-            None => groups.push((vec![inspection.label.clone()], function, vec![forms])),
-        }
-    }
-    groups
+    crate::run::inside::listing_groups(answered, unit)
         .into_iter()
-        .map(|(interpreters, function, columns)| {
+        .map(|group| {
+            let (interpreters, function, columns) = (group.labels, group.function, group.forms);
             let rows: Vec<ListingRow> = function
                 .listing
                 .iter()

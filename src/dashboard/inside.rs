@@ -6,15 +6,12 @@
 //! offers, its most frequent specialisations, the collector's work and one
 //! hot function instruction by instruction (docs/inside-cpython.md).
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
 
 use crate::protocol::inside::{
-    FeatureState, InsideFile, InsideReport, Inspection, InspectionOutcome, Unit,
+    FeatureState, InsideFile, InsideReport, Inspection, InspectionOutcome,
 };
 use crate::run::LoadedRun;
-use crate::run::format::format_bytes;
 use crate::run::inside::{self as reading, Reading};
 
 use super::bytecode::{self, ListingView};
@@ -85,6 +82,8 @@ pub struct InsideSection {
     pub top: Vec<TopForms>,
     /// The collector's work and one task's peak, per unit.
     pub memory: Vec<MemoryRow>,
+    /// Whether one task's peak was measured (a `bench` run leaves it out).
+    pub peak: bool,
     /// The hottest function of one unit, one listing per distinct bytecode.
     pub listings: Vec<ListingView>,
 }
@@ -208,6 +207,7 @@ pub fn section(loaded: &LoadedRun, claims: &ClaimsCheck, scenarios: &[String]) -
             features: Vec::new(),
             top: Vec::new(),
             memory: Vec::new(),
+            peak: false,
             listings: Vec::new(),
         };
     };
@@ -260,6 +260,7 @@ pub fn section(loaded: &LoadedRun, claims: &ClaimsCheck, scenarios: &[String]) -
         features: features(&answered),
         top: answered.iter().map(|(i, r)| top_forms(i, r)).collect(),
         memory: memory(&answered),
+        peak: inside.peak,
         listings: bytecode::listings(&answered, &unit_names(&answered)),
     }
 }
@@ -429,24 +430,11 @@ fn features(answered: &[(&Inspection, &InsideReport)]) -> Vec<FeatureRow> {
                         text: "—".into(),
                         detail: "not reported".into(),
                     },
-                    Some(f) => {
-                        let state = match f.state {
-                            FeatureState::On => "on",
-                            FeatureState::Off => "off",
-                            FeatureState::Absent => "absent",
-                        };
-                        // The collector's kind is the start of its detail.
-                        let kind = f.detail.split([':', ';', '(']).next().unwrap_or("").trim();
-                        FeatureCell {
-                            state: Some(f.state),
-                            text: if key == "gc" && !kind.is_empty() {
-                                format!("{state}: {kind}")
-                            } else {
-                                state.into()
-                            },
-                            detail: format!("{} (read from {})", f.detail, f.evidence),
-                        }
-                    }
+                    Some(f) => FeatureCell {
+                        state: Some(f.state),
+                        text: f.cell_text(),
+                        detail: format!("{} (read from {})", f.detail, f.evidence),
+                    },
                 })
                 .collect(),
         })
@@ -454,14 +442,7 @@ fn features(answered: &[(&Inspection, &InsideReport)]) -> Vec<FeatureRow> {
 }
 
 fn top_forms(inspection: &Inspection, report: &InsideReport) -> TopForms {
-    let mut counts: BTreeMap<&str, u32> = BTreeMap::new();
-    for unit in &report.units {
-        for (name, count) in unit.specialisation.iter().flat_map(|s| &s.top) {
-            *counts.entry(name.as_str()).or_default() += count;
-        }
-    }
-    let mut forms: Vec<(String, u32)> = counts.into_iter().map(|(n, c)| (n.into(), c)).collect();
-    forms.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut forms = report.top_specialisations();
     forms.truncate(TOP_FORMS);
     let none = forms.is_empty().then(|| {
         match report.feature("specializing_interpreter").map(|f| f.state) {
@@ -478,35 +459,8 @@ fn top_forms(inspection: &Inspection, report: &InsideReport) -> TopForms {
     }
 }
 
-/// Unit names in the order the interpreters reported them.
 fn unit_names(answered: &[(&Inspection, &InsideReport)]) -> Vec<String> {
-    let mut names: Vec<String> = Vec::new();
-    for unit in answered.iter().flat_map(|(_, r)| &r.units) {
-        if !names.contains(&unit.name) {
-            names.push(unit.name.clone());
-        }
-    }
-    names
-}
-
-fn memory_text(unit: Option<&Unit>) -> String {
-    let Some(memory) = unit.map(|u| &u.memory) else {
-        return "—".into();
-    };
-    let collections = memory.collections_per_task.as_ref().map_or_else(
-        || "collector: not reported".to_string(),
-        |c| {
-            let per: Vec<String> = c.iter().map(|x| format!("{x:.2}")).collect();
-            format!("{} collections", per.join(" / "))
-        },
-    );
-    match memory.peak_bytes_per_task {
-        Some(bytes) if bytes < 1024 * 1024 => {
-            format!("{collections}, peak {:.1} KiB", bytes as f64 / 1024.0)
-        }
-        Some(bytes) => format!("{collections}, peak {}", format_bytes(bytes)),
-        None => collections,
-    }
+    crate::protocol::inside::unit_names(answered.iter().map(|(_, r)| *r))
 }
 
 fn memory(answered: &[(&Inspection, &InsideReport)]) -> Vec<MemoryRow> {
@@ -515,7 +469,7 @@ fn memory(answered: &[(&Inspection, &InsideReport)]) -> Vec<MemoryRow> {
         .map(|name| MemoryRow {
             cells: answered
                 .iter()
-                .map(|(_, r)| memory_text(r.unit(&name)))
+                .map(|(_, r)| reading::memory_text(r.unit(&name)))
                 .collect(),
             unit: name,
         })

@@ -28,10 +28,11 @@ use crate::run::record::{InterpreterKind, InterpreterRecord};
 
 /// Warm-up tasks per unit of `gil-lab inspect`.
 pub const DEFAULT_TASKS: u32 = 6;
-/// Warm-up tasks per unit of the inspection a `bench` run makes: enough for
-/// every hot instruction to specialise (it takes a few executions), short
-/// enough to cost a few seconds of the budget.
-pub const BENCH_TASKS: u32 = 3;
+/// Warm-up tasks per unit of the inspection a `bench` run makes: one task
+/// runs each hot instruction thousands of times and specialising takes a
+/// few, so two are plenty; with no tracemalloc peak, the inspection costs
+/// about a second per interpreter of the budget.
+pub const BENCH_TASKS: u32 = 2;
 /// Seed of the inspection's tasks.
 const SEED: u64 = 42;
 
@@ -80,7 +81,8 @@ pub struct InspectArgs {
     pub run: Option<PathBuf>,
 }
 
-/// The spec of a `bench` run's inspection: every workload unit, short.
+/// The spec of a `bench` run's inspection: every workload unit, short, no
+/// tracemalloc peak.
 pub fn bench_spec() -> InsideSpec {
     InsideSpec {
         units: WORKLOAD_UNITS.iter().map(|u| u.to_string()).collect(),
@@ -88,6 +90,7 @@ pub fn bench_spec() -> InsideSpec {
         tasks: BENCH_TASKS,
         seed: SEED,
         listing: true,
+        peak: false,
     }
 }
 
@@ -124,6 +127,7 @@ pub fn inspect_all(
     InsideFile {
         schema: INSIDE_PROTOCOL,
         tasks: spec.tasks,
+        peak: spec.peak,
         inspections: results
             .into_inner()
             .expect("inspection results")
@@ -190,6 +194,7 @@ fn spec(args: &InspectArgs) -> InsideSpec {
         tasks: args.tasks,
         seed: SEED,
         listing: true,
+        peak: true,
     }
 }
 

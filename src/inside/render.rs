@@ -9,8 +9,7 @@ use comfy_table::Cell;
 
 use crate::interpreters::table;
 use crate::protocol::inside::{
-    FeatureState, InsideFile, InsideReport, Inspection, InspectionOutcome, Unit, common_functions,
-    counts_text,
+    InsideFile, InsideReport, Inspection, InspectionOutcome, Unit, common_functions, counts_text,
 };
 
 /// The features' rows: key and the words a reader knows.
@@ -75,24 +74,9 @@ fn titles<'a>(first: &[&'a str], answered: &'a [(&Inspection, &InsideReport)]) -
 
 /// `on`, `off`, `absent`; the collector's row says which kind.
 fn feature_text(report: &InsideReport, key: &str) -> String {
-    let Some(feature) = report.feature(key) else {
-        return "-".into();
-    };
-    let state = match feature.state {
-        FeatureState::On => "on",
-        FeatureState::Off => "off",
-        FeatureState::Absent => "absent",
-    };
-    if key == "gc" {
-        let kind = feature
-            .detail
-            .split([':', ';', '('])
-            .next()
-            .unwrap_or_default()
-            .trim();
-        return format!("{state}: {kind}");
-    }
-    state.into()
+    report
+        .feature(key)
+        .map_or_else(|| "-".into(), |f| f.cell_text())
 }
 
 fn features_table(answered: &[(&Inspection, &InsideReport)], colour: bool) -> String {
@@ -110,17 +94,8 @@ fn features_table(answered: &[(&Inspection, &InsideReport)], colour: bool) -> St
     out
 }
 
-/// Unit names in the order the first interpreter reported them.
 fn unit_names(answered: &[(&Inspection, &InsideReport)]) -> Vec<String> {
-    let mut names: Vec<String> = Vec::new();
-    for (_, report) in answered {
-        for unit in &report.units {
-            if !names.contains(&unit.name) {
-                names.push(unit.name.clone());
-            }
-        }
-    }
-    names
+    crate::protocol::inside::unit_names(answered.iter().map(|(_, r)| *r))
 }
 
 /// `50/56 (89%)`, `absent`, or `-` where the unit was not inspected.
@@ -177,17 +152,10 @@ fn specialisation_table(answered: &[(&Inspection, &InsideReport)], colour: bool)
 fn top_specialisations(answered: &[(&Inspection, &InsideReport)]) -> String {
     let mut out = String::new();
     for (inspection, report) in answered {
-        let mut counts: std::collections::BTreeMap<&str, u32> = Default::default();
-        for unit in &report.units {
-            for (name, count) in unit.specialisation.iter().flat_map(|s| &s.top) {
-                *counts.entry(name.as_str()).or_default() += count;
-            }
-        }
-        if counts.is_empty() {
+        let top = report.top_specialisations();
+        if top.is_empty() {
             continue;
         }
-        let mut top: Vec<(&str, u32)> = counts.into_iter().collect();
-        top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
         let words: Vec<String> = top
             .iter()
             .take(5)
@@ -203,42 +171,9 @@ fn top_specialisations(answered: &[(&Inspection, &InsideReport)]) -> String {
     out
 }
 
-/// `1.2 KiB`, `789 KiB`, `1.4 MiB`: a task's peak is often small.
-fn peak_text(bytes: u64) -> String {
-    if bytes < 1024 * 1024 {
-        format!("{:.1} KiB", bytes as f64 / 1024.0)
-    } else {
-        crate::run::format::format_bytes(bytes)
-    }
-}
-
-/// `0.17 · 0 · 0, peak 789.1 KiB`: collections per task by generation
-/// (young first), and one task's peak.
+/// `0.17 · 0 · 0, peak 789.1 KiB` (see [`crate::run::inside::memory_text`]).
 pub fn memory_text(unit: Option<&Unit>) -> String {
-    let Some(unit) = unit else {
-        return "-".into();
-    };
-    let memory = &unit.memory;
-    let collections = memory.collections_per_task.as_ref().map_or_else(
-        || "collector: not reported".to_string(),
-        |c| {
-            let per: Vec<String> = c
-                .iter()
-                .map(|x| {
-                    if *x == 0.0 {
-                        "0".into()
-                    } else {
-                        format!("{x:.2}")
-                    }
-                })
-                .collect();
-            per.join(" · ")
-        },
-    );
-    match memory.peak_bytes_per_task {
-        Some(bytes) => format!("{collections}, peak {}", peak_text(bytes)),
-        None => collections,
-    }
+    crate::run::inside::memory_text(unit)
 }
 
 fn memory_table(answered: &[(&Inspection, &InsideReport)], colour: bool) -> String {
@@ -273,32 +208,8 @@ fn memory_table(answered: &[(&Inspection, &InsideReport)], colour: bool) -> Stri
 /// distinct bytecode, with each interpreter's specialised form beside it.
 fn listing(answered: &[(&Inspection, &InsideReport)], unit: &str) -> String {
     let mut out = String::new();
-    // Interpreters whose hottest function compiled to the same bytecode
-    // share one listing.
-    let mut groups: Vec<(Vec<&Inspection>, &crate::protocol::inside::HotFunction)> = Vec::new();
-    for (inspection, report) in answered {
-        let Some(function) = report.unit(unit).and_then(|u| u.functions.first()) else {
-            continue;
-        };
-        let Some(instructions) = &function.listing else {
-            continue;
-        };
-        let same = groups.iter_mut().find(|(_, f)| {
-            f.name == function.name
-                && f.listing.as_ref().is_some_and(|l| {
-                    l.len() == instructions.len()
-                        && l.iter()
-                            .zip(instructions)
-                            .all(|(a, b)| a.opname == b.opname)
-                })
-        });
-        match same {
-            Some((members, _)) => members.push(inspection),
-            None => groups.push((vec![inspection], function)),
-        }
-    }
-    for (members, function) in groups {
-        let labels: Vec<&str> = members.iter().map(|i| i.label.as_str()).collect();
+    for group in crate::run::inside::listing_groups(answered, unit) {
+        let function = group.function;
         let _ = writeln!(
             out,
             "{unit}: {} ({}:{}), {:.0}% of its time; bytecode of {}",
@@ -306,23 +217,11 @@ fn listing(answered: &[(&Inspection, &InsideReport)], unit: &str) -> String {
             function.file,
             function.line,
             function.own_time_share * 100.0,
-            labels.join(", ")
+            group.labels.join(", ")
         );
-        let forms: Vec<Vec<Option<String>>> = members
-            .iter()
-            .map(|inspection| {
-                answered
-                    .iter()
-                    .find(|(i, _)| i.interpreter == inspection.interpreter)
-                    .and_then(|(_, r)| r.unit(unit)?.functions.first()?.listing.clone())
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|i| i.adaptive)
-                    .collect()
-            })
-            .collect();
+        let forms = &group.forms;
         let mut columns = vec!["offset", "line", "instruction", "argument"];
-        columns.extend(labels.iter().copied());
+        columns.extend(group.labels.iter().map(String::as_str));
         let mut rows = table::new(&columns, false);
         for (n, instruction) in function.listing.iter().flatten().enumerate() {
             let mut row = vec![
@@ -331,7 +230,7 @@ fn listing(answered: &[(&Inspection, &InsideReport)], unit: &str) -> String {
                 Cell::new(&instruction.opname),
                 Cell::new(shorten(&instruction.argrepr, 28)),
             ];
-            for form in &forms {
+            for form in forms {
                 let text = match form.get(n) {
                     Some(Some(name)) => format!("→ {name}"),
                     _ => "·".into(),

@@ -25,6 +25,9 @@ pub struct InsideSpec {
     pub seed: u64,
     /// Whether the hottest function of each unit comes with its listing.
     pub listing: bool,
+    /// Whether one task's peak is measured with tracemalloc (it slows
+    /// allocation down several times: a `bench` run leaves it out).
+    pub peak: bool,
 }
 
 /// A user's task function to inspect.
@@ -87,6 +90,31 @@ impl InsideReport {
     pub fn unit(&self, name: &str) -> Option<&Unit> {
         self.units.iter().find(|u| u.name == name)
     }
+
+    /// The specialised forms of all its units, most frequent first (ties by
+    /// name).
+    pub fn top_specialisations(&self) -> Vec<(String, u32)> {
+        let mut counts: std::collections::BTreeMap<&str, u32> = Default::default();
+        for unit in &self.units {
+            for (name, count) in unit.specialisation.iter().flat_map(|s| &s.top) {
+                *counts.entry(name.as_str()).or_default() += count;
+            }
+        }
+        let mut top: Vec<(String, u32)> = counts.into_iter().map(|(n, c)| (n.into(), c)).collect();
+        top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        top
+    }
+}
+
+/// The names of the units of `reports`, in the order they reported them.
+pub fn unit_names<'a>(reports: impl IntoIterator<Item = &'a InsideReport>) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for unit in reports.into_iter().flat_map(|r| &r.units) {
+        if !names.contains(&unit.name) {
+            names.push(unit.name.clone());
+        }
+    }
+    names
 }
 
 /// The interpreter that answered.
@@ -102,6 +130,25 @@ pub struct InsideRuntime {
     pub gil_enabled: bool,
 }
 
+impl Feature {
+    /// Its state in a table cell: `on`, and for the collector which kind
+    /// (`on: generational`), the start of its detail.
+    pub fn cell_text(&self) -> String {
+        let state = self.state.words();
+        let kind = self
+            .detail
+            .split([':', ';', '('])
+            .next()
+            .unwrap_or_default()
+            .trim();
+        if self.key == "gc" && !kind.is_empty() {
+            format!("{state}: {kind}")
+        } else {
+            state.into()
+        }
+    }
+}
+
 /// Whether an interpreter has a feature and uses it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -112,6 +159,17 @@ pub enum FeatureState {
     Off,
     /// This interpreter does not have it.
     Absent,
+}
+
+impl FeatureState {
+    /// `on`, `off`, `absent`.
+    pub fn words(self) -> &'static str {
+        match self {
+            FeatureState::On => "on",
+            FeatureState::Off => "off",
+            FeatureState::Absent => "absent",
+        }
+    }
 }
 
 /// One feature of the interpreter.
@@ -323,8 +381,15 @@ pub struct InsideFile {
     pub schema: u32,
     /// The warm-up tasks per unit.
     pub tasks: u32,
+    /// Whether one task's peak was measured (not in a `bench` run).
+    #[serde(default = "measured")]
+    pub peak: bool,
     /// One per interpreter.
     pub inspections: Vec<Inspection>,
+}
+
+fn measured() -> bool {
+    true
 }
 
 impl InsideFile {

@@ -6,7 +6,9 @@
 
 use serde::Serialize;
 
-use crate::protocol::inside::{InsideFile, InsideReport, WORKLOAD_UNITS, common_functions};
+use crate::protocol::inside::{
+    HotFunction, InsideFile, InsideReport, Inspection, Unit, WORKLOAD_UNITS, common_functions,
+};
 use crate::stats::Estimate;
 use crate::vocabulary::Scenario;
 
@@ -260,6 +262,96 @@ fn judge(
             ),
         )
     }
+}
+
+/// `1.2 KiB`, `789 KiB`, `1.4 MiB`: a task's peak is often small.
+fn peak_text(bytes: u64) -> String {
+    if bytes < 1024 * 1024 {
+        format!("{:.1} KiB", bytes as f64 / 1024.0)
+    } else {
+        crate::run::format::format_bytes(bytes)
+    }
+}
+
+/// `0.17 · 0 · 0, peak 789.1 KiB`: collections per task by generation
+/// (young first), and one task's peak.
+pub fn memory_text(unit: Option<&Unit>) -> String {
+    let Some(unit) = unit else {
+        return "-".into();
+    };
+    let memory = &unit.memory;
+    let collections = memory.collections_per_task.as_ref().map_or_else(
+        || "collector: not reported".to_string(),
+        |c| {
+            let per: Vec<String> = c
+                .iter()
+                .map(|x| {
+                    if *x == 0.0 {
+                        "0".into()
+                    } else {
+                        format!("{x:.2}")
+                    }
+                })
+                .collect();
+            per.join(" · ")
+        },
+    );
+    match memory.peak_bytes_per_task {
+        Some(bytes) => format!("{collections}, peak {}", peak_text(bytes)),
+        None => collections,
+    }
+}
+
+/// Interpreters whose hottest function of a unit compiled to the same
+/// bytecode: their labels, the function (as the first of them reported it)
+/// and each one's specialised form per instruction.
+#[derive(Debug)]
+pub struct ListingGroup<'a> {
+    /// The interpreters' labels: the columns.
+    pub labels: Vec<String>,
+    /// The function, with its listing.
+    pub function: &'a HotFunction,
+    /// Per interpreter, per instruction, the specialised form (None: left
+    /// generic).
+    pub forms: Vec<Vec<Option<String>>>,
+}
+
+/// The hottest function of `unit` in each inspection that listed it, one
+/// group per distinct bytecode (`dis` listings of the same version line up
+/// instruction by instruction; another version gets a group of its own).
+pub fn listing_groups<'a>(
+    answered: &[(&'a Inspection, &'a InsideReport)],
+    unit: &str,
+) -> Vec<ListingGroup<'a>> {
+    let mut groups: Vec<ListingGroup<'a>> = Vec::new();
+    for (inspection, report) in answered {
+        let Some(function) = report.unit(unit).and_then(|u| u.functions.first()) else {
+            continue;
+        };
+        let Some(listing) = &function.listing else {
+            continue;
+        };
+        let forms: Vec<Option<String>> = listing.iter().map(|i| i.adaptive.clone()).collect();
+        let same = groups.iter_mut().find(|g| {
+            g.function.name == function.name
+                && g.function.listing.as_ref().is_some_and(|l| {
+                    l.len() == listing.len()
+                        && l.iter().zip(listing).all(|(a, b)| a.opname == b.opname)
+                })
+        });
+        match same {
+            Some(group) => {
+                group.labels.push(inspection.label.clone());
+                group.forms.push(forms);
+            }
+            None => groups.push(ListingGroup {
+                labels: vec![inspection.label.clone()],
+                function,
+                forms: vec![forms],
+            }),
+        }
+    }
+    groups
 }
 
 #[cfg(test)]

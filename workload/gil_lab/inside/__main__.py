@@ -2,7 +2,9 @@
 and prints one JSON object (docs/inside-cpython.md).
 
 Spec: `{"units": ["planner", ...], "task": {"target": "file.py:fn",
-"paths": ["."]} | null, "tasks": 6, "seed": 42, "listing": true}`.
+"paths": ["."]} | null, "tasks": 6, "seed": 42, "listing": true, "peak": true}`
+(`peak`: measure one task's peak with tracemalloc, which slows allocation
+down several times: a `bench` run leaves it out).
 """
 
 from __future__ import annotations
@@ -52,11 +54,12 @@ def parse_spec(argv: list[str]) -> dict[str, Any]:
         "tasks": tasks,
         "seed": int(spec.get("seed", 42)),
         "listing": bool(spec.get("listing", True)),
+        "peak": bool(spec.get("peak", True)),
     }
 
 
 def inspect_unit(name: str, kind: str, run: Any, arguments: list[int],
-                 specialisable: set[str] | None, listing: bool) -> dict[str, Any]:
+                 specialisable: set[str] | None, spec: dict[str, Any]) -> dict[str, Any]:
     """Profiles one task, warms up with the others while watching the
     collector, then reads the hot functions' bytecode and one task's peak."""
     package = os.path.dirname(os.path.abspath(__file__))
@@ -68,9 +71,9 @@ def inspect_unit(name: str, kind: str, run: Any, arguments: list[int],
         run(argument)
     seconds = (time.perf_counter() - started) / len(arguments)
     watch.stop()
-    functions = [bytecode.describe(code, share, specialisable, listing and i == 0)
+    functions = [bytecode.describe(code, share, specialisable, spec["listing"] and i == 0)
                  for i, (code, share) in enumerate(hot)]
-    peak = memory.peak_bytes(lambda: run(arguments[0]))
+    peak = memory.peak_bytes(lambda: run(arguments[0])) if spec["peak"] else None
     return {
         "name": name,
         "kind": kind,
@@ -89,12 +92,12 @@ def inspect(spec: dict[str, Any]) -> dict[str, Any]:
     units = []
     for name in spec["units"]:
         kind, run = workload_unit(name, spec["seed"])
-        units.append(inspect_unit(name, kind, run, seeds, specialisable, spec["listing"]))
+        units.append(inspect_unit(name, kind, run, seeds, specialisable, spec))
     task = spec["task"]
     if task is not None:
         run = task_unit(task["target"], list(task.get("paths") or ["."]))
         units.append(inspect_unit(task["target"], "task", run, list(range(spec["tasks"])),
-                                  specialisable, spec["listing"]))
+                                  specialisable, spec))
     seen = None
     if specialisable is not None:
         seen = any((u["specialisation"] or {}).get("specialised") for u in units)
