@@ -7,7 +7,7 @@
 use serde::Serialize;
 
 use crate::run::LoadedRun;
-use crate::run::record::{InterpreterKind, InterpreterRecord, RunSummary};
+use crate::run::record::RunSummary;
 use crate::stats::{self, Estimate};
 
 use super::views::{GilMode, ratio_text};
@@ -213,27 +213,6 @@ fn sequential(
     (times, memory)
 }
 
-/// The default build a free-threaded build is compared with: same
-/// implementation and `major.minor`, the same patch level preferred.
-fn default_twin<'a>(
-    run: &'a [InterpreterRecord],
-    ft: &InterpreterRecord,
-) -> Option<&'a InterpreterRecord> {
-    let candidates: Vec<&InterpreterRecord> = run
-        .iter()
-        .filter(|i| i.kind == InterpreterKind::Python && i.gil_mode() == GilMode::Gil)
-        .filter(|i| {
-            i.implementation == ft.implementation
-                && major_minor(&i.version) == major_minor(&ft.version)
-        })
-        .collect();
-    candidates
-        .iter()
-        .find(|i| i.version == ft.version)
-        .or_else(|| candidates.first())
-        .copied()
-}
-
 /// Measures the costs and sets them next to the published figures.
 pub fn check(loaded: &LoadedRun, summary: &RunSummary) -> ClaimsCheck {
     let interpreters = &loaded.run.interpreters;
@@ -254,7 +233,10 @@ pub fn check(loaded: &LoadedRun, summary: &RunSummary) -> ClaimsCheck {
             .iter()
             .find(|i| i.gil_mode() == GilMode::ForcedOn && i.path == ft.path);
         let pairs = [
-            default_twin(interpreters, ft).map(|d| (CostKind::FreeThreadedVsDefault, ft, d)),
+            loaded
+                .run
+                .default_twin(ft)
+                .map(|d| (CostKind::FreeThreadedVsDefault, ft, d)),
             forced.map(|g| (CostKind::GilOnVsOff, g, ft)),
         ];
         for (kind, subject, baseline) in pairs.into_iter().flatten() {

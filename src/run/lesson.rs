@@ -94,8 +94,8 @@ pub struct Lesson {
 }
 
 /// The interpreter standing for each build: the first free-threaded build
-/// run as built, and the default build of the same version (else the first
-/// default build).
+/// run as built, and its default twin ([`RunFile::default_twin`]; else the
+/// first default build).
 fn builds(run: &RunFile) -> Vec<&InterpreterRecord> {
     let python = |i: &&InterpreterRecord| i.kind == InterpreterKind::Python;
     let free = run
@@ -103,15 +103,12 @@ fn builds(run: &RunFile) -> Vec<&InterpreterRecord> {
         .iter()
         .filter(python)
         .find(|i| i.gil_mode() == GilMode::FreeThreaded);
-    let defaults = || {
+    let default = free.and_then(|f| run.default_twin(f)).or_else(|| {
         run.interpreters
             .iter()
             .filter(python)
-            .filter(|i| i.gil_mode() == GilMode::Gil)
-    };
-    let default = free
-        .and_then(|f| defaults().find(|d| d.version == f.version))
-        .or_else(|| defaults().next());
+            .find(|i| i.gil_mode() == GilMode::Gil)
+    });
     default.into_iter().chain(free).collect()
 }
 

@@ -519,6 +519,27 @@ impl RunFile {
     pub fn interpreter(&self, id: &str) -> Option<&InterpreterRecord> {
         self.interpreters.iter().find(|i| i.id == id)
     }
+
+    /// The default build a free-threaded build is compared with (its
+    /// single-thread cost, the lesson's GIL column): the same implementation
+    /// and `major.minor`, the same patch level preferred.
+    pub fn default_twin(&self, free_threaded: &InterpreterRecord) -> Option<&InterpreterRecord> {
+        let minor = |v: &str| v.split('.').take(2).collect::<Vec<_>>().join(".");
+        let candidates: Vec<&InterpreterRecord> = self
+            .interpreters
+            .iter()
+            .filter(|i| i.kind == InterpreterKind::Python && i.gil_mode() == GilMode::Gil)
+            .filter(|i| {
+                i.implementation == free_threaded.implementation
+                    && minor(&i.version) == minor(&free_threaded.version)
+            })
+            .collect();
+        candidates
+            .iter()
+            .find(|i| i.version == free_threaded.version)
+            .or_else(|| candidates.first())
+            .copied()
+    }
 }
 
 #[cfg(test)]

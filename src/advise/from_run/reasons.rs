@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::run::format::{format_bytes, format_seconds};
-use crate::run::record::{CellState, CellSummary, InterpreterKind};
+use crate::run::record::{CellState, CellSummary};
 use crate::vocabulary::Approach;
 
 use super::view::{RunView, median_of, ratio_text};
@@ -112,19 +112,10 @@ pub(super) fn free_threading_cost(view: &RunView, scenario: &str, rec: &mut Reco
             continue;
         };
         let minor = |v: &str| v.split('.').take(2).collect::<Vec<_>>().join(".");
+        let twin = view.loaded.run.default_twin(ft_interpreter);
         let default = sequential
             .iter()
-            .filter(|c| {
-                view.interpreter(&c.cell).is_some_and(|i| {
-                    !i.free_threaded
-                        && i.kind == InterpreterKind::Python
-                        && minor(&i.version) == minor(&ft_interpreter.version)
-                })
-            })
-            .max_by_key(|c| {
-                view.interpreter(&c.cell)
-                    .is_some_and(|i| i.version == ft_interpreter.version)
-            });
+            .find(|c| twin.is_some_and(|t| t.id == c.cell.interpreter));
         let Some(default) = default else {
             continue;
         };
