@@ -573,9 +573,7 @@ fn inside_cpython_shows_the_cost_next_to_both_shares() {
     cmd.assert().success();
     let html = std::fs::read_to_string(&report).unwrap();
     // What the page shows, from its own data.
-    let data = &html[html.find("id=\"dashboard-data\">").unwrap() + 20..];
-    let data: serde_json::Value =
-        serde_json::from_str(&data[..data.find("</script>").unwrap()]).unwrap();
+    let data = common::embedded_data(&html);
     let costs = data["inside"]["scenarios"].as_array().unwrap();
     let cpu = costs.iter().find(|s| s["scenario"] == "cpu").expect("cpu");
     let cost = &cpu["costs"][0];

@@ -276,16 +276,6 @@ fn report_of_fixture(tmp: &Path) -> (PathBuf, String) {
     (dir, std::fs::read_to_string(&out).unwrap())
 }
 
-/// The dashboard data embedded in a page.
-fn embedded_data(html: &str) -> Value {
-    let start = html
-        .find(r#"<script type="application/json" id="dashboard-data">"#)
-        .expect("the page embeds its data");
-    let rest = &html[start..];
-    let body = &rest[rest.find('>').unwrap() + 1..rest.find("</script>").unwrap()];
-    serde_json::from_str(body).expect("the embedded data is JSON")
-}
-
 /// Rounds every float to 4 significant decimals so that snapshots do not
 /// depend on the last bits of floating point arithmetic.
 fn rounded(value: &Value) -> Value {
@@ -332,7 +322,7 @@ fn outline(html: &str) -> String {
 fn report_data_and_structure_match_the_snapshots() {
     let tmp = tempfile::tempdir().unwrap();
     let (_, html) = report_of_fixture(tmp.path());
-    let mut data = embedded_data(&html);
+    let mut data = common::embedded_data(&html);
     data["run"]["dir"] = json!("[run dir]");
     insta::assert_json_snapshot!("report_data", rounded(&data));
     insta::assert_snapshot!("report_outline", outline(&html));
@@ -342,7 +332,7 @@ fn report_data_and_structure_match_the_snapshots() {
 fn report_shows_every_section_with_real_content() {
     let tmp = tempfile::tempdir().unwrap();
     let (_, html) = report_of_fixture(tmp.path());
-    let data = embedded_data(&html);
+    let data = common::embedded_data(&html);
     // The verdict: free-threaded threads win, with speedup and memory.
     let sentence = data["verdicts"][0]["sentence"].as_str().unwrap();
     assert!(
@@ -406,7 +396,7 @@ fn report_without_a_free_threaded_build_says_how_to_get_one() {
         .arg(&out)
         .assert()
         .success();
-    let data = embedded_data(&std::fs::read_to_string(&out).unwrap());
+    let data = common::embedded_data(&std::fs::read_to_string(&out).unwrap());
     let sentence = data["verdicts"][0]["sentence"].as_str().unwrap();
     assert!(
         sentence.starts_with("cpu: processes, 1.54× at 2 workers, 2.7× the memory of threads"),
@@ -451,7 +441,7 @@ fn hostile_label_and_path_render_as_text() {
             || html.contains("&#39;quoted&#39;")
     );
     // And it round-trips exactly through the embedded data.
-    let data = embedded_data(&html);
+    let data = common::embedded_data(&html);
     assert_eq!(data["interpreters"][1]["label"], HOSTILE_LABEL);
     assert_eq!(data["interpreters"][1]["path"], HOSTILE_PATH);
 }
@@ -577,7 +567,7 @@ fn serve_lists_runs_and_shows_their_dashboards() {
     );
     let (status, page) = server.request("GET", "/runs/0/");
     assert_eq!(status, 200);
-    assert_eq!(embedded_data(&page)["run"]["status"], "complete");
+    assert_eq!(common::embedded_data(&page)["run"]["status"], "complete");
     assert!(page.contains("data-live=\"false\""));
     let (status, fragment) = server.request("GET", "/runs/0/fragment");
     assert_eq!(status, 200);

@@ -16,16 +16,6 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-/// The dashboard data embedded in a page.
-fn embedded_data(html: &str) -> Value {
-    let start = html
-        .find(r#"<script type="application/json" id="dashboard-data">"#)
-        .expect("the page embeds its data");
-    let rest = &html[start..];
-    let body = &rest[rest.find('>').unwrap() + 1..rest.find("</script>").unwrap()];
-    serde_json::from_str(body).expect("the embedded data is JSON")
-}
-
 /// `gil-lab report DIR -o DIR/report.html`, read back.
 fn report(dir: &Path) -> String {
     let out = dir.join("report.html");
@@ -99,7 +89,7 @@ fn inside_cpython_section_shows_the_cost_next_to_both_builds_specialisation() {
 
     // Without inside.json: one sentence, and the command that adds it.
     let html = report(&dir);
-    let data = embedded_data(&html);
+    let data = common::embedded_data(&html);
     let missing = data["inside"]["missing"].as_str().expect("a missing note");
     assert!(missing.contains("no inside.json"), "{missing}");
     // minijinja escapes `/` as `&#x2f;`.
@@ -134,7 +124,7 @@ fn inside_cpython_section_shows_the_cost_next_to_both_builds_specialisation() {
     );
     assert!(html.contains("href=\"#inside-cpython\""), "no link to it");
     assert!(html.contains("docs/inside-cpython.md"));
-    let data = embedded_data(&html);
+    let data = common::embedded_data(&html);
     let inside = &data["inside"];
     assert!(inside["missing"].is_null(), "{}", inside["missing"]);
     assert_eq!(inside["failed"], Value::Array(vec![]));

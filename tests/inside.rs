@@ -205,6 +205,16 @@ fn inspect_adds_the_inspection_to_a_stored_run() {
         .map(|i| &i["id"])
         .collect();
     assert_eq!(ids, python_ids);
+    // `--run` measures the peak that `bench` leaves out.
+    assert_eq!(inside["peak"], true);
+    let units = inside["inspections"][0]["report"]["units"]
+        .as_array()
+        .unwrap();
+    assert!(
+        units
+            .iter()
+            .all(|u| u["memory"]["peak_bytes_per_task"].is_u64())
+    );
     assert!(String::from_utf8_lossy(&output.stderr).contains("gil-lab report"));
 }
 

@@ -6,25 +6,14 @@
 
 use std::path::Path;
 
-use crate::protocol::inside::{InsideTask, Inspection};
+use crate::protocol::inside::Inspection;
 use crate::run::directory;
 use crate::run::record::RunFile;
 
 /// Inspects the run's interpreters and writes `inside.json`. A failure costs
 /// the dashboard its "Inside CPython" section, never the run: it is a warning.
 pub(super) fn inspect(run: &RunFile, dir: &Path, interactive: bool) {
-    let mut spec = crate::inside::bench_spec();
-    if let Some(task) = &run.task {
-        spec.units.clear();
-        spec.task = Some(InsideTask {
-            target: task.target.clone(),
-            paths: task
-                .path
-                .iter()
-                .map(|p| p.to_string_lossy().into_owned())
-                .collect(),
-        });
-    }
+    let spec = crate::inside::run_spec(run);
     if interactive {
         eprintln!(
             "Looking inside the interpreters (specialisation, collector; --no-inspect skips this)..."

@@ -24,7 +24,7 @@ use crate::protocol::inside::{
     INSIDE_PROTOCOL, InsideFile, InsideSpec, InsideTask, Inspection, WORKLOAD_UNITS,
 };
 use crate::run::directory;
-use crate::run::record::{InterpreterKind, InterpreterRecord};
+use crate::run::record::{InterpreterKind, InterpreterRecord, RunFile};
 
 /// Warm-up tasks per unit of `gil-lab inspect`.
 pub const DEFAULT_TASKS: u32 = 6;
@@ -81,17 +81,35 @@ pub struct InspectArgs {
     pub run: Option<PathBuf>,
 }
 
-/// The spec of a `bench` run's inspection: every workload unit, short, no
-/// tracemalloc peak.
-pub fn bench_spec() -> InsideSpec {
+/// The spec of a run's inspection, as `bench` makes it: every workload unit
+/// (a task run: its task), short, no tracemalloc peak.
+pub fn run_spec(run: &RunFile) -> InsideSpec {
+    let task = run.task.as_ref().map(|task| InsideTask {
+        target: task.target.clone(),
+        paths: task
+            .path
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect(),
+    });
     InsideSpec {
-        units: WORKLOAD_UNITS.iter().map(|u| u.to_string()).collect(),
-        task: None,
+        units: if task.is_some() {
+            Vec::new()
+        } else {
+            WORKLOAD_UNITS.iter().map(|u| u.to_string()).collect()
+        },
+        task,
         tasks: BENCH_TASKS,
         seed: SEED,
         listing: true,
         peak: false,
     }
+}
+
+/// Whether an interpreter of a run is inspected: a Python one started as
+/// built (a forced-GIL variant is the same build).
+fn inspected(interpreter: &InterpreterRecord) -> bool {
+    interpreter.kind == InterpreterKind::Python && interpreter.gil_forced != Some(true)
 }
 
 /// Inspects each Python interpreter of `interpreters` (the forced-GIL
@@ -102,10 +120,7 @@ pub fn inspect_all(
     spec: &InsideSpec,
     done: &(dyn Fn(&Inspection) + Sync),
 ) -> InsideFile {
-    let chosen: Vec<&InterpreterRecord> = interpreters
-        .iter()
-        .filter(|i| i.kind == InterpreterKind::Python && i.gil_forced != Some(true))
-        .collect();
+    let chosen: Vec<&InterpreterRecord> = interpreters.iter().filter(|i| inspected(i)).collect();
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<Inspection>>> = Mutex::new(vec![None; chosen.len()]);
     let parallel = std::thread::available_parallelism().map_or(1, |n| n.get().min(2));
@@ -201,22 +216,20 @@ fn spec(args: &InspectArgs) -> InsideSpec {
 /// Runs `gil-lab inspect`.
 pub fn run(args: InspectArgs) -> Result<ExitCode> {
     let (interpreters, spec) = match &args.run {
+        // A stored run: its interpreters and its units, with the peak that
+        // `bench` leaves out.
         Some(dir) => {
-            let loaded = directory::load(dir)?;
-            (
-                loaded.run.interpreters,
-                InsideSpec {
-                    tasks: args.tasks,
-                    ..bench_spec()
-                },
-            )
+            let run = directory::read_run_file(dir)?;
+            let spec = InsideSpec {
+                tasks: args.tasks,
+                peak: true,
+                ..run_spec(&run)
+            };
+            (run.interpreters, spec)
         }
         None => (interpreters(&args)?, spec(&args)),
     };
-    let count = interpreters
-        .iter()
-        .filter(|i| i.kind == InterpreterKind::Python && i.gil_forced != Some(true))
-        .count();
+    let count = interpreters.iter().filter(|i| inspected(i)).count();
     if count == 0 {
         bail!("the run has no Python interpreter to inspect");
     }
@@ -260,4 +273,36 @@ pub fn run(args: InspectArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::fixtures::{cell, run_file};
+
+    #[test]
+    fn a_run_inspects_its_agents_or_its_task() {
+        let mut run = run_file(&[cell("py", "sequential", 1)]);
+        let spec = run_spec(&run);
+        assert_eq!(spec.units, WORKLOAD_UNITS);
+        assert!(spec.task.is_none());
+        assert!(!spec.peak, "bench leaves the tracemalloc peak out");
+        run.task = Some(crate::run::task::TaskRun {
+            name: "score".into(),
+            target: "cpu.py:score".into(),
+            path: vec!["/tasks".into()],
+            calls: None,
+            rounds: 1,
+            requirements: None,
+            memory_limit_mb: None,
+            checks: vec![],
+        });
+        let spec = run_spec(&run);
+        assert!(spec.units.is_empty(), "a task run inspects its task only");
+        let task = spec.task.expect("the task");
+        assert_eq!(
+            (task.target.as_str(), task.paths),
+            ("cpu.py:score", vec!["/tasks".to_string()])
+        );
+    }
 }

@@ -171,11 +171,6 @@ fn top_specialisations(answered: &[(&Inspection, &InsideReport)]) -> String {
     out
 }
 
-/// `0.17 · 0 · 0, peak 789.1 KiB` (see [`crate::run::inside::memory_text`]).
-pub fn memory_text(unit: Option<&Unit>) -> String {
-    crate::run::inside::memory_text(unit)
-}
-
 fn memory_table(answered: &[(&Inspection, &InsideReport)], colour: bool) -> String {
     let mut out = String::from(
         "Memory management per task: the collector's runs by generation (young · middle · old; PyPy: minor · major)\nand the peak one task allocated (tracemalloc); 0 runs: reference counting freed every object the moment it was last used\n",
@@ -185,7 +180,7 @@ fn memory_table(answered: &[(&Inspection, &InsideReport)], colour: bool) -> Stri
         let row = std::iter::once(Cell::new(&name)).chain(
             answered
                 .iter()
-                .map(|(_, r)| Cell::new(memory_text(r.unit(&name)))),
+                .map(|(_, r)| Cell::new(crate::run::inside::memory_text(r.unit(&name)))),
         );
         memory.add_row(row.collect::<Vec<_>>());
     }

@@ -206,11 +206,6 @@ pub struct Unit {
 }
 
 impl Unit {
-    /// The specialised share of the specialisable instructions, 0-1.
-    pub fn specialised_share(&self) -> Option<f64> {
-        self.specialisation.as_ref().and_then(Specialisation::share)
-    }
-
     /// `50/56 (89%)`; `absent` where the interpreter has no specialising
     /// interpreter to show.
     pub fn share_text(&self) -> String {
@@ -274,14 +269,6 @@ pub struct Specialisation {
     pub specialised: u32,
     /// The most frequent specialised forms, with their counts.
     pub top: Vec<(String, u32)>,
-}
-
-impl Specialisation {
-    /// `specialised ÷ specialisable`, None when nothing is specialisable.
-    pub fn share(&self) -> Option<f64> {
-        (self.specialisable > 0)
-            .then(|| f64::from(self.specialised) / f64::from(self.specialisable))
-    }
 }
 
 /// One hot function of a unit.

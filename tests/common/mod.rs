@@ -267,3 +267,13 @@ pub fn default_python() -> PathBuf {
         })
         .clone()
 }
+
+/// The dashboard data a report page embeds (`<script id="dashboard-data">`).
+pub fn embedded_data(html: &str) -> serde_json::Value {
+    let start = html
+        .find(r#"<script type="application/json" id="dashboard-data">"#)
+        .expect("the page embeds its data");
+    let rest = &html[start..];
+    let body = &rest[rest.find('>').unwrap() + 1..rest.find("</script>").unwrap()];
+    serde_json::from_str(body).expect("the embedded data is JSON")
+}
