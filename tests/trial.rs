@@ -8,6 +8,8 @@
 //! figures agree with hyperfine's, and what the sampler costs, are measured
 //! figures with CIs: `cargo bench --bench measurement`.
 
+mod common;
+
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -263,10 +265,10 @@ fn gil_bound_threads_take_turns_and_gil_free_threads_run_side_by_side() {
         }
     }
     if seen.iter().all(|&(control, _, _)| control < 1.6) {
-        eprintln!(
-            "note: the machine never gave the test two cores (control runs {seen:?}): \
-             side-by-side check skipped"
-        );
+        common::skip(common::Skip::Machine(&format!(
+            "the machine never gave the test two cores (control runs {seen:?}): \
+             side-by-side check not made"
+        )));
         return;
     }
     panic!(
@@ -498,10 +500,9 @@ fn wall_time_measures_the_same_process_as_hyperfine() {
         .output()
         .is_err()
     {
-        if std::env::var_os("CI").is_some() {
-            panic!("hyperfine is missing: install it (apt-get install hyperfine)");
-        }
-        eprintln!("SKIPPED: hyperfine is not installed (apt-get install hyperfine); CI is not set");
+        common::skip(common::Skip::NotSetUp(
+            "hyperfine is not installed (apt-get install hyperfine)",
+        ));
         return;
     }
     let _serial = serial();

@@ -8,30 +8,19 @@ use serde::Serialize;
 
 use crate::vocabulary::Approach;
 
-/// A way to run the agents that the advice may recommend, from the simplest
-/// to the most complex: on a tie the simpler one is preferred (less code,
-/// fewer failure modes). The approaches gil-lab measures
-/// ([`crate::vocabulary::Approach`]) and two it does not run itself: an event
-/// loop over a process pool, and a distributed engine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case")]
+/// A way to run the agents that the advice may recommend: one that gil-lab
+/// measures ([`crate::vocabulary::Approach`], spelled once there) or one of
+/// two it does not run itself, an event loop over a process pool and a
+/// distributed engine over several machines. They are ordered from the
+/// simplest to the most complex ([`AdvisedApproach::simplicity`]): on a tie
+/// the simpler one is preferred (less code, fewer failure modes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AdvisedApproach {
-    /// One task after another.
-    Sequential,
-    /// A pool of threads.
-    Threads,
-    /// An event loop with tasks.
-    Asyncio,
-    /// An event loop for the waiting, a thread pool for the computing.
-    #[serde(rename = "asyncio+threads")]
-    AsyncioThreads,
-    /// A pool of processes.
-    Processes,
+    /// An approach gil-lab measures; `ray` is advised as
+    /// [`AdvisedApproach::Distributed`] (see [`AdvisedApproach::measured`]).
+    Measured(Approach),
     /// An event loop for the waiting, a process pool for the computing.
-    #[serde(rename = "asyncio+processes")]
     AsyncioProcesses,
-    /// Subinterpreters, each with its own GIL.
-    Interpreters,
     /// A distributed engine over several machines (Ray).
     Distributed,
 }
@@ -41,28 +30,53 @@ impl AdvisedApproach {
     /// subinterpreters, as `bench --approach` spells it).
     pub fn name(self) -> &'static str {
         match self {
-            AdvisedApproach::Sequential => "sequential",
-            AdvisedApproach::Threads => "threads",
-            AdvisedApproach::Asyncio => "asyncio",
-            AdvisedApproach::AsyncioThreads => "asyncio+threads",
-            AdvisedApproach::Processes => "processes",
+            AdvisedApproach::Measured(approach) => approach.name(),
             AdvisedApproach::AsyncioProcesses => "asyncio+processes",
-            AdvisedApproach::Interpreters => "interpreters",
             AdvisedApproach::Distributed => "distributed",
         }
     }
 
-    /// The approach of a measured cell.
+    /// The approach of a measured cell: ray's actors are the distributed
+    /// engine gil-lab measures.
     pub fn measured(approach: Approach) -> AdvisedApproach {
         match approach {
-            Approach::Sequential => AdvisedApproach::Sequential,
-            Approach::Threads => AdvisedApproach::Threads,
-            Approach::Processes => AdvisedApproach::Processes,
-            Approach::Interpreters => AdvisedApproach::Interpreters,
-            Approach::Asyncio => AdvisedApproach::Asyncio,
-            Approach::AsyncioThreads => AdvisedApproach::AsyncioThreads,
             Approach::Ray => AdvisedApproach::Distributed,
+            approach => AdvisedApproach::Measured(approach),
         }
+    }
+
+    /// How complex it is to write and run, from 0 (one task after another):
+    /// threads, an event loop, both, processes, both, subinterpreters, a
+    /// distributed engine.
+    pub fn simplicity(self) -> u8 {
+        match self {
+            AdvisedApproach::Measured(Approach::Sequential) => 0,
+            AdvisedApproach::Measured(Approach::Threads) => 1,
+            AdvisedApproach::Measured(Approach::Asyncio) => 2,
+            AdvisedApproach::Measured(Approach::AsyncioThreads) => 3,
+            AdvisedApproach::Measured(Approach::Processes) => 4,
+            AdvisedApproach::AsyncioProcesses => 5,
+            AdvisedApproach::Measured(Approach::Interpreters) => 6,
+            AdvisedApproach::Measured(Approach::Ray) | AdvisedApproach::Distributed => 7,
+        }
+    }
+}
+
+impl PartialOrd for AdvisedApproach {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for AdvisedApproach {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.simplicity().cmp(&other.simplicity())
+    }
+}
+
+impl Serialize for AdvisedApproach {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
     }
 }
 
@@ -179,11 +193,13 @@ mod tests {
 
     #[test]
     fn approaches_are_ordered_from_the_simplest() {
-        assert!(AdvisedApproach::Sequential < AdvisedApproach::Threads);
-        assert!(AdvisedApproach::Threads < AdvisedApproach::Asyncio);
-        assert!(AdvisedApproach::Asyncio < AdvisedApproach::Processes);
-        assert!(AdvisedApproach::Processes < AdvisedApproach::Interpreters);
-        assert!(AdvisedApproach::Interpreters < AdvisedApproach::Distributed);
+        let m = AdvisedApproach::Measured;
+        assert!(m(Approach::Sequential) < m(Approach::Threads));
+        assert!(m(Approach::Threads) < m(Approach::Asyncio));
+        assert!(m(Approach::Asyncio) < m(Approach::Processes));
+        assert!(m(Approach::Processes) < AdvisedApproach::AsyncioProcesses);
+        assert!(AdvisedApproach::AsyncioProcesses < m(Approach::Interpreters));
+        assert!(m(Approach::Interpreters) < AdvisedApproach::Distributed);
         // Every measured approach is one the advice knows, by the same name;
         // ray is the distributed engine gil-lab measures.
         for approach in Approach::ALL {

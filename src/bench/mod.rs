@@ -2,9 +2,9 @@
 //! trial as it ends, and summarises the run.
 //!
 //! The pipeline: interpreters (discovered, provisioned when no free-threaded
-//! build exists) → [`plan`] → run directory ([`run_dir`]) → [`run_loop`]
-//! (each trial through [`trial`], judged, appended) → [`summary`] →
-//! [`terminal`] tables and exports.
+//! build exists) → [`plan`] → run directory ([`crate::run::directory`]) →
+//! [`run_loop`] (each trial through [`trial`], judged, appended) →
+//! [`crate::run::summary`] → [`terminal`] tables and exports.
 
 pub mod args;
 mod ballast;

@@ -151,10 +151,6 @@ pub fn run(args: InstallArgs) -> Result<ExitCode> {
 /// so on stderr, and returns its executable (after the default build of the
 /// same sources when `with_default`). Where nothing works, the error says
 /// exactly what to install.
-#[allow(
-    dead_code,
-    reason = "called by `bench` when it finds no free-threaded interpreter"
-)]
 pub fn ensure(version: &str, with_default: bool) -> Result<Vec<PathBuf>> {
     let request = Request::parse(version)?;
     let options = Options {

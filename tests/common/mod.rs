@@ -60,6 +60,59 @@ impl Drop for ChildGuard {
     }
 }
 
+/// Environment variable naming a file to which every skipped test appends
+/// one line (`binary::test: why`); `scripts/test` sets it and prints the
+/// lines at the end, because `cargo test --quiet` hides a passing test's
+/// stderr.
+pub const SKIPS_FILE: &str = "GIL_LAB_TEST_SKIPS";
+
+/// Why a test could not run here.
+pub enum Skip<'a> {
+    /// Something `scripts/test` installs or provisions is missing (a Debian
+    /// package, a provisioned interpreter): a failure under CI (`CI` set),
+    /// where the test command has installed it, a visible skip elsewhere.
+    NotSetUp(&'a str),
+    /// Something the test command does not install, or the machine's state
+    /// at that moment (no pyenv, no Python 2, only one core given).
+    Machine(&'a str),
+}
+
+/// Records that the calling test is skipped and why; the caller returns
+/// right after. Panics instead for a [`Skip::NotSetUp`] under CI.
+pub fn skip(why: Skip<'_>) {
+    let thread = std::thread::current();
+    let test = format!(
+        "{}::{}",
+        env!("CARGO_CRATE_NAME"),
+        thread.name().unwrap_or("?")
+    );
+    let reason = match why {
+        Skip::NotSetUp(what) => {
+            if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
+                panic!("{test}: {what}, which the test command sets up (CI is set)");
+            }
+            what
+        }
+        Skip::Machine(what) => what,
+    };
+    eprintln!("skipped {test}: {reason}");
+    if let Some(path) = std::env::var_os(SKIPS_FILE).filter(|p| !p.is_empty()) {
+        use std::io::Write;
+        let line = format!("{test}: {reason}\n");
+        let written = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut file| file.write_all(line.as_bytes()));
+        if let Err(error) = written {
+            panic!(
+                "cannot record the skip in {}: {error}",
+                Path::new(&path).display()
+            );
+        }
+    }
+}
+
 /// A file of `tests/scripts/`.
 pub fn script(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -7,6 +7,7 @@ use crate::advise::finding::{AdvisedApproach, Choice, DEPENDENCIES, Finding, SCA
 use crate::advise::situation::{
     ExtensionCheck, ImportOutcome, Situation, Workload, bench_pythons, default_name,
 };
+use crate::vocabulary::Approach;
 
 /// C extensions that turn the GIL back on (checked now on the free-threaded
 /// interpreters found, or from a saved check): free-threaded threads lose
@@ -87,7 +88,7 @@ pub fn extensions_reenable_gil(s: &Situation, checked: &ExtensionCheck) -> Optio
     let target = s.python.as_ref().filter(|t| !t.free_threaded);
     Some(match s.workload {
         Workload::Cpu => finding
-            .decides(AdvisedApproach::Processes, default_name(target), DEPENDENCIES)
+            .decides(AdvisedApproach::Measured(Approach::Processes), default_name(target), DEPENDENCIES)
             .reason("processes give CPU-bound work several cores whatever the extensions do, on a default build without the free-threaded cost")
             .cost("each worker is a whole interpreter, and inputs and results are pickled"),
         Workload::Mixed => finding

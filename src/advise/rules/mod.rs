@@ -66,6 +66,7 @@ mod tests {
     use crate::advise::finding::AdvisedApproach;
     use crate::advise::situation::fixtures::{check, situation, target};
     use crate::advise::situation::{ImportOutcome, Workload};
+    use crate::vocabulary::Approach;
 
     fn approach(f: &Finding) -> AdvisedApproach {
         f.choice.as_ref().unwrap().approach
@@ -82,7 +83,7 @@ mod tests {
             check("json", ImportOutcome::KeptGilOff),
         ]);
         let f = extensions_reenable_gil(&s, &checked).unwrap();
-        assert_eq!(approach(&f), AdvisedApproach::Processes);
+        assert_eq!(approach(&f), AdvisedApproach::Measured(Approach::Processes));
         assert!(
             f.reasons
                 .iter()

@@ -7,6 +7,7 @@ use crate::advise::finding::{AdvisedApproach, Finding, WORKLOAD};
 use crate::advise::situation::{
     Situation, Workload, bench_pythons, default_name, free_threaded_name, free_threading_possible,
 };
+use crate::vocabulary::Approach;
 
 /// CPU-bound independent tasks: free-threaded threads (parallel, shared
 /// memory, cheap to start), else processes on a default build.
@@ -21,7 +22,7 @@ pub fn cpu_independent(s: &Situation) -> Option<Finding> {
     ));
     Some(if free_threading_possible(s) {
         finding
-            .decides(AdvisedApproach::Threads, free_threaded_name(target), WORKLOAD)
+            .decides(AdvisedApproach::Measured(Approach::Threads), free_threaded_name(target), WORKLOAD)
             .reason("independent CPU-bound tasks run in parallel on a free-threaded build's threads, close to one core each")
             .reason("threads start in microseconds and share memory: no pickling of inputs and results, no copy of the interpreter per worker")
             .cost("keep the worker threads alive (one pool for the program's life): thread churn is costlier on free-threaded builds")
@@ -30,7 +31,7 @@ pub fn cpu_independent(s: &Situation) -> Option<Finding> {
             .cite(&["ft-scaling", "start-cost"])
     } else {
         finding
-            .decides(AdvisedApproach::Processes, default_name(target), WORKLOAD)
+            .decides(AdvisedApproach::Measured(Approach::Processes), default_name(target), WORKLOAD)
             .reason("on a default build the GIL lets one thread run Python code at a time: CPU-bound tasks need processes to use several cores")
             .cost("each worker process is a whole interpreter: memory grows with workers, and inputs and results are pickled")
             .cost("start the pool once and reuse it: a process costs ~50 ms to start")
@@ -54,7 +55,7 @@ pub fn cpu_shared_data(s: &Situation) -> Option<Finding> {
     ));
     if free_threading_possible(s) {
         finding = finding
-            .decides(AdvisedApproach::Threads, free_threaded_name(target), WORKLOAD)
+            .decides(AdvisedApproach::Measured(Approach::Threads), free_threaded_name(target), WORKLOAD)
             .reason("threads read the same objects: the data exists once, nothing is pickled or copied per worker")
             .reason("on a free-threaded build those threads also compute in parallel")
             .cost("keep the shared data read-only and give each thread its own output: writes to shared dicts and lists take per-object locks, and hot shared objects contend on their reference counts")
@@ -63,7 +64,7 @@ pub fn cpu_shared_data(s: &Situation) -> Option<Finding> {
             .cite(&["ft-scaling", "ft-contention", "subinterpreters"]);
     } else {
         finding = finding
-            .decides(AdvisedApproach::Processes, default_name(target), WORKLOAD)
+            .decides(AdvisedApproach::Measured(Approach::Processes), default_name(target), WORKLOAD)
             .reason("on a default build only processes compute in parallel")
             .reason("build the data before the pool starts and use the fork start method: workers inherit it copy-on-write instead of receiving a pickled copy each")
             .cost("reference counting writes to the inherited objects, so their pages get copied over time: memory creeps towards data × workers")
@@ -90,7 +91,7 @@ pub fn io_many_calls(s: &Situation) -> Option<Finding> {
         None => "a default CPython build (free-threading buys nothing while waiting)".into(),
     };
     let mut finding = Finding::new("io_many_calls")
-        .decides(AdvisedApproach::Asyncio, interpreter, WORKLOAD)
+        .decides(AdvisedApproach::Measured(Approach::Asyncio), interpreter, WORKLOAD)
         .reason("the agents mostly wait: one event loop keeps hundreds of calls in flight, each a task of a few KB instead of a thread with its own stack")
         .reason("the GIL is released while a call waits, so the interpreter's build hardly matters: no need to pay the free-threaded single-thread cost")
         .cost("every library on the path must be async (an async HTTP client); a blocking call stalls every task: wrap it with asyncio.to_thread")
@@ -123,7 +124,7 @@ pub fn mixed_agents(s: &Situation) -> Option<Finding> {
         .cite(&["asyncio-io"]);
     Some(if free_threading_possible(s) {
         finding
-            .decides(AdvisedApproach::AsyncioThreads, free_threaded_name(target), WORKLOAD)
+            .decides(AdvisedApproach::Measured(Approach::AsyncioThreads), free_threaded_name(target), WORKLOAD)
             .reason("on a free-threaded build the CPU-bound steps run in parallel in a thread pool (loop.run_in_executor or asyncio.to_thread) and share the agents' state with the loop")
             .cost("the loop's own thread must not compute: hand every CPU-bound step to the pool, or call latencies grow")
             .instead("asyncio alone", "the CPU-bound steps would block the loop: one core, and every call waits behind them")
@@ -152,7 +153,7 @@ mod tests {
     fn cpu_independent_recommends_free_threaded_threads_else_processes() {
         let s = situation(Workload::Cpu);
         let f = cpu_independent(&s).unwrap();
-        assert_eq!(approach(&f), AdvisedApproach::Threads);
+        assert_eq!(approach(&f), AdvisedApproach::Measured(Approach::Threads));
         assert!(f.choice.unwrap().interpreter.starts_with("free-threaded"));
         assert!(f.cites.contains(&"ft-scaling"));
         assert!(f.measure[0].starts_with("gil-lab bench --scenario cpu"));
@@ -161,7 +162,7 @@ mod tests {
             ..s.clone()
         };
         let f = cpu_independent(&default).unwrap();
-        assert_eq!(approach(&f), AdvisedApproach::Processes);
+        assert_eq!(approach(&f), AdvisedApproach::Measured(Approach::Processes));
         assert!(f.choice.unwrap().interpreter.contains("3.12"));
         // Not triggered by other workloads or shared data.
         assert!(cpu_independent(&situation(Workload::Io)).is_none());
@@ -180,7 +181,7 @@ mod tests {
             ..situation(Workload::Cpu)
         };
         let f = cpu_shared_data(&s).unwrap();
-        assert_eq!(approach(&f), AdvisedApproach::Threads);
+        assert_eq!(approach(&f), AdvisedApproach::Measured(Approach::Threads));
         assert!(f.costs.iter().any(|c| c.contains("read-only")));
         assert!(f.costs.iter().any(|c| c.contains("forkserver")));
         let old = Situation {
@@ -188,7 +189,7 @@ mod tests {
             ..s
         };
         let f = cpu_shared_data(&old).unwrap();
-        assert_eq!(approach(&f), AdvisedApproach::Processes);
+        assert_eq!(approach(&f), AdvisedApproach::Measured(Approach::Processes));
         assert!(f.reasons.iter().any(|r| r.contains("fork")));
         assert!(!f.costs.iter().any(|c| c.contains("forkserver")));
     }
@@ -196,7 +197,7 @@ mod tests {
     #[test]
     fn io_recommends_asyncio_on_any_build() {
         let f = io_many_calls(&situation(Workload::Io)).unwrap();
-        assert_eq!(approach(&f), AdvisedApproach::Asyncio);
+        assert_eq!(approach(&f), AdvisedApproach::Measured(Approach::Asyncio));
         assert!(f.cites.contains(&"gil-released-on-io"));
         assert!(io_many_calls(&situation(Workload::Mixed)).is_none());
     }
@@ -204,7 +205,10 @@ mod tests {
     #[test]
     fn mixed_uses_a_loop_and_a_pool() {
         let f = mixed_agents(&situation(Workload::Mixed)).unwrap();
-        assert_eq!(approach(&f), AdvisedApproach::AsyncioThreads);
+        assert_eq!(
+            approach(&f),
+            AdvisedApproach::Measured(Approach::AsyncioThreads)
+        );
         let s = Situation {
             python: target("3.11"),
             ..situation(Workload::Mixed)
