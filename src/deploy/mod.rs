@@ -1,7 +1,7 @@
 //! `gil-lab deploy kubernetes`: the manifests to run a measured set-up on
 //! Kubernetes, sized from a run. The cell is the advice's recommendation
 //! for the scenario, found by its identity (the recommendation's
-//! [`CellKey`], never its words), or the fastest measured cell of
+//! `CellKey`, never its words), or the fastest measured cell of
 //! `--approach`: a ray cell becomes a KubeRay RayJob, any other a Job; both
 //! come with the Dockerfile of their image, which runs the measured build
 //! ([`interpreter`]). See docs/distributed.md.
@@ -18,7 +18,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 
 use crate::run::LoadedRun;
-use crate::run::record::{CellKey, CellState, CellSummary, InterpreterKind};
+use crate::run::record::{CellState, CellSummary, InterpreterKind};
 use crate::vocabulary::Approach;
 use interpreter::ImagePython;
 use kubernetes::Target;
@@ -122,20 +122,14 @@ fn chosen<'a>(
     let Some(key) = &rec.cell else {
         bail!("the run recommends nothing measured for {scenario}: name one with --approach");
     };
-    recommended(measured(), key).with_context(|| {
+    // Identity, never words: a label may start another's.
+    let mut measured = measured();
+    measured.find(|c| &c.cell == key).with_context(|| {
         format!(
             "the cell the advice recommends for {scenario} ({}) is not a measured Python cell of the run: name one with --approach",
             crate::run::format::describe(&loaded.run, key)
         )
     })
-}
-
-/// The cell whose key is `key`: identity, never words.
-fn recommended<'a>(
-    mut cells: impl Iterator<Item = &'a CellSummary>,
-    key: &CellKey,
-) -> Option<&'a CellSummary> {
-    cells.find(|c| &c.cell == key)
 }
 
 fn median(c: &CellSummary) -> f64 {
