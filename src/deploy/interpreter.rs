@@ -119,9 +119,10 @@ fn build_words(free_threaded: bool) -> &'static str {
 /// The measured interpreter in words: version, build and executable.
 pub fn measured_words(measured: &InterpreterRecord) -> String {
     format!(
-        "{} {} ({}) at {}",
+        "{} {}{} ({}) at {}",
         measured.implementation,
         measured.version,
+        if measured.free_threaded { "t" } else { "" },
         build_words(measured.free_threaded),
         measured.path.display()
     )

@@ -142,7 +142,7 @@ fn median(c: &CellSummary) -> f64 {
 pub struct Written {
     /// Each path written, with what it is.
     pub files: Vec<(PathBuf, String)>,
-    /// `measured: ...`, `image: ...` and what may differ between them.
+    /// `measured: ...`, `image: ...` and `may differ: ...`.
     pub interpreters: Vec<String>,
 }
 
@@ -166,7 +166,10 @@ pub fn write(loaded: &LoadedRun, args: &KubernetesArgs) -> Result<Written> {
     let interpreters = vec![
         format!("measured: {}", interpreter::measured_words(measured)),
         format!("image: {}", python.words()),
-        format!("differs: {}", interpreter::differences(measured, &python)),
+        format!(
+            "may differ: {}",
+            interpreter::differences(measured, &python)
+        ),
     ];
     let target = Target {
         scenario: scenario.clone(),
