@@ -341,6 +341,31 @@ fn report_shows_every_section_with_real_content() {
         ),
         "{sentence}"
     );
+    // The advice links to its cell's row by the cell's key, not its words.
+    let cell = &data["advice"]["recommendations"][0]["cell"];
+    let anchor = data["advice_links"]["cpu"].as_str().unwrap();
+    let row = data["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["anchor"] == anchor)
+        .unwrap_or_else(|| panic!("no row {anchor}"));
+    assert_eq!(
+        (
+            &row["scenario"],
+            &row["interpreter"],
+            &row["approach"],
+            &row["workers"]
+        ),
+        (
+            &cell["scenario"],
+            &cell["interpreter"],
+            &cell["approach"],
+            &cell["workers"]
+        )
+    );
+    assert!(html.contains(&format!("<tr id=\"{anchor}\"")));
+    assert!(html.contains(&format!("href=\"#{anchor}\"")));
     // The GIL turned back on in one trial of the free-threaded build.
     assert_eq!(data["interpreters"][1]["gil_turned_on"], true);
     assert!(

@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::facts::{self, Fact};
 use super::finding::Alternative;
 use super::situation::Situation;
+use crate::run::record::CellKey;
 use crate::stats::{Estimate, Verdict};
 
 /// Where an advice comes from.
@@ -48,6 +49,11 @@ pub struct Recommendation {
     /// Workers of the recommended cell (advice from a run).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub workers: Option<u32>,
+    /// The identity of the recommended cell (advice from a run that measured
+    /// one): what `deploy`, the dashboard's links and every other consumer
+    /// find the cell by. `interpreter` is words for a reader, never a key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cell: Option<CellKey>,
     /// The advice in one sentence.
     pub headline: String,
     /// Whether other approaches were within noise of it (then the simpler
@@ -83,6 +89,7 @@ impl Recommendation {
             approach: String::new(),
             interpreter: String::new(),
             workers: None,
+            cell: None,
             headline: String::new(),
             tie: false,
             margin: None,

@@ -87,6 +87,9 @@ pub struct Choice {
     pub approach: AdvisedApproach,
     /// The interpreter, in words (e.g. `free-threaded CPython 3.13t or newer`).
     pub interpreter: String,
+    /// The interpreter is a free-threaded build: what the rules read (the
+    /// words above are for a reader, never parsed).
+    pub free_threaded: bool,
 }
 
 /// An approach that was considered and why it is not the recommendation.
@@ -144,8 +147,17 @@ impl Finding {
         self.choice = Some(Choice {
             approach,
             interpreter,
+            free_threaded: false,
         });
         self.priority = priority;
+        self
+    }
+
+    /// Marks the choice made with [`Finding::decides`] as a free-threaded build.
+    pub(super) fn on_free_threaded(mut self) -> Finding {
+        if let Some(choice) = &mut self.choice {
+            choice.free_threaded = true;
+        }
         self
     }
 

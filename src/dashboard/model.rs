@@ -75,6 +75,9 @@ pub struct Dashboard {
     /// Which approach and interpreter to use per scenario, from this run's
     /// numbers (the same advice as `gil-lab advise`).
     pub advice: crate::advise::Advice,
+    /// Per scenario (the recommendation's topic), the id of the recommended
+    /// cell's row in the cells table, from the advice's cell key.
+    pub advice_links: BTreeMap<String, String>,
     /// A run of a team's own task (`bench --task`): the check on each
     /// interpreter, each cell's results against sequential, the safe
     /// approaches and the measured kind of work.
@@ -206,6 +209,7 @@ fn cell_row(loaded: &LoadedRun, c: &CellSummary) -> CellRow {
         orchestration: orchestration_s.map_or_else(dash, format_seconds),
     };
     CellRow {
+        anchor: super::views::cell_anchor(&c.cell),
         scenario: c.cell.scenario.clone(),
         approach: c.cell.approach.to_string(),
         workers: c.cell.workers,
@@ -410,9 +414,15 @@ pub fn build(loaded: &LoadedRun) -> anyhow::Result<Dashboard> {
         run_dir: None,
         ..crate::advise::for_run(loaded)
     };
+    let advice_links = advice
+        .recommendations
+        .iter()
+        .filter_map(|r| Some((r.topic.clone(), super::views::cell_anchor(r.cell.as_ref()?))))
+        .collect();
     let claims = claims::check(loaded, summary);
     Ok(Dashboard {
         advice,
+        advice_links,
         task: crate::task::verdict::of_run(loaded),
         busy_machine: busy_machine(&run.machine, run.settings.usable_cores),
         state_legend: ThreadState::ALL

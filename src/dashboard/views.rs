@@ -101,9 +101,34 @@ pub struct WarningView {
     pub message: String,
 }
 
+/// The id of a cell's row in the table of all cells, from its key (the
+/// advice links to its recommended cell with it): `cell--cpu--cpython-3.13.5t--threads--2`.
+pub fn cell_anchor(key: &crate::run::record::CellKey) -> String {
+    let part = |text: &str| -> String {
+        text.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    };
+    format!(
+        "cell--{}--{}--{}--{}",
+        part(&key.scenario),
+        part(&key.interpreter),
+        part(key.approach.name()),
+        key.workers
+    )
+}
+
 /// One row of the table of all cells.
 #[derive(Debug, Clone, Serialize)]
 pub struct CellRow {
+    /// The row's id ([`cell_anchor`] of its key).
+    pub anchor: String,
     /// Scenario.
     pub scenario: String,
     /// Approach.

@@ -2,11 +2,15 @@
 //! YAML): a `batch/v1` Job running the workload under a single-machine
 //! approach, or a KubeRay `ray.io/v1` RayJob running it on a Ray cluster of
 //! `workers` one-core worker pods; and the Dockerfile of the image both use
-//! (gil-lab built from source, the interpreter provisioned with uv,
-//! free-threaded builds included; Ray for a RayJob).
+//! (gil-lab built from source, the interpreter of the measured build from uv
+//! or a base image, checked when the image is built; Ray for a RayJob). A
+//! free-threaded Job checks at start, in an init container, that the
+//! workload keeps the GIL off (`gil-lab python check-imports --workload`):
+//! a module that turns it back on fails the Job, named.
 
 use serde_json::{Value, json};
 
+use super::interpreter::{ImagePython, PythonSource};
 use super::sizing::PodResources;
 use crate::interpreters::ray::RAY_VERSION;
 use crate::vocabulary::Approach;
@@ -29,8 +33,8 @@ pub struct Target {
     pub approach: Approach,
     /// Workers (cores, or Ray worker pods).
     pub workers: u32,
-    /// The interpreter as uv names it: `3.13t`, `3.13`, `3.12`.
-    pub python: String,
+    /// The interpreter the image runs: the measured `major.minor` and build.
+    pub python: ImagePython,
     /// The run's scale.
     pub scale: f64,
     /// The container image (built from the Dockerfile).
@@ -82,11 +86,60 @@ impl Target {
     }
 }
 
+/// The workload's modules a runner of `approach` imports: the runner and
+/// the approach's module (`workload/gil_lab/approaches/__init__.py`'s
+/// registry; a test checks that they match).
+pub fn workload_modules(approach: Approach) -> [String; 2] {
+    let module = match approach {
+        Approach::Sequential => "sequential",
+        Approach::Threads => "threads",
+        Approach::Processes => "processes",
+        Approach::Interpreters => "interpreters",
+        Approach::Asyncio => "async_loop",
+        Approach::AsyncioThreads => "async_threads",
+        Approach::Ray => "ray_cluster",
+    };
+    [
+        "gil_lab.runner".to_string(),
+        format!("gil_lab.approaches.{module}"),
+    ]
+}
+
+/// The init container of a free-threaded Job: imports the workload's
+/// modules on the image's interpreter in a fresh process and fails (the
+/// pod, so the Job) when the GIL is on after them, naming the module that
+/// turned it on. A deployment running with the GIL would measure the wrong
+/// build.
+fn gil_off_check(target: &Target, pod: &PodResources) -> Value {
+    let mut args: Vec<String> = [
+        "python",
+        "check-imports",
+        "--python",
+        WORKLOAD_PYTHON,
+        "--no-discover",
+        "--require-free-threaded",
+        "--workload",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(workload_modules(target.approach));
+    json!({
+        "name": "gil-off",
+        "image": target.image,
+        "command": ["gil-lab"],
+        "args": args,
+        "resources": resources(pod),
+    })
+}
+
 fn labels(target: &Target) -> Value {
     json!({
         "app.kubernetes.io/name": "gil-lab",
         "app.kubernetes.io/component": target.approach.name().replace('+', "-"),
         "gil-lab/scenario": target.scenario,
+        "gil-lab/python": target.python.request(),
+        "gil-lab/build": if target.python.free_threaded { "free-threaded" } else { "default" },
     })
 }
 
@@ -95,9 +148,10 @@ fn resources(pod: &PodResources) -> Value {
     json!({"requests": amounts, "limits": amounts})
 }
 
-/// The Job of a single-machine approach: one pod, `workers` cores.
+/// The Job of a single-machine approach: one pod, `workers` cores; on a
+/// free-threaded build, after an init container that checks the GIL is off.
 pub fn job(target: &Target, pod: &PodResources) -> Value {
-    json!({
+    let mut job = json!({
         "apiVersion": "batch/v1",
         "kind": "Job",
         "metadata": {"name": target.name(), "labels": labels(target)},
@@ -119,7 +173,11 @@ pub fn job(target: &Target, pod: &PodResources) -> Value {
                 }
             }
         }
-    })
+    });
+    if target.python.free_threaded {
+        job["spec"]["template"]["spec"]["initContainers"] = json!([gil_off_check(target, pod)]);
+    }
+    job
 }
 
 /// A Ray node's pod template: `ray start` is added by KubeRay to the
@@ -197,10 +255,13 @@ pub fn ray_job_pod_templates(ray_job: &Value) -> Vec<Value> {
 }
 
 /// The Dockerfile of the image: gil-lab from this source tree, the
-/// interpreter from uv (free-threaded builds included), and for the ray
-/// approach Ray in gil-lab's environment, first on PATH (KubeRay runs
-/// `ray start` from it).
+/// interpreter of the measured build from uv (or the base image given with
+/// `--python-image`), refused at build time when it is another `major.minor`
+/// or build, and for the ray approach Ray in gil-lab's environment, first on
+/// PATH (KubeRay runs `ray start` from it).
 pub fn dockerfile(target: &Target) -> String {
+    let python = &target.python;
+    let request = python.request();
     let mut text = format!(
         "# The image of the {name} manifests, written by `gil-lab deploy kubernetes`.\n\
          # Build it from the root of the gil-lab source tree:\n\
@@ -209,26 +270,36 @@ pub fn dockerfile(target: &Target) -> String {
          WORKDIR /src\n\
          COPY . .\n\
          RUN cargo build --release --locked\n\
-         \n\
-         FROM debian:bookworm-slim\n\
-         RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates \\\n    && rm -rf /var/lib/apt/lists/*\n\
-         # uv provisions the interpreter: CPython {python}{ft}.\n\
-         COPY --from=ghcr.io/astral-sh/uv:latest /uv /usr/local/bin/uv\n\
-         ENV UV_PYTHON_INSTALL_DIR=/opt/python GIL_LAB_HOME={home}\n\
-         RUN uv python install {python} && ln -s \"$(uv python find {python})\" {link}\n\
-         COPY --from=build /src/target/release/gil-lab /usr/local/bin/gil-lab\n\
-         RUN gil-lab python list --python {link} --no-discover\n",
+         \n",
         name = target.name(),
         image = target.image,
-        python = target.python,
-        ft = if target.python.ends_with('t') {
-            " (free-threaded)"
-        } else {
-            ""
-        },
-        home = GIL_LAB_HOME,
-        link = WORKLOAD_PYTHON,
     );
+    match &python.source {
+        PythonSource::Uv => text.push_str(&format!(
+            "FROM debian:bookworm-slim\n\
+             RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates \\\n    && rm -rf /var/lib/apt/lists/*\n\
+             # uv provisions the interpreter: CPython {request} ({build}).\n\
+             COPY --from=ghcr.io/astral-sh/uv:latest /uv /usr/local/bin/uv\n\
+             ENV UV_PYTHON_INSTALL_DIR=/opt/python GIL_LAB_HOME={GIL_LAB_HOME}\n\
+             RUN uv python install {request} && ln -s \"$(uv python find {request})\" {WORKLOAD_PYTHON}\n",
+            build = python.build(),
+        )),
+        PythonSource::Image(base) => text.push_str(&format!(
+            "FROM {base}\n\
+             # The interpreter is the base image's: CPython {request} ({build}).\n\
+             ENV GIL_LAB_HOME={GIL_LAB_HOME}\n\
+             RUN ln -s \"$(command -v python{request} || command -v python3)\" {WORKLOAD_PYTHON}\n",
+            build = python.build(),
+        )),
+    }
+    text.push_str(&format!(
+        "# The measured build or no image: CPython {request} ({build}).\n\
+         RUN {WORKLOAD_PYTHON} -c \"{check}\"\n\
+         COPY --from=build /src/target/release/gil-lab /usr/local/bin/gil-lab\n\
+         RUN gil-lab python list --python {WORKLOAD_PYTHON} --no-discover\n",
+        build = python.build(),
+        check = python.build_check(),
+    ));
     if target.approach == Approach::Ray {
         text.push_str(&format!(
             "# Ray {RAY_VERSION} in gil-lab's environment of that interpreter, first on PATH.\n\

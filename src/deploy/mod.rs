@@ -1,9 +1,12 @@
 //! `gil-lab deploy kubernetes`: the manifests to run a measured set-up on
 //! Kubernetes, sized from a run. The cell is the advice's recommendation
-//! for the scenario (or the fastest measured cell of `--approach`): a ray
-//! cell becomes a KubeRay RayJob, any other a Job; both come with the
-//! Dockerfile of their image. See docs/distributed.md.
+//! for the scenario, found by its identity (the recommendation's
+//! `CellKey`, never its words), or the fastest measured cell of
+//! `--approach`: a ray cell becomes a KubeRay RayJob, any other a Job; both
+//! come with the Dockerfile of their image, which runs the measured build
+//! ([`interpreter`]). See docs/distributed.md.
 
+pub mod interpreter;
 pub mod kubernetes;
 pub mod sizing;
 pub mod yaml;
@@ -15,8 +18,9 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 
 use crate::run::LoadedRun;
-use crate::run::record::{CellState, CellSummary};
+use crate::run::record::{CellState, CellSummary, InterpreterKind};
 use crate::vocabulary::Approach;
+use interpreter::ImagePython;
 use kubernetes::Target;
 
 /// `gil-lab deploy ...`.
@@ -44,6 +48,11 @@ pub struct KubernetesArgs {
     /// The image the manifests run (built from the written Dockerfile).
     #[arg(long, default_value = "gil-lab:latest")]
     pub image: String,
+    /// Take the interpreter from this base image's `python3` (e.g. an
+    /// official `python:3.14t`) instead of installing it with uv; the image
+    /// build fails unless it is the measured `major.minor` and build.
+    #[arg(long, value_name = "IMAGE")]
+    pub python_image: Option<String>,
     /// Directory to write the manifests and the Dockerfile to.
     #[arg(long, short, default_value = "gil-lab-deploy")]
     pub output: PathBuf,
@@ -63,20 +72,24 @@ fn kubernetes_command(args: &KubernetesArgs) -> Result<ExitCode> {
     };
     let loaded = crate::run::directory::load(&dir)
         .with_context(|| format!("cannot size manifests from {}", dir.display()))?;
-    let files = write(&loaded, args)?;
-    for (path, about) in files {
+    let written = write(&loaded, args)?;
+    for (path, about) in &written.files {
         println!("{}  ({about})", path.display());
+    }
+    for line in &written.interpreters {
+        println!("  {line}");
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// The cell to deploy: the fastest measured cell of `approach`, else the
-/// cell the advice recommends for `scenario`.
+/// cell the advice recommends for `scenario` (by its key).
 fn chosen<'a>(
     loaded: &'a LoadedRun,
     scenario: &str,
     approach: Option<Approach>,
 ) -> Result<&'a CellSummary> {
+    // Python cells in their build's own GIL mode, as the advice weighs them.
     let measured = || {
         loaded
             .summary
@@ -87,44 +100,34 @@ fn chosen<'a>(
                 loaded
                     .run
                     .interpreter(&c.cell.interpreter)
-                    .is_some_and(|i| i.kind == crate::run::record::InterpreterKind::Python)
+                    .is_some_and(|i| i.kind == InterpreterKind::Python && i.gil_forced.is_none())
             })
     };
-    let fastest = |approach: Approach| {
-        measured()
+    if let Some(approach) = approach {
+        return measured()
             .filter(|c| c.cell.approach == approach)
             .min_by(|a, b| median(a).total_cmp(&median(b)))
+            .with_context(|| {
+                format!(
+                    "the run has no measured {approach} cell in the {scenario} scenario: run `gil-lab bench --scenario {scenario} --approach {approach}` first"
+                )
+            });
+    }
+    let advice = crate::advise::for_run(loaded);
+    let rec = advice
+        .recommendations
+        .iter()
+        .find(|r| r.topic == scenario)
+        .with_context(|| format!("the run has no advice for the {scenario} scenario"))?;
+    let Some(key) = &rec.cell else {
+        bail!("the run recommends nothing measured for {scenario}: name one with --approach");
     };
-    let approach = match approach {
-        Some(approach) => approach,
-        None => {
-            let advice = crate::advise::for_run(loaded);
-            let rec = advice
-                .recommendations
-                .iter()
-                .find(|r| r.topic == scenario)
-                .with_context(|| format!("the run has no advice for the {scenario} scenario"))?;
-            let Some(approach) = Approach::from_name(&rec.approach) else {
-                bail!(
-                    "the run recommends nothing measured for {scenario}: name one with --approach"
-                );
-            };
-            if let Some(cell) = measured().find(|c| {
-                c.cell.approach == approach
-                    && Some(c.cell.workers) == rec.workers
-                    && loaded
-                        .run
-                        .interpreter(&c.cell.interpreter)
-                        .is_some_and(|i| rec.interpreter.starts_with(&i.label))
-            }) {
-                return Ok(cell);
-            }
-            approach
-        }
-    };
-    fastest(approach).with_context(|| {
+    // Identity, never words: a label may start another's.
+    let mut measured = measured();
+    measured.find(|c| &c.cell == key).with_context(|| {
         format!(
-            "the run has no measured {approach} cell in the {scenario} scenario: run `gil-lab bench --scenario {scenario} --approach {approach}` first"
+            "the cell the advice recommends for {scenario} ({}) is not a measured Python cell of the run: name one with --approach",
+            crate::run::format::describe(&loaded.run, key)
         )
     })
 }
@@ -133,8 +136,18 @@ fn median(c: &CellSummary) -> f64 {
     c.work.as_ref().map_or(f64::INFINITY, |w| w.median)
 }
 
-/// Writes the manifests and the Dockerfile; each path with what it is.
-pub fn write(loaded: &LoadedRun, args: &KubernetesArgs) -> Result<Vec<(PathBuf, String)>> {
+/// What `write` wrote: each file with what it is, and the lines that name
+/// the measured interpreter and the image's.
+#[derive(Debug)]
+pub struct Written {
+    /// Each path written, with what it is.
+    pub files: Vec<(PathBuf, String)>,
+    /// `measured: ...`, `image: ...` and `may differ: ...`.
+    pub interpreters: Vec<String>,
+}
+
+/// Writes the manifests and the Dockerfile.
+pub fn write(loaded: &LoadedRun, args: &KubernetesArgs) -> Result<Written> {
     let scenario = match &args.scenario {
         Some(s) => s.clone(),
         None => loaded
@@ -145,27 +158,32 @@ pub fn write(loaded: &LoadedRun, args: &KubernetesArgs) -> Result<Vec<(PathBuf, 
             .context("the run has no cells")?,
     };
     let cell = chosen(loaded, &scenario, args.approach)?;
-    let interpreter = loaded
+    let measured = loaded
         .run
         .interpreter(&cell.cell.interpreter)
         .context("the cell's interpreter is not in the run")?;
-    let minor = interpreter
-        .version
-        .split('.')
-        .take(2)
-        .collect::<Vec<_>>()
-        .join(".");
+    let python = ImagePython::for_measured(measured, args.python_image.as_deref())?;
+    let interpreters = vec![
+        format!("measured: {}", interpreter::measured_words(measured)),
+        format!("image: {}", python.words()),
+        format!(
+            "may differ: {}",
+            interpreter::differences(measured, &python)
+        ),
+    ];
     let target = Target {
         scenario: scenario.clone(),
         approach: cell.cell.approach,
         workers: cell.cell.workers,
-        python: format!(
-            "{minor}{}",
-            if interpreter.free_threaded { "t" } else { "" }
-        ),
+        python,
         scale: loaded.run.settings.scale,
         image: args.image.clone(),
     };
+    let on = format!(
+        "CPython {} ({})",
+        target.python.request(),
+        target.python.build()
+    );
     let (manifest, about) = if target.approach == Approach::Ray {
         let Some((head, worker)) = sizing::ray_cluster(loaded, cell) else {
             bail!(
@@ -175,7 +193,7 @@ pub fn write(loaded: &LoadedRun, args: &KubernetesArgs) -> Result<Vec<(PathBuf, 
         (
             kubernetes::ray_job(&target, &head, &worker),
             format!(
-                "KubeRay RayJob: head {} MiB, {} worker pods of 1 core and {} MiB",
+                "KubeRay RayJob on {on}: head {} MiB, {} worker pods of 1 core and {} MiB",
                 head.memory_mib, target.workers, worker.memory_mib
             ),
         )
@@ -185,8 +203,16 @@ pub fn write(loaded: &LoadedRun, args: &KubernetesArgs) -> Result<Vec<(PathBuf, 
         (
             kubernetes::job(&target, &pod),
             format!(
-                "Job: {} on CPython {}, {} cores, {} MiB",
-                target.approach, target.python, pod.cpu, pod.memory_mib
+                "Job: {} ×{} on {on}, {} cores, {} MiB{}",
+                target.approach,
+                target.workers,
+                pod.cpu,
+                pod.memory_mib,
+                if target.python.free_threaded {
+                    "; checks at start that the GIL is off"
+                } else {
+                    ""
+                }
             ),
         )
     };
@@ -194,21 +220,25 @@ pub fn write(loaded: &LoadedRun, args: &KubernetesArgs) -> Result<Vec<(PathBuf, 
         .with_context(|| format!("cannot create {}", args.output.display()))?;
     let manifest_path = args.output.join(format!("{}.yaml", target.name()));
     let dockerfile_path = args.output.join("Dockerfile");
-    let header = format!(
-        "# {} for the {scenario} scenario, sized from {} (Kubernetes {}).\n# Written by `gil-lab deploy kubernetes`; see docs/distributed.md.\n",
+    let mut header = format!(
+        "# {} for the {scenario} scenario, sized from {} (Kubernetes {}).\n",
         crate::run::format::describe(&loaded.run, &cell.cell),
         loaded.dir.display(),
         kubernetes::KUBERNETES_VERSION
     );
+    for line in &interpreters {
+        header.push_str(&format!("# {line}\n"));
+    }
+    header.push_str("# Written by `gil-lab deploy kubernetes`; see docs/distributed.md.\n");
     std::fs::write(&manifest_path, header + &yaml::to_yaml(&manifest))
         .with_context(|| format!("cannot write {}", manifest_path.display()))?;
     std::fs::write(&dockerfile_path, kubernetes::dockerfile(&target))
         .with_context(|| format!("cannot write {}", dockerfile_path.display()))?;
-    Ok(vec![
-        (manifest_path, about),
-        (
-            dockerfile_path,
-            "the image: gil-lab and the interpreter".into(),
-        ),
-    ])
+    Ok(Written {
+        files: vec![
+            (manifest_path, about),
+            (dockerfile_path, format!("the image: gil-lab and {on}")),
+        ],
+        interpreters,
+    })
 }

@@ -44,6 +44,16 @@ pub struct CheckImportsArgs {
     /// PYTHONPATH nor the current directory; give those with --path.
     #[arg(long = "path", value_name = "DIR")]
     pub paths: Vec<PathBuf>,
+    /// Put gil-lab's own workload package (`gil_lab`) on the import path:
+    /// `gil_lab.runner` and `gil_lab.approaches.threads` can then be
+    /// checked (the start check of `deploy kubernetes`' free-threaded Job).
+    #[arg(long)]
+    pub workload: bool,
+    /// Count an interpreter that is not free-threaded as a failure instead
+    /// of "does not apply": a deployment of a free-threaded build must not
+    /// start on a default one.
+    #[arg(long)]
+    pub require_free_threaded: bool,
     /// Print a JSON array (one object per interpreter and module) instead
     /// of the table.
     #[arg(long)]
@@ -129,7 +139,7 @@ pub fn run(args: &CheckImportsArgs) -> Result<ExitCode> {
             );
         }
     }
-    let paths = args
+    let mut paths = args
         .paths
         .iter()
         .map(|dir| {
@@ -141,6 +151,11 @@ pub fn run(args: &CheckImportsArgs) -> Result<ExitCode> {
             std::path::absolute(dir).with_context(|| format!("cannot resolve {}", dir.display()))
         })
         .collect::<Result<Vec<_>>>()?;
+    if args.workload {
+        paths.push(crate::embedded::package_root().context(
+            "cannot write gil-lab's workload package for --workload (is GIL_LAB_HOME writable?)",
+        )?);
+    }
     let interpreters = interpreters(&args.select)?;
 
     let mut checks = Vec::new();
@@ -157,15 +172,26 @@ pub fn run(args: &CheckImportsArgs) -> Result<ExitCode> {
     }
     let failed = checks
         .iter()
-        .filter(|c| matches!(c.outcome, Outcome::EnabledGil | Outcome::ImportFailed))
+        .filter(|c| match c.outcome {
+            Outcome::EnabledGil | Outcome::ImportFailed => true,
+            Outcome::NotApplicable => args.require_free_threaded,
+            Outcome::KeptGilOff => false,
+        })
         .count();
     if failed > 0 {
+        let counted = checks
+            .iter()
+            .filter(|c| args.require_free_threaded || c.outcome != Outcome::NotApplicable)
+            .count();
         eprintln!(
-            "{failed} of {} imports did not keep the GIL off",
-            checks
-                .iter()
-                .filter(|c| c.outcome != Outcome::NotApplicable)
-                .count()
+            "{failed} of {counted} imports did not keep the GIL off{}",
+            if args.require_free_threaded
+                && checks.iter().any(|c| c.outcome == Outcome::NotApplicable)
+            {
+                " (--require-free-threaded: an interpreter is not a free-threaded build)"
+            } else {
+                ""
+            }
         );
         return Ok(ExitCode::FAILURE);
     }

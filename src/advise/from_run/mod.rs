@@ -148,6 +148,7 @@ fn for_scenario(view: &RunView, scenario: &str) -> Recommendation {
     rec.tie = tied.len() > 1;
     rec.approach = pick.cell.approach.to_string();
     rec.workers = Some(pick.cell.workers);
+    rec.cell = Some(pick.cell.clone());
     rec.interpreter = view.interpreter(&pick.cell).map_or_else(
         || pick.cell.interpreter.clone(),
         |i| {
@@ -357,6 +358,8 @@ mod tests {
         let rec = &advice.recommendations[0];
         assert_eq!(rec.approach, "threads");
         assert!(rec.interpreter.ends_with("(free-threaded)"));
+        // The identity consumers find the cell by, not the words above.
+        assert_eq!(rec.cell.as_ref(), Some(&ft_threads));
         assert!(
             rec.warnings
                 .iter()

@@ -183,7 +183,7 @@ pub fn python_version(s: &Situation) -> Option<Finding> {
 /// recommendation is a free-threaded build and no version was named (a named
 /// version gets its own figure from [`python_version`]).
 pub fn free_threading_cost(s: &Situation, choice: &Choice) -> Option<Finding> {
-    if s.python.is_some() || !choice.interpreter.starts_with("free-threaded") {
+    if s.python.is_some() || !choice.free_threaded {
         return None;
     }
     Some(Finding::new("free_threading_cost")

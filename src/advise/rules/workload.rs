@@ -23,6 +23,7 @@ pub fn cpu_independent(s: &Situation) -> Option<Finding> {
     Some(if free_threading_possible(s) {
         finding
             .decides(AdvisedApproach::Measured(Approach::Threads), free_threaded_name(target), WORKLOAD)
+            .on_free_threaded()
             .reason("independent CPU-bound tasks run in parallel on a free-threaded build's threads, close to one core each")
             .reason("threads start in microseconds and share memory: no pickling of inputs and results, no copy of the interpreter per worker")
             .cost("keep the worker threads alive (one pool for the program's life): thread churn is costlier on free-threaded builds")
@@ -56,6 +57,7 @@ pub fn cpu_shared_data(s: &Situation) -> Option<Finding> {
     if free_threading_possible(s) {
         finding = finding
             .decides(AdvisedApproach::Measured(Approach::Threads), free_threaded_name(target), WORKLOAD)
+            .on_free_threaded()
             .reason("threads read the same objects: the data exists once, nothing is pickled or copied per worker")
             .reason("on a free-threaded build those threads also compute in parallel")
             .cost("keep the shared data read-only and give each thread its own output: writes to shared dicts and lists take per-object locks, and hot shared objects contend on their reference counts")
@@ -125,6 +127,7 @@ pub fn mixed_agents(s: &Situation) -> Option<Finding> {
     Some(if free_threading_possible(s) {
         finding
             .decides(AdvisedApproach::Measured(Approach::AsyncioThreads), free_threaded_name(target), WORKLOAD)
+            .on_free_threaded()
             .reason("on a free-threaded build the CPU-bound steps run in parallel in a thread pool (loop.run_in_executor or asyncio.to_thread) and share the agents' state with the loop")
             .cost("the loop's own thread must not compute: hand every CPU-bound step to the pool, or call latencies grow")
             .instead("asyncio alone", "the CPU-bound steps would block the loop: one core, and every call waits behind them")
@@ -154,7 +157,7 @@ mod tests {
         let s = situation(Workload::Cpu);
         let f = cpu_independent(&s).unwrap();
         assert_eq!(approach(&f), AdvisedApproach::Measured(Approach::Threads));
-        assert!(f.choice.unwrap().interpreter.starts_with("free-threaded"));
+        assert!(f.choice.unwrap().free_threaded);
         assert!(f.cites.contains(&"ft-scaling"));
         assert!(f.measure[0].starts_with("gil-lab bench --scenario cpu"));
         let default = Situation {
