@@ -148,8 +148,9 @@ fn assert_every_chart_drawn(dom: &str) -> usize {
     charts
 }
 
-/// A real small run (`bench --quick` of the `cpu` and `io` scenarios with a
-/// default and a free-threaded CPython), made once per test binary.
+/// A real small run (`bench --quick` of the `cpu` and `io` scenarios with the
+/// provisioned free-threaded CPython and the default build of the same
+/// sources), made once per test binary.
 fn real_run() -> &'static Path {
     static RUN: OnceLock<PathBuf> = OnceLock::new();
     RUN.get_or_init(|| {
@@ -161,7 +162,12 @@ fn real_run() -> &'static Path {
         let output = common::gil_lab()
             .args(["bench", "--quick", "--scenario", "cpu,io", "--python"])
             .arg(&free_threaded)
-            .args(["--python", "3.13", "--output"])
+            // The default build of the same sources by path: `--python
+            // 3.13` would also take whatever other 3.13 builds the machine
+            // has (pyenv's), and the page's size with them.
+            .arg("--python")
+            .arg(common::default_python())
+            .arg("--output")
             .arg(&dir)
             .timeout(Duration::from_secs(600))
             .output()
