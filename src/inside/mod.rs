@@ -267,6 +267,7 @@ mod tests {
             rounds: 1,
             requirements: None,
             memory_limit_mb: None,
+            readiness: None,
             checks: vec![],
         });
         let spec = run_spec(&run);

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::run::readiness::DistributionCheck;
+use crate::run::readiness::{DistributionCheck, Verdict};
 
 /// One interpreter's directory, held under an exclusive lock while alive.
 pub struct InterpreterDir {
@@ -74,11 +74,19 @@ impl InterpreterDir {
         Some(check)
     }
 
-    /// Stores the check of a release.
+    /// Stores the check of a release: not an install that failed before
+    /// anything was built or imported (a registry that did not answer is
+    /// asked again next time).
     pub fn store(&self, check: &DistributionCheck) -> Result<()> {
         let Some(version) = &check.version else {
             return Ok(());
         };
+        let transient = check.verdict == Verdict::Blocked
+            && check.built != Some(false)
+            && check.imports.is_empty();
+        if transient {
+            return Ok(());
+        }
         let path = self.record_path(&check.name, version);
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;

@@ -16,6 +16,7 @@
 pub mod distribution;
 pub mod measure;
 pub mod reasons;
+pub mod readiness;
 pub mod task;
 pub mod view;
 
