@@ -378,8 +378,7 @@ pub fn reason(stderr: &str) -> Option<String> {
 fn last_line(text: &str) -> Option<String> {
     text.lines()
         .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with("[notice]") && !l.starts_with("hint:"))
-        .last()
+        .rfind(|l| !l.is_empty() && !l.starts_with("[notice]") && !l.starts_with("hint:"))
         .map(str::to_owned)
 }
 

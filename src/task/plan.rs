@@ -89,7 +89,7 @@ pub fn prepare(
     // Will the requirements keep the GIL off? Asked before anything is
     // installed for the trials, so that the advice can say it.
     let readiness = match &requirements {
-        Some(file) => super::readiness::check(file, &choice.interpreters)?,
+        Some(file) => super::readiness::check(file, choice.interpreters)?,
         None => None,
     };
     let settings = CheckSettings {

@@ -39,7 +39,10 @@ pub fn check(file: &Path, interpreters: &[InterpreterRecord]) -> Result<Option<R
             Ok(Some(readiness))
         }
         Err(error) => {
-            eprintln!("warning: the readiness check of {} failed: {error:#}", file.display());
+            eprintln!(
+                "warning: the readiness check of {} failed: {error:#}",
+                file.display()
+            );
             Ok(None)
         }
     }

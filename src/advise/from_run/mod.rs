@@ -15,8 +15,8 @@
 
 pub mod distribution;
 pub mod measure;
-pub mod reasons;
 pub mod readiness;
+pub mod reasons;
 pub mod task;
 pub mod view;
 

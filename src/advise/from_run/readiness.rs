@@ -31,8 +31,8 @@ pub fn amend(rec: &mut Recommendation, lines: &[ReadinessLine]) {
             warning.push_str(&format!("; fix {fix}"));
         }
         rec.warnings.insert(0, warning);
-        let recommends_it = rec.interpreter.contains(&line.interpreter)
-            && rec.approach.contains("threads");
+        let recommends_it =
+            rec.interpreter.contains(&line.interpreter) && rec.approach.contains("threads");
         if line.free_threaded && recommends_it {
             rec.headline = format!(
                 "YOUR DEPENDENCIES {} on {}: the measured free-threaded speedups assume the GIL stays off; {}",
