@@ -65,7 +65,7 @@ fn run() -> Result<()> {
         let started = Instant::now();
         let output = ready(&binary, &home, &file, &pythons)?;
         let seconds = started.elapsed().as_secs_f64();
-        println!("{pass}: {seconds:.1} s (exit {})", output.status);
+        println!("{pass}: {seconds:.1} s ({})", output.status);
         times.push((pass, seconds));
         table = String::from_utf8_lossy(&output.stdout).into_owned();
         if output.stdout.is_empty() {

@@ -44,10 +44,15 @@ pub struct Settings {
 
 /// What one interpreter's checks share.
 pub(super) struct Context<'a> {
+    /// The interpreter checked.
     pub interpreter: &'a LocalInterpreter,
+    /// Its directory under the home (locked while the checks run).
     pub dir: &'a InterpreterDir,
+    /// Its tool environment's Python (pip).
     pub tool: PathBuf,
+    /// The time limit and whether to ignore the cache.
     pub settings: &'a Settings,
+    /// What the user sees while it runs.
     pub progress: &'a Progress,
 }
 

@@ -31,19 +31,26 @@ pub struct Environment<'a> {
     pub free_threaded: bool,
 }
 
+/// The helper's answer to `modules DIST`.
 #[derive(Deserialize)]
 struct Modules {
+    /// The top-level modules.
     #[serde(default)]
     modules: Vec<String>,
+    /// Why they cannot be listed.
     error: Option<String>,
 }
 
+/// The helper's answer to `subinterpreter MODULE`.
 #[derive(Deserialize)]
 struct Subinterpreter {
+    /// The interpreter has subinterpreters with their own GIL.
     #[serde(default)]
     available: bool,
+    /// The module imported in one.
     #[serde(default)]
     imported: bool,
+    /// Why it did not.
     error: Option<String>,
 }
 
