@@ -258,6 +258,38 @@ pub fn choose_interpreters(
     Ok(chosen)
 }
 
+/// Discovers the interpreters and chooses among them as `bench` does:
+/// `python` holds the `--python` selectors (paths or versions), `every`
+/// takes every usable one; ids made unique. Shared by `inspect` and
+/// `ready`.
+pub fn discover_and_choose(python: &[String], every: bool) -> Result<Vec<InterpreterRecord>> {
+    let mut selectors_text = python.to_vec();
+    resolve_python_paths(&mut selectors_text)?;
+    let selectors = selectors_text
+        .iter()
+        .map(|s| Selector::parse(s))
+        .collect::<Result<Vec<_>>>()?;
+    let explicit = selectors_text
+        .iter()
+        .filter(|s| s.contains('/'))
+        .map(PathBuf::from)
+        .collect();
+    let found = discovery::discover(&discovery::Options {
+        explicit,
+        ..discovery::Options::default()
+    })?;
+    let records: Vec<InterpreterRecord> =
+        found.interpreters.iter().map(interpreter_record).collect();
+    let mut chosen = choose_interpreters(&records, &selectors, every)?;
+    if chosen.is_empty() {
+        bail!(
+            "no usable Python interpreter found: see `gil-lab python list`, or `gil-lab python install 3.13t`"
+        );
+    }
+    unique_ids(&mut chosen);
+    Ok(chosen)
+}
+
 /// Removes interpreters that are the same real file started the same way.
 fn dedup_by_path(interpreters: &mut Vec<InterpreterRecord>) {
     let mut seen: Vec<(PathBuf, Vec<String>)> = Vec::new();

@@ -35,6 +35,11 @@ pub enum Command {
     /// after specialisation, the collector's work, and what each interpreter
     /// offers (JIT, free-threading, immortal objects, mimalloc), side by side.
     Inspect(Box<crate::inside::InspectArgs>),
+    /// Will our dependencies keep the GIL off? A requirements file,
+    /// pyproject.toml or lock file resolved per interpreter: how each
+    /// distribution installs, whether importing it turns the GIL back on,
+    /// the fix for each blocker (docs/ready.md).
+    Ready(Box<crate::ready::ReadyArgs>),
     /// Write the exports (JSON, CSV, Markdown, pyperf) of a stored run.
     Export(crate::export::ExportArgs),
     /// Write the deployment of a measured set-up: Kubernetes manifests (a
@@ -62,6 +67,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Advise(args) => crate::advise::run(args),
         Command::Compare(args) => crate::compare::run(args),
         Command::Inspect(args) => crate::inside::run(*args),
+        Command::Ready(args) => crate::ready::run(*args),
         Command::Export(args) => crate::export::run(args),
         Command::Deploy(command) => crate::deploy::run(command),
         Command::Report(args) => crate::dashboard::report::run(args),

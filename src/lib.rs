@@ -20,6 +20,7 @@ pub mod llm;
 pub mod paths;
 pub mod prng;
 pub mod protocol;
+pub mod ready;
 pub mod run;
 pub mod shell;
 pub mod stats;

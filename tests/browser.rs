@@ -611,3 +611,70 @@ fn inside_cpython_shows_the_cost_next_to_both_shares() {
         1800,
     );
 }
+
+/// A task run with `--task-requirements` whose dependency turns the GIL
+/// back on (`ujson==5.10.0`, built from source on 3.13t): the page's "Your
+/// task" section states it next to the measured threads speedup, and the
+/// advice says so.
+#[test]
+fn report_of_a_task_run_states_the_readiness_of_its_requirements() {
+    let dir = artifacts().join("browser-task-readiness");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+    let work = tempfile::tempdir().unwrap();
+    let requirements = work.path().join("requirements.txt");
+    std::fs::write(&requirements, "ujson==5.10.0\n").unwrap();
+    let task = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/scoring_agent.py");
+    let output = common::gil_lab()
+        .args([
+            "bench",
+            "--no-provision",
+            "--no-inspect",
+            "--runs",
+            "1",
+            "--warmup",
+            "0",
+        ])
+        .args([
+            "--task-calls",
+            "4",
+            "--approach",
+            "sequential,threads",
+            "--task",
+        ])
+        .arg(format!("{}:plan_route", task.display()))
+        .arg("--task-requirements")
+        .arg(&requirements)
+        .arg("--python")
+        .arg(common::free_threaded_python())
+        .arg("--output")
+        .arg(&dir)
+        .timeout(Duration::from_secs(3600))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "bench --task failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let url = format!("file://{}", dir.join("report.html").display());
+    let output = headless(&url, &["--proxy-server=http://127.0.0.1:9", "--dump-dom"]);
+    assert!(output.status.success(), "chromium failed: {output:?}");
+    assert_eq!(console_messages(&output), Vec::<String>::new());
+    let dom = String::from_utf8_lossy(&output.stdout);
+    assert!(dom.contains("id=\"task-readiness\""), "no readiness block");
+    let block = &dom[dom.find("id=\"task-readiness\"").unwrap()..];
+    let block = &block[..block.find("</div>").unwrap_or(block.len())];
+    assert!(block.contains("GIL re-enabled by ujson"), "{block}");
+    assert!(
+        block.contains("free-threaded speedups do not apply"),
+        "{block}"
+    );
+    assert!(
+        block.contains("measured threads speedup of the task"),
+        "{block}"
+    );
+    assert!(dom.contains("GIL re-enabled by ujson"));
+    screenshot(&url, "task-readiness.png", 3000);
+}

@@ -18,8 +18,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context, Result, bail};
 
-use crate::choice::{self, Selector};
-use crate::interpreters::discovery;
+use crate::choice;
 use crate::protocol::inside::{
     INSIDE_PROTOCOL, InsideFile, InsideSpec, InsideTask, Inspection, WORKLOAD_UNITS,
 };
@@ -154,34 +153,7 @@ pub fn inspect_all(
 
 /// The interpreters `inspect` looks at, chosen as `bench` chooses them.
 fn interpreters(args: &InspectArgs) -> Result<Vec<InterpreterRecord>> {
-    let mut selectors_text = args.python.clone();
-    choice::resolve_python_paths(&mut selectors_text)?;
-    let selectors = selectors_text
-        .iter()
-        .map(|s| Selector::parse(s))
-        .collect::<Result<Vec<_>>>()?;
-    let explicit = selectors_text
-        .iter()
-        .filter(|s| s.contains('/'))
-        .map(PathBuf::from)
-        .collect();
-    let found = discovery::discover(&discovery::Options {
-        explicit,
-        ..discovery::Options::default()
-    })?;
-    let records: Vec<InterpreterRecord> = found
-        .interpreters
-        .iter()
-        .map(choice::interpreter_record)
-        .collect();
-    let mut chosen = choice::choose_interpreters(&records, &selectors, args.all)?;
-    if chosen.is_empty() {
-        bail!(
-            "no usable Python interpreter found: see `gil-lab python list`, or `gil-lab python install 3.13t`"
-        );
-    }
-    choice::unique_ids(&mut chosen);
-    Ok(chosen)
+    choice::discover_and_choose(&args.python, args.all)
 }
 
 fn spec(args: &InspectArgs) -> InsideSpec {
@@ -295,6 +267,7 @@ mod tests {
             rounds: 1,
             requirements: None,
             memory_limit_mb: None,
+            readiness: None,
             checks: vec![],
         });
         let spec = run_spec(&run);

@@ -16,7 +16,8 @@
 //!   core, on a lock, on I/O) and their shares of a window;
 //! - [`machine`]: what the machine was when the run started;
 //! - [`task`]: what a run of a team's own task records beyond its cells;
-//! - [`builds`]: whether the compared interpreters were built alike.
+//! - [`builds`]: whether the compared interpreters were built alike;
+//! - [`readiness`]: whether a dependency tree keeps the GIL off (`ready`).
 //!
 //! Dependencies point one way: this module uses the statistics (`stats`),
 //! the vocabulary, the protocol's types and the types it stores from
@@ -36,6 +37,7 @@ pub mod lesson;
 pub mod loaded;
 pub mod machine;
 pub mod pairing;
+pub mod readiness;
 pub mod record;
 pub mod summary;
 pub mod task;

@@ -31,6 +31,10 @@ pub struct TaskRun {
     pub memory_limit_mb: Option<u64>,
     /// Per interpreter asked for: what the check before the trials found.
     pub checks: Vec<TaskCheck>,
+    /// What `gil-lab ready` found of `--task-requirements` before the
+    /// trials: per interpreter, ready / GIL re-enabled by X / blocked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub readiness: Option<super::readiness::Readiness>,
 }
 
 impl TaskRun {

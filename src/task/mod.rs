@@ -7,7 +7,8 @@
 //! a task lives here: its options ([`args`]), its target ([`target`]), the
 //! virtual environments of `--task-requirements` ([`requirements`]), the
 //! check on each interpreter before any trial ([`check`]), the plan of its
-//! cells ([`plan`]), and what its trials say about its thread safety and
+//! cells ([`plan`]), whether `--task-requirements` keeps the GIL off
+//! (`gil-lab ready`, [`readiness`]), and what its trials say about its thread safety and
 //! its kind of work ([`verdict`]), written for the terminal by [`report`].
 //! The Python side is `workload/gil_lab/task/`.
 //!
@@ -18,6 +19,7 @@
 pub mod args;
 pub mod check;
 pub mod plan;
+pub mod readiness;
 pub mod report;
 pub mod requirements;
 pub mod target;

@@ -86,6 +86,12 @@ pub fn prepare(
         None => None,
     };
     std::fs::create_dir_all(dir)?;
+    // Will the requirements keep the GIL off? Asked before anything is
+    // installed for the trials, so that the advice can say it.
+    let readiness = match &requirements {
+        Some(file) => super::readiness::check(file, choice.interpreters)?,
+        None => None,
+    };
     let settings = CheckSettings {
         target: &target,
         calls: args.task_calls,
@@ -190,6 +196,7 @@ pub fn prepare(
         requirements,
         memory_limit_mb: args.memory_limit,
         checks,
+        readiness,
     };
     let mut keys = Vec::new();
     for interpreter in &interpreters {

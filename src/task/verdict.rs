@@ -104,6 +104,9 @@ pub struct TaskVerdict {
     pub safe: Vec<Approach>,
     /// Approaches with wrong results somewhere, with the first reason.
     pub unsafe_approaches: Vec<(Approach, String)>,
+    /// Whether `--task-requirements` keeps the GIL off, per interpreter,
+    /// next to the measured threads speedup (empty without it).
+    pub readiness: Vec<super::readiness::ReadinessLine>,
 }
 
 /// Whether this trial's failure is a call that raised.
@@ -333,6 +336,7 @@ pub fn of_run(loaded: &LoadedRun) -> Option<TaskVerdict> {
         interpreters,
         safe,
         unsafe_approaches,
+        readiness: super::readiness::lines(loaded),
     })
 }
 
@@ -359,6 +363,7 @@ mod tests {
             rounds: 1,
             requirements: None,
             memory_limit_mb: None,
+            readiness: None,
             checks: vec![TaskCheck {
                 interpreter: "py".into(),
                 label: "CPython 3.13.5".into(),

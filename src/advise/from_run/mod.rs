@@ -15,6 +15,7 @@
 
 pub mod distribution;
 pub mod measure;
+pub mod readiness;
 pub mod reasons;
 pub mod task;
 pub mod view;

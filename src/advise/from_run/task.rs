@@ -83,6 +83,7 @@ pub fn amend(recommendations: &mut [Recommendation], verdict: &TaskVerdict, run:
             ));
         }
     }
+    super::readiness::amend(rec, &verdict.readiness);
     if let Some(task) = &run.task {
         let scenario = format!("--scenario {}", verdict.name);
         let with_task = format!("--task {}", task.target);
