@@ -51,7 +51,18 @@ pub(crate) fn judge(
     reference: Option<&str>,
     timeout_s: f64,
 ) -> Judgement {
+    if outcome.exit != TrialExit::Cancelled
+        && let Some(message) = crate::bench::memory_limit::stopped(outcome)
+    {
+        return failed(FailureKind::MemoryLimit, message);
+    }
     let code = match outcome.exit {
+        TrialExit::OverMemoryLimit => {
+            return failed(
+                FailureKind::MemoryLimit,
+                "stopped by the kernel at --memory-limit".into(),
+            );
+        }
         TrialExit::Cancelled => {
             return Judgement {
                 status: TrialStatus::Cancelled,
@@ -192,6 +203,7 @@ mod tests {
             stdout: stdout.into(),
             stderr: stderr.into(),
             sampler: SamplerReport::default(),
+            memory_limit: None,
         }
     }
 

@@ -13,6 +13,7 @@ mod inspection;
 pub mod interrupt;
 mod judge;
 pub mod machine;
+pub mod memory_limit;
 pub mod plan;
 mod ray_cells;
 mod reference;
@@ -372,6 +373,26 @@ fn task_plan(
     crate::task::plan::prepare(&args.task, &choice, dir, env)
 }
 
+/// The run's memory limit (`--memory-limit`, or the resumed run's): the way
+/// the kernel enforces it on this machine, recorded in the run and said once.
+fn memory_limit_of(
+    args: &BenchArgs,
+    run: &mut RunFile,
+    interactive: bool,
+) -> Result<Option<memory_limit::Enforcer>> {
+    let mb = args
+        .task
+        .memory_limit
+        .or(run.settings.memory_limit.as_ref().map(|l| l.mb));
+    let Some(mb) = mb else { return Ok(None) };
+    let enforcer = memory_limit::Enforcer::choose(mb)?;
+    run.settings.memory_limit = Some(enforcer.record().clone());
+    if interactive {
+        eprintln!("{}", enforcer.record().sentence());
+    }
+    Ok(Some(enforcer))
+}
+
 /// Runs `gil-lab bench`.
 pub fn run(mut args: BenchArgs) -> Result<ExitCode> {
     let started = std::time::Instant::now();
@@ -382,6 +403,10 @@ pub fn run(mut args: BenchArgs) -> Result<ExitCode> {
         Some(dir) => resume(dir)?,
         None => start(&args, &machine)?,
     };
+    let enforcer = memory_limit_of(&args, &mut run, !args.json)?;
+    if enforcer.is_some() {
+        run_dir.write_run(&run)?;
+    }
     let mut state = RunState::new(&run, &trials);
     state.add_startup(started.elapsed().as_secs_f64());
     let settings = run.settings.clone();
@@ -421,7 +446,8 @@ pub fn run(mut args: BenchArgs) -> Result<ExitCode> {
         state.recorded(),
         interactive,
     );
-    let mut executor = executor::ProcessExecutor::new(settings.llm.clone());
+    let mut executor =
+        executor::ProcessExecutor::new(settings.llm.clone()).with_memory_limit(enforcer);
     // Test-only: gil-lab's own memory grows; the trials' figures must not.
     let ballast = ballast::from_env();
     let outcome = run_loop::run(
