@@ -1,11 +1,12 @@
 //! The memory limit of a run (`bench --memory-limit MB`) as recorded: the
 //! limit, how the kernel enforced it (a cgroup per trial, or a resource limit
 //! on each process), and what it did to each trial. `bench` chooses the way
-//! (`bench::memory_limit`); every view reads it from here.
+//! (`bench::memory_limit`); every view reads it from here, and the run's
+//! summary says which cells do not fit ([`OverLimit`]).
 
 use serde::{Deserialize, Serialize};
 
-use super::record::{CellKey, FailureKind, TrialRecord};
+use super::record::{FailureKind, TrialRecord, TrialStatus};
 
 /// How the kernel held a trial to the memory limit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,11 +85,11 @@ impl MemoryLimit {
     }
 }
 
-/// A cell the memory limit stopped: it does not fit.
+/// A cell the memory limit stopped at least once: it does not fit.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OverLimit {
-    /// The cell.
-    pub cell: CellKey,
+    /// The limit, MB.
+    pub limit_mb: u64,
     /// Its trials the limit stopped (warmups included).
     pub stopped: u32,
     /// Its trials that ran to the end (status ok).
@@ -99,54 +100,60 @@ pub struct OverLimit {
     pub peak_bytes: Option<u64>,
 }
 
+impl OverLimit {
+    /// What the limit did to one cell's trials; `None` when it never
+    /// stopped one (or the run had no limit).
+    pub fn of_cell<'a>(
+        limit: Option<&MemoryLimit>,
+        trials: impl Iterator<Item = &'a TrialRecord>,
+    ) -> Option<OverLimit> {
+        let limit = limit?;
+        let mut over = OverLimit {
+            limit_mb: limit.mb,
+            stopped: 0,
+            fitted: 0,
+            peak_bytes: None,
+        };
+        for trial in trials {
+            if stopped_by_limit(trial) {
+                over.stopped += 1;
+                let peak = trial.measurement.as_ref().and_then(|m| m.limit_peak_bytes);
+                over.peak_bytes = over.peak_bytes.max(peak);
+            } else if trial.status == TrialStatus::Ok {
+                over.fitted += 1;
+            }
+        }
+        (over.stopped > 0).then_some(over)
+    }
+
+    /// "does not fit in 512 MB", with how often when some trials did fit.
+    pub fn words(&self) -> String {
+        let mut text = format!("does not fit in {} MB", self.limit_mb);
+        if self.fitted > 0 {
+            text.push_str(&format!(
+                " ({} of {} trials stopped)",
+                self.stopped,
+                self.stopped + self.fitted
+            ));
+        }
+        text
+    }
+}
+
 /// Whether a trial was stopped by the memory limit.
 pub fn stopped_by_limit(trial: &TrialRecord) -> bool {
     trial.failure.as_ref().map(|f| f.kind) == Some(FailureKind::MemoryLimit)
-}
-
-/// The cells of a run the memory limit stopped at least once, in the order
-/// their first such trial was recorded.
-pub fn cells_over_limit(trials: &[TrialRecord]) -> Vec<OverLimit> {
-    let mut over: Vec<OverLimit> = Vec::new();
-    for trial in trials.iter().filter(|t| stopped_by_limit(t)) {
-        let peak = trial.measurement.as_ref().and_then(|m| m.limit_peak_bytes);
-        match over.iter_mut().find(|o| o.cell == trial.cell) {
-            Some(found) => {
-                found.stopped += 1;
-                found.peak_bytes = found.peak_bytes.max(peak);
-            }
-            None => over.push(OverLimit {
-                cell: trial.cell.clone(),
-                stopped: 1,
-                fitted: 0,
-                peak_bytes: peak,
-            }),
-        }
-    }
-    for found in &mut over {
-        found.fitted = trials
-            .iter()
-            .filter(|t| t.cell == found.cell && t.status == super::record::TrialStatus::Ok)
-            .count() as u32;
-    }
-    over
-}
-
-/// "does not fit in 512 MB", for the tables and the advice.
-pub fn does_not_fit(mb: u64) -> String {
-    format!("does not fit in {mb} MB")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::run::fixtures::{cell, trial};
-    use crate::run::record::{Failure, TrialStatus};
+    use crate::run::record::Failure;
 
     #[test]
     fn a_cell_stopped_once_does_not_fit_and_counts_what_fitted() {
         let processes = cell("py", "processes", 2);
-        let threads = cell("py", "threads", 2);
         let mut stopped = trial(&processes, 0, 1.0);
         stopped.status = TrialStatus::Failed;
         stopped.failure = Some(Failure {
@@ -156,17 +163,23 @@ mod tests {
         if let Some(m) = stopped.measurement.as_mut() {
             m.limit_peak_bytes = Some(200 << 20);
         }
-        let trials = vec![
-            stopped.clone(),
-            trial(&processes, 1, 1.0),
-            trial(&threads, 2, 1.0),
-            stopped,
-        ];
-        let over = cells_over_limit(&trials);
-        assert_eq!(over.len(), 1);
-        assert_eq!(over[0].cell, processes);
-        assert_eq!((over[0].stopped, over[0].fitted), (2, 1));
-        assert_eq!(over[0].peak_bytes, Some(200 << 20));
+        let limit = MemoryLimit {
+            mb: 100,
+            enforced_by: Enforcement::CgroupV1,
+            no_cgroup_because: None,
+        };
+        let trials = [stopped.clone(), trial(&processes, 1, 1.0), stopped];
+        let over = OverLimit::of_cell(Some(&limit), trials.iter());
+        let over = over.expect("stopped twice");
+        assert_eq!((over.stopped, over.fitted), (2, 1));
+        assert_eq!(over.peak_bytes, Some(200 << 20));
+        assert_eq!(
+            over.words(),
+            "does not fit in 100 MB (2 of 3 trials stopped)"
+        );
+        let fits = [trial(&processes, 1, 1.0)];
+        assert_eq!(OverLimit::of_cell(Some(&limit), fits.iter()), None);
+        assert_eq!(OverLimit::of_cell(None, trials.iter()), None);
     }
 
     #[test]

@@ -153,6 +153,9 @@ pub struct CellSummary {
     pub digest: Option<String>,
     /// Whether the GIL was on at the end of its trials (`None` = unknown).
     pub gil_enabled: Option<bool>,
+    /// Set when `--memory-limit` stopped a trial of it: it does not fit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub over_memory_limit: Option<super::memory_limit::OverLimit>,
 }
 
 /// A speedup above what the cores allow: on 2 cores, CPU-bound work cannot
