@@ -1,6 +1,7 @@
 //! Resources to request, from what a run measured: cores = the cell's
 //! workers, memory = the measured peak of the trial's whole process tree
-//! (the largest over its measured trials) with headroom. For a ray cell the
+//! (the largest over its measured trials; under `--memory-limit`, the
+//! kernel's peak of its cgroup when larger) with headroom. For a ray cell the
 //! tree is split the way a Kubernetes cluster splits it: the worker actors
 //! (one per worker pod, with a node's own Ray processes), and the rest (the
 //! driver, GCS and the head node's processes) on the head pod.
@@ -47,9 +48,14 @@ fn pod(cpu: u32, bytes: u64) -> PodResources {
     }
 }
 
-/// One machine: the cell's workers as cores, its measured peak.
+/// One machine: the cell's workers as cores, its measured peak: the PSS,
+/// or the peak the kernel held to `--memory-limit` when the run had one and
+/// it is larger (the manifest's memory and the tested limit then agree).
 pub fn single_machine(cell: &CellSummary) -> Option<PodResources> {
-    Some(pod(cell.cell.workers, cell.peak_memory_bytes?))
+    let peak = cell
+        .peak_memory_bytes?
+        .max(cell.limit_peak_bytes.unwrap_or(0));
+    Some(pod(cell.cell.workers, peak))
 }
 
 /// A ray cell measured on a local cluster: the head pod and one worker pod

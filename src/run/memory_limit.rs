@@ -154,7 +154,7 @@ mod tests {
     #[test]
     fn a_cell_stopped_once_does_not_fit_and_counts_what_fitted() {
         let processes = cell("py", "processes", 2);
-        let mut stopped = trial(&processes, 0, 1.0);
+        let mut stopped = trial(0, &processes, 0, false, 1.0);
         stopped.status = TrialStatus::Failed;
         stopped.failure = Some(Failure {
             kind: FailureKind::MemoryLimit,
@@ -168,7 +168,7 @@ mod tests {
             enforced_by: Enforcement::CgroupV1,
             no_cgroup_because: None,
         };
-        let trials = [stopped.clone(), trial(&processes, 1, 1.0), stopped];
+        let trials = [stopped.clone(), trial(1, &processes, 1, false, 1.0), stopped];
         let over = OverLimit::of_cell(Some(&limit), trials.iter());
         let over = over.expect("stopped twice");
         assert_eq!((over.stopped, over.fitted), (2, 1));
@@ -177,7 +177,7 @@ mod tests {
             over.words(),
             "does not fit in 100 MB (2 of 3 trials stopped)"
         );
-        let fits = [trial(&processes, 1, 1.0)];
+        let fits = [trial(1, &processes, 1, false, 1.0)];
         assert_eq!(OverLimit::of_cell(Some(&limit), fits.iter()), None);
         assert_eq!(OverLimit::of_cell(None, trials.iter()), None);
     }
