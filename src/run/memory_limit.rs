@@ -168,7 +168,11 @@ mod tests {
             enforced_by: Enforcement::CgroupV1,
             no_cgroup_because: None,
         };
-        let trials = [stopped.clone(), trial(1, &processes, 1, false, 1.0), stopped];
+        let trials = [
+            stopped.clone(),
+            trial(1, &processes, 1, false, 1.0),
+            stopped,
+        ];
         let over = OverLimit::of_cell(Some(&limit), trials.iter());
         let over = over.expect("stopped twice");
         assert_eq!((over.stopped, over.fitted), (2, 1));
