@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use crate::bench::memory_limit::Enforcer;
 use crate::bench::trial::{self, TrialCommand, TrialOptions, TrialOutcome};
+use crate::kernel_limit::Enforcer;
 use crate::llm::bench::LlmSettings;
 use crate::run::record::PlannedCell;
 

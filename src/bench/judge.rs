@@ -52,7 +52,7 @@ pub(crate) fn judge(
     timeout_s: f64,
 ) -> Judgement {
     if outcome.exit != TrialExit::Cancelled
-        && let Some(message) = crate::bench::memory_limit::stopped(outcome)
+        && let Some(message) = super::memory_limit::stopped(outcome)
     {
         return failed(FailureKind::MemoryLimit, message);
     }

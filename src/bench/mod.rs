@@ -13,7 +13,7 @@ mod inspection;
 pub mod interrupt;
 mod judge;
 pub mod machine;
-pub mod memory_limit;
+mod memory_limit;
 pub mod plan;
 mod ray_cells;
 mod reference;
@@ -34,6 +34,7 @@ use anyhow::{Context, Result, bail};
 use crate::export::{ExportFormat, ExportManager};
 use crate::interpreters::discovery;
 use crate::interpreters::{Interpreter, Source};
+use crate::kernel_limit::Enforcer;
 use crate::protocol::result::{self as runner_result, RunnerOutput};
 use crate::run::LoadedRun;
 use crate::run::directory::{self, RunDir};
@@ -238,7 +239,7 @@ type Started = (
 );
 
 /// A new run: plan it, create its directory.
-fn start(args: &BenchArgs, machine: &MachineInfo) -> Result<Started> {
+fn start(args: &BenchArgs, machine: &MachineInfo, limit: Option<&Enforcer>) -> Result<Started> {
     let env = run_loop::trial_environment();
     // A target that cannot be right is said before interpreters are looked for.
     if let Some(target) = &args.task.task {
@@ -262,7 +263,7 @@ fn start(args: &BenchArgs, machine: &MachineInfo) -> Result<Started> {
     }
     // A team's own task: checked on each interpreter, its cells replace the scenarios'.
     let task = if own_task {
-        Some(task_plan(args, &plan, &dir, &env)?)
+        Some(task_plan(args, &plan, (&dir, limit), &env)?)
     } else {
         None
     };
@@ -339,7 +340,7 @@ fn resume(dir: &Path) -> Result<Started> {
 fn task_plan(
     args: &BenchArgs,
     plan: &plan::Plan,
-    dir: &Path,
+    (dir, memory_limit): (&Path, Option<&Enforcer>),
     env: &BTreeMap<String, String>,
 ) -> Result<crate::task::plan::Prepared> {
     let mut order: Vec<crate::vocabulary::Approach> = Vec::new();
@@ -369,24 +370,17 @@ fn task_plan(
         workers_given: !args.workers.is_empty(),
         timeout_s: plan.settings.timeout_s,
         seed: plan.settings.seed,
+        memory_limit,
     };
     crate::task::plan::prepare(&args.task, &choice, dir, env)
 }
 
-/// The run's memory limit (`--memory-limit`, or the resumed run's): the way
-/// the kernel enforces it on this machine, recorded in the run and said once.
-fn memory_limit_of(
-    args: &BenchArgs,
-    run: &mut RunFile,
-    interactive: bool,
-) -> Result<Option<memory_limit::Enforcer>> {
-    let mb = args
-        .task
-        .memory_limit
-        .or(run.settings.memory_limit.as_ref().map(|l| l.mb));
+/// The run's memory limit (`--memory-limit MB`, or the resumed run's): the
+/// way the kernel enforces it on this machine, said once, before the task's
+/// check (held to it too) and the trials.
+fn memory_limit(mb: Option<u64>, interactive: bool) -> Result<Option<Enforcer>> {
     let Some(mb) = mb else { return Ok(None) };
-    let enforcer = memory_limit::Enforcer::choose(mb)?;
-    run.settings.memory_limit = Some(enforcer.record().clone());
+    let enforcer = Enforcer::choose(mb)?;
     if interactive {
         eprintln!("{}", enforcer.record().sentence());
     }
@@ -399,12 +393,20 @@ pub fn run(mut args: BenchArgs) -> Result<ExitCode> {
     crate::choice::resolve_python_paths(&mut args.python)?;
     let machine = MachineInfo::collect();
     let cancel = interrupt::install()?;
-    let (mut run, mut run_dir, trials, _endpoint) = match &args.resume {
-        Some(dir) => resume(dir)?,
-        None => start(&args, &machine)?,
+    let ((mut run, mut run_dir, trials, _endpoint), enforcer) = match &args.resume {
+        Some(dir) => {
+            let started = resume(dir)?;
+            let mb = started.0.settings.memory_limit.as_ref().map(|l| l.mb);
+            (started, memory_limit(mb, !args.json)?)
+        }
+        None => {
+            let enforcer = memory_limit(args.task.memory_limit, !args.json)?;
+            (start(&args, &machine, enforcer.as_ref())?, enforcer)
+        }
     };
-    let enforcer = memory_limit_of(&args, &mut run, !args.json)?;
-    if enforcer.is_some() {
+    if let Some(enforcer) = &enforcer {
+        // The way chosen on this machine (a resumed run's may differ).
+        run.settings.memory_limit = Some(enforcer.record().clone());
         run_dir.write_run(&run)?;
     }
     let mut state = RunState::new(&run, &trials);

@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use super::memory_limit::{LimitSeen, TrialLimit};
 use super::sampler::{self, Sampler, SamplerReport};
+use crate::kernel_limit::{LimitSeen, TrialLimit};
 
 mod process;
 use process::{
@@ -204,12 +204,7 @@ pub fn run_trial_limited(
         command.current_dir(cwd);
     }
     if let Some(limit) = &limit {
-        let pre_exec = limit.pre_exec();
-        // SAFETY: `apply` only makes async-signal-safe system calls (write,
-        // setrlimit) on values copied before the fork.
-        unsafe {
-            command.pre_exec(move || pre_exec.apply());
-        }
+        limit.confine(&mut command);
     }
 
     let started_monotonic_s = monotonic_s();

@@ -1,7 +1,7 @@
 //! The memory limit of a run (`bench --memory-limit MB`) as recorded: the
 //! limit, how the kernel enforced it (a cgroup per trial, or a resource limit
 //! on each process), and what it did to each trial. `bench` chooses the way
-//! (`bench::memory_limit`); every view reads it from here, and the run's
+//! (`kernel_limit`); every view reads it from here, and the run's
 //! summary says which cells do not fit ([`OverLimit`]).
 
 use serde::{Deserialize, Serialize};

@@ -93,10 +93,6 @@ impl Hierarchy {
         }
     }
 
-    pub(super) fn parent(&self) -> &Path {
-        &self.parent
-    }
-
     /// Makes and removes a cgroup with a limit: whether gil-lab may.
     fn probe(&self) -> Result<(), String> {
         let probe = self.trial_named(&format!("gil-lab-{}-probe", std::process::id()), 1 << 30);
