@@ -53,3 +53,17 @@ pub(crate) fn stopped(outcome: &TrialOutcome) -> Option<String> {
         }
     ))
 }
+
+/// What to add to a timed-out trial's message under an rlimit: on a
+/// free-threaded build an allocation past `RLIMIT_DATA` can leave a worker
+/// thread dead and the process waiting for it (seen on 3.13t), so the trial
+/// ends at the timeout instead of with `MemoryError`.
+pub(crate) fn timeout_note(outcome: &TrialOutcome) -> Option<String> {
+    let seen = outcome.memory_limit?;
+    (!seen.enforced_by.whole_tree()).then(|| {
+        format!(
+            " (under a resource limit of {} MB on each process, a free-threaded build may hang instead of raising MemoryError when an allocation fails: raise --memory-limit, or run where gil-lab can make a memory cgroup; docs/memory-limit.md)",
+            seen.limit_bytes >> 20
+        )
+    })
+}

@@ -102,4 +102,40 @@ mod tests {
         assert_eq!(pod(0, 10).cpu, 1);
         assert_eq!(pod(4, 1024 * 1024 * 1024).memory_mib, 1536);
     }
+
+    /// The memory of `cell`'s pod in a run whose measured trials' kernel
+    /// peak (under `--memory-limit`) was `limit_peak` (bytes, or none).
+    fn sized(limit_peak: Option<u64>) -> PodResources {
+        use crate::run::fixtures::{cell, run_file, trial};
+        let key = cell("py", "threads", 2);
+        let run = run_file(std::slice::from_ref(&key));
+        let trials: Vec<_> = (0..3)
+            .map(|i| {
+                let mut record = trial(i, &key, i as u32, false, 1.0);
+                if let Some(m) = record.measurement.as_mut() {
+                    m.limit_peak_bytes = limit_peak.map(|p| p + i);
+                }
+                record
+            })
+            .collect();
+        let summary = crate::run::analysis::summarize(&run, &trials, &Default::default(), &[]);
+        let measured = summary.cells.iter().find(|c| c.cell == key);
+        measured.and_then(single_machine).expect("a measured cell")
+    }
+
+    #[test]
+    fn memory_is_the_kernel_peak_when_it_is_above_the_pss() {
+        // The fixtures' trials: 20 MiB of PSS each.
+        let pss = sized(None);
+        assert_eq!(pss.measured_bytes, 20 << 20);
+        assert_eq!(pss.cpu, 2);
+        // The largest kernel peak of the measured trials, with headroom.
+        let kernel = sized(Some(300 << 20));
+        assert_eq!(kernel.measured_bytes, (300 << 20) + 2);
+        assert_eq!(kernel.memory_mib, with_headroom((300 << 20) + 2));
+        assert_eq!(kernel.memory_mib, 480);
+        // A kernel peak below the PSS (the interpreter's pages were charged
+        // before the trial): the PSS.
+        assert_eq!(sized(Some(8 << 20)).measured_bytes, 20 << 20);
+    }
 }

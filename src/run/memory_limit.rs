@@ -81,6 +81,11 @@ impl MemoryLimit {
         if let Some(why) = &self.no_cgroup_because {
             line.push_str(&format!("; no cgroup: {why}"));
         }
+        if !self.enforced_by.whole_tree() {
+            line.push_str(
+                " (a free-threaded build may hang instead of raising MemoryError under it: such a trial ends at --timeout)",
+            );
+        }
         line
     }
 }
@@ -198,6 +203,16 @@ mod tests {
         assert!(line.contains("512 MB"), "{line}");
         assert!(line.contains("RLIMIT_DATA"), "{line}");
         assert!(line.contains("no writable memory cgroup"), "{line}");
+        assert!(
+            line.contains("may hang instead of raising MemoryError"),
+            "{line}"
+        );
+        let cgroup = MemoryLimit {
+            enforced_by: Enforcement::CgroupV1,
+            no_cgroup_because: None,
+            ..limit
+        };
+        assert!(!cgroup.sentence().contains("hang"));
         assert!(!Enforcement::RlimitData.whole_tree());
         assert!(Enforcement::CgroupV1.whole_tree());
     }
