@@ -73,6 +73,14 @@ fn run_json(run: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(run.join("run.json")).unwrap()).unwrap()
 }
 
+/// The task's check on each interpreter, as recorded.
+fn checks(run: &Path) -> Vec<Value> {
+    let checks = run_json(run)["task"]["checks"].as_array().cloned();
+    let checks = checks.unwrap_or_default();
+    assert!(!checks.is_empty(), "no task check in {}", run.display());
+    checks
+}
+
 fn approach(trial: &Value) -> String {
     trial["cell"]["approach"].as_str().unwrap().to_string()
 }
@@ -186,10 +194,25 @@ fn a_task_past_the_limit_is_stopped_in_every_trial_and_fits_under_a_larger_one()
             1,
             "said once: {stderr}"
         );
+        // The check before the trials was held to the limit too, and was
+        // stopped: recorded, not an error that left the interpreter out.
+        for check in checks(&run) {
+            assert!(check["excluded"].is_null(), "{check:#}");
+            assert!(
+                check["over_memory_limit"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("stopped by the kernel at --memory-limit 100 MB")),
+                "{check:#}"
+            );
+        }
         no_cgroup_left(&run);
 
         let (output, run) = big_task(&python, 1000, None);
         all_fit(&output, &run);
+        for check in checks(&run) {
+            assert!(check["over_memory_limit"].is_null(), "{check:#}");
+            assert_eq!(check["deterministic"], true, "{check:#}");
+        }
         no_cgroup_left(&run);
     }
 }
@@ -230,6 +253,10 @@ fn without_a_cgroup_an_rlimit_holds_each_process() {
         .unwrap()
         .to_string();
     assert!(message.contains("MemoryError"), "{message}");
+    for check in checks(&run) {
+        let stopped = check["over_memory_limit"].as_str().unwrap_or_default();
+        assert!(stopped.contains("MemoryError"), "{check:#}");
+    }
 
     let (output, run) = big_task(&python, 1000, Some("rlimit"));
     all_fit(&output, &run);
