@@ -158,6 +158,19 @@ fn stopped(seen: Option<LimitSeen>, finished: &Finished, what: &str) -> Option<S
     })
 }
 
+/// A check's child that timed out under a resource limit: on a
+/// free-threaded build an allocation past it can hang the process instead
+/// of raising `MemoryError` (docs/memory-limit.md), so say so.
+fn hang_note(seen: Option<LimitSeen>, finished: &Finished) -> String {
+    match (seen, finished) {
+        (Some(seen), Finished::TimedOut(_)) if !seen.enforced_by.whole_tree() => format!(
+            " (under --memory-limit {} MB as a resource limit on each process, a free-threaded build may hang instead of raising MemoryError)",
+            seen.limit_bytes >> 20
+        ),
+        _ => String::new(),
+    }
+}
+
 /// Where the crash happened, from faulthandler's traceback on stderr (the
 /// most recent frame first): `bad.py, line 20 in crashes`.
 fn crash_site(stderr: &str) -> Option<String> {
@@ -207,7 +220,7 @@ pub fn probe(interpreter: &InterpreterRecord, settings: &CheckSettings) -> Resul
         return Ok(check);
     }
     if let Some(reason) = ended(&finished, what, timeout) {
-        check.excluded = Some(reason);
+        check.excluded = Some(reason + &hang_note(seen, &finished));
         return Ok(check);
     }
     let Finished::Exited(status, output) = finished else {
@@ -362,7 +375,7 @@ pub fn reference(
             return Ok(());
         }
         if let Some(reason) = ended(&finished, &what, settings.timeout_s) {
-            check.excluded = Some(reason);
+            check.excluded = Some(reason + &hang_note(seen, &finished));
             return Ok(());
         }
         let Finished::Exited(_, output) = finished else {
