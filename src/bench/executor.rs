@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use crate::bench::trial::{self, TrialCommand, TrialOutcome};
+use crate::bench::trial::{self, TrialCommand, TrialOptions, TrialOutcome};
+use crate::kernel_limit::Enforcer;
 use crate::llm::bench::LlmSettings;
 use crate::run::record::PlannedCell;
 
@@ -42,6 +43,8 @@ pub struct ProcessExecutor {
     /// The run's LLM settings: a real server's API key goes into the
     /// environment of the trials that call it.
     llm: Option<LlmSettings>,
+    /// `--memory-limit`: how the kernel holds each trial to it.
+    memory_limit: Option<Enforcer>,
     started: Instant,
 }
 
@@ -50,8 +53,15 @@ impl ProcessExecutor {
     pub fn new(llm: Option<LlmSettings>) -> ProcessExecutor {
         ProcessExecutor {
             llm,
+            memory_limit: None,
             started: Instant::now(),
         }
+    }
+
+    /// Holds every trial to the run's memory limit, the way `enforcer` does.
+    pub fn with_memory_limit(mut self, enforcer: Option<Enforcer>) -> ProcessExecutor {
+        self.memory_limit = enforcer;
+        self
     }
 }
 
@@ -72,7 +82,12 @@ impl TrialExecutor for ProcessExecutor {
         if planned.spec.ray_address.is_some() {
             command.env.extend(ray_auth_env());
         }
-        trial::run_trial(&command, timeout, cancel)
+        let limit = self
+            .memory_limit
+            .as_ref()
+            .map(Enforcer::prepare)
+            .transpose()?;
+        trial::run_trial_limited(&command, &TrialOptions::new(timeout), cancel, limit)
     }
 
     fn elapsed(&self) -> Duration {

@@ -51,7 +51,34 @@ pub(crate) fn judge(
     reference: Option<&str>,
     timeout_s: f64,
 ) -> Judgement {
+    let mut judgement = judge_exit(outcome, interpreter, reference, timeout_s);
+    if let Some(failure) = judgement.failure.as_mut()
+        && (failure.kind == FailureKind::TimedOut || failure.message.contains("reported timeout"))
+        && let Some(note) = super::memory_limit::timeout_note(outcome)
+    {
+        failure.message.push_str(&note);
+    }
+    judgement
+}
+
+fn judge_exit(
+    outcome: &TrialOutcome,
+    interpreter: &InterpreterRecord,
+    reference: Option<&str>,
+    timeout_s: f64,
+) -> Judgement {
+    if outcome.exit != TrialExit::Cancelled
+        && let Some(message) = super::memory_limit::stopped(outcome)
+    {
+        return failed(FailureKind::MemoryLimit, message);
+    }
     let code = match outcome.exit {
+        TrialExit::OverMemoryLimit => {
+            return failed(
+                FailureKind::MemoryLimit,
+                "stopped by the kernel at --memory-limit".into(),
+            );
+        }
         TrialExit::Cancelled => {
             return Judgement {
                 status: TrialStatus::Cancelled,
@@ -192,6 +219,7 @@ mod tests {
             stdout: stdout.into(),
             stderr: stderr.into(),
             sampler: SamplerReport::default(),
+            memory_limit: None,
         }
     }
 
@@ -267,5 +295,36 @@ mod tests {
         let judgement = judge(&left, &interpreter, None, 10.0);
         assert_eq!(judgement.status, TrialStatus::Ok);
         assert_eq!(judgement.warnings.len(), 2, "{:?}", judgement.warnings);
+    }
+
+    #[test]
+    fn a_timeout_under_an_rlimit_says_it_may_be_the_limit() {
+        use crate::kernel_limit::LimitSeen;
+        use crate::run::memory_limit::Enforcement;
+        let interpreter = run_file(&[]).interpreters[0].clone();
+        let under = |enforced_by| {
+            let mut timed_out = outcome(TrialExit::TimedOut, "", "");
+            timed_out.memory_limit = Some(LimitSeen {
+                limit_bytes: 100 << 20,
+                enforced_by,
+                peak_bytes: None,
+                oom_kills: 0,
+            });
+            judge(&timed_out, &interpreter, None, 10.0)
+        };
+        let rlimit = under(Enforcement::RlimitData);
+        assert_eq!(kind(&rlimit), Some(FailureKind::TimedOut));
+        assert!(
+            message(&rlimit).contains("resource limit of 100 MB")
+                && message(&rlimit).contains("may hang instead of raising MemoryError"),
+            "{}",
+            message(&rlimit)
+        );
+        let cgroup = under(Enforcement::CgroupV1);
+        assert!(
+            !message(&cgroup).contains("MemoryError"),
+            "{}",
+            message(&cgroup)
+        );
     }
 }

@@ -13,6 +13,7 @@ mod inspection;
 pub mod interrupt;
 mod judge;
 pub mod machine;
+mod memory_limit;
 pub mod plan;
 mod ray_cells;
 mod reference;
@@ -33,6 +34,7 @@ use anyhow::{Context, Result, bail};
 use crate::export::{ExportFormat, ExportManager};
 use crate::interpreters::discovery;
 use crate::interpreters::{Interpreter, Source};
+use crate::kernel_limit::Enforcer;
 use crate::protocol::result::{self as runner_result, RunnerOutput};
 use crate::run::LoadedRun;
 use crate::run::directory::{self, RunDir};
@@ -237,7 +239,7 @@ type Started = (
 );
 
 /// A new run: plan it, create its directory.
-fn start(args: &BenchArgs, machine: &MachineInfo) -> Result<Started> {
+fn start(args: &BenchArgs, machine: &MachineInfo, limit: Option<&Enforcer>) -> Result<Started> {
     let env = run_loop::trial_environment();
     // A target that cannot be right is said before interpreters are looked for.
     if let Some(target) = &args.task.task {
@@ -261,7 +263,7 @@ fn start(args: &BenchArgs, machine: &MachineInfo) -> Result<Started> {
     }
     // A team's own task: checked on each interpreter, its cells replace the scenarios'.
     let task = if own_task {
-        Some(task_plan(args, &plan, &dir, &env)?)
+        Some(task_plan(args, &plan, (&dir, limit), &env)?)
     } else {
         None
     };
@@ -338,7 +340,7 @@ fn resume(dir: &Path) -> Result<Started> {
 fn task_plan(
     args: &BenchArgs,
     plan: &plan::Plan,
-    dir: &Path,
+    (dir, memory_limit): (&Path, Option<&Enforcer>),
     env: &BTreeMap<String, String>,
 ) -> Result<crate::task::plan::Prepared> {
     let mut order: Vec<crate::vocabulary::Approach> = Vec::new();
@@ -368,8 +370,21 @@ fn task_plan(
         workers_given: !args.workers.is_empty(),
         timeout_s: plan.settings.timeout_s,
         seed: plan.settings.seed,
+        memory_limit,
     };
     crate::task::plan::prepare(&args.task, &choice, dir, env)
+}
+
+/// The run's memory limit (`--memory-limit MB`, or the resumed run's): the
+/// way the kernel enforces it on this machine, said once, before the task's
+/// check (held to it too) and the trials.
+fn memory_limit(mb: Option<u64>, interactive: bool) -> Result<Option<Enforcer>> {
+    let Some(mb) = mb else { return Ok(None) };
+    let enforcer = Enforcer::choose(mb)?;
+    if interactive {
+        eprintln!("{}", enforcer.record().sentence());
+    }
+    Ok(Some(enforcer))
 }
 
 /// Runs `gil-lab bench`.
@@ -378,10 +393,22 @@ pub fn run(mut args: BenchArgs) -> Result<ExitCode> {
     crate::choice::resolve_python_paths(&mut args.python)?;
     let machine = MachineInfo::collect();
     let cancel = interrupt::install()?;
-    let (mut run, mut run_dir, trials, _endpoint) = match &args.resume {
-        Some(dir) => resume(dir)?,
-        None => start(&args, &machine)?,
+    let ((mut run, mut run_dir, trials, _endpoint), enforcer) = match &args.resume {
+        Some(dir) => {
+            let started = resume(dir)?;
+            let mb = started.0.settings.memory_limit.as_ref().map(|l| l.mb);
+            (started, memory_limit(mb, !args.json)?)
+        }
+        None => {
+            let enforcer = memory_limit(args.task.memory_limit, !args.json)?;
+            (start(&args, &machine, enforcer.as_ref())?, enforcer)
+        }
     };
+    if let Some(enforcer) = &enforcer {
+        // The way chosen on this machine (a resumed run's may differ).
+        run.settings.memory_limit = Some(enforcer.record().clone());
+        run_dir.write_run(&run)?;
+    }
     let mut state = RunState::new(&run, &trials);
     state.add_startup(started.elapsed().as_secs_f64());
     let settings = run.settings.clone();
@@ -421,7 +448,8 @@ pub fn run(mut args: BenchArgs) -> Result<ExitCode> {
         state.recorded(),
         interactive,
     );
-    let mut executor = executor::ProcessExecutor::new(settings.llm.clone());
+    let mut executor =
+        executor::ProcessExecutor::new(settings.llm.clone()).with_memory_limit(enforcer);
     // Test-only: gil-lab's own memory grows; the trials' figures must not.
     let ballast = ballast::from_env();
     let outcome = run_loop::run(

@@ -259,6 +259,9 @@ pub fn build(
             .contains(&Approach::Ray)
             .then(|| ray_address(args))
             .flatten(),
+        // Recorded with the way the kernel enforces it when the run starts
+        // (`bench::run`), before the first trial.
+        memory_limit: None,
     };
     Ok(Plan {
         settings,

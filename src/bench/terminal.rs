@@ -127,7 +127,10 @@ fn scenario_table(run: &RunFile, summary: &RunSummary, scenario: &str, colour: b
         let (work, note) = match cell.state {
             CellState::Measured => (cell.work.as_ref().map_or_else(dash, format_summary), None),
             CellState::Skipped => ("skipped".into(), Some(Color::DarkGrey)),
-            CellState::Failed => ("FAILED".into(), Some(Color::Red)),
+            CellState::Failed => match &cell.over_memory_limit {
+                Some(over) => (over.words(), Some(Color::Red)),
+                None => ("FAILED".into(), Some(Color::Red)),
+            },
             CellState::Pending => ("not run".into(), Some(Color::DarkGrey)),
         };
         let row = vec![
@@ -153,7 +156,14 @@ fn scenario_table(run: &RunFile, summary: &RunSummary, scenario: &str, colour: b
                 (Some(p), None) => format!("{:.2}", p.median),
                 _ => dash(),
             },
-            cell.peak_memory_bytes.map_or_else(dash, format_bytes),
+            match (&cell.over_memory_limit, cell.state) {
+                (Some(over), CellState::Measured) => format!(
+                    "{} ⚠ {}",
+                    cell.peak_memory_bytes.map_or_else(dash, format_bytes),
+                    over.words()
+                ),
+                _ => cell.peak_memory_bytes.map_or_else(dash, format_bytes),
+            },
             cell.thread_states
                 .map_or_else(dash, |s| format!("{:.0}%", s.lock_wait * 100.0)),
             cell.orchestration.as_ref().map_or_else(dash, |o| {

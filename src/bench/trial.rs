@@ -16,6 +16,7 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use super::sampler::{self, Sampler, SamplerReport};
+use crate::kernel_limit::{LimitSeen, TrialLimit};
 
 mod process;
 use process::{
@@ -87,6 +88,9 @@ pub enum TrialExit {
     /// Stopped because the run was cancelled (Ctrl-C); gil-lab killed its
     /// process group.
     Cancelled,
+    /// The kernel killed a process of it at the memory limit (an OOM kill
+    /// in its cgroup); gil-lab killed the rest of its process group.
+    OverMemoryLimit,
 }
 
 impl TrialExit {
@@ -137,6 +141,10 @@ pub struct TrialOutcome {
     pub stderr: String,
     /// What the sampler saw (empty when it was off).
     pub sampler: SamplerReport,
+    /// What the memory limit did, as the kernel tells it (absent without
+    /// `--memory-limit`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_limit: Option<LimitSeen>,
 }
 
 impl TrialOutcome {
@@ -168,6 +176,19 @@ pub fn run_trial_with(
     options: &TrialOptions,
     cancel: &AtomicBool,
 ) -> Result<TrialOutcome> {
+    run_trial_limited(cmd, options, cancel, None)
+}
+
+/// [`run_trial_with`] held to a memory limit by the kernel: the child joins
+/// the trial's cgroup (or sets its rlimit) between `fork` and `exec`; an OOM
+/// kill in the cgroup stops the trial at once; the cgroup is removed at the
+/// end.
+pub fn run_trial_limited(
+    cmd: &TrialCommand,
+    options: &TrialOptions,
+    cancel: &AtomicBool,
+    limit: Option<TrialLimit>,
+) -> Result<TrialOutcome> {
     become_subreaper();
 
     let mut command = Command::new(&cmd.program);
@@ -181,6 +202,9 @@ pub fn run_trial_with(
         .process_group(0);
     if let Some(cwd) = &cmd.cwd {
         command.current_dir(cwd);
+    }
+    if let Some(limit) = &limit {
+        limit.confine(&mut command);
     }
 
     let started_monotonic_s = monotonic_s();
@@ -214,6 +238,10 @@ pub fn run_trial_with(
         }
         if cancel.load(Ordering::Relaxed) {
             stopped_as = Some(TrialExit::Cancelled);
+        } else if limit.as_ref().is_some_and(TrialLimit::oom_killed) {
+            // A process of the tree was killed for memory: what is left may
+            // wait forever for it (a pool missing a worker).
+            stopped_as = Some(TrialExit::OverMemoryLimit);
         } else if Instant::now() >= deadline {
             stopped_as = Some(TrialExit::TimedOut);
         } else {
@@ -251,6 +279,8 @@ pub fn run_trial_with(
     // The rest of the output, until the pipes close (a process outside the
     // group may hold them open: then give up after a while).
     let (stdout, stderr) = watch.finish(Instant::now() + CLEANUP_LIMIT);
+    // The kernel's figures, and the cgroup removed, once the tree is gone.
+    let memory_limit = limit.map(TrialLimit::finish);
 
     let exit = stopped_as.unwrap_or(if libc::WIFSIGNALED(status) {
         TrialExit::Signaled {
@@ -279,6 +309,7 @@ pub fn run_trial_with(
         stdout,
         stderr,
         sampler,
+        memory_limit,
     })
 }
 

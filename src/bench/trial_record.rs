@@ -207,6 +207,7 @@ fn measurement(outcome: &TrialOutcome, report: Option<&RunnerReport>) -> Measure
             high_water_mark
         },
         peak_rss_bytes: Some(sampler.peak_rss_bytes.max(high_water_mark)),
+        limit_peak_bytes: outcome.memory_limit.and_then(|seen| seen.peak_bytes),
         thread_states: report.and_then(|r| thread_states::work_shares(sampler, r)),
         voluntary_context_switches: outcome.voluntary_context_switches,
         involuntary_context_switches: outcome.involuntary_context_switches,
@@ -262,6 +263,7 @@ mod tests {
                 }],
                 ..SamplerReport::default()
             },
+            memory_limit: None,
         };
         let task = |start: f64, end: f64| TaskReport {
             agent: "planner".into(),

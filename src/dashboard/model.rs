@@ -219,6 +219,7 @@ fn cell_row(loaded: &LoadedRun, c: &CellSummary) -> CellRow {
         mode: interpreter.map_or(GilMode::Gil, InterpreterRecord::gil_mode),
         state: state.into(),
         skip_reason: c.skip_reason.clone(),
+        memory_note: c.over_memory_limit.as_ref().map(|o| o.words()),
         work,
         wall: c.wall.as_ref().map(median_estimate),
         speedup: c.speedup,

@@ -145,6 +145,8 @@ pub struct CellRow {
     pub state: String,
     /// Why it was skipped.
     pub skip_reason: Option<String>,
+    /// "does not fit in 512 MB" when `--memory-limit` stopped a trial of it.
+    pub memory_note: Option<String>,
     /// Median work-phase time, seconds, with its CI.
     pub work: Option<Estimate>,
     /// Median whole-trial wall time, seconds, with its CI.

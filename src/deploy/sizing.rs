@@ -1,6 +1,7 @@
 //! Resources to request, from what a run measured: cores = the cell's
 //! workers, memory = the measured peak of the trial's whole process tree
-//! (the largest over its measured trials) with headroom. For a ray cell the
+//! (the largest over its measured trials; under `--memory-limit`, the
+//! kernel's peak of its cgroup when larger) with headroom. For a ray cell the
 //! tree is split the way a Kubernetes cluster splits it: the worker actors
 //! (one per worker pod, with a node's own Ray processes), and the rest (the
 //! driver, GCS and the head node's processes) on the head pod.
@@ -47,9 +48,14 @@ fn pod(cpu: u32, bytes: u64) -> PodResources {
     }
 }
 
-/// One machine: the cell's workers as cores, its measured peak.
+/// One machine: the cell's workers as cores, its measured peak: the PSS,
+/// or the peak the kernel held to `--memory-limit` when the run had one and
+/// it is larger (the manifest's memory and the tested limit then agree).
 pub fn single_machine(cell: &CellSummary) -> Option<PodResources> {
-    Some(pod(cell.cell.workers, cell.peak_memory_bytes?))
+    let peak = cell
+        .peak_memory_bytes?
+        .max(cell.limit_peak_bytes.unwrap_or(0));
+    Some(pod(cell.cell.workers, peak))
 }
 
 /// A ray cell measured on a local cluster: the head pod and one worker pod
@@ -95,5 +101,41 @@ mod tests {
         assert_eq!(pod(0, 10 * 1024 * 1024).memory_mib, FLOOR_MIB);
         assert_eq!(pod(0, 10).cpu, 1);
         assert_eq!(pod(4, 1024 * 1024 * 1024).memory_mib, 1536);
+    }
+
+    /// The memory of `cell`'s pod in a run whose measured trials' kernel
+    /// peak (under `--memory-limit`) was `limit_peak` (bytes, or none).
+    fn sized(limit_peak: Option<u64>) -> PodResources {
+        use crate::run::fixtures::{cell, run_file, trial};
+        let key = cell("py", "threads", 2);
+        let run = run_file(std::slice::from_ref(&key));
+        let trials: Vec<_> = (0..3)
+            .map(|i| {
+                let mut record = trial(i, &key, i as u32, false, 1.0);
+                if let Some(m) = record.measurement.as_mut() {
+                    m.limit_peak_bytes = limit_peak.map(|p| p + i);
+                }
+                record
+            })
+            .collect();
+        let summary = crate::run::analysis::summarize(&run, &trials, &Default::default(), &[]);
+        let measured = summary.cells.iter().find(|c| c.cell == key);
+        measured.and_then(single_machine).expect("a measured cell")
+    }
+
+    #[test]
+    fn memory_is_the_kernel_peak_when_it_is_above_the_pss() {
+        // The fixtures' trials: 20 MiB of PSS each.
+        let pss = sized(None);
+        assert_eq!(pss.measured_bytes, 20 << 20);
+        assert_eq!(pss.cpu, 2);
+        // The largest kernel peak of the measured trials, with headroom.
+        let kernel = sized(Some(300 << 20));
+        assert_eq!(kernel.measured_bytes, (300 << 20) + 2);
+        assert_eq!(kernel.memory_mib, with_headroom((300 << 20) + 2));
+        assert_eq!(kernel.memory_mib, 480);
+        // A kernel peak below the PSS (the interpreter's pages were charged
+        // before the trial): the PSS.
+        assert_eq!(sized(Some(8 << 20)).measured_bytes, 20 << 20);
     }
 }

@@ -58,7 +58,10 @@ fn table(out: &mut String, run: &LoadedRun, cells: &[&CellSummary]) {
                 "skipped: {}",
                 cell.skip_reason.as_deref().unwrap_or("not supported")
             ),
-            (CellState::Failed, None) => "failed".to_string(),
+            (CellState::Failed, None) => cell
+                .over_memory_limit
+                .as_ref()
+                .map_or_else(|| "failed".to_string(), |over| over.words()),
             (_, None) => "not measured".to_string(),
         };
         let parallelism = cell

@@ -225,6 +225,14 @@ fn cell_summary(
             .iter()
             .find_map(|t| Some(t.runner.as_ref()?.digest.clone())),
         gil_enabled: (!gil_states.is_empty()).then(|| gil_states.iter().any(|&on| on)),
+        limit_peak_bytes: mine
+            .iter()
+            .filter_map(|t| t.measurement.as_ref()?.limit_peak_bytes)
+            .max(),
+        over_memory_limit: super::memory_limit::OverLimit::of_cell(
+            run.settings.memory_limit.as_ref(),
+            of_cell(),
+        ),
     }
 }
 

@@ -42,6 +42,7 @@ pub fn run_file(cells: &[CellKey]) -> RunFile {
             margin: 0.05,
             llm: None,
             ray_address: None,
+            memory_limit: None,
         },
         machine: MachineInfo::default(),
         interpreters: vec![InterpreterRecord {
@@ -101,6 +102,7 @@ pub fn trial(index: u64, cell: &CellKey, repetition: u32, warmup: bool, work: f6
             work_parallelism: Some(f64::from(cell.workers)),
             peak_memory_bytes: 20 << 20,
             peak_rss_bytes: Some(24 << 20),
+            limit_peak_bytes: None,
             thread_states: None,
             voluntary_context_switches: 1,
             involuntary_context_switches: 1,

@@ -15,6 +15,8 @@
 //! - [`thread_states`]: what threads were doing (running, waiting for a
 //!   core, on a lock, on I/O) and their shares of a window;
 //! - [`machine`]: what the machine was when the run started;
+//! - [`memory_limit`]: `--memory-limit`, how the kernel enforced it, and
+//!   the cells it stopped;
 //! - [`task`]: what a run of a team's own task records beyond its cells;
 //! - [`builds`]: whether the compared interpreters were built alike;
 //! - [`readiness`]: whether a dependency tree keeps the GIL off (`ready`).
@@ -36,6 +38,7 @@ pub mod inside;
 pub mod lesson;
 pub mod loaded;
 pub mod machine;
+pub mod memory_limit;
 pub mod pairing;
 pub mod readiness;
 pub mod record;

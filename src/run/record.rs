@@ -201,6 +201,9 @@ pub struct Settings {
     /// `RAY_ADDRESS`); absent: each ray trial started a local cluster.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ray_address: Option<String>,
+    /// `--memory-limit` and how the kernel enforced it (absent: no limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_limit: Option<super::memory_limit::MemoryLimit>,
 }
 
 /// A planned cell with the exact command that runs one of its trials.
@@ -267,6 +270,9 @@ pub enum FailureKind {
     DigestMismatch,
     /// A forced-GIL cell ran with the GIL off somewhere.
     GilNotForced,
+    /// Stopped by the kernel at `--memory-limit` (an OOM kill in its cgroup,
+    /// or a `MemoryError` under an rlimit): the cell does not fit.
+    MemoryLimit,
 }
 
 /// The reason of a failed trial.
@@ -304,6 +310,12 @@ pub struct Measurement {
     /// mark, bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peak_rss_bytes: Option<u64>,
+    /// The peak the kernel saw in the trial's cgroup under `--memory-limit`
+    /// (`memory.peak`, or `memory.max_usage_in_bytes` in cgroup v1; page
+    /// cache included: what the limit is held against), bytes. Absent
+    /// without a limit, or with an rlimit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_peak_bytes: Option<u64>,
     /// Shares of the worker threads' time during the work phase spent
     /// running, waiting for a core, on a lock, on I/O, or otherwise
     /// (`run::thread_states`). Absent without a work phase long enough or a

@@ -153,6 +153,13 @@ pub struct CellSummary {
     pub digest: Option<String>,
     /// Whether the GIL was on at the end of its trials (`None` = unknown).
     pub gil_enabled: Option<bool>,
+    /// The largest peak the kernel saw in a measured trial's cgroup under
+    /// `--memory-limit`, bytes (page cache included: what the limit held).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_peak_bytes: Option<u64>,
+    /// Set when `--memory-limit` stopped a trial of it: it does not fit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub over_memory_limit: Option<super::memory_limit::OverLimit>,
 }
 
 /// A speedup above what the cores allow: on 2 cores, CPU-bound work cannot

@@ -54,6 +54,12 @@ pub struct TaskCheck {
     /// Why the task does not run on it (one line), or null: it does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub excluded: Option<String>,
+    /// Why `--memory-limit` stopped the check (held to it like the trials),
+    /// or null. Not a reason to leave the interpreter out: its trials run,
+    /// held to the limit too, and show which cells do not fit; without a
+    /// reference (nothing to compare their calls with).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub over_memory_limit: Option<String>,
     /// The function is a coroutine function (`async def`).
     #[serde(default)]
     pub is_async: bool,

@@ -38,8 +38,11 @@ pub struct TaskArgs {
     #[arg(long, value_name = "K", requires = "task", value_parser = clap::value_parser!(u32).range(1..=1000), group = "plan")]
     pub stress: Option<u32>,
 
-    /// Stop a trial whose processes hold more than MB of resident memory
-    /// (and say so).
-    #[arg(long, value_name = "MB", requires = "task", value_parser = clap::value_parser!(u64).range(1..), group = "plan")]
+    /// Hold every trial (its whole process tree) to MB of memory, enforced
+    /// by the kernel: a memory cgroup per trial where gil-lab may make one,
+    /// else RLIMIT_DATA on each process. A trial past it fails, and a cell
+    /// that cannot run within it is shown as not fitting (docs/memory-limit.md).
+    /// With --task or the built-in scenarios.
+    #[arg(long, value_name = "MB", value_parser = clap::value_parser!(u64).range(1..), group = "plan")]
     pub memory_limit: Option<u64>,
 }

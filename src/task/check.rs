@@ -7,7 +7,12 @@
 //! `task/<interpreter>.json` in the run directory).
 //!
 //! Whatever goes wrong is one line in [`TaskCheck::excluded`]: the
-//! interpreter is left out of the run, the others go on.
+//! interpreter is left out of the run, the others go on. Under
+//! `--memory-limit` the check's children are held to the limit the way the
+//! trials are (`kernel_limit`): the check never runs past a limit a user
+//! set to protect the machine. A child the limit stopped is not an error:
+//! [`TaskCheck::over_memory_limit`] says so, and the trials (stopped too,
+//! or not) show which cells fit.
 
 use std::path::Path;
 use std::process::Command;
@@ -16,7 +21,8 @@ use std::time::Duration;
 use anyhow::Result;
 use serde::Deserialize;
 
-use crate::interpreters::child::{self, Finished};
+use crate::interpreters::child::{self, ChildOutput, Finished};
+use crate::kernel_limit::{Enforcer, LimitSeen, TrialLimit};
 use crate::protocol::result::{self as runner_result, RunnerOutput};
 use crate::protocol::{TaskSpec, TrialSpec};
 use crate::run::record::InterpreterRecord;
@@ -69,6 +75,9 @@ pub struct CheckSettings<'a> {
     pub timeout_s: f64,
     /// `--memory-limit`.
     pub memory_limit_mb: Option<u64>,
+    /// How the kernel holds the check's children to it (absent without
+    /// `--memory-limit`, and when only the cells are remade on `--resume`).
+    pub limit: Option<&'a Enforcer>,
     /// The run directory (the references go to `task/` in it).
     pub run_dir: &'a Path,
 }
@@ -103,6 +112,62 @@ fn ended(finished: &Finished, what: &str, timeout_s: f64) -> Option<String> {
                     .unwrap_or_default()
             )
         }),
+    }
+}
+
+/// Runs a check's child to the end or the timeout, held to the memory
+/// limit when there is one; also what the limit did.
+fn run_limited(
+    mut command: Command,
+    timeout: Duration,
+    limit: Option<&Enforcer>,
+) -> Result<(Finished, Option<LimitSeen>)> {
+    let limit = limit.map(Enforcer::prepare).transpose()?;
+    if let Some(limit) = &limit {
+        limit.confine(&mut command);
+    }
+    let finished = child::run(command, timeout)?;
+    Ok((finished, limit.map(TrialLimit::finish)))
+}
+
+/// Why the memory limit stopped a check's child `what` (one line with the
+/// kernel's peak), or None: the kernel killed a process of its cgroup, or
+/// (under an rlimit) an allocation failed with `MemoryError`.
+fn stopped(seen: Option<LimitSeen>, finished: &Finished, what: &str) -> Option<String> {
+    let seen = seen?;
+    let mb = seen.limit_bytes >> 20;
+    if seen.oom_kills > 0 {
+        let peak = seen
+            .peak_bytes
+            .map(|p| format!(", its cgroup peaked at {} MiB", p >> 20))
+            .unwrap_or_default();
+        return Some(format!(
+            "stopped by the kernel at --memory-limit {mb} MB {what}: killed for memory{peak}"
+        ));
+    }
+    let output: &ChildOutput = match finished {
+        Finished::Exited(_, output) | Finished::TimedOut(output) => output,
+    };
+    let memory_error = output.stdout.contains("MemoryError")
+        || output.stderr.contains("MemoryError")
+        || output.stdout.contains("\"memory_limit\"");
+    (!seen.enforced_by.whole_tree() && memory_error).then(|| {
+        format!(
+            "stopped by the kernel at --memory-limit {mb} MB {what}: an allocation failed with MemoryError (a resource limit on each process)"
+        )
+    })
+}
+
+/// A check's child that timed out under a resource limit: on a
+/// free-threaded build an allocation past it can hang the process instead
+/// of raising `MemoryError` (docs/memory-limit.md), so say so.
+fn hang_note(seen: Option<LimitSeen>, finished: &Finished) -> String {
+    match (seen, finished) {
+        (Some(seen), Finished::TimedOut(_)) if !seen.enforced_by.whole_tree() => format!(
+            " (under --memory-limit {} MB as a resource limit on each process, a free-threaded build may hang instead of raising MemoryError)",
+            seen.limit_bytes >> 20
+        ),
+        _ => String::new(),
     }
 }
 
@@ -145,13 +210,17 @@ pub fn probe(interpreter: &InterpreterRecord, settings: &CheckSettings) -> Resul
     )?;
     command.arg(request.to_string());
     let timeout = settings.timeout_s.max(CALIBRATED_SECONDS * 4.0);
-    let finished = child::run(command, Duration::from_secs_f64(timeout))?;
-    if let Some(reason) = ended(
-        &finished,
-        "while importing the task and timing its first calls",
-        timeout,
-    ) {
-        check.excluded = Some(reason);
+    let (finished, seen) = run_limited(command, Duration::from_secs_f64(timeout), settings.limit)?;
+    let what = "while importing the task and timing its first calls";
+    if let Some(reason) = stopped(seen, &finished, what) {
+        // Nothing to calibrate with: --task-calls, else the other
+        // interpreters' count (the plan takes the fewest), else one call.
+        check.over_memory_limit = Some(reason);
+        check.calls = settings.calls.unwrap_or(1);
+        return Ok(check);
+    }
+    if let Some(reason) = ended(&finished, what, timeout) {
+        check.excluded = Some(reason + &hang_note(seen, &finished));
         return Ok(check);
     }
     let Finished::Exited(status, output) = finished else {
@@ -285,6 +354,9 @@ pub fn reference(
     settings: &CheckSettings,
     check: &mut TaskCheck,
 ) -> Result<()> {
+    if check.over_memory_limit.is_some() {
+        return Ok(()); // the probe was stopped: the runs would be too
+    }
     let mut spec = spec(check, settings, Approach::Sequential, 1, 1);
     if let Some(task) = spec.task.as_mut() {
         task.report_calls = true;
@@ -293,12 +365,17 @@ pub fn reference(
     for pass in ["first", "second"] {
         let what = format!("during the {pass} sequential run of the check");
         let timeout = settings.timeout_s + 5.0;
-        let finished = child::run(
+        let (finished, seen) = run_limited(
             command(interpreter, &spec)?,
             Duration::from_secs_f64(timeout),
+            settings.limit,
         )?;
+        if let Some(reason) = stopped(seen, &finished, &what) {
+            check.over_memory_limit = Some(reason);
+            return Ok(());
+        }
         if let Some(reason) = ended(&finished, &what, settings.timeout_s) {
-            check.excluded = Some(reason);
+            check.excluded = Some(reason + &hang_note(seen, &finished));
             return Ok(());
         }
         let Finished::Exited(_, output) = finished else {

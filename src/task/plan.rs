@@ -48,6 +48,8 @@ pub struct Choice<'a> {
     pub seed: u64,
     /// How the ray cells run.
     pub ray: &'a RayCells,
+    /// `--memory-limit`: the check's children are held to it too.
+    pub memory_limit: Option<&'a crate::kernel_limit::Enforcer>,
 }
 
 /// How a task's ray cells run: on the Python of each interpreter's Ray
@@ -98,6 +100,7 @@ pub fn prepare(
         rounds: args.stress.unwrap_or(1),
         timeout_s: choice.timeout_s,
         memory_limit_mb: args.memory_limit,
+        limit: choice.memory_limit,
         run_dir: dir,
     };
     let mut checks: Vec<TaskCheck> = Vec::new();
@@ -150,11 +153,12 @@ pub fn prepare(
         checks.push(check);
     }
     // One number of calls for every interpreter, so that their times compare:
-    // the fewest any interpreter needs for about a second sequentially.
+    // the fewest any interpreter needs for about a second sequentially
+    // (one that --memory-limit stopped has no count).
     let calls = args.task_calls.unwrap_or_else(|| {
         checks
             .iter()
-            .filter(|c| c.excluded.is_none())
+            .filter(|c| c.excluded.is_none() && c.over_memory_limit.is_none())
             .map(|c| c.calls)
             .min()
             .unwrap_or(1)
@@ -165,11 +169,13 @@ pub fn prepare(
             continue;
         };
         check.calls = calls;
-        eprintln!(
-            "Running task `{}` twice sequentially on {} ({calls} calls)...",
-            target.function, interpreter.label
-        );
-        check::reference(&interpreter, &settings, check)?;
+        if check.over_memory_limit.is_none() {
+            eprintln!(
+                "Running task `{}` twice sequentially on {} ({calls} calls)...",
+                target.function, interpreter.label
+            );
+            check::reference(&interpreter, &settings, check)?;
+        }
         report(check, &target);
         if check.excluded.is_none() {
             ready.push(interpreter);
@@ -249,6 +255,12 @@ fn report(check: &TaskCheck, target: &Target) {
                 .per_call_s
                 .map(|s| format!(" ({} each)", crate::run::format::format_seconds(s)))
                 .unwrap_or_default();
+            if let Some(reason) = &check.over_memory_limit {
+                eprintln!(
+                    "  {reason}; its trials are held to the limit too, and show which cells fit (results not compared)"
+                );
+                return;
+            }
             let same = match check.deterministic {
                 Some(true) => "two sequential runs agree",
                 Some(false) => {
@@ -288,6 +300,7 @@ pub fn planned_cells(
         rounds: run.rounds,
         timeout_s,
         memory_limit_mb: run.memory_limit_mb,
+        limit: None,
         run_dir: dir,
     };
     keys.iter()

@@ -56,6 +56,9 @@ pub fn print(out: &mut dyn Write, verdict: &TaskVerdict) -> std::io::Result<()> 
                 gil.module, gil.check_imports
             )?;
         }
+        if let Some(reason) = &check.over_memory_limit {
+            writeln!(out, "    check: {reason}; results are not compared")?;
+        }
         if check.deterministic == Some(false) {
             writeln!(
                 out,

@@ -11,11 +11,13 @@
 //! [`view`] gathers what the advice needs of the run; this file picks the
 //! recommendation and writes its headline; [`reasons`] adds the costs,
 //! warnings and alternatives, [`measure`](mod@measure) the `bench` commands
-//! that would settle what the run leaves open.
+//! that would settle what the run leaves open, [`memory_fit`] the cells
+//! that do not fit in `--memory-limit`.
 
 pub mod distribution;
 pub mod measure;
 pub mod readiness;
+mod memory_fit;
 pub mod reasons;
 pub mod task;
 pub mod view;
@@ -92,6 +94,7 @@ fn for_scenario(view: &RunView, scenario: &str) -> Recommendation {
         .copied()
         .min_by(|a, b| median_of(a).total_cmp(&median_of(b)))
     else {
+        memory_fit::memory_fit(view, scenario, None, &mut rec);
         rec.approach = "none".into();
         rec.headline = format!(
             "{scenario}: nothing to recommend: no Python cell of this scenario was measured successfully"
@@ -258,6 +261,7 @@ fn for_scenario(view: &RunView, scenario: &str) -> Recommendation {
     distribution::distributing(view, scenario, &mut rec);
     alternatives(view, scenario, pick, &candidates, &tied, &mut rec);
     measure(view, scenario, pick, runner_up, &mut rec);
+    memory_fit::memory_fit(view, scenario, Some(&pick.cell), &mut rec);
     rec
 }
 

@@ -152,6 +152,7 @@ impl TrialExecutor for FakeExecutor {
             stdout,
             stderr: String::new(),
             sampler: SamplerReport::default(),
+            memory_limit: None,
         })
     }
 

@@ -217,7 +217,7 @@ def main(argv: list[str]) -> int:
         task = spec["task"]
         deadline = task["timeout_s"] * 0.9 - (time.monotonic() - clock_t0) \
             if task["timeout_s"] else None
-        watchdog.start(task["memory_limit_mb"], deadline, stop)
+        watchdog.start(deadline, stop)
         run(spec, result, clock_t0)
     except NoTaskPath as error:
         result.update(result="skipped", reason=str(error))
@@ -232,6 +232,14 @@ def main(argv: list[str]) -> int:
         # The task's own failures are findings: the runner's stack says nothing.
         result["error"] = {"kind": kind, "message": str(error),
                            "traceback": "" if type(error) in KINDS else traceback.format_exc()}
+    limit = (result["spec"] or {}).get("task", {}).get("memory_limit_mb")
+    error = result.get("error") or {}
+    if limit is not None and "MemoryError" in f"{error.get('kind')} {error.get('message')}":
+        # Under an rlimit an allocation past the limit fails: say which limit.
+        result["error"] = {"kind": "memory_limit", "traceback": "",
+                           "message": f"the task ran out of memory at --memory-limit {limit} MB "
+                           f"({error.get('message') or 'MemoryError'}): raise --memory-limit, "
+                           "or make the task use less memory"}
     if not printed.acquire(blocking=False):
         time.sleep(60)  # the watchdog is printing and exiting
     emit(result)
