@@ -35,6 +35,10 @@ pub enum Command {
     /// after specialisation, the collector's work, and what each interpreter
     /// offers (JIT, free-threading, immortal objects, mimalloc), side by side.
     Inspect(Box<crate::inside::InspectArgs>),
+    /// The course chapter's six lessons as short live experiments on your
+    /// interpreters, with a lab notebook page (learn.html); resumes where
+    /// you stopped.
+    Learn(crate::learn::LearnArgs),
     /// Write the exports (JSON, CSV, Markdown, pyperf) of a stored run.
     Export(crate::export::ExportArgs),
     /// Write the deployment of a measured set-up: Kubernetes manifests (a
@@ -62,6 +66,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Advise(args) => crate::advise::run(args),
         Command::Compare(args) => crate::compare::run(args),
         Command::Inspect(args) => crate::inside::run(*args),
+        Command::Learn(args) => crate::learn::run(args),
         Command::Export(args) => crate::export::run(args),
         Command::Deploy(command) => crate::deploy::run(command),
         Command::Report(args) => crate::dashboard::report::run(args),

@@ -16,6 +16,7 @@ pub mod hash;
 pub mod http_server;
 pub mod inside;
 pub mod interpreters;
+pub mod learn;
 pub mod llm;
 pub mod paths;
 pub mod prng;
