@@ -9,12 +9,36 @@ use super::lessons::Page;
 
 /// Each earlier lesson's section of the dashboard (`report.html#anchor`).
 const SECTIONS: [(u8, &str, &str); 6] = [
-    (1, "inside-cpython", "Inside CPython: each agent's bytecode, specialised or not, per interpreter"),
-    (2, "interpreters", "Interpreters: versions and build recipes, and the collector's work under Inside CPython"),
-    (3, "lesson", "CPU or I/O?: threads against processes under the GIL and without it"),
-    (3, "timeline-cpu", "the cpu timeline: threads taking turns under the GIL, side by side without it"),
-    (4, "claims", "Claims check: the free-threaded build's single-thread cost next to the published figures"),
-    (5, "advice", "Advice and Verdict: which approach and interpreter to use, with the evidence"),
+    (
+        1,
+        "inside-cpython",
+        "Inside CPython: each agent's bytecode, specialised or not, per interpreter",
+    ),
+    (
+        2,
+        "interpreters",
+        "Interpreters: versions and build recipes, and the collector's work under Inside CPython",
+    ),
+    (
+        3,
+        "lesson",
+        "CPU or I/O?: threads against processes under the GIL and without it",
+    ),
+    (
+        3,
+        "timeline-cpu",
+        "the cpu timeline: threads taking turns under the GIL, side by side without it",
+    ),
+    (
+        4,
+        "claims",
+        "Claims check: the free-threaded build's single-thread cost next to the published figures",
+    ),
+    (
+        5,
+        "advice",
+        "Advice and Verdict: which approach and interpreter to use, with the evidence",
+    ),
 ];
 
 /// Runs lesson 6.
@@ -23,7 +47,10 @@ pub fn run(lab: &Lab, page: &mut Page) -> Result<()> {
     if lab.quick {
         args.push("--quick".into());
     }
-    for python in [&lab.default_build, &lab.free_threaded].into_iter().flatten() {
+    for python in [&lab.default_build, &lab.free_threaded]
+        .into_iter()
+        .flatten()
+    {
         args.push("--python".into());
         args.push(python.path.to_string_lossy().into_owned());
     }
@@ -36,9 +63,22 @@ pub fn run(lab: &Lab, page: &mut Page) -> Result<()> {
     let source = lab::source(&loaded);
     let mut rows = Vec::new();
     for verdict in &loaded.summary.scenarios {
-        let winner = verdict.winner.as_ref().map(|w| crate::run::format::describe(&loaded.run, w));
-        if let Some(w) = verdict.winner.as_ref().and_then(|w| loaded.summary.cells.iter().find(|c| &c.cell == w)).and_then(lab::median_work) {
-            page.figure(format!("{} leader's median work time", verdict.scenario), w, "s", &source);
+        let winner = verdict
+            .winner
+            .as_ref()
+            .map(|w| crate::run::format::describe(&loaded.run, w));
+        if let Some(w) = verdict
+            .winner
+            .as_ref()
+            .and_then(|w| loaded.summary.cells.iter().find(|c| &c.cell == w))
+            .and_then(lab::median_work)
+        {
+            page.figure(
+                format!("{} leader's median work time", verdict.scenario),
+                w,
+                "s",
+                &source,
+            );
         }
         rows.push(vec![
             verdict.scenario.clone(),
@@ -51,13 +91,22 @@ pub fn run(lab: &Lab, page: &mut Page) -> Result<()> {
     let report = loaded.dir.join(crate::dashboard::REPORT_FILE);
     let mut sections = Vec::new();
     for (lesson, anchor, what) in SECTIONS {
-        sections.push(vec![format!("lesson {lesson}"), format!("{}#{anchor}", report.display()), what.to_string()]);
+        sections.push(vec![
+            format!("lesson {lesson}"),
+            format!("{}#{anchor}", report.display()),
+            what.to_string(),
+        ]);
     }
     page.heading("Where each lesson shows in the dashboard");
     page.table(&["lesson", "section", "what it shows"], sections);
     page.text("Open the dashboard in a browser: every figure in it comes from the trials of this run, and each section answers one of the earlier lessons' questions with the whole run's numbers.");
     page.deeper(format!("gil-lab serve {}", lab::shown(&loaded.dir)));
-    page.deeper("gil-lab bench --full    (every interpreter, several worker counts; longer)".to_string());
-    page.deeper(format!("gil-lab export {} --markdown results.md", lab::shown(&loaded.dir)));
+    page.deeper(
+        "gil-lab bench --full    (every interpreter, several worker counts; longer)".to_string(),
+    );
+    page.deeper(format!(
+        "gil-lab export {} --markdown results.md",
+        lab::shown(&loaded.dir)
+    ));
     Ok(())
 }

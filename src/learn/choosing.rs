@@ -18,7 +18,13 @@ use crate::interpreters::check_imports::Outcome;
 use crate::run::format::format_seconds;
 
 /// The approaches a learner can pick.
-pub const CHOICES: [&str; 5] = ["threads", "asyncio", "processes", "free-threaded", "sequential"];
+pub const CHOICES: [&str; 5] = [
+    "threads",
+    "asyncio",
+    "processes",
+    "free-threaded",
+    "sequential",
+];
 
 /// One of the five situations.
 struct Case {
@@ -35,11 +41,46 @@ struct Case {
 }
 
 const CASES: [Case; 5] = [
-    Case { story: "CPU-bound agents, independent of each other (planning, constraint solving, search), each on its own input", scenario: "cpu", workload: Workload::Cpu, shared_state: false, large_inputs: false, gil_extension: false },
-    Case { story: "I/O-bound agents that spend their time waiting on many model (LLM) calls", scenario: "io", workload: Workload::Io, shared_state: false, large_inputs: false, gil_extension: false },
-    Case { story: "Mixed agents: each calls the model, then computes on its answer", scenario: "mixed", workload: Workload::Mixed, shared_state: false, large_inputs: false, gil_extension: false },
-    Case { story: "CPU-bound agents that all query one large, shared, read-only knowledge base", scenario: "shared", workload: Workload::Cpu, shared_state: true, large_inputs: true, gil_extension: false },
-    Case { story: "CPU-bound agents whose code imports a C extension that turns the GIL back on", scenario: "cpu", workload: Workload::Cpu, shared_state: false, large_inputs: false, gil_extension: true },
+    Case {
+        story: "CPU-bound agents, independent of each other (planning, constraint solving, search), each on its own input",
+        scenario: "cpu",
+        workload: Workload::Cpu,
+        shared_state: false,
+        large_inputs: false,
+        gil_extension: false,
+    },
+    Case {
+        story: "I/O-bound agents that spend their time waiting on many model (LLM) calls",
+        scenario: "io",
+        workload: Workload::Io,
+        shared_state: false,
+        large_inputs: false,
+        gil_extension: false,
+    },
+    Case {
+        story: "Mixed agents: each calls the model, then computes on its answer",
+        scenario: "mixed",
+        workload: Workload::Mixed,
+        shared_state: false,
+        large_inputs: false,
+        gil_extension: false,
+    },
+    Case {
+        story: "CPU-bound agents that all query one large, shared, read-only knowledge base",
+        scenario: "shared",
+        workload: Workload::Cpu,
+        shared_state: true,
+        large_inputs: true,
+        gil_extension: false,
+    },
+    Case {
+        story: "CPU-bound agents whose code imports a C extension that turns the GIL back on",
+        scenario: "cpu",
+        workload: Workload::Cpu,
+        shared_state: false,
+        large_inputs: false,
+        gil_extension: true,
+    },
 ];
 
 /// `--answers`: five choices of [`CHOICES`].
@@ -63,7 +104,11 @@ pub fn parse_answers(answers: &[String]) -> Result<Vec<String>> {
 
 /// Asks the learner for a choice per situation on the terminal.
 pub fn ask(input: &mut dyn BufRead, out: &mut dyn Write) -> Result<Vec<String>> {
-    writeln!(out, "For each situation, pick the approach you would use: {}.", CHOICES.join(", "))?;
+    writeln!(
+        out,
+        "For each situation, pick the approach you would use: {}.",
+        CHOICES.join(", ")
+    )?;
     let mut answers = Vec::new();
     for (i, case) in CASES.iter().enumerate() {
         loop {
@@ -71,7 +116,10 @@ pub fn ask(input: &mut dyn BufRead, out: &mut dyn Write) -> Result<Vec<String>> 
             out.flush()?;
             let mut line = String::new();
             if input.read_line(&mut line)? == 0 {
-                bail!("no answer for situation {} (end of input): give them with --answers", i + 1);
+                bail!(
+                    "no answer for situation {} (end of input): give them with --answers",
+                    i + 1
+                );
             }
             let answer = line.trim().to_lowercase();
             if CHOICES.contains(&answer.as_str()) {
@@ -87,26 +135,60 @@ pub fn ask(input: &mut dyn BufRead, out: &mut dyn Write) -> Result<Vec<String>> 
 /// Runs lesson 5 with the learner's `answers`.
 pub fn run(lab: &Lab, answers: &[String], page: &mut Page) -> Result<()> {
     let Some(default) = &lab.default_build else {
-        page.missing("no default CPython build found: `gil-lab python install 3.13` provides one".to_string());
+        page.missing(
+            "no default CPython build found: `gil-lab python install 3.13` provides one"
+                .to_string(),
+        );
         return Ok(());
     };
-    let mut args = vec!["--python".to_string(), default.path.to_string_lossy().into_owned()];
+    let mut args = vec![
+        "--python".to_string(),
+        default.path.to_string_lossy().into_owned(),
+    ];
     if let Some(ft) = &lab.free_threaded {
-        args.extend(["--python".to_string(), ft.path.to_string_lossy().into_owned()]);
+        args.extend([
+            "--python".to_string(),
+            ft.path.to_string_lossy().into_owned(),
+        ]);
     } else {
         page.missing("no free-threaded CPython found: the `free-threaded` choice cannot be measured; `gil-lab python install 3.13t` provides one".to_string());
     }
     args.extend(
-        ["--scenario", "cpu,shared,io,mixed", "--approach", "sequential,threads,processes,asyncio", "--workers", "2", "--runs", "2", "--warmup", "0", "--scale", "0.15", "--no-inspect"]
-            .map(String::from),
+        [
+            "--scenario",
+            "cpu,shared,io,mixed",
+            "--approach",
+            "sequential,threads,processes,asyncio",
+            "--workers",
+            "2",
+            "--runs",
+            "2",
+            "--warmup",
+            "0",
+            "--scale",
+            "0.1",
+            "--no-inspect",
+        ]
+        .map(String::from),
     );
     let loaded = lab.bench("lesson5-situations", &args, false)?;
     page.run(loaded.dir.clone());
     let source = lab::source(&loaded);
     let default_id = lab::in_run(&loaded, default, false).map(|r| r.id.clone());
-    let ft_id = lab.free_threaded.as_ref().and_then(|ft| lab::in_run(&loaded, ft, false)).map(|r| r.id.clone());
-    let forced_id = lab.free_threaded.as_ref().and_then(|ft| lab::in_run(&loaded, ft, true)).map(|r| r.id.clone());
-    let gil_check = lab.free_threaded.as_ref().map(|ft| extension::check(ft, lab));
+    let ft_id = lab
+        .free_threaded
+        .as_ref()
+        .and_then(|ft| lab::in_run(&loaded, ft, false))
+        .map(|r| r.id.clone());
+    let forced_id = lab
+        .free_threaded
+        .as_ref()
+        .and_then(|ft| lab::in_run(&loaded, ft, true))
+        .map(|r| r.id.clone());
+    let gil_check = lab
+        .free_threaded
+        .as_ref()
+        .map(|ft| extension::check(ft, lab));
 
     let mut score = 0;
     for (i, (case, answer)) in CASES.iter().zip(answers).enumerate() {
@@ -124,49 +206,104 @@ pub fn run(lab: &Lab, answers: &[String], page: &mut Page) -> Result<()> {
                 "sequential" => (plain.as_deref(), "sequential", 1),
                 other => (plain.as_deref(), other, 2),
             };
-            let Some(cell) = interpreter.and_then(|id| lab::cell(&loaded, case.scenario, id, approach, workers)) else {
+            let Some(cell) =
+                interpreter.and_then(|id| lab::cell(&loaded, case.scenario, id, approach, workers))
+            else {
                 continue;
             };
-            let Some(median) = lab::median_work(cell) else { continue };
-            let label = loaded.run.interpreter(&cell.cell.interpreter).map_or(cell.cell.interpreter.clone(), |r| r.label.clone());
-            page.figure(format!("situation {}: {choice} work time", i + 1), median, "s", &source);
-            measured.push((choice, median, format!("{approach}{} on {label}", if workers > 1 { " ×2" } else { "" })));
+            let Some(median) = lab::median_work(cell) else {
+                continue;
+            };
+            let label = loaded
+                .run
+                .interpreter(&cell.cell.interpreter)
+                .map_or(cell.cell.interpreter.clone(), |r| r.label.clone());
+            page.figure(
+                format!("situation {}: {choice} work time", i + 1),
+                median,
+                "s",
+                &source,
+            );
+            measured.push((
+                choice,
+                median,
+                format!(
+                    "{approach}{} on {label}",
+                    if workers > 1 { " ×2" } else { "" }
+                ),
+            ));
         }
         let Some(best) = measured.iter().min_by(|a, b| a.1.total_cmp(&b.1)).cloned() else {
-            page.missing(format!("situation {}: nothing measured (see {})", i + 1, lab::shown(&loaded.dir)));
+            page.missing(format!(
+                "situation {}: nothing measured (see {})",
+                i + 1,
+                lab::shown(&loaded.dir)
+            ));
             continue;
         };
         let rows = measured
             .iter()
             .map(|(choice, median, what)| {
                 vec![
-                    format!("{choice}{}{}", if *choice == answer.as_str() { " ← yours" } else { "" }, if *choice == best.0 { " (fastest)" } else { "" }),
+                    format!(
+                        "{choice}{}{}",
+                        if *choice == answer.as_str() {
+                            " ← yours"
+                        } else {
+                            ""
+                        },
+                        if *choice == best.0 { " (fastest)" } else { "" }
+                    ),
                     what.clone(),
                     format_seconds(*median),
                     format!("{:.2}×", median / best.1),
                 ]
             })
             .collect();
-        page.table(&["choice", "measured as", "median work time", "vs the fastest"], rows);
+        page.table(
+            &[
+                "choice",
+                "measured as",
+                "median work time",
+                "vs the fastest",
+            ],
+            rows,
+        );
         let mine = measured.iter().find(|m| m.0 == answer.as_str());
         let verdict = match mine {
             Some(m) if m.0 == best.0 => {
                 score += 1;
-                format!("Your choice, {answer}, is what the measurement supports: it was the fastest here.")
+                format!(
+                    "Your choice, {answer}, is what the measurement supports: it was the fastest here."
+                )
             }
             Some(m) if m.1 / best.1 <= 1.10 => {
                 score += 1;
-                format!("Your choice, {answer}, was within 10% of the fastest ({}): on this brief measurement they are as good as each other; the simpler one wins a tie.", best.0)
+                format!(
+                    "Your choice, {answer}, was within 10% of the fastest ({}): on this brief measurement they are as good as each other; the simpler one wins a tie.",
+                    best.0
+                )
             }
-            Some(m) => format!("Your choice, {answer}, took {:.2}× the time of {} (the fastest here).", m.1 / best.1, best.0),
-            None => format!("Your choice, {answer}, could not be measured here; the fastest was {}.", best.0),
+            Some(m) => format!(
+                "Your choice, {answer}, took {:.2}× the time of {} (the fastest here).",
+                m.1 / best.1,
+                best.0
+            ),
+            None => format!(
+                "Your choice, {answer}, could not be measured here; the fastest was {}.",
+                best.0
+            ),
         };
         page.text(verdict);
         let situation = Situation {
             workload: case.workload,
             shared_state: case.shared_state,
             large_inputs: case.large_inputs,
-            c_extensions: if case.gil_extension { vec![extension::MODULE.into()] } else { vec![] },
+            c_extensions: if case.gil_extension {
+                vec![extension::MODULE.into()]
+            } else {
+                vec![]
+            },
             python: None,
             latency_sensitive: false,
             beyond_one_machine: false,
@@ -190,20 +327,31 @@ pub fn run(lab: &Lab, answers: &[String], page: &mut Page) -> Result<()> {
         if let Some(r) = advice.recommendations.first() {
             page.text(format!(
                 "Why: {} The published rules (`gil-lab advise --workload {}`) say: {}{}.",
-                explanation(case, &best.0),
+                explanation(case, best.0),
                 case.workload.scenario(),
                 r.headline,
-                r.reasons.first().map(|x| format!(" — {x}")).unwrap_or_default()
+                r.reasons
+                    .first()
+                    .map(|x| format!(" — {x}"))
+                    .unwrap_or_default()
             ));
         }
     }
-    page.figure("situations where your choice was supported", f64::from(score), &format!("of {}", CASES.len()), &source);
+    page.figure(
+        "situations where your choice was supported",
+        f64::from(score),
+        &format!("of {}", CASES.len()),
+        &source,
+    );
     page.text(format!(
         "{score} of {} of your choices were supported by the measurement. These trials were brief (two rounds, a small scale) on a shared machine: treat a difference under 10-20% as a tie, and measure your own code before deciding (below).",
         CASES.len()
     ));
     page.deeper("gil-lab advise --workload cpu --shared-state --large-inputs".to_string());
-    page.deeper("gil-lab bench --task my_module.py:handle    (your own function, every approach)".to_string());
+    page.deeper(
+        "gil-lab bench --task my_module.py:handle    (your own function, every approach)"
+            .to_string(),
+    );
     page.deeper(format!("gil-lab advise {}", lab::shown(&loaded.dir)));
     Ok(())
 }
@@ -211,11 +359,21 @@ pub fn run(lab: &Lab, answers: &[String], page: &mut Page) -> Result<()> {
 /// Why the measured best is what it is, in plain words.
 fn explanation(case: &Case, best: &str) -> String {
     let general = match (case.scenario, case.gil_extension) {
-        ("io", _) => "waiting agents need no core while they wait, so anything that overlaps the waits (threads, asyncio) helps, GIL or not, and asyncio does it with the least machinery.",
-        ("mixed", _) => "the waits overlap under any approach, and the computing part needs a core of its own to go faster: threads under the GIL overlap the waits only; free-threaded threads or processes overlap both.",
-        ("shared", _) => "processes run the computation in parallel but each needs the shared data (copied, or inherited on fork); free-threaded threads share it at no cost and run in parallel too.",
-        (_, true) => "the extension turned the GIL back on, so the free-threaded build's threads take turns like the default build's: only processes compute in parallel.",
-        _ => "computation needs a core per worker: under the GIL threads take turns, so processes (or free-threaded threads) are what runs agents in parallel.",
+        ("io", _) => {
+            "waiting agents need no core while they wait, so anything that overlaps the waits (threads, asyncio) helps, GIL or not, and asyncio does it with the least machinery."
+        }
+        ("mixed", _) => {
+            "the waits overlap under any approach, and the computing part needs a core of its own to go faster: threads under the GIL overlap the waits only; free-threaded threads or processes overlap both."
+        }
+        ("shared", _) => {
+            "processes run the computation in parallel but each needs the shared data (copied, or inherited on fork); free-threaded threads share it at no cost and run in parallel too."
+        }
+        (_, true) => {
+            "the extension turned the GIL back on, so the free-threaded build's threads take turns like the default build's: only processes compute in parallel."
+        }
+        _ => {
+            "computation needs a core per worker: under the GIL threads take turns, so processes (or free-threaded threads) are what runs agents in parallel."
+        }
     };
     format!("here {best} was fastest; {general}")
 }

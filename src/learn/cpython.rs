@@ -22,8 +22,8 @@ const LISTING_ROWS: usize = 24;
 /// The function's source, from the extracted workload package.
 fn source_of(function: &HotFunction) -> Result<String> {
     let path = crate::embedded::package_root()?.join(&function.file);
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
     let lines: Vec<&str> = text.lines().collect();
     let first = (function.line as usize).saturating_sub(1);
     let indent = |l: &str| l.len() - l.trim_start().len();
@@ -82,7 +82,10 @@ pub fn run(lab: &Lab, page: &mut Page) -> Result<()> {
         function.file,
         function.own_time_share * 100.0
     ));
-    page.code(format!("{}:{}", function.file, function.line), source_of(function)?);
+    page.code(
+        format!("{}:{}", function.file, function.line),
+        source_of(function)?,
+    );
 
     page.heading("2. Bytecode, then specialised bytecode");
     let listing = function.listing.as_deref().unwrap_or_default();
@@ -113,7 +116,10 @@ pub fn run(lab: &Lab, page: &mut Page) -> Result<()> {
         rows,
     );
     page.figure(
-        format!("{} instructions rewritten after warm-up ({})", function.name, cpython.label),
+        format!(
+            "{} instructions rewritten after warm-up ({})",
+            function.name, cpython.label
+        ),
         rewritten as f64,
         "instructions",
         &from,
@@ -139,7 +145,10 @@ pub fn run(lab: &Lab, page: &mut Page) -> Result<()> {
 
     page.heading("3. The same agents on another implementation");
     pypy(lab, cpython, page)?;
-    page.deeper(format!("gil-lab inspect --python {} --unit {UNIT} --dis", crate::shell::quote_path(&cpython.path)));
+    page.deeper(format!(
+        "gil-lab inspect --python {} --unit {UNIT} --dis",
+        crate::shell::quote_path(&cpython.path)
+    ));
     page.deeper("gil-lab inspect    (every agent, every interpreter, side by side)".to_string());
     Ok(())
 }
@@ -178,9 +187,14 @@ fn pypy(lab: &Lab, cpython: &crate::interpreters::Interpreter, page: &mut Page) 
         let Some(record) = lab::in_run(&loaded, interpreter, false) else {
             continue;
         };
-        let Some(median) = lab::cell(&loaded, "cpu", &record.id, "sequential", 1).and_then(lab::median_work)
+        let Some(median) =
+            lab::cell(&loaded, "cpu", &record.id, "sequential", 1).and_then(lab::median_work)
         else {
-            page.missing(format!("{}: its cpu trials did not succeed (see {})", interpreter.label, lab::shown(&loaded.dir)));
+            page.missing(format!(
+                "{}: its cpu trials did not succeed (see {})",
+                interpreter.label,
+                lab::shown(&loaded.dir)
+            ));
             continue;
         };
         page.figure(
@@ -192,9 +206,17 @@ fn pypy(lab: &Lab, cpython: &crate::interpreters::Interpreter, page: &mut Page) 
         rows.push(vec![interpreter.label.clone(), format_seconds(median)]);
         times.push(median);
     }
-    page.table(&["interpreter", "cpu agents, one thread (median work time)"], rows);
+    page.table(
+        &["interpreter", "cpu agents, one thread (median work time)"],
+        rows,
+    );
     if let [cp, pp] = times[..] {
-        page.figure("PyPy speed-up over CPython (cpu, sequential)", cp / pp, "×", &source);
+        page.figure(
+            "PyPy speed-up over CPython (cpu, sequential)",
+            cp / pp,
+            "×",
+            &source,
+        );
         page.text(format!(
             "Same source, same answers (gil-lab checks the digest of every trial), different implementation: {} ran the cpu agents in {} against {} on {}, {:.1}× {}. Python is a language; CPython is its reference implementation, written in C, with the bytecode interpreter you just saw. PyPy compiles hot loops to machine code with a tracing JIT; it has a GIL too, and it lags CPython's versions ({}).",
             pypy.label,

@@ -32,8 +32,17 @@ pub fn run(lab: &Lab, page: &mut Page) -> Result<()> {
         args.push(interpreter.path.to_string_lossy().into_owned());
     }
     args.extend(
-        ["--scenario", "cpu", "--approach", "sequential", "--runs", "3", "--warmup", "0"]
-            .map(String::from),
+        [
+            "--scenario",
+            "cpu",
+            "--approach",
+            "sequential",
+            "--runs",
+            "3",
+            "--warmup",
+            "0",
+        ]
+        .map(String::from),
     );
     let loaded = lab.bench("lesson2-versions", &args, false)?;
     page.run(loaded.dir.clone());
@@ -49,7 +58,8 @@ pub fn run(lab: &Lab, page: &mut Page) -> Result<()> {
         let Some(record) = lab::in_run(&loaded, interpreter, false) else {
             continue;
         };
-        let median = lab::cell(&loaded, "cpu", &record.id, "sequential", 1).and_then(lab::median_work);
+        let median =
+            lab::cell(&loaded, "cpu", &record.id, "sequential", 1).and_then(lab::median_work);
         let report = loaded.inside.as_ref().and_then(|f| {
             f.inspections
                 .iter()
@@ -72,27 +82,48 @@ pub fn run(lab: &Lab, page: &mut Page) -> Result<()> {
             crate::protocol::inside::counts_text(done, all)
         });
         if let Some(m) = median {
-            page.figure(format!("cpu sequential work time on {}", record.label), m, "s", &source);
+            page.figure(
+                format!("cpu sequential work time on {}", record.label),
+                m,
+                "s",
+                &source,
+            );
             first.get_or_insert(m);
             times.push((record.label.clone(), m));
         }
         if let Some(c) = collections {
-            page.figure(format!("collections per task, cpu agents, {}", record.label), c, "collections", &inside_source);
+            page.figure(
+                format!("collections per task, cpu agents, {}", record.label),
+                c,
+                "collections",
+                &inside_source,
+            );
         }
         rows.push(vec![
             record.label.clone(),
             Recipe::of(&interpreter.facts.build).short(),
-            median.map(format_seconds).unwrap_or_else(|| "failed".into()),
+            median
+                .map(format_seconds)
+                .unwrap_or_else(|| "failed".into()),
             match (median, first) {
                 (Some(m), Some(f)) => format!("{:.2}×", m / f),
                 _ => "-".into(),
             },
-            collections.map(|c| format!("{c:.1}")).unwrap_or_else(|| "-".into()),
+            collections
+                .map(|c| format!("{c:.1}"))
+                .unwrap_or_else(|| "-".into()),
             specialised.unwrap_or_else(|| "-".into()),
         ]);
     }
     page.table(
-        &["interpreter", "build recipe", "median work time", "vs the oldest", "collections per task", "specialised"],
+        &[
+            "interpreter",
+            "build recipe",
+            "median work time",
+            "vs the oldest",
+            "collections per task",
+            "specialised",
+        ],
         rows,
     );
     if let (Some((old_label, old)), Some((new_label, new))) = (times.first(), times.last())
@@ -107,20 +138,24 @@ pub fn run(lab: &Lab, page: &mut Page) -> Result<()> {
     } else {
         page.text("With one version only, there is nothing to compare yet: install another minor version (see below) and run the lesson again.");
     }
-    page.text("The collector column counts the cyclic garbage collector's passes per agent task: the agents allocate many short-lived objects, and how often the collector runs is part of what changes from version to version (3.14 made it incremental, then went back; the thresholds differ).");
+    page.text("The collector column counts the cyclic garbage collector's passes per agent task: the agents allocate many short-lived objects, and how often the collector runs is part of what changes from version to version.");
 
     page.heading("What changed between the versions");
     features(&loaded, lab, page);
     page.deeper("gil-lab python list    (each build's recipe)".to_string());
     page.deeper(format!("gil-lab inspect --run {}", lab::shown(&loaded.dir)));
-    page.deeper("gil-lab bench --python 3.13 --python 3.14 --python 3.15 --scenario cpu,shared".to_string());
+    page.deeper(
+        "gil-lab bench --python 3.13 --python 3.14 --python 3.15 --scenario cpu,shared".to_string(),
+    );
     Ok(())
 }
 
 /// The features of each version side by side, those that differ first.
 fn features(loaded: &crate::run::LoadedRun, lab: &Lab, page: &mut Page) {
     let Some(inside) = &loaded.inside else {
-        page.missing("the run made no inspection: `gil-lab inspect --run RUN_DIR` adds it".to_string());
+        page.missing(
+            "the run made no inspection: `gil-lab inspect --run RUN_DIR` adds it".to_string(),
+        );
         return;
     };
     let reports: Vec<(String, &crate::protocol::inside::InsideReport)> = lab
@@ -153,11 +188,17 @@ fn features(loaded: &crate::run::LoadedRun, lab: &Lab, page: &mut Page) {
         if differs {
             let details: Vec<String> = reports
                 .iter()
-                .filter_map(|(label, r)| Some(format!("{label}: {}", r.feature(&feature.key)?.detail)))
+                .filter_map(|(label, r)| {
+                    Some(format!("{label}: {}", r.feature(&feature.key)?.detail))
+                })
                 .collect();
             differing.push(format!("{} — {}", feature.key, details.join("; ")));
         }
-        let mut row = vec![format!("{}{}", feature.key, if differs { " *" } else { "" })];
+        let mut row = vec![format!(
+            "{}{}",
+            feature.key,
+            if differs { " *" } else { "" }
+        )];
         row.extend(states);
         rows.push(row);
     }

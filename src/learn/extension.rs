@@ -19,23 +19,42 @@ pub const MODULE: &str = "needs_gil";
 /// Builds the module for `python` into `dir/extension-<id>`; returns the
 /// directory to put on the import path.
 pub fn build(python: &Interpreter, lab: &super::lab::Lab, dir: &Path) -> Result<PathBuf> {
-    let out = dir.join(format!("extension-{}", crate::choice::interpreter_id(python)));
+    let out = dir.join(format!(
+        "extension-{}",
+        crate::choice::interpreter_id(python)
+    ));
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
-    let include = lab.python(python, &["-I"], &[], "import sysconfig; print(sysconfig.get_paths()['include'])")?;
-    let suffix = lab.python(python, &["-I"], &[], "import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))")?;
+    let include = lab.python(
+        python,
+        &["-I"],
+        &[],
+        "import sysconfig; print(sysconfig.get_paths()['include'])",
+    )?;
+    let suffix = lab.python(
+        python,
+        &["-I"],
+        &[],
+        "import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))",
+    )?;
     let source = out.join("needs_gil.c");
-    std::fs::write(&source, SOURCE).with_context(|| format!("cannot write {}", source.display()))?;
+    std::fs::write(&source, SOURCE)
+        .with_context(|| format!("cannot write {}", source.display()))?;
     let output = Command::new("gcc")
         .args(["-shared", "-fPIC", "-O0", "-I", include.trim()])
         .arg(&source)
         .arg("-o")
         .arg(out.join(format!("{MODULE}{}", suffix.trim())))
         .output()
-        .context("cannot run gcc: install it (`sudo apt-get install gcc`) to build the extension")?;
+        .context(
+            "cannot run gcc: install it (`sudo apt-get install gcc`) to build the extension",
+        )?;
     if !output.status.success() {
         bail!(
             "gcc could not build the extension: {}",
-            String::from_utf8_lossy(&output.stderr).lines().last().unwrap_or("")
+            String::from_utf8_lossy(&output.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
         );
     }
     Ok(out)

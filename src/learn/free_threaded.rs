@@ -19,6 +19,14 @@ built_free_threaded = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
 gil_enabled = sys._is_gil_enabled() if hasattr(sys, "_is_gil_enabled") else True
 print(f"free-threaded build: {built_free_threaded}; GIL enabled now: {gil_enabled}")"#;
 
+/// How the detection code is started: label, interpreter, flags, environment.
+type Started<'a> = (
+    String,
+    &'a Interpreter,
+    Vec<&'a str>,
+    Vec<(&'a str, &'a str)>,
+);
+
 /// Runs lesson 4.
 pub fn run(lab: &Lab, page: &mut Page) -> Result<()> {
     page.heading("Detecting it");
@@ -28,23 +36,51 @@ pub fn run(lab: &Lab, page: &mut Page) -> Result<()> {
         page.missing("no free-threaded CPython found: this lesson would run the code on it, turn its GIL on and off, and measure its single-thread cost; `gil-lab python install 3.13t` provides one".to_string());
         if let Some(default) = &lab.default_build {
             let out = lab.python(default, &[], &[], DETECTION)?;
-            page.code(format!("{} (default build)", default.label), out.trim().to_string());
+            page.code(
+                format!("{} (default build)", default.label),
+                out.trim().to_string(),
+            );
         }
         return Ok(());
     };
-    let mut runs: Vec<(String, &Interpreter, Vec<&str>, Vec<(&str, &str)>)> = Vec::new();
+    let mut runs: Vec<Started> = Vec::new();
     if let Some(default) = &lab.default_build {
-        runs.push((format!("{} (default build)", default.label), default, vec![], vec![]));
+        runs.push((
+            format!("{} (default build)", default.label),
+            default,
+            vec![],
+            vec![],
+        ));
     }
-    runs.push((format!("{}", ft.label), ft, vec![], vec![]));
-    runs.push((format!("PYTHON_GIL=1 {}", ft.label), ft, vec![], vec![("PYTHON_GIL", "1")]));
-    runs.push((format!("{} -X gil=1", ft.label), ft, vec!["-X", "gil=1"], vec![]));
-    runs.push((format!("PYTHON_GIL=1 {} -I", ft.label), ft, vec!["-I"], vec![("PYTHON_GIL", "1")]));
+    runs.push((ft.label.clone(), ft, vec![], vec![]));
+    runs.push((
+        format!("PYTHON_GIL=1 {}", ft.label),
+        ft,
+        vec![],
+        vec![("PYTHON_GIL", "1")],
+    ));
+    runs.push((
+        format!("{} -X gil=1", ft.label),
+        ft,
+        vec!["-X", "gil=1"],
+        vec![],
+    ));
+    runs.push((
+        format!("PYTHON_GIL=1 {} -I", ft.label),
+        ft,
+        vec!["-I"],
+        vec![("PYTHON_GIL", "1")],
+    ));
     let mut rows = Vec::new();
     for (how, python, flags, env) in &runs {
         let out = lab.python(python, flags, env, DETECTION)?;
         let gil_on = out.contains("GIL enabled now: True");
-        page.figure(format!("GIL enabled: {how}"), if gil_on { 1.0 } else { 0.0 }, "bool", "the detection code, run now");
+        page.figure(
+            format!("GIL enabled: {how}"),
+            if gil_on { 1.0 } else { 0.0 },
+            "bool",
+            "the detection code, run now",
+        );
         rows.push(vec![how.clone(), out.trim().to_string()]);
     }
     page.table(&["run as", "what the code printed"], rows);
@@ -53,11 +89,38 @@ pub fn run(lab: &Lab, page: &mut Page) -> Result<()> {
     page.heading("An extension that turns the GIL back on");
     match extension::check(ft, lab) {
         Ok((check, dir)) => {
-            page.code(format!("{}/needs_gil.c", dir.display()), extension::SOURCE.trim().to_string());
+            page.code(
+                format!("{}/needs_gil.c", dir.display()),
+                extension::SOURCE.trim().to_string(),
+            );
             let before = check.gil_before.map_or("?".into(), |b| b.to_string());
             let after = check.gil_after.map_or("?".into(), |b| b.to_string());
-            page.figure(format!("GIL enabled after importing needs_gil on {}", ft.label), if check.gil_after == Some(true) { 1.0 } else { 0.0 }, "bool", "python check-imports, run now");
-            page.table(&["interpreter", "module", "GIL before", "GIL after", "outcome"], vec![vec![ft.label.clone(), extension::MODULE.into(), before, after, check.outcome_words().into()]]);
+            page.figure(
+                format!("GIL enabled after importing needs_gil on {}", ft.label),
+                if check.gil_after == Some(true) {
+                    1.0
+                } else {
+                    0.0
+                },
+                "bool",
+                "python check-imports, run now",
+            );
+            page.table(
+                &[
+                    "interpreter",
+                    "module",
+                    "GIL before",
+                    "GIL after",
+                    "outcome",
+                ],
+                vec![vec![
+                    ft.label.clone(),
+                    extension::MODULE.into(),
+                    before,
+                    after,
+                    check.outcome_words().into(),
+                ]],
+            );
             if let Some(w) = check.warnings.first() {
                 page.code("the warning the import raised", w.clone());
             }
@@ -66,11 +129,19 @@ pub fn run(lab: &Lab, page: &mut Page) -> Result<()> {
             } else {
                 "This import did not turn the GIL on here (see the outcome); an extension without the `Py_mod_gil` slot normally does."
             });
-            page.deeper(format!("gil-lab python check-imports {} --path {}", extension::MODULE, lab::shown(&dir)));
+            page.deeper(format!(
+                "gil-lab python check-imports {} --path {}",
+                extension::MODULE,
+                lab::shown(&dir)
+            ));
         }
-        Err(err) => page.missing(format!("the extension could not be built or imported: {err:#}")),
+        Err(err) => page.missing(format!(
+            "the extension could not be built or imported: {err:#}"
+        )),
     }
-    page.deeper("gil-lab python check-imports numpy your_package    (your own dependencies)".to_string());
+    page.deeper(
+        "gil-lab python check-imports numpy your_package    (your own dependencies)".to_string(),
+    );
 
     page.heading("What it costs on one thread");
     cost(lab, ft, page)?;
@@ -84,8 +155,19 @@ fn cost(lab: &Lab, ft: &Interpreter, page: &mut Page) -> Result<()> {
         return Ok(());
     };
     let args: Vec<String> = [
-        "--python", &default.path.to_string_lossy(), "--python", &ft.path.to_string_lossy(),
-        "--scenario", "cpu", "--approach", "sequential", "--runs", "3", "--warmup", "0", "--no-inspect",
+        "--python",
+        &default.path.to_string_lossy(),
+        "--python",
+        &ft.path.to_string_lossy(),
+        "--scenario",
+        "cpu",
+        "--approach",
+        "sequential",
+        "--runs",
+        "3",
+        "--warmup",
+        "0",
+        "--no-inspect",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -96,24 +178,58 @@ fn cost(lab: &Lab, ft: &Interpreter, page: &mut Page) -> Result<()> {
     let claims = crate::dashboard::claims::check(&loaded, &loaded.summary);
     let mut rows = Vec::new();
     for m in &claims.measured {
-        page.figure(format!("{} vs {} sequential work time ({})", m.subject, m.baseline, m.scenario), m.time_ratio.point, "×", &source);
-        rows.push(vec![format!("{} against {}", m.subject, m.baseline), m.time_text.clone()]);
+        page.figure(
+            format!(
+                "{} vs {} sequential work time ({})",
+                m.subject, m.baseline, m.scenario
+            ),
+            m.time_ratio.point,
+            "×",
+            &source,
+        );
+        rows.push(vec![
+            format!("{} against {}", m.subject, m.baseline),
+            m.time_text.clone(),
+        ]);
     }
     if rows.is_empty() {
-        page.missing(claims.missing.unwrap_or_else(|| format!("no cost could be measured (see {})", lab::shown(&loaded.dir))));
+        page.missing(claims.missing.unwrap_or_else(|| {
+            format!(
+                "no cost could be measured (see {})",
+                lab::shown(&loaded.dir)
+            )
+        }));
         return Ok(());
     }
-    page.table(&["measured here (cpu agents, one thread)", "work time ratio (95% CI)"], rows);
+    page.table(
+        &[
+            "measured here (cpu agents, one thread)",
+            "work time ratio (95% CI)",
+        ],
+        rows,
+    );
     let minor = format!("{}.{}", ft.facts.version_info[0], ft.facts.version_info[1]);
     let published: Vec<Vec<String>> = claims
         .published
         .iter()
-        .map(|p| vec![p.applies_to.clone(), p.figure.clone(), format!("{} ({})", p.source, p.url)])
+        .map(|p| {
+            vec![
+                p.applies_to.clone(),
+                p.figure.clone(),
+                format!("{} ({})", p.source, p.url),
+            ]
+        })
         .collect();
-    page.table(&["version", "published single-thread cost", "source"], published);
+    page.table(
+        &["version", "published single-thread cost", "source"],
+        published,
+    );
     page.text(format!(
-        "The free-threaded build pays for running without the GIL on every thread, including a lone one: reference counts become per-thread (biased reference counting), objects carry their own locks, and in 3.13 the specialising interpreter of lesson 1 is switched off in this build. The measured ratio above is this machine's figure for {minor}; the published ones are pyperformance averages. The second row, when present, is the same free-threaded build with the GIL forced back on: what free-threading costs when the GIL returns (as with the extension above)."
+        "The free-threaded build pays for running without the GIL on every thread, including a lone one: reference counts become per-thread (biased reference counting), objects carry their own locks, and in 3.13 the specialising interpreter of lesson 1 is switched off in this build. The measured ratio above is this machine's figure for {minor}; the published ones are pyperformance averages. The second row, when present, is the same free-threaded build run with the GIL forced back on, against the GIL off: the build's cost stays when the GIL returns (as with the extension above)."
     ));
-    page.deeper(format!("gil-lab report {}    (the dashboard's claims check, #claims)", lab::shown(&loaded.dir)));
+    page.deeper(format!(
+        "gil-lab report {}    (the dashboard's claims check, #claims)",
+        lab::shown(&loaded.dir)
+    ));
     Ok(())
 }

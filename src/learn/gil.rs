@@ -34,7 +34,10 @@ struct SwitchAnswer {
 /// Runs lesson 3.
 pub fn run(lab: &Lab, page: &mut Page) -> Result<()> {
     let Some(python) = &lab.default_build else {
-        page.missing("no default (GIL) CPython build found: `gil-lab python install 3.13` provides one".to_string());
+        page.missing(
+            "no default (GIL) CPython build found: `gil-lab python install 3.13` provides one"
+                .to_string(),
+        );
         return Ok(());
     };
     page.text("Python code runs inside an interpreter, and CPython's interpreter has one lock, the global interpreter lock (GIL): a thread must hold it to run Python code. So threads of one Python process take turns: one runs, the others wait for the lock. A thread that waits for something else (a reply from a model over the network, a file) lets go of the lock while it waits. The experiment: the same agents run one after another (sequential) and in two threads, once when they compute and once when they wait on a language model (gil-lab's built-in endpoint, 20 ms per call).");
@@ -65,29 +68,61 @@ pub fn run(lab: &Lab, page: &mut Page) -> Result<()> {
     let mut rows = Vec::new();
     let mut speedups = Vec::new();
     for (scenario, what) in [("cpu", "computing"), ("io", "waiting on the model")] {
-        let seq = lab::cell(&loaded, scenario, &record.id, "sequential", 1).and_then(lab::median_work);
+        let seq =
+            lab::cell(&loaded, scenario, &record.id, "sequential", 1).and_then(lab::median_work);
         let threads = lab::cell(&loaded, scenario, &record.id, "threads", 2);
         let (Some(seq), Some(threads)) = (seq, threads) else {
-            page.missing(format!("{scenario}: a cell did not succeed (see {})", lab::shown(&loaded.dir)));
+            page.missing(format!(
+                "{scenario}: a cell did not succeed (see {})",
+                lab::shown(&loaded.dir)
+            ));
             continue;
         };
         let time = lab::median_work(threads).unwrap_or(f64::NAN);
         let shares = threads.thread_states.as_ref();
-        let share = |s: ThreadState| shares.map_or("-".to_string(), |x| format!("{:.0}%", x.of(s) * 100.0));
-        page.figure(format!("{scenario} sequential work time ({})", record.label), seq, "s", &source);
-        page.figure(format!("{scenario} threads ×2 work time ({})", record.label), time, "s", &source);
+        let share =
+            |s: ThreadState| shares.map_or("-".to_string(), |x| format!("{:.0}%", x.of(s) * 100.0));
+        page.figure(
+            format!("{scenario} sequential work time ({})", record.label),
+            seq,
+            "s",
+            &source,
+        );
+        page.figure(
+            format!("{scenario} threads ×2 work time ({})", record.label),
+            time,
+            "s",
+            &source,
+        );
         if let Some(sp) = &threads.speedup {
-            page.figure(format!("{scenario} threads ×2 speedup ({})", record.label), sp.point, "×", &source);
+            page.figure(
+                format!("{scenario} threads ×2 speedup ({})", record.label),
+                sp.point,
+                "×",
+                &source,
+            );
             speedups.push((scenario, sp.point));
         }
         if let Some(x) = shares {
-            page.figure(format!("{scenario} threads ×2 share waiting on a lock ({})", record.label), x.of(ThreadState::LockWait), "share", &source);
+            page.figure(
+                format!(
+                    "{scenario} threads ×2 share waiting on a lock ({})",
+                    record.label
+                ),
+                x.of(ThreadState::LockWait),
+                "share",
+                &source,
+            );
         }
         rows.push(vec![
             format!("{what} ({scenario})"),
             format_seconds(seq),
             format_seconds(time),
-            threads.speedup.as_ref().map(format_ratio).unwrap_or_else(|| "-".into()),
+            threads
+                .speedup
+                .as_ref()
+                .map(format_ratio)
+                .unwrap_or_else(|| "-".into()),
             share(ThreadState::Running),
             share(ThreadState::LockWait),
             share(ThreadState::IoWait),
@@ -95,14 +130,35 @@ pub fn run(lab: &Lab, page: &mut Page) -> Result<()> {
         ]);
     }
     page.table(
-        &["agents", "one after another", "two threads", "speedup", "running", "waiting on a lock (the GIL)", "waiting on I/O", "waiting for a core"],
+        &[
+            "agents",
+            "one after another",
+            "two threads",
+            "speedup",
+            "running",
+            "waiting on a lock (the GIL)",
+            "waiting on I/O",
+            "waiting for a core",
+        ],
         rows,
     );
     let cpu = speedups.iter().find(|s| s.0 == "cpu").map(|s| s.1);
     let io = speedups.iter().find(|s| s.0 == "io").map(|s| s.1);
     if let (Some(cpu), Some(io)) = (cpu, io) {
+        let lock = lab::cell(&loaded, "cpu", &record.id, "threads", 2)
+            .and_then(|c| c.thread_states.as_ref())
+            .map(|s| (s.of(ThreadState::LockWait), s.of(ThreadState::CoreWait)));
+        let cpu_reading = if cpu < 1.15 {
+            "the second computing thread added next to no speed".to_string()
+        } else {
+            format!(
+                "here the computing threads came out faster too, which the GIL does not allow on an idle machine: the machine was busy ({} of the threads' time was spent waiting for a free core, taken by other programs), and a busy machine slows one thread working alone more than two; the share waiting on the GIL still shows the turns",
+                lock.map_or("some".to_string(), |l| format!("{:.0}%", l.1 * 100.0))
+            )
+        };
         page.text(format!(
-            "Read the speedup column: two computing threads made the work {cpu:.2}× as fast as one thread doing it all, two waiting threads {io:.2}× as fast. Computing threads both need the lock all the time, so only one computes at any moment: the second thread adds no speed (a speedup near 1×), and the state columns show where its time went: waiting on a lock, which under the GIL is the GIL. Waiting threads hold the lock only for the short moments between calls, so while one waits for the model the other runs: their waits overlap and the work finishes sooner. The rule the chapter draws from it: under the GIL, threads help I/O-bound work and not CPU-bound work. (\"Waiting for a core\" is time the machine had no free core: other programs were running.)"
+            "Read the speedup column: two computing threads made the work {cpu:.2}× as fast as one thread doing it all, two waiting threads {io:.2}× as fast. Computing threads both need the lock all the time, so only one computes at any moment and the other waits for the lock: {cpu_reading}. The state columns say where the threads' time went{}. Waiting threads hold the lock only for the short moments between calls, so while one waits for the model the other runs: their waits overlap and the work finishes sooner. The rule the chapter draws from it: under the GIL, threads help I/O-bound work and not CPU-bound work; to compute in parallel, use processes or a free-threaded build (lesson 4).",
+            lock.map_or(String::new(), |l| format!(": the computing threads spent {:.0}% of it waiting on a lock, which under the GIL is the GIL", l.0 * 100.0))
         ));
     }
     timeline(&loaded, &record.id, page);
@@ -113,15 +169,24 @@ pub fn run(lab: &Lab, page: &mut Page) -> Result<()> {
         switch_interval(lab, ft, page)?;
     }
     page.deeper(format!("gil-lab bench --python {} --scenario cpu,io --approach sequential,threads,processes,asyncio", crate::shell::quote_path(&python.path)));
-    page.deeper(format!("gil-lab report {}    (the dashboard's timelines: #timeline-cpu, #timeline-io)", lab::shown(&loaded.dir)));
+    page.deeper(format!(
+        "gil-lab report {}    (the dashboard's timelines: #timeline-cpu, #timeline-io)",
+        lab::shown(&loaded.dir)
+    ));
     Ok(())
 }
 
 /// The dashboard's thread-state swimlanes of the threads cells.
 fn timeline(loaded: &crate::run::LoadedRun, interpreter: &str, page: &mut Page) {
     for (scenario, caption) in [
-        ("cpu", "two computing threads: red is waiting for the GIL, green running — they take turns"),
-        ("io", "two threads waiting on the model: blue is waiting on I/O, during which the other runs"),
+        (
+            "cpu",
+            "two computing threads: red is waiting for the GIL, green running — they take turns",
+        ),
+        (
+            "io",
+            "two threads waiting on the model: blue is waiting on I/O, during which the other runs",
+        ),
     ] {
         let cells: Vec<&crate::run::record::CellSummary> = loaded
             .summary
@@ -129,7 +194,9 @@ fn timeline(loaded: &crate::run::LoadedRun, interpreter: &str, page: &mut Page) 
             .iter()
             .filter(|c| c.cell.scenario == scenario)
             .collect();
-        let Ok((_, svgs)) = crate::dashboard::timeline::scenario_timelines(loaded, scenario, &cells) else {
+        let Ok((_, svgs)) =
+            crate::dashboard::timeline::scenario_timelines(loaded, scenario, &cells)
+        else {
             continue;
         };
         let id = format!("{scenario}-{interpreter}-threads");
@@ -140,20 +207,68 @@ fn timeline(loaded: &crate::run::LoadedRun, interpreter: &str, page: &mut Page) 
 }
 
 /// The switch-interval experiment on one interpreter.
-fn switch_interval(lab: &Lab, python: &crate::interpreters::Interpreter, page: &mut Page) -> Result<()> {
-    eprintln!("  timing a waiting thread's wake-ups on {}...", python.label);
+fn switch_interval(
+    lab: &Lab,
+    python: &crate::interpreters::Interpreter,
+    page: &mut Page,
+) -> Result<()> {
+    eprintln!(
+        "  timing a waiting thread's wake-ups on {}...",
+        python.label
+    );
     let out = lab.module(python, "gil_lab.lessons.switch_interval")?;
-    let line = out.lines().rev().find(|l| l.starts_with('{')).context("the switch-interval experiment printed no answer")?;
-    let answer: SwitchAnswer = serde_json::from_str(line).context("the switch-interval experiment's answer does not parse")?;
+    let line = out
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .context("the switch-interval experiment printed no answer")?;
+    let answer: SwitchAnswer = serde_json::from_str(line)
+        .context("the switch-interval experiment's answer does not parse")?;
     let from = format!("gil_lab.lessons.switch_interval on {}", python.label);
     let ms = |s: f64| format!("{:.2} ms", s * 1000.0);
-    let mut rows = vec![vec!["alone (nobody computing)".to_string(), ms(answer.alone.median_late_s), ms(answer.alone.p90_late_s)]];
-    page.figure(format!("late wake-up, alone ({})", python.label), answer.alone.median_late_s, "s", &from);
+    let mut rows = vec![vec![
+        "alone (nobody computing)".to_string(),
+        ms(answer.alone.median_late_s),
+        ms(answer.alone.p90_late_s),
+    ]];
+    page.figure(
+        format!("late wake-up, alone ({})", python.label),
+        answer.alone.median_late_s,
+        "s",
+        &from,
+    );
     for l in &answer.intervals {
-        rows.push(vec![format!("one thread computing, switch interval {}", ms(l.switch_interval_s)), ms(l.median_late_s), ms(l.p90_late_s)]);
-        page.figure(format!("late wake-up, switch interval {} ({})", ms(l.switch_interval_s), python.label), l.median_late_s, "s", &from);
+        rows.push(vec![
+            format!(
+                "one thread computing, switch interval {}",
+                ms(l.switch_interval_s)
+            ),
+            ms(l.median_late_s),
+            ms(l.p90_late_s),
+        ]);
+        page.figure(
+            format!(
+                "late wake-up, switch interval {} ({})",
+                ms(l.switch_interval_s),
+                python.label
+            ),
+            l.median_late_s,
+            "s",
+            &from,
+        );
     }
-    page.table(&[&format!("{} — GIL {}", python.label, if answer.gil_enabled { "on" } else { "off" }), "median lateness", "90th percentile"], rows);
+    page.table(
+        &[
+            &format!(
+                "{} — GIL {}",
+                python.label,
+                if answer.gil_enabled { "on" } else { "off" }
+            ),
+            "median lateness",
+            "90th percentile",
+        ],
+        rows,
+    );
     let longest = answer.intervals.last();
     if answer.gil_enabled {
         page.text(format!(

@@ -66,7 +66,13 @@ impl Lab {
             .collect();
         let chosen: Vec<&Interpreter> = usable
             .iter()
-            .filter(|i| is_cpython(i) && supported::runs_workload(&i.facts.implementation, (i.facts.version_info[0], i.facts.version_info[1])))
+            .filter(|i| {
+                is_cpython(i)
+                    && supported::runs_workload(
+                        &i.facts.implementation,
+                        (i.facts.version_info[0], i.facts.version_info[1]),
+                    )
+            })
             .filter(|i| {
                 parsed.is_empty() || {
                     let record = choice::interpreter_record(i);
@@ -106,10 +112,7 @@ impl Lab {
             let preferred = default_build
                 .as_ref()
                 .is_some_and(|d| d.path == candidate.path);
-            match minors
-                .iter_mut()
-                .find(|m| m.facts.version_info[1] == minor)
-            {
+            match minors.iter_mut().find(|m| m.facts.version_info[1] == minor) {
                 Some(existing) => {
                     let keep_existing = default_build
                         .as_ref()

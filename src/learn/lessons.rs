@@ -79,7 +79,9 @@ impl Page {
 
     /// A heading.
     pub fn heading(&mut self, text: impl Into<String>) {
-        self.result.blocks.push(Block::Heading { text: text.into() });
+        self.result
+            .blocks
+            .push(Block::Heading { text: text.into() });
     }
 
     /// A paragraph.

@@ -120,11 +120,18 @@ pub fn run(args: LearnArgs) -> Result<ExitCode> {
             let mut line = String::new();
             input.read_line(&mut line)?;
             if line.trim().eq_ignore_ascii_case("q") {
-                writeln!(stdout, "Stopped; `gil-lab learn` resumes at lesson {number}.")?;
+                writeln!(
+                    stdout,
+                    "Stopped; `gil-lab learn` resumes at lesson {number}."
+                )?;
                 break;
             }
         }
-        writeln!(stdout, "\n━━ Lesson {number}: {} ━━\n{}\n", lesson.title, lesson.question)?;
+        writeln!(
+            stdout,
+            "\n━━ Lesson {number}: {} ━━\n{}\n",
+            lesson.title, lesson.question
+        )?;
         stdout.flush()?;
         let mut page = Page::new(lesson);
         match number {

@@ -90,11 +90,7 @@ pub fn list(out: &mut dyn Write, progress: &Progress, dir: &Path) -> std::io::Re
             lesson.question
         )?;
     }
-    writeln!(
-        out,
-        "Learning directory: {}",
-        dir.display()
-    )
+    writeln!(out, "Learning directory: {}", dir.display())
 }
 
 #[cfg(test)]
