@@ -181,7 +181,7 @@ fn timeline(loaded: &crate::run::LoadedRun, interpreter: &str, page: &mut Page) 
     for (scenario, caption) in [
         (
             "cpu",
-            "two computing threads: red is waiting for the GIL, green running — they take turns",
+            "two computing threads: green is running, red waiting for the GIL, orange waiting for a free core — they take turns",
         ),
         (
             "io",
