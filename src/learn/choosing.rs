@@ -1,10 +1,12 @@
 //! Lesson 5, choosing an approach: the chapter's five situations (EVAL-003).
 //! The learner picks an approach for each (on the terminal, or with
-//! `--answers`); one short `bench` run measures every situation's
-//! candidates; each situation then shows which choice the measurement
-//! supports, with the published rules' advice (`advise --workload`) beside
-//! it. The fifth situation's extension is built and imported live.
-
+//! `--answers`); two brief `bench` runs measure the candidates (computing
+//! situations, waiting situations); each situation then shows how every
+//! choice compares with the fastest, what the measurement decides (or that
+//! it is undecided), whether each textbook expectation held here
+//! ([`super::supported`]), and the published rules' advice
+//! (`advise --workload`) beside it. The fifth situation's extension is built
+//! and imported live.
 use std::io::{BufRead, Write};
 
 use anyhow::{Result, bail};
@@ -12,10 +14,14 @@ use anyhow::{Result, bail};
 use super::extension;
 use super::lab::{self, Lab};
 use super::lessons::Page;
+use super::supported::{
+    Comparison, Expectation, Held, Measured, Reading, check, checks_note, compare, ratio_text,
+};
 use crate::advise::from_situation::advice_for;
 use crate::advise::situation::{ExtensionCheck, ImportCheck, ImportOutcome, Situation, Workload};
 use crate::interpreters::check_imports::Outcome;
-use crate::run::format::format_seconds;
+use crate::run::format::{describe, format_seconds};
+use crate::run::pairing::Rounds;
 
 /// The approaches a learner can pick.
 pub const CHOICES: [&str; 5] = [
@@ -38,7 +44,26 @@ struct Case {
     large_inputs: bool,
     /// Code imports an extension that turns the GIL back on.
     gil_extension: bool,
+    /// What the textbook reasoning expects of the choices, checked against
+    /// the measurement.
+    expect: &'static [Expectation],
 }
+
+const PROCESSES_COMPUTE: Expectation = Expectation {
+    choice: "processes",
+    faster: true,
+    because: "each process has its own interpreter and its own GIL, so two processes compute on two cores at once",
+};
+const GIL_THREADS_TAKE_TURNS: Expectation = Expectation {
+    choice: "threads",
+    faster: false,
+    because: "under the GIL only one thread runs Python code at a time, so two computing threads take turns",
+};
+const FREE_THREADS_COMPUTE: Expectation = Expectation {
+    choice: "free-threaded",
+    faster: true,
+    because: "without a GIL, two threads of one process compute on two cores at once",
+};
 
 const CASES: [Case; 5] = [
     Case {
@@ -48,6 +73,11 @@ const CASES: [Case; 5] = [
         shared_state: false,
         large_inputs: false,
         gil_extension: false,
+        expect: &[
+            PROCESSES_COMPUTE,
+            GIL_THREADS_TAKE_TURNS,
+            FREE_THREADS_COMPUTE,
+        ],
     },
     Case {
         story: "I/O-bound agents that spend their time waiting on many model (LLM) calls",
@@ -56,6 +86,18 @@ const CASES: [Case; 5] = [
         shared_state: false,
         large_inputs: false,
         gil_extension: false,
+        expect: &[
+            Expectation {
+                choice: "threads",
+                faster: true,
+                because: "a thread waiting on the model lets go of the GIL, so the waits of two threads overlap",
+            },
+            Expectation {
+                choice: "asyncio",
+                faster: true,
+                because: "one event loop overlaps the waits of all the calls, without any extra thread",
+            },
+        ],
     },
     Case {
         story: "Mixed agents: each calls the model, then computes on its answer",
@@ -64,6 +106,23 @@ const CASES: [Case; 5] = [
         shared_state: false,
         large_inputs: false,
         gil_extension: false,
+        expect: &[
+            Expectation {
+                choice: "threads",
+                faster: true,
+                because: "the waits overlap, even though the computing parts take turns under the GIL",
+            },
+            Expectation {
+                choice: "asyncio",
+                faster: true,
+                because: "the event loop overlaps the waits; the computing parts still run one at a time",
+            },
+            Expectation {
+                choice: "free-threaded",
+                faster: true,
+                because: "threads without a GIL overlap the waits and compute at once",
+            },
+        ],
     },
     Case {
         story: "CPU-bound agents that all query one large, shared, read-only knowledge base",
@@ -72,6 +131,19 @@ const CASES: [Case; 5] = [
         shared_state: true,
         large_inputs: true,
         gil_extension: false,
+        expect: &[
+            Expectation {
+                choice: "processes",
+                faster: true,
+                because: "processes compute at once, though each needs its own copy of the knowledge base (start-up time and memory)",
+            },
+            GIL_THREADS_TAKE_TURNS,
+            Expectation {
+                choice: "free-threaded",
+                faster: true,
+                because: "threads without a GIL compute at once and share the knowledge base without copying it",
+            },
+        ],
     },
     Case {
         story: "CPU-bound agents whose code imports a C extension that turns the GIL back on",
@@ -80,6 +152,14 @@ const CASES: [Case; 5] = [
         shared_state: false,
         large_inputs: false,
         gil_extension: true,
+        expect: &[
+            Expectation {
+                choice: "free-threaded",
+                faster: false,
+                because: "importing the extension turns the GIL back on, so the free-threaded build's threads take turns too",
+            },
+            PROCESSES_COMPUTE,
+        ],
     },
 ];
 
@@ -132,6 +212,21 @@ pub fn ask(input: &mut dyn BufRead, out: &mut dyn Write) -> Result<Vec<String>> 
     Ok(answers)
 }
 
+/// The two brief measurements: the computing situations (1, 4, 5) with
+/// sequential, threads and processes; the waiting ones (2, 3) with
+/// sequential, threads and asyncio. Each on the default and free-threaded
+/// builds (`bench` adds the free-threaded build with its GIL forced on,
+/// which situation 5 reads), two rounds at a small scale, a few more rounds
+/// for the undecided cells while a 25 s budget allows.
+const MEASUREMENTS: [(&str, &str, &str); 2] = [
+    (
+        "lesson5-computing",
+        "cpu,shared",
+        "sequential,threads,processes",
+    ),
+    ("lesson5-waiting", "io,mixed", "sequential,threads,asyncio"),
+];
+
 /// Runs lesson 5 with the learner's `answers`.
 pub fn run(lab: &Lab, answers: &[String], page: &mut Page) -> Result<()> {
     let Some(default) = &lab.default_build else {
@@ -141,122 +236,127 @@ pub fn run(lab: &Lab, answers: &[String], page: &mut Page) -> Result<()> {
         );
         return Ok(());
     };
-    let mut args = vec![
+    let mut pythons = vec![
         "--python".to_string(),
         default.path.to_string_lossy().into_owned(),
     ];
     if let Some(ft) = &lab.free_threaded {
-        args.extend([
+        pythons.extend([
             "--python".to_string(),
             ft.path.to_string_lossy().into_owned(),
         ]);
     } else {
         page.missing("no free-threaded CPython found: the `free-threaded` choice cannot be measured; `gil-lab python install 3.13t` provides one".to_string());
     }
-    args.extend(
-        [
-            "--scenario",
-            "cpu,shared,io,mixed",
-            "--approach",
-            "sequential,threads,processes,asyncio",
-            "--workers",
-            "2",
-            "--runs",
-            "2",
-            "--warmup",
-            "0",
-            "--scale",
-            "0.1",
-            "--no-inspect",
-        ]
-        .map(String::from),
-    );
-    let loaded = lab.bench("lesson5-situations", &args, false)?;
-    page.run(loaded.dir.clone());
-    let source = lab::source(&loaded);
-    let default_id = lab::in_run(&loaded, default, false).map(|r| r.id.clone());
-    let ft_id = lab
-        .free_threaded
-        .as_ref()
-        .and_then(|ft| lab::in_run(&loaded, ft, false))
-        .map(|r| r.id.clone());
-    let forced_id = lab
-        .free_threaded
-        .as_ref()
-        .and_then(|ft| lab::in_run(&loaded, ft, true))
-        .map(|r| r.id.clone());
+    let mut runs = Vec::new();
+    for (name, scenarios, approaches) in MEASUREMENTS {
+        let mut args = pythons.clone();
+        args.extend(
+            [
+                "--scenario",
+                scenarios,
+                "--approach",
+                approaches,
+                "--workers",
+                "2",
+                "--min-runs",
+                "2",
+                "--max-runs",
+                "4",
+                "--budget",
+                "25",
+                "--warmup",
+                "0",
+                "--scale",
+                "0.1",
+                "--no-inspect",
+            ]
+            .map(String::from),
+        );
+        let loaded = lab.bench(name, &args, false)?;
+        page.run(loaded.dir.clone());
+        runs.push((scenarios, loaded));
+    }
     let gil_check = lab
         .free_threaded
         .as_ref()
         .map(|ft| extension::check(ft, lab));
 
-    let mut score = 0;
+    let mut supported = 0;
+    let mut open = 0;
     for (i, (case, answer)) in CASES.iter().zip(answers).enumerate() {
-        page.heading(format!("Situation {}: {}", i + 1, case.story));
-        // With the extension the free-threaded build runs with its GIL on.
-        let (plain, free) = if case.gil_extension {
-            (forced_id.clone().or(default_id.clone()), forced_id.clone())
-        } else {
-            (default_id.clone(), ft_id.clone())
+        let n = i + 1;
+        page.heading(format!("Situation {n}: {}", case.story));
+        let Some((_, loaded)) = runs
+            .iter()
+            .find(|(scenarios, _)| scenarios.split(',').any(|s| s == case.scenario))
+        else {
+            continue;
         };
-        let mut measured: Vec<(&str, f64, String)> = Vec::new();
+        let source = lab::source(loaded);
+        let margin = crate::run::verdict::margin_of(&loaded.run);
+        let default_id = lab::in_run(loaded, default, false).map(|r| r.id.clone());
+        // With the extension imported the free-threaded build runs with its
+        // GIL on: the forced-GIL control measures exactly that.
+        let free_id = lab
+            .free_threaded
+            .as_ref()
+            .and_then(|ft| lab::in_run(loaded, ft, case.gil_extension))
+            .map(|r| r.id.clone());
+        let mut measured = Vec::new();
         for choice in CHOICES {
             let (interpreter, approach, workers) = match choice {
-                "free-threaded" => (free.as_deref(), "threads", 2),
-                "sequential" => (plain.as_deref(), "sequential", 1),
-                other => (plain.as_deref(), other, 2),
+                "free-threaded" => (free_id.as_deref(), "threads", 2),
+                "sequential" => (default_id.as_deref(), "sequential", 1),
+                other => (default_id.as_deref(), other, 2),
             };
             let Some(cell) =
-                interpreter.and_then(|id| lab::cell(&loaded, case.scenario, id, approach, workers))
+                interpreter.and_then(|id| lab::cell(loaded, case.scenario, id, approach, workers))
             else {
                 continue;
             };
             let Some(median) = lab::median_work(cell) else {
                 continue;
             };
-            let label = loaded
-                .run
-                .interpreter(&cell.cell.interpreter)
-                .map_or(cell.cell.interpreter.clone(), |r| r.label.clone());
             page.figure(
-                format!("situation {}: {choice} work time", i + 1),
+                format!("situation {n}: {choice} work time"),
                 median,
                 "s",
                 &source,
             );
-            measured.push((
+            measured.push(Measured {
                 choice,
+                cell: cell.cell.clone(),
                 median,
-                format!(
-                    "{approach}{} on {label}",
-                    if workers > 1 { " ×2" } else { "" }
-                ),
-            ));
+                what: describe(&loaded.run, &cell.cell),
+            });
         }
-        let Some(best) = measured.iter().min_by(|a, b| a.1.total_cmp(&b.1)).cloned() else {
+        let rounds = Rounds::new(&loaded.trials);
+        let Some(reading) = Reading::new(&rounds, measured, margin) else {
             page.missing(format!(
-                "situation {}: nothing measured (see {})",
-                i + 1,
+                "situation {n}: nothing measured (see {})",
                 lab::shown(&loaded.dir)
             ));
             continue;
         };
-        let rows = measured
+        let rows = reading
+            .measured
             .iter()
-            .map(|(choice, median, what)| {
+            .enumerate()
+            .map(|(k, m)| {
                 vec![
                     format!(
-                        "{choice}{}{}",
-                        if *choice == answer.as_str() {
+                        "{}{}",
+                        m.choice,
+                        if m.choice == answer.as_str() {
                             " ← yours"
                         } else {
                             ""
-                        },
-                        if *choice == best.0 { " (fastest)" } else { "" }
+                        }
                     ),
-                    what.clone(),
-                    format_seconds(*median),
-                    format!("{:.2}×", median / best.1),
+                    m.what.clone(),
+                    format_seconds(m.median),
+                    reading.cell_text(k),
                 ]
             })
             .collect();
@@ -265,69 +365,85 @@ pub fn run(lab: &Lab, answers: &[String], page: &mut Page) -> Result<()> {
                 "choice",
                 "measured as",
                 "median work time",
-                "vs the fastest",
+                "time vs the fastest",
             ],
             rows,
         );
-        let mine = measured.iter().find(|m| m.0 == answer.as_str());
-        let verdict = match mine {
-            Some(m) if m.0 == best.0 => {
-                score += 1;
+        page.text(reading.decision(margin));
+        let fastest = reading.fastest().choice;
+        let verdict = match reading.standing(answer) {
+            Some((_, None)) => {
+                supported += 1;
+                format!("Your choice, {answer}, had the lowest median here.")
+            }
+            Some((_, Some(Comparison::Same(r)))) => {
+                supported += 1;
                 format!(
-                    "Your choice, {answer}, is what the measurement supports: it was the fastest here."
+                    "Your choice, {answer}, is a tie with {fastest}: {} its time, within ±{:.0}%.",
+                    ratio_text(&r),
+                    margin * 100.0
                 )
             }
-            Some(m) if m.1 / best.1 <= 1.10 => {
-                score += 1;
-                format!(
-                    "Your choice, {answer}, was within 10% of the fastest ({}): on this brief measurement they are as good as each other; the simpler one wins a tie.",
-                    best.0
-                )
-            }
-            Some(m) => format!(
-                "Your choice, {answer}, took {:.2}× the time of {} (the fastest here).",
-                m.1 / best.1,
-                best.0
+            Some((_, Some(Comparison::Slower(r)))) => format!(
+                "Your choice, {answer}, is not supported here: it took {} the time of {fastest}, slower beyond the noise.",
+                ratio_text(&r)
             ),
+            Some((_, Some(Comparison::Open(_) | Comparison::Faster(_)))) => {
+                open += 1;
+                format!(
+                    "Your choice, {answer}, is undecided against {fastest}: this brief measurement cannot tell them apart."
+                )
+            }
             None => format!(
-                "Your choice, {answer}, could not be measured here; the fastest was {}.",
-                best.0
+                "Your choice, {answer}, was not measured for this situation (this lesson measures {}); `gil-lab bench --scenario {} --approach {}` measures it.",
+                reading
+                    .measured
+                    .iter()
+                    .map(|m| m.choice)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                case.scenario,
+                if *answer == "free-threaded" {
+                    "threads --python 3.13t"
+                } else {
+                    answer.as_str()
+                }
             ),
         };
         page.text(verdict);
-        let situation = Situation {
-            workload: case.workload,
-            shared_state: case.shared_state,
-            large_inputs: case.large_inputs,
-            c_extensions: if case.gil_extension {
-                vec![extension::MODULE.into()]
-            } else {
-                vec![]
-            },
-            python: None,
-            latency_sensitive: false,
-            beyond_one_machine: false,
-        };
-        let checked = match (&gil_check, case.gil_extension) {
-            (_, false) => ExtensionCheck::NotAsked,
-            (Some(Ok((check, _))), true) => ExtensionCheck::Checked(vec![ImportCheck {
-                interpreter: check.interpreter.clone(),
-                module: check.module.clone(),
-                outcome: match check.outcome {
-                    Outcome::KeptGilOff => ImportOutcome::KeptGilOff,
-                    Outcome::EnabledGil => ImportOutcome::EnabledGil,
-                    Outcome::ImportFailed => ImportOutcome::ImportFailed,
-                    Outcome::NotApplicable => ImportOutcome::NotApplicable,
-                },
-                detail: check.detail.clone(),
-            }]),
-            (_, true) => ExtensionCheck::NoFreeThreaded,
-        };
-        let advice = advice_for(&situation, &checked);
-        if let Some(r) = advice.recommendations.first() {
+        let sequential = reading.standing("sequential").map(|(m, _)| m.cell.clone());
+        let checks: Vec<(Held, String)> = case
+            .expect
+            .iter()
+            .filter_map(|e| {
+                let (m, _) = reading.standing(e.choice)?;
+                let baseline = sequential.as_ref()?;
+                Some(check(e, compare(&rounds, &m.cell, baseline, margin)))
+            })
+            .collect();
+        if !checks.is_empty() {
+            let held: Vec<Held> = checks.iter().map(|c| c.0).collect();
+            let sentences: Vec<&str> = checks.iter().map(|c| c.1.as_str()).collect();
             page.text(format!(
-                "Why: {} The published rules (`gil-lab advise --workload {}`) say: {}{}.",
-                explanation(case, best.0),
+                "Why, as measured here: {}{}",
+                sentences.join(" "),
+                checks_note(&held)
+            ));
+        }
+        let advice = advice_for(&situation(case), &extension_check(&gil_check, case));
+        if let Some(r) = advice.recommendations.first() {
+            let here = match reading.standing(&r.approach) {
+                Some((_, None | Some(Comparison::Same(_)))) => {
+                    "; this measurement agrees".to_string()
+                }
+                Some((_, Some(Comparison::Slower(_)))) => format!(
+                    "; this brief measurement does not agree ({fastest} was faster beyond the noise)"
+                ),
+                Some(_) => "; this brief measurement cannot tell".to_string(),
+                None => String::new(),
+            };
+            page.text(format!(
+                "The published rules (`gil-lab advise --workload {}`) say: {}{}{here}.",
                 case.workload.scenario(),
                 r.headline,
                 r.reasons
@@ -337,14 +453,18 @@ pub fn run(lab: &Lab, answers: &[String], page: &mut Page) -> Result<()> {
             ));
         }
     }
+    let source = runs
+        .first()
+        .map(|(_, loaded)| lab::source(loaded))
+        .unwrap_or_default();
     page.figure(
         "situations where your choice was supported",
-        f64::from(score),
+        f64::from(supported),
         &format!("of {}", CASES.len()),
         &source,
     );
     page.text(format!(
-        "{score} of {} of your choices were supported by the measurement. These trials were brief (two rounds, a small scale) on a shared machine: treat a difference under 10-20% as a tie, and measure your own code before deciding (below).",
+        "{supported} of {} of your choices were supported by the measurement (the fastest, or a tie with it); {open} undecided. These trials were brief (two to four rounds, a small scale) on a shared machine: an undecided answer is not a tie, and your own code is worth measuring before deciding (below).",
         CASES.len()
     ));
     page.deeper("gil-lab advise --workload cpu --shared-state --large-inputs".to_string());
@@ -352,28 +472,52 @@ pub fn run(lab: &Lab, answers: &[String], page: &mut Page) -> Result<()> {
         "gil-lab bench --task my_module.py:handle    (your own function, every approach)"
             .to_string(),
     );
-    page.deeper(format!("gil-lab advise {}", lab::shown(&loaded.dir)));
+    for (_, loaded) in &runs {
+        page.deeper(format!("gil-lab advise {}", lab::shown(&loaded.dir)));
+    }
     Ok(())
 }
 
-/// Why the measured best is what it is, in plain words.
-fn explanation(case: &Case, best: &str) -> String {
-    let general = match (case.scenario, case.gil_extension) {
-        ("io", _) => {
-            "waiting agents need no core while they wait, so anything that overlaps the waits (threads, asyncio) helps, GIL or not, and asyncio does it with the least machinery."
-        }
-        ("mixed", _) => {
-            "the waits overlap under any approach, and the computing part needs a core of its own to go faster: threads under the GIL overlap the waits only; free-threaded threads or processes overlap both."
-        }
-        ("shared", _) => {
-            "processes run the computation in parallel but each needs the shared data (copied, or inherited on fork); free-threaded threads share it at no cost and run in parallel too."
-        }
-        (_, true) => {
-            "the extension turned the GIL back on, so the free-threaded build's threads take turns like the default build's: only processes compute in parallel."
-        }
-        _ => {
-            "computation needs a core per worker: under the GIL threads take turns, so processes (or free-threaded threads) are what runs agents in parallel."
-        }
-    };
-    format!("here {best} was fastest; {general}")
+/// The advice rules' description of a situation.
+fn situation(case: &Case) -> Situation {
+    Situation {
+        workload: case.workload,
+        shared_state: case.shared_state,
+        large_inputs: case.large_inputs,
+        c_extensions: if case.gil_extension {
+            vec![extension::MODULE.into()]
+        } else {
+            vec![]
+        },
+        python: None,
+        latency_sensitive: false,
+        beyond_one_machine: false,
+    }
+}
+
+/// The live import check of the extension, as the advice rules read it.
+fn extension_check(
+    gil_check: &Option<
+        Result<(
+            crate::interpreters::check_imports::Check,
+            std::path::PathBuf,
+        )>,
+    >,
+    case: &Case,
+) -> ExtensionCheck {
+    match (gil_check, case.gil_extension) {
+        (_, false) => ExtensionCheck::NotAsked,
+        (Some(Ok((check, _))), true) => ExtensionCheck::Checked(vec![ImportCheck {
+            interpreter: check.interpreter.clone(),
+            module: check.module.clone(),
+            outcome: match check.outcome {
+                Outcome::KeptGilOff => ImportOutcome::KeptGilOff,
+                Outcome::EnabledGil => ImportOutcome::EnabledGil,
+                Outcome::ImportFailed => ImportOutcome::ImportFailed,
+                Outcome::NotApplicable => ImportOutcome::NotApplicable,
+            },
+            detail: check.detail.clone(),
+        }]),
+        (_, true) => ExtensionCheck::NoFreeThreaded,
+    }
 }

@@ -19,6 +19,7 @@ pub mod lab;
 pub mod lessons;
 pub mod notebook;
 pub mod progress;
+mod supported;
 mod terminal;
 
 use std::io::{BufRead, IsTerminal, Write};
