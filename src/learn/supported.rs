@@ -242,7 +242,8 @@ mod tests {
 
     #[test]
     fn comparisons_follow_the_paired_interval() {
-        let cases: [(&[(f64, f64)], fn(&Comparison) -> bool); 4] = [
+        type Case = (&'static [(f64, f64)], fn(&Comparison) -> bool);
+        let cases: [Case; 4] = [
             (&[(0.5, 1.0), (0.52, 1.0), (0.49, 1.0)], |c| {
                 matches!(c, Comparison::Faster(_))
             }),
