@@ -236,27 +236,21 @@ pub fn run(lab: &Lab, answers: &[String], page: &mut Page) -> Result<()> {
         );
         return Ok(());
     };
-    let mut pythons = vec![
-        "--python".to_string(),
-        default.path.to_string_lossy().into_owned(),
-    ];
+    let mut pythons = vec![default];
     if let Some(ft) = &lab.free_threaded {
-        pythons.extend([
-            "--python".to_string(),
-            ft.path.to_string_lossy().into_owned(),
-        ]);
+        pythons.push(ft);
     } else {
         page.missing("no free-threaded CPython found: the `free-threaded` choice cannot be measured; `gil-lab python install 3.13t` provides one".to_string());
     }
     let mut runs = Vec::new();
     for (name, scenarios, approaches) in MEASUREMENTS {
-        let mut args = pythons.clone();
-        args.extend(
-            [
-                "--scenario",
-                scenarios,
-                "--approach",
-                approaches,
+        let loaded = lab.brief(
+            page,
+            name,
+            &pythons,
+            scenarios,
+            approaches,
+            &[
                 "--workers",
                 "2",
                 "--min-runs",
@@ -265,16 +259,11 @@ pub fn run(lab: &Lab, answers: &[String], page: &mut Page) -> Result<()> {
                 "4",
                 "--budget",
                 "25",
-                "--warmup",
-                "0",
                 "--scale",
                 "0.1",
                 "--no-inspect",
-            ]
-            .map(String::from),
-        );
-        let loaded = lab.bench(name, &args, false)?;
-        page.run(loaded.dir.clone());
+            ],
+        )?;
         runs.push((scenarios, loaded));
     }
     let gil_check = lab

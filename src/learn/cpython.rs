@@ -160,26 +160,14 @@ fn pypy(lab: &Lab, cpython: &crate::interpreters::Interpreter, page: &mut Page) 
         page.missing("no PyPy found: this would time the same agents on PyPy next to CPython; on Debian or Ubuntu `sudo apt-get install pypy3` installs one (gil-lab finds it on PATH)".to_string());
         return Ok(());
     };
-    let args: Vec<String> = [
-        "--python",
-        &cpython.path.to_string_lossy(),
-        "--python",
-        &pypy.path.to_string_lossy(),
-        "--scenario",
+    let loaded = lab.brief(
+        page,
+        "lesson1-pypy",
+        &[cpython, pypy],
         "cpu",
-        "--approach",
         "sequential",
-        "--runs",
-        "3",
-        "--warmup",
-        "0",
-        "--no-inspect",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let loaded = lab.bench("lesson1-pypy", &args, false)?;
-    page.run(loaded.dir.clone());
+        &lab::THREE_ROUNDS,
+    )?;
     let source = lab::source(&loaded);
     let mut rows = Vec::new();
     let mut times = Vec::new();

@@ -26,26 +26,15 @@ pub fn run(lab: &Lab, page: &mut Page) -> Result<()> {
     if lab.minors.is_empty() {
         return Ok(());
     }
-    let mut args: Vec<String> = Vec::new();
-    for interpreter in &lab.minors {
-        args.push("--python".into());
-        args.push(interpreter.path.to_string_lossy().into_owned());
-    }
-    args.extend(
-        [
-            "--scenario",
-            "cpu",
-            "--approach",
-            "sequential",
-            "--runs",
-            "3",
-            "--warmup",
-            "0",
-        ]
-        .map(String::from),
-    );
-    let loaded = lab.bench("lesson2-versions", &args, false)?;
-    page.run(loaded.dir.clone());
+    let minors: Vec<&crate::interpreters::Interpreter> = lab.minors.iter().collect();
+    let loaded = lab.brief(
+        page,
+        "lesson2-versions",
+        &minors,
+        "cpu",
+        "sequential",
+        &["--runs", "3"],
+    )?;
     let source = lab::source(&loaded);
     let inside_source = loaded.dir.join("inside.json").display().to_string();
     let units = crate::run::inside::scenario_units("cpu");

@@ -154,26 +154,14 @@ fn cost(lab: &Lab, ft: &Interpreter, page: &mut Page) -> Result<()> {
         page.missing("no default build to compare the free-threaded one with: `gil-lab python install` the same version without the t".to_string());
         return Ok(());
     };
-    let args: Vec<String> = [
-        "--python",
-        &default.path.to_string_lossy(),
-        "--python",
-        &ft.path.to_string_lossy(),
-        "--scenario",
+    let loaded = lab.brief(
+        page,
+        "lesson4-cost",
+        &[default, ft],
         "cpu",
-        "--approach",
         "sequential",
-        "--runs",
-        "3",
-        "--warmup",
-        "0",
-        "--no-inspect",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let loaded = lab.bench("lesson4-cost", &args, false)?;
-    page.run(loaded.dir.clone());
+        &lab::THREE_ROUNDS,
+    )?;
     let source = lab::source(&loaded);
     let claims = crate::dashboard::claims::check(&loaded, &loaded.summary);
     let mut rows = Vec::new();

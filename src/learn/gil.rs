@@ -41,26 +41,14 @@ pub fn run(lab: &Lab, page: &mut Page) -> Result<()> {
         return Ok(());
     };
     page.text("Python code runs inside an interpreter, and CPython's interpreter has one lock, the global interpreter lock (GIL): a thread must hold it to run Python code. So threads of one Python process take turns: one runs, the others wait for the lock. A thread that waits for something else (a reply from a model over the network, a file) lets go of the lock while it waits. The experiment: the same agents run one after another (sequential) and in two threads, once when they compute and once when they wait on a language model (gil-lab's built-in endpoint, 20 ms per call).");
-    let args: Vec<String> = [
-        "--python",
-        &python.path.to_string_lossy(),
-        "--scenario",
+    let loaded = lab.brief(
+        page,
+        "lesson3-gil",
+        &[python],
         "cpu,io",
-        "--approach",
         "sequential,threads",
-        "--workers",
-        "2",
-        "--runs",
-        "3",
-        "--warmup",
-        "0",
-        "--no-inspect",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let loaded = lab.bench("lesson3-gil", &args, false)?;
-    page.run(loaded.dir.clone());
+        &["--workers", "2", "--runs", "3", "--no-inspect"],
+    )?;
     let source = lab::source(&loaded);
     let record = lab::in_run(&loaded, python, false).context("the run lost its interpreter")?;
 

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
+use super::lessons::Page;
 use crate::choice::{self, Selector};
 use crate::interpreters::child::{self, Finished};
 use crate::interpreters::discovery;
@@ -185,6 +186,41 @@ impl Lab {
         crate::run::directory::load(&out)
     }
 
+    /// A lesson's brief experiment: `bench` on `pythons` for `scenarios` ×
+    /// `approaches` without warmup, with `extra` flags (rounds, workers,
+    /// scale, `--no-inspect`), recorded as a run of `page`.
+    pub fn brief(
+        &self,
+        page: &mut Page,
+        name: &str,
+        pythons: &[&Interpreter],
+        scenarios: &str,
+        approaches: &str,
+        extra: &[&str],
+    ) -> Result<LoadedRun> {
+        let mut args = Vec::new();
+        for python in pythons {
+            args.push("--python".to_string());
+            args.push(python.path.to_string_lossy().into_owned());
+        }
+        for flag in [
+            "--scenario",
+            scenarios,
+            "--approach",
+            approaches,
+            "--warmup",
+            "0",
+        ]
+        .iter()
+        .chain(extra)
+        {
+            args.push(flag.to_string());
+        }
+        let loaded = self.bench(name, &args, false)?;
+        page.run(loaded.dir.clone());
+        Ok(loaded)
+    }
+
     /// Runs `code` in `interpreter` (`python FLAGS -c CODE`, with `env`
     /// added), and returns its stdout. Not isolated unless `flags` say so:
     /// lesson 4 shows what `-I` changes.
@@ -267,6 +303,9 @@ pub fn median_work(cell: &CellSummary) -> Option<f64> {
 pub fn source(loaded: &LoadedRun) -> String {
     loaded.dir.join("run.json").display().to_string()
 }
+
+/// Flags of a brief experiment: three rounds, no inspection.
+pub const THREE_ROUNDS: [&str; 3] = ["--runs", "3", "--no-inspect"];
 
 /// The path of a run directory as the learner would type it.
 pub fn shown(path: &Path) -> String {
