@@ -136,8 +136,16 @@ pub fn run(lab: &Lab, page: &mut Page) -> Result<()> {
         let lock = lab::cell(&loaded, "cpu", &record.id, "threads", 2)
             .and_then(|c| c.thread_states.as_ref())
             .map(|s| (s.of(ThreadState::LockWait), s.of(ThreadState::CoreWait)));
-        let cpu_reading = if cpu < 1.15 {
+        let interval = lab::cell(&loaded, "cpu", &record.id, "threads", 2)
+            .and_then(|c| c.speedup)
+            .map_or((cpu, cpu), |e| (e.ci_low, e.ci_high));
+        let cpu_reading = if interval.1 < 1.15 {
             "the second computing thread added next to no speed".to_string()
+        } else if interval.0 <= 1.15 {
+            format!(
+                "this brief measurement cannot tell whether the second computing thread added speed (the speedup's 95% interval, {:.2}–{:.2}, holds both); the share of time waiting on the GIL shows the turns",
+                interval.0, interval.1
+            )
         } else {
             format!(
                 "here the computing threads came out faster too, which the GIL does not allow on an idle machine: the machine was busy ({} of the threads' time was spent waiting for a free core, taken by other programs), and a busy machine slows one thread working alone more than two; the share waiting on the GIL still shows the turns",
