@@ -114,7 +114,7 @@ impl Selector {
         }
     }
 
-    fn matches(&self, interpreter: &InterpreterRecord) -> bool {
+    pub(crate) fn matches(&self, interpreter: &InterpreterRecord) -> bool {
         match self {
             Selector::Path(path) => same_file(path, &interpreter.path),
             Selector::Version {

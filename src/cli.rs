@@ -40,6 +40,10 @@ pub enum Command {
     /// distribution installs, whether importing it turns the GIL back on,
     /// the fix for each blocker (docs/ready.md).
     Ready(Box<crate::ready::ReadyArgs>),
+    /// The course chapter's six lessons as short live experiments on your
+    /// interpreters, with a lab notebook page (learn.html); resumes where
+    /// you stopped.
+    Learn(crate::learn::LearnArgs),
     /// Write the exports (JSON, CSV, Markdown, pyperf) of a stored run.
     Export(crate::export::ExportArgs),
     /// Write the deployment of a measured set-up: Kubernetes manifests (a
@@ -68,6 +72,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Compare(args) => crate::compare::run(args),
         Command::Inspect(args) => crate::inside::run(*args),
         Command::Ready(args) => crate::ready::run(*args),
+        Command::Learn(args) => crate::learn::run(args),
         Command::Export(args) => crate::export::run(args),
         Command::Deploy(command) => crate::deploy::run(command),
         Command::Report(args) => crate::dashboard::report::run(args),

@@ -17,6 +17,7 @@ pub mod http_server;
 pub mod inside;
 pub mod interpreters;
 pub mod kernel_limit;
+pub mod learn;
 pub mod llm;
 pub mod paths;
 pub mod prng;

@@ -246,15 +246,8 @@ fn dirs_home() -> PathBuf {
 
 /// A multi-phase-init extension module that declares no `Py_mod_gil` slot:
 /// importing it on a free-threaded build turns the GIL on (Python/import.c).
-const GIL_EXTENSION: &str = r#"
-#include <Python.h>
-static PyModuleDef_Slot slots[] = {{0, NULL}};
-static struct PyModuleDef definition = {
-    PyModuleDef_HEAD_INIT, "needs_gil", "Declares no Py_mod_gil slot.", 0,
-    NULL, slots,
-};
-PyMODINIT_FUNC PyInit_needs_gil(void) { return PyModuleDef_Init(&definition); }
-"#;
+/// The one `gil-lab learn 4` builds.
+const GIL_EXTENSION: &str = include_str!("../../src/learn/needs_gil.c");
 
 /// Runs `python -c code` and returns its stdout, trimmed.
 pub fn python_output(python: &Path, code: &str) -> String {
