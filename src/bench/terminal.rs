@@ -238,11 +238,25 @@ pub fn print_report(
     if let Some(lesson) = lesson(run, summary) {
         writeln!(
             out,
-            "\nCPU-bound or I/O-bound? Speedup over sequential on the same interpreter, ×workers (✓ helps: its 95% CI above {HELPS_ABOVE}×; ✗ does not; ? unclear; ⚠ noise):"
+            "\nCPU-bound or I/O-bound? Speedup over sequential on the same interpreter, ×workers (✓ helps: its 95% CI above {HELPS_ABOVE}×; ✗ does not: its CI below, or, for CPU-bound work, its work phase used too few cores to be {HELPS_ABOVE}× faster; ? still open; ⚠ noise):"
         )?;
         writeln!(out, "{}", lesson_table(&lesson, colour))?;
         for conclusion in &lesson.conclusions {
             writeln!(out, "  - {conclusion}")?;
+        }
+        for line in &lesson.by_cores {
+            writeln!(out, "  - {line}")?;
+        }
+        if !lesson.open.is_empty() {
+            let quick = if run.settings.preset == "quick" {
+                " (--quick measures too little to settle the lesson: run `gil-lab bench`)"
+            } else {
+                ""
+            };
+            writeln!(out, "  Still open (?){quick}:")?;
+            for line in &lesson.open {
+                writeln!(out, "    {line}")?;
+            }
         }
     }
     for verdict in &summary.scenarios {
@@ -298,7 +312,8 @@ pub fn print_report(
         totals.trials, totals.measured, totals.warmups, totals.failed, totals.trial_time_s
     )?;
     if let Some(time) = &run.time_spent {
-        writeln!(out, "{}", format_time_spent(time))?;
+        writeln!(out, "{}", format_time_spent(time, run.settings.budget_s))?;
+        writeln!(out, "{}", crate::run::format::format_setup_time(time))?;
     }
     if let Some(drift) = &summary.drift {
         writeln!(out, "{}", format_drift(drift))?;

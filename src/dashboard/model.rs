@@ -348,7 +348,11 @@ pub fn build(loaded: &LoadedRun) -> anyhow::Result<Dashboard> {
         time_spent: run
             .time_spent
             .as_ref()
-            .map(crate::run::format::format_time_spent),
+            .map(|t| crate::run::format::format_time_spent(t, run.settings.budget_s)),
+        setup_time: run
+            .time_spent
+            .as_ref()
+            .map(crate::run::format::format_setup_time),
         drift: summary.drift.as_ref().map(crate::run::format::format_drift),
     };
 

@@ -6,10 +6,19 @@
 //! default build and the free-threaded one), and one sentence per kind of
 //! work from those numbers. The terminal, the dashboard and the advice all
 //! show this one computation.
+//!
+//! Whether a cell helps is decided by its speedup's CI, or, for CPU-bound
+//! work, by the cores its work phase used (`run::mechanism`): a cell that
+//! used about one core cannot help whatever wall-time noise says. The run
+//! loop races the cells still open (`?`) like those of a verdict, and the
+//! lesson says which stay open when the run ends, and why.
 
 use serde::Serialize;
 
-use crate::run::record::{CellSummary, InterpreterKind, InterpreterRecord, RunFile, RunSummary};
+use crate::run::mechanism::{self, MeasuredWork};
+use crate::run::record::{
+    CellKey, CellSummary, InterpreterKind, InterpreterRecord, RunFile, RunSummary,
+};
 use crate::stats::Estimate;
 use crate::vocabulary::{Approach, GilMode, WorkKind};
 
@@ -54,11 +63,17 @@ pub struct LessonColumn {
     pub interpreter: String,
     /// `cpu (CPU-bound) · GIL`, `io (I/O-bound) · free-threaded`.
     pub label: String,
+    /// The kind of work as measured on this build (CPU-bound Python,
+    /// native code that releases the GIL, I/O-bound), with its figures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measured: Option<MeasuredWork>,
 }
 
 /// One measured speedup of the matrix.
 #[derive(Clone, Debug, Serialize)]
 pub struct LessonEntry {
+    /// The cell measured.
+    pub cell: CellKey,
     /// Speedup over sequential on the same interpreter, paired over rounds.
     pub speedup: Estimate,
     /// Whether it helps.
@@ -71,6 +86,14 @@ pub struct LessonEntry {
     pub text: String,
     /// The CI as text.
     pub ci_text: String,
+    /// When the cores used decided it rather than the CI: `used 1.00
+    /// cores, 47% of its time waiting on the GIL`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<String>,
+    /// When it is still open (`?`): why, `CI 0.45–1.33 straddles 1.15×
+    /// after 3 paired rounds; stopped: budget`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open: Option<String>,
 }
 
 /// One approach's row: an entry per column (`None`: not measured).
@@ -91,6 +114,23 @@ pub struct Lesson {
     pub rows: Vec<LessonRow>,
     /// One sentence per kind of work, from the numbers.
     pub conclusions: Vec<String>,
+    /// The cells still open (`?`), one line each: which and why.
+    pub open: Vec<String>,
+    /// The cells the cores used decided (✗ whatever the wall-time CI
+    /// said), one line each: `threads ×2 on cpu (CPU-bound) · GIL: ✗ does
+    /// not help: used 1.00 cores, 47% of its time waiting on the GIL`.
+    pub by_cores: Vec<String>,
+}
+
+impl Lesson {
+    /// The cells still open (`?`), to be raced.
+    pub fn open_cells(&self) -> impl Iterator<Item = &CellKey> {
+        self.rows
+            .iter()
+            .flat_map(|r| r.entries.iter().flatten())
+            .filter(|e| e.helps == Helps::Unclear)
+            .map(|e| &e.cell)
+    }
 }
 
 /// The interpreter standing for each build: the first free-threaded build
@@ -138,6 +178,7 @@ pub fn lesson(run: &RunFile, summary: &RunSummary) -> Option<Lesson> {
                     mode: b.gil_mode(),
                     interpreter: b.id.clone(),
                     label: format!("{scenario} ({}) · {build}", kind.words()),
+                    measured: mechanism::measured_on(run, &summary.cells, scenario, &b.id),
                 }
             })
         })
@@ -154,13 +195,43 @@ pub fn lesson(run: &RunFile, summary: &RunSummary) -> Option<Lesson> {
             })
             .max_by_key(|c| c.cell.workers)?;
         let speedup = cell.speedup?;
+        let baseline = summary
+            .cells
+            .iter()
+            .find(|c| c.cell == cell.cell.baseline());
+        // For CPU-bound work the cores decide whether: one core cannot help.
+        let cpu_bound = column
+            .measured
+            .as_ref()
+            .map_or(column.kind == WorkKind::CpuBound, |m| {
+                m.kind.work_kind() == WorkKind::CpuBound
+            });
+        let decided_by = mechanism::cannot_help(run, cell, baseline).filter(|_| cpu_bound);
+        let helps = if decided_by.is_some() {
+            Helps::No
+        } else {
+            Helps::of(&speedup)
+        };
+        let ci_text = format!("{:.2}–{:.2}", speedup.ci_low, speedup.ci_high);
+        let open = (helps == Helps::Unclear).then(|| {
+            format!(
+                "CI {ci_text} straddles {HELPS_ABOVE}× after {} paired rounds{}",
+                cell.paired_rounds,
+                cell.stop
+                    .map(|s| format!("; stopped: {}", s.word()))
+                    .unwrap_or_default()
+            )
+        });
         Some(LessonEntry {
+            cell: cell.cell.clone(),
             speedup,
-            helps: Helps::of(&speedup),
+            helps,
             workers: cell.cell.workers,
             noise: cell.speedup_flag.is_some(),
             text: format!("{:.2}×", speedup.point),
-            ci_text: format!("{:.2}–{:.2}", speedup.ci_low, speedup.ci_high),
+            ci_text,
+            decided_by,
+            open,
         })
     };
     let rows: Vec<LessonRow> = Approach::ALL
@@ -175,10 +246,33 @@ pub fn lesson(run: &RunFile, summary: &RunSummary) -> Option<Lesson> {
     if rows.is_empty() {
         return None;
     }
+    let lines = |what: fn(&LessonEntry) -> Option<String>| -> Vec<String> {
+        rows.iter()
+            .flat_map(|row| {
+                columns
+                    .iter()
+                    .zip(&row.entries)
+                    .filter_map(move |(column, e)| {
+                        let e = e.as_ref()?;
+                        Some(format!(
+                            "{} ×{} on {}: {}",
+                            row.approach,
+                            e.workers,
+                            column.label,
+                            what(e)?
+                        ))
+                    })
+            })
+            .collect()
+    };
+    let open = lines(|e| e.open.clone());
+    let by_cores = lines(|e| Some(format!("✗ does not help: {}", e.decided_by.as_ref()?)));
     let mut lesson = Lesson {
         columns,
         rows,
         conclusions: vec![],
+        open,
+        by_cores,
     };
     lesson.conclusions = [WorkKind::CpuBound, WorkKind::IoBound, WorkKind::Mixed]
         .into_iter()
@@ -301,12 +395,31 @@ fn conclusion(lesson: &Lesson, run: &RunFile, kind: WorkKind) -> Option<String> 
             Some(run.interpreter(id).map_or(id.clone(), |i| i.label.clone()))
         })
         .collect();
+    // The rule is about Python code: say where the measurement shows
+    // native code that lets go of the GIL instead.
+    let releasing: Vec<String> = lesson
+        .columns
+        .iter()
+        .filter(|c| c.kind == kind)
+        .filter_map(|c| {
+            let m = c.measured.as_ref()?;
+            m.kind.gil_threads_compute().then(|| {
+                format!(
+                    " Measured on `{}`: {} ({}), so threads on the GIL build run side by side.",
+                    c.scenario,
+                    m.kind.words(),
+                    m.evidence
+                )
+            })
+        })
+        .collect();
     Some(format!(
-        "{} work ({}): {} (speedups over sequential on {}).",
+        "{} work ({}): {} (speedups over sequential on {}).{}",
         kind.words(),
         scenarios.join(", "),
         clauses.join("; "),
-        labels.join(" and ")
+        labels.join(" and "),
+        releasing.concat()
     ))
 }
 

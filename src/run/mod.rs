@@ -16,7 +16,10 @@
 //!   core, on a lock, on I/O) and their shares of a window;
 //! - [`machine`]: what the machine was when the run started;
 //! - [`task`]: what a run of a team's own task records beyond its cells;
-//! - [`builds`]: whether the compared interpreters were built alike.
+//! - [`builds`]: whether the compared interpreters were built alike;
+//! - [`mechanism`]: the cores a work phase used, the bound they put on a
+//!   speedup, and the kind of work as measured;
+//! - [`lesson`]: the first lesson, CPU-bound against I/O-bound, decided.
 //!
 //! Dependencies point one way: this module uses the statistics (`stats`),
 //! the vocabulary, the protocol's types and the types it stores from
@@ -35,6 +38,7 @@ pub mod inside;
 pub mod lesson;
 pub mod loaded;
 pub mod machine;
+pub mod mechanism;
 pub mod pairing;
 pub mod record;
 pub mod summary;

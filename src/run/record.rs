@@ -480,7 +480,7 @@ pub struct RunFile {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct TimeSpent {
     /// Before the first trial: discovery, provisioning, the twin's check,
-    /// planning.
+    /// planning, inspection. Not counted in the budget.
     pub startup_s: f64,
     /// Screening rounds (every cell).
     pub screening_s: f64,
@@ -493,7 +493,12 @@ pub struct TimeSpent {
 impl TimeSpent {
     /// Everything together.
     pub fn total_s(&self) -> f64 {
-        self.startup_s + self.screening_s + self.racing_s.values().sum::<f64>()
+        self.startup_s + self.measuring_s()
+    }
+
+    /// The measuring rounds (screening and racing): what the budget counts.
+    pub fn measuring_s(&self) -> f64 {
+        self.screening_s + self.racing_s.values().sum::<f64>()
     }
 }
 
