@@ -405,7 +405,7 @@ fn conclusion(lesson: &Lesson, run: &RunFile, kind: WorkKind) -> Option<String> 
             let m = c.measured.as_ref()?;
             m.kind.gil_threads_compute().then(|| {
                 format!(
-                    " Measured on `{}`: {} ({}), so threads on the GIL build run side by side.",
+                    " Measured on `{}`: {} ({}), so threads on the GIL build can compute side by side.",
                     c.scenario,
                     m.kind.words(),
                     m.evidence
@@ -455,13 +455,18 @@ mod tests {
         for (scenario, interpreter, approach, workers, work) in plan {
             let key = in_scenario(cell(interpreter, approach, workers), scenario);
             for (round, jitter) in [0.0, 0.01, -0.01, 0.005].iter().enumerate() {
-                trials.push(trial(
+                let mut t = trial(
                     trials.len() as u64,
                     &key,
                     round as u32,
                     false,
                     work * (1.0 + jitter),
-                ));
+                );
+                // Threads under the GIL take turns: one core.
+                if (scenario, interpreter, approach) == ("cpu", "py", "threads") {
+                    t.measurement.as_mut().unwrap().work_parallelism = Some(1.0);
+                }
+                trials.push(t);
             }
             keys.push(key);
         }
@@ -506,6 +511,15 @@ mod tests {
                 Some(Helps::Yes)
             ]
         );
+        assert_eq!(
+            lesson.by_cores,
+            ["threads ×2 on cpu (CPU-bound) · GIL: ✗ does not help: used 1.00 cores"]
+        );
+        assert_eq!(
+            lesson.columns[0].measured.as_ref().map(|m| m.kind),
+            Some(crate::run::mechanism::MeasuredKind::CpuBoundPython)
+        );
+        assert!(lesson.open.is_empty(), "{:?}", lesson.open);
         assert_eq!(
             lesson.conclusions[0],
             "CPU-bound work (cpu): threads do not help under the GIL (0.99×) but help free-threaded (1.86×); processes help under the GIL (1.85×) (speedups over sequential on CPython 3.13.5 and CPython 3.13.5t)."
