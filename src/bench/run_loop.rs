@@ -584,3 +584,6 @@ fn report_problem(progress: &Progress, record: &TrialRecord, name: &str) {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod noise_tests;

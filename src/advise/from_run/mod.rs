@@ -31,10 +31,10 @@ use crate::stats::{self, Verdict};
 use super::advice::{self, Advice, Basis, Margin, Recommendation};
 use super::finding::AdvisedApproach;
 use measure::measure;
-use undecided::{gil_threads_barred, undecided_headline, undecided_pick, undecided_reasons};
 use reasons::{
     alternatives, costs_against, free_threading_cost, lock_wait_evidence, warn_about_figures,
 };
+use undecided::{gil_threads_barred, undecided_headline, undecided_pick, undecided_reasons};
 use view::{RunView, median_of, ratio_text};
 
 /// How simple a cell's way of running is: approach first, then a default

@@ -5,8 +5,8 @@
 //! found (interpreters left out, the GIL turned back on), and measures
 //! again with `--task` instead of `--scenario`.
 
-use crate::run::record::RunFile;
 use crate::run::mechanism::MeasuredKind;
+use crate::run::record::RunFile;
 use crate::task::verdict::{TaskVerdict, WorkKind};
 
 use super::super::advice::Recommendation;
@@ -46,7 +46,9 @@ pub fn amend(recommendations: &mut [Recommendation], verdict: &TaskVerdict, run:
     };
     let measured = usable()
         .filter_map(|i| Some((i, i.measured.as_ref()?)))
-        .min_by_key(|(_, m)| !m.kind.gil_threads_compute() && m.kind != MeasuredKind::CpuBoundPython);
+        .min_by_key(|(_, m)| {
+            !m.kind.gil_threads_compute() && m.kind != MeasuredKind::CpuBoundPython
+        });
     if let Some((interpreter, work)) = measured {
         rec.reasons.insert(
             0,
