@@ -486,6 +486,7 @@ pub fn run(mut args: BenchArgs) -> Result<ExitCode> {
             "settings": run.settings,
             "interpreters": run.interpreters,
             "summary": summary,
+            "lesson": crate::run::lesson::lesson(run, summary),
             "advice": crate::advise::for_run(&loaded),
             "task": crate::task::verdict::of_run(&loaded),
         });

@@ -200,12 +200,12 @@ pub fn lesson(run: &RunFile, summary: &RunSummary) -> Option<Lesson> {
             .iter()
             .find(|c| c.cell == cell.cell.baseline());
         // For CPU-bound work the cores decide whether: one core cannot help.
-        let cpu_bound = column
-            .measured
-            .as_ref()
-            .map_or(column.kind == WorkKind::CpuBound, |m| {
-                m.kind.work_kind() == WorkKind::CpuBound
-            });
+        // (The scenario's design says so, or the measurement does.)
+        let cpu_bound = column.kind == WorkKind::CpuBound
+            || column
+                .measured
+                .as_ref()
+                .is_some_and(|m| m.kind.work_kind() == WorkKind::CpuBound);
         let decided_by = mechanism::cannot_help(run, cell, baseline).filter(|_| cpu_bound);
         let helps = if decided_by.is_some() {
             Helps::No

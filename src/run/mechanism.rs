@@ -9,14 +9,18 @@
 //!   means, the cell cannot help, whatever a noisy wall-time ratio says: a
 //!   CPU-bound cell whose work phase used about one core. The wall-time ratio
 //!   stays the measure of *how much*; the bound decides only *whether*.
+//!   A busy machine gives a cell fewer cores than its work could use, so the
+//!   bound is also taken from how many worker threads were runnable at
+//!   once (on a core or waiting for one), and the larger of the two counts.
 //!   Limit: I/O-bound work helps by overlapping waits, not by using cores
 //!   (its baseline uses a fraction of one), so the bound is applied to
 //!   CPU-bound work only.
 //! - **The kind of work, measured.** CPU-bound or I/O-bound from the
-//!   sequential cell's CPU share; on a GIL build, CPU-bound work is *Python*
+//!   sequential cell's share of time on a core or waiting for one (which a
+//!   busy machine does not shrink; else the cores it used); on a GIL build, CPU-bound work is *Python*
 //!   when threads there used about one core (they take turns on the GIL),
 //!   *native code that releases the GIL* (hashing, compression, numerical
-//!   libraries) when they used more.
+//!   libraries) when they used more (or more of them were runnable at once).
 
 use serde::Serialize;
 
@@ -32,12 +36,28 @@ pub fn cores_used(cell: &CellSummary) -> Option<f64> {
     cell.work_parallelism.as_ref().map(|p| p.median)
 }
 
+/// How many of a cell's worker threads were runnable at once on average
+/// (on a core or waiting for one; not waiting on a lock or I/O): the cores
+/// its work could have used on an idle machine. A busy machine lowers the
+/// cores a cell gets, not this.
+pub fn runnable(cell: &CellSummary) -> Option<f64> {
+    let states = cell.thread_states.as_ref().filter(|s| s.thread_s > 0.0)?;
+    Some((states.running + states.core_wait) * f64::from(cell.cell.workers.max(1)))
+}
+
 /// The most a cell's speedup can be: its cores ÷ its baseline's (the
-/// cell's own cores when the baseline's are unknown).
+/// cell's own cores when the baseline's are unknown), or, where it is
+/// larger, the same ratio of runnable threads (what an idle machine would
+/// have given it).
 pub fn speedup_bound(cell: &CellSummary, baseline: Option<&CellSummary>) -> Option<f64> {
-    let cores = cores_used(cell)?;
-    let base = baseline.and_then(cores_used).unwrap_or(1.0).max(0.05);
-    Some(cores / base)
+    let ratio = |of: fn(&CellSummary) -> Option<f64>| {
+        let base = baseline.and_then(of).unwrap_or(1.0).max(0.05);
+        Some(of(cell)? / base)
+    };
+    match (ratio(cores_used), ratio(runnable)) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 /// What the lock-wait share is of: the GIL on a GIL build, a lock otherwise.
@@ -54,6 +74,10 @@ fn waited_on(run: &RunFile, cell: &CellSummary) -> &'static str {
 /// `used 1.00 cores, 47% of its time waiting on the GIL`.
 pub fn cores_text(run: &RunFile, cell: &CellSummary) -> Option<String> {
     let cores = cores_used(cell)?;
+    let runnable = runnable(cell)
+        .filter(|r| *r > cores * CANNOT_HELP_BELOW)
+        .map(|r| format!(" (runnable {r:.2} at a time: the machine was busy)"))
+        .unwrap_or_default();
     let wait = cell
         .thread_states
         .as_ref()
@@ -66,7 +90,7 @@ pub fn cores_text(run: &RunFile, cell: &CellSummary) -> Option<String> {
             )
         })
         .unwrap_or_default();
-    Some(format!("used {cores:.2} cores{wait}"))
+    Some(format!("used {cores:.2} cores{runnable}{wait}"))
 }
 
 /// Why a CPU-bound cell cannot help, when its cores say so: `used 1.00
@@ -169,10 +193,38 @@ pub fn measured_on(
     scenario: &str,
     interpreter: &str,
 ) -> Option<MeasuredWork> {
+    measured_with(run, cells, scenario, interpreter, None)
+}
+
+/// [`measured_on`], with the sequential cell's CPU share when the runner
+/// measured it on its own thread (a task's calls: not counting the time it
+/// waited for a core, so the most robust on a busy machine).
+pub fn measured_with(
+    run: &RunFile,
+    cells: &[CellSummary],
+    scenario: &str,
+    interpreter: &str,
+    reported_share: Option<f64>,
+) -> Option<MeasuredWork> {
     let sequential = cell_of(cells, scenario, interpreter, Approach::Sequential)?;
-    let share =
-        cores_used(sequential).or_else(|| sequential.parallelism.as_ref().map(|p| p.median))?;
-    let mut evidence = format!("sequential used {share:.2} cores");
+    // Its thread's time on a core or waiting for one: what it asked of the
+    // cores, which a busy machine does not shrink (the cores it got do).
+    let asked = sequential
+        .thread_states
+        .as_ref()
+        .filter(|s| s.thread_s > 0.0)
+        .map(|s| s.running + s.core_wait);
+    let share = reported_share
+        .or(asked)
+        .or_else(|| cores_used(sequential))
+        .or_else(|| sequential.parallelism.as_ref().map(|p| p.median))?;
+    let mut evidence = match (reported_share.or(asked), cores_used(sequential)) {
+        (Some(asked), Some(cores)) => format!(
+            "sequential computed {:.0}% of its time and used {cores:.2} cores",
+            asked * 100.0
+        ),
+        _ => format!("sequential used {share:.2} cores"),
+    };
     let kind = match WorkKind::of_cpu_share(share) {
         WorkKind::IoBound => MeasuredKind::IoBound,
         WorkKind::Mixed => MeasuredKind::Mixed,

@@ -306,11 +306,12 @@ pub fn of_run(loaded: &LoadedRun) -> Option<TaskVerdict> {
             cpu_share: share,
             kind: share.map(WorkKind::of_cpu_share),
             measured: cells.first().and_then(|c| {
-                crate::run::mechanism::measured_on(
+                crate::run::mechanism::measured_with(
                     &loaded.run,
                     &loaded.summary.cells,
                     &c.scenario,
                     &check.interpreter,
+                    share,
                 )
             }),
             cells: cells
