@@ -529,22 +529,31 @@ impl RunFile {
     /// single-thread cost, the lesson's GIL column): the same implementation
     /// and `major.minor`, the same patch level preferred.
     pub fn default_twin(&self, free_threaded: &InterpreterRecord) -> Option<&InterpreterRecord> {
-        let minor = |v: &str| v.split('.').take(2).collect::<Vec<_>>().join(".");
-        let candidates: Vec<&InterpreterRecord> = self
-            .interpreters
-            .iter()
-            .filter(|i| i.kind == InterpreterKind::Python && i.gil_mode() == GilMode::Gil)
-            .filter(|i| {
-                i.implementation == free_threaded.implementation
-                    && minor(&i.version) == minor(&free_threaded.version)
-            })
-            .collect();
-        candidates
-            .iter()
-            .find(|i| i.version == free_threaded.version)
-            .or_else(|| candidates.first())
-            .copied()
+        default_twin_in(&self.interpreters, free_threaded)
     }
+}
+
+/// The default build standing next to a free-threaded one among
+/// `interpreters` (see [`RunFile::default_twin`]): the same version, else the
+/// same minor version.
+pub fn default_twin_in<'a>(
+    interpreters: &'a [InterpreterRecord],
+    free_threaded: &InterpreterRecord,
+) -> Option<&'a InterpreterRecord> {
+    let minor = |v: &str| v.split('.').take(2).collect::<Vec<_>>().join(".");
+    let candidates: Vec<&InterpreterRecord> = interpreters
+        .iter()
+        .filter(|i| i.kind == InterpreterKind::Python && i.gil_mode() == GilMode::Gil)
+        .filter(|i| {
+            i.implementation == free_threaded.implementation
+                && minor(&i.version) == minor(&free_threaded.version)
+        })
+        .collect();
+    candidates
+        .iter()
+        .find(|i| i.version == free_threaded.version)
+        .or_else(|| candidates.first())
+        .copied()
 }
 
 #[cfg(test)]
