@@ -233,9 +233,11 @@ pub fn print_report(
     out: &mut dyn Write,
     run: &RunFile,
     summary: &RunSummary,
+    trials: &[crate::run::record::TrialRecord],
     colour: bool,
 ) -> std::io::Result<()> {
-    if let Some(lesson) = lesson(run, summary) {
+    if let Some(mut lesson) = lesson(run, summary) {
+        lesson.add_ceilings(trials);
         writeln!(
             out,
             "\nCPU-bound or I/O-bound? Speedup over sequential on the same interpreter, ×workers (✓ helps: its 95% CI above {HELPS_ABOVE}×; ✗ does not: its CI below, or, for CPU-bound work, its work phase used too few cores to be {HELPS_ABOVE}× faster; ? still open; ⚠ noise):"
@@ -246,6 +248,9 @@ pub fn print_report(
         }
         for line in &lesson.by_cores {
             writeln!(out, "  - {line}")?;
+        }
+        for line in &lesson.ceilings {
+            writeln!(out, "  - Where the rest of the ideal went: {line}.")?;
         }
         if !lesson.open.is_empty() {
             let quick = if run.settings.preset == "quick" {
@@ -353,7 +358,7 @@ mod tests {
         }
         let summary = summarize(&run, &trials, &BTreeMap::new(), &[]);
         let mut out = Vec::new();
-        print_report(&mut out, &run, &summary, false).unwrap();
+        print_report(&mut out, &run, &summary, &[], false).unwrap();
         let text = String::from_utf8(out).unwrap();
         let row = text
             .lines()

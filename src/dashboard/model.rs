@@ -429,7 +429,10 @@ pub fn build(loaded: &LoadedRun) -> anyhow::Result<Dashboard> {
             .collect(),
         title: format!("gil-lab run of {}", readable_time(&run.started_at)),
         run: info,
-        lesson: crate::run::lesson::lesson(run, summary),
+        lesson: crate::run::lesson::lesson(run, summary).map(|mut lesson| {
+            lesson.add_ceilings(&loaded.trials);
+            lesson
+        }),
         verdicts: verdict::verdicts(loaded, summary),
         interpreters: interpreter_views(loaded),
         scenarios,

@@ -120,9 +120,60 @@ pub struct Lesson {
     /// said), one line each: `threads ×2 on cpu (CPU-bound) · GIL: ✗ does
     /// not help: used 1.00 cores, 47% of its time waiting on the GIL`.
     pub by_cores: Vec<String>,
+    /// Where the rest of the ideal went, per CPU-bound scenario: the
+    /// ceiling its task list puts on its workers ([`Lesson::add_ceilings`]).
+    pub ceilings: Vec<String>,
 }
 
 impl Lesson {
+    /// Adds, per CPU-bound scenario, the speedup its task list allows its
+    /// workers with no overhead at all (`mechanism::schedule_ceiling`, from
+    /// the default build's sequential trials), next to the best measured.
+    pub fn add_ceilings(&mut self, trials: &[crate::run::record::TrialRecord]) {
+        for column in self
+            .columns
+            .iter()
+            .filter(|c| c.kind == WorkKind::CpuBound && c.mode != GilMode::FreeThreaded)
+        {
+            let entries: Vec<(&Approach, &LessonEntry)> = self
+                .rows
+                .iter()
+                .flat_map(|r| {
+                    self.columns
+                        .iter()
+                        .zip(&r.entries)
+                        .filter(|(c, _)| c.scenario == column.scenario)
+                        .filter_map(move |(_, e)| Some((&r.approach, e.as_ref()?)))
+                })
+                .collect();
+            let Some(&(approach, best)) = entries
+                .iter()
+                .filter(|(_, e)| !e.noise)
+                .max_by(|a, b| a.1.speedup.point.total_cmp(&b.1.speedup.point))
+            else {
+                continue;
+            };
+            let sequential = best.cell.baseline();
+            let sequential = CellKey {
+                interpreter: column.interpreter.clone(),
+                ..sequential
+            };
+            let Some((tasks, ceiling)) =
+                mechanism::schedule_ceiling(trials, &sequential, best.workers)
+            else {
+                continue;
+            };
+            self.ceilings.push(format!(
+                "{}: {tasks} tasks of uneven length, {} workers each taking the next as it frees up: at most {ceiling:.2}× with no overhead at all (the last tasks run alone while the other workers idle); the best measured here is {} ({} ×{})",
+                column.scenario,
+                best.workers,
+                best.text,
+                approach,
+                best.workers
+            ));
+        }
+    }
+
     /// The cells still open (`?`), to be raced.
     pub fn open_cells(&self) -> impl Iterator<Item = &CellKey> {
         self.rows
@@ -273,6 +324,7 @@ pub fn lesson(run: &RunFile, summary: &RunSummary) -> Option<Lesson> {
         conclusions: vec![],
         open,
         by_cores,
+        ceilings: vec![],
     };
     lesson.conclusions = [WorkKind::CpuBound, WorkKind::IoBound, WorkKind::Mixed]
         .into_iter()

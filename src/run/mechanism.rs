@@ -21,10 +21,16 @@
 //!   when threads there used about one core (they take turns on the GIL),
 //!   *native code that releases the GIL* (hashing, compression, numerical
 //!   libraries) when they used more (or more of them were runnable at once).
+//! - **The ceiling of the task list.** `workers` workers taking a few tasks
+//!   of uneven length in order, each the next as it frees up, cannot reach
+//!   `workers`× even with no overhead: the last tasks run alone while the
+//!   others idle ([`schedule_ceiling`], from the sequential trials' task
+//!   times). At the default scale `cpu` has 8 tasks: about 1.83-1.90× on 2
+//!   workers, which is where processes and free-threaded threads end up.
 
 use serde::Serialize;
 
-use crate::run::record::{CellSummary, InterpreterKind, RunFile};
+use crate::run::record::{CellKey, CellSummary, InterpreterKind, RunFile, TrialRecord};
 use crate::vocabulary::{Approach, GilMode, WorkKind};
 
 /// A speedup bound below this cannot help (the lesson's threshold: a speedup
@@ -272,6 +278,44 @@ pub fn measured(run: &RunFile, cells: &[CellSummary], scenario: &str) -> Option<
         .find_map(|i| measured_on(run, cells, scenario, &i.id))
 }
 
+/// The speedup `workers` workers taking `durations` in order (each the
+/// next task as it frees up) reach with no overhead at all.
+pub fn list_schedule_speedup(durations: &[f64], workers: u32) -> Option<f64> {
+    let mut free = vec![0.0f64; workers.max(1) as usize];
+    for &d in durations {
+        let earliest = free
+            .iter_mut()
+            .min_by(|a, b| a.total_cmp(b))
+            .expect("at least one worker");
+        *earliest += d;
+    }
+    let makespan = free.iter().copied().fold(0.0, f64::max);
+    (makespan > 0.0).then(|| durations.iter().sum::<f64>() / makespan)
+}
+
+/// The ceiling of a task list on `workers` workers: (tasks, speedup), the
+/// median over the sequential cell's measured trials of
+/// [`list_schedule_speedup`] of their task times.
+pub fn schedule_ceiling(
+    trials: &[TrialRecord],
+    sequential: &CellKey,
+    workers: u32,
+) -> Option<(usize, f64)> {
+    let mut ceilings: Vec<(usize, f64)> = trials
+        .iter()
+        .filter(|t| &t.cell == sequential && t.is_measured())
+        .filter_map(|t| {
+            let mut tasks = t.runner.as_ref()?.tasks.clone();
+            tasks.sort_by_key(|task| task.index);
+            let durations: Vec<f64> = tasks.iter().map(|task| task.end - task.start).collect();
+            Some((durations.len(), list_schedule_speedup(&durations, workers)?))
+        })
+        .filter(|(n, _)| *n > 0)
+        .collect();
+    ceilings.sort_by(|a, b| a.1.total_cmp(&b.1));
+    ceilings.get(ceilings.len() / 2).copied()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -288,7 +332,10 @@ mod tests {
         let run = run_file(&[seq.clone(), threads.clone()]);
         let mut trials = Vec::new();
         for round in 0..4 {
-            for (key, work, cores) in [(&seq, 1.0, 1.0), (&threads, 0.9, threads_cores)] {
+            for (key, work, cores, lock_wait) in [
+                (&seq, 1.0, 1.0, 0.0),
+                (&threads, 0.9, threads_cores, lock_wait),
+            ] {
                 let mut t = trial(trials.len() as u64, key, round, false, work);
                 let m = t.measurement.as_mut().unwrap();
                 m.work_parallelism = Some(cores);
@@ -332,5 +379,14 @@ mod tests {
             work.evidence.contains("threads ×2 used 1.74 cores"),
             "{work:?}"
         );
+    }
+
+    #[test]
+    fn a_few_uneven_tasks_cap_two_workers_below_twice() {
+        // The `cpu` task times of one sequential trial at scale 0.3.
+        let tasks = [0.076, 0.068, 0.042, 0.065, 0.077, 0.1, 0.041, 0.04];
+        let ceiling = list_schedule_speedup(&tasks, 2).unwrap();
+        assert!((ceiling - 0.509 / 0.268).abs() < 1e-9, "{ceiling}");
+        assert_eq!(list_schedule_speedup(&[1.0; 16], 2), Some(2.0));
     }
 }
