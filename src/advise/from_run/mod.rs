@@ -114,7 +114,9 @@ fn for_scenario(view: &RunView, scenario: &str) -> Recommendation {
         .scenarios
         .iter()
         .find(|v| v.scenario == scenario && !v.standings.is_empty());
-    let decision = verdict.map_or(Decision::Undecided, |v| v.decision());
+    // (A summary stored without standings is judged here the same way:
+    // never a tie that was not proven.)
+    let decision = verdict.map(|v| v.decision());
     let margin_of = verdict.map_or(crate::run::verdict::DEFAULT_MARGIN, |v| v.margin);
     let open = |c: &&CellSummary| {
         if c.cell == fastest.cell {
@@ -141,6 +143,17 @@ fn for_scenario(view: &RunView, scenario: &str) -> Recommendation {
         }
     };
     let tied: Vec<&CellSummary> = candidates.iter().copied().filter(open).collect();
+    let decision = decision.unwrap_or_else(|| {
+        let mut decision = Decision::Winner;
+        for c in tied.iter().filter(|c| c.cell != fastest.cell) {
+            let pairs = view.pairs(&c.cell, &fastest.cell);
+            match stats::standing(&pairs, margin_of) {
+                stats::Standing::Equivalent(_) => decision = Decision::Tie,
+                _ => return Decision::Undecided,
+            }
+        }
+        decision
+    });
     let kind = crate::run::mechanism::measured(&view.loaded.run, &view.summary.cells, scenario);
     let barred = |c: &CellSummary| gil_threads_barred(view, kind.as_ref(), c, fastest);
     let pick = if decision == Decision::Undecided {
