@@ -48,7 +48,13 @@ pub fn cores_used(cell: &CellSummary) -> Option<f64> {
 /// cores a cell gets, not this.
 pub fn runnable(cell: &CellSummary) -> Option<f64> {
     let states = cell.thread_states.as_ref().filter(|s| s.thread_s > 0.0)?;
-    Some((states.running + states.core_wait) * f64::from(cell.cell.workers.max(1)))
+    // The shares are the mean over the worker threads: one event loop for
+    // asyncio, a thread or process per worker otherwise.
+    let threads = match cell.cell.approach {
+        Approach::Asyncio | Approach::Sequential => 1,
+        _ => cell.cell.workers.max(1),
+    };
+    Some((states.running + states.core_wait) * f64::from(threads))
 }
 
 /// The most a cell's speedup can be: its cores ÷ its baseline's (the
