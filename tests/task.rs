@@ -569,7 +569,7 @@ fn a_task_whose_work_releases_the_gil_is_read_as_such_on_a_gil_build() {
         python,
         &[
             "--approach",
-            "threads",
+            "threads,processes",
             "--workers",
             "2",
             "--runs",
@@ -580,8 +580,24 @@ fn a_task_whose_work_releases_the_gil_is_read_as_such_on_a_gil_build() {
     );
     let json = ok_json(&output);
     let measured = &json["task"]["interpreters"][0]["measured"];
+    // On a machine so busy that no cell got more cores than sequential, the
+    // cores cannot tell (and the run says so): never Python, though.
+    let id = json["task"]["interpreters"][0]["check"]["interpreter"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let threads = cell(&json, &id, "threads");
+    let processes = cell(&json, &id, "processes");
+    let sequential = cell(&json, &id, "sequential");
+    let cores = |c: &Value| c["work_parallelism"]["median"].as_f64().unwrap();
+    let told = cores(threads).max(cores(processes)) >= 1.15 * cores(sequential);
+    let expected = if told {
+        "cpu_bound_releases_gil"
+    } else {
+        "cpu_bound"
+    };
     assert_eq!(
-        measured["kind"], "cpu_bound_releases_gil",
+        measured["kind"], expected,
         "{:#}",
         json["task"]["interpreters"][0]
     );
@@ -597,8 +613,10 @@ fn a_task_whose_work_releases_the_gil_is_read_as_such_on_a_gil_build() {
     let advice = json["advice"].to_string();
     assert!(!advice.contains("only take turns"), "{advice}");
     assert!(!advice.contains("does not help"), "{advice}");
-    assert!(
-        advice.contains("native code that releases the GIL"),
-        "{advice}"
-    );
+    if told {
+        assert!(
+            advice.contains("native code that releases the GIL"),
+            "{advice}"
+        );
+    }
 }

@@ -246,10 +246,6 @@ pub fn lesson(run: &RunFile, summary: &RunSummary) -> Option<Lesson> {
             })
             .max_by_key(|c| c.cell.workers)?;
         let speedup = cell.speedup?;
-        let baseline = summary
-            .cells
-            .iter()
-            .find(|c| c.cell == cell.cell.baseline());
         // For CPU-bound work the cores decide whether: one core cannot help.
         // (The scenario's design says so, or the measurement does.)
         let cpu_bound = column.kind == WorkKind::CpuBound
@@ -257,7 +253,7 @@ pub fn lesson(run: &RunFile, summary: &RunSummary) -> Option<Lesson> {
                 .measured
                 .as_ref()
                 .is_some_and(|m| m.kind.work_kind() == WorkKind::CpuBound);
-        let decided_by = mechanism::cannot_help(run, cell, baseline).filter(|_| cpu_bound);
+        let decided_by = mechanism::cannot_help(run, &summary.cells, cell).filter(|_| cpu_bound);
         let helps = if decided_by.is_some() {
             Helps::No
         } else {

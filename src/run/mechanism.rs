@@ -9,9 +9,10 @@
 //!   means, the cell cannot help, whatever a noisy wall-time ratio says: a
 //!   CPU-bound cell whose work phase used about one core. The wall-time ratio
 //!   stays the measure of *how much*; the bound decides only *whether*.
-//!   A busy machine gives a cell fewer cores than its work could use, so the
-//!   bound is also taken from how many worker threads were runnable at
-//!   once (on a core or waiting for one), and the larger of the two counts.
+//!   The cores decide only where they can tell: when some concurrent cell
+//!   of the scenario got more cores than its baseline during the run (a
+//!   saturated machine gives every cell the same share, and then nothing is
+//!   decided by the cores; [`cores_tell`]).
 //!   Limit: I/O-bound work helps by overlapping waits, not by using cores
 //!   (its baseline uses a fraction of one), so the bound is applied to
 //!   CPU-bound work only.
@@ -20,7 +21,7 @@
 //!   busy machine does not shrink; else the cores it used); on a GIL build, CPU-bound work is *Python*
 //!   when threads there used about one core (they take turns on the GIL),
 //!   *native code that releases the GIL* (hashing, compression, numerical
-//!   libraries) when they used more (or more of them were runnable at once).
+//!   libraries) when they used more.
 //! - **The ceiling of the task list.** `workers` workers taking a few tasks
 //!   of uneven length in order, each the next as it frees up, cannot reach
 //!   `workers`× even with no overhead: the last tasks run alone while the
@@ -42,34 +43,27 @@ pub fn cores_used(cell: &CellSummary) -> Option<f64> {
     cell.work_parallelism.as_ref().map(|p| p.median)
 }
 
-/// How many of a cell's worker threads were runnable at once on average
-/// (on a core or waiting for one; not waiting on a lock or I/O): the cores
-/// its work could have used on an idle machine. A busy machine lowers the
-/// cores a cell gets, not this.
-pub fn runnable(cell: &CellSummary) -> Option<f64> {
-    let states = cell.thread_states.as_ref().filter(|s| s.thread_s > 0.0)?;
-    // The shares are the mean over the worker threads: one event loop for
-    // asyncio, a thread or process per worker otherwise.
-    let threads = match cell.cell.approach {
-        Approach::Asyncio | Approach::Sequential => 1,
-        _ => cell.cell.workers.max(1),
-    };
-    Some((states.running + states.core_wait) * f64::from(threads))
+/// The most a cell's speedup can be: its cores ÷ its baseline's (the
+/// cell's own cores when the baseline's are unknown).
+pub fn speedup_bound(cell: &CellSummary, baseline: Option<&CellSummary>) -> Option<f64> {
+    let cores = cores_used(cell)?;
+    let base = baseline.and_then(cores_used).unwrap_or(1.0).max(0.05);
+    Some(cores / base)
 }
 
-/// The most a cell's speedup can be: its cores ÷ its baseline's (the
-/// cell's own cores when the baseline's are unknown), or, where it is
-/// larger, the same ratio of runnable threads (what an idle machine would
-/// have given it).
-pub fn speedup_bound(cell: &CellSummary, baseline: Option<&CellSummary>) -> Option<f64> {
-    let ratio = |of: fn(&CellSummary) -> Option<f64>| {
-        let base = baseline.and_then(of).unwrap_or(1.0).max(0.05);
-        Some(of(cell)? / base)
-    };
-    match (ratio(cores_used), ratio(runnable)) {
-        (Some(a), Some(b)) => Some(a.max(b)),
-        (a, b) => a.or(b),
-    }
+/// Whether this machine gave some concurrent cell of `scenario` more cores
+/// than its baseline while the run measured it (the control that the
+/// cores can tell): on a saturated machine every cell gets about the same
+/// share, and the cores decide nothing.
+pub fn cores_tell(cells: &[CellSummary], scenario: &str) -> bool {
+    cells
+        .iter()
+        .filter(|c| c.cell.scenario == scenario && !c.cell.is_baseline())
+        .filter_map(|c| {
+            let baseline = cells.iter().find(|b| b.cell == c.cell.baseline());
+            speedup_bound(c, baseline)
+        })
+        .any(|bound| bound >= CANNOT_HELP_BELOW)
 }
 
 /// What the lock-wait share is of: the GIL on a GIL build, a lock otherwise.
@@ -86,10 +80,6 @@ fn waited_on(run: &RunFile, cell: &CellSummary) -> &'static str {
 /// `used 1.00 cores, 47% of its time waiting on the GIL`.
 pub fn cores_text(run: &RunFile, cell: &CellSummary) -> Option<String> {
     let cores = cores_used(cell)?;
-    let runnable = runnable(cell)
-        .filter(|r| *r > cores * CANNOT_HELP_BELOW)
-        .map(|r| format!(" (runnable {r:.2} at a time: the machine was busy)"))
-        .unwrap_or_default();
     let wait = cell
         .thread_states
         .as_ref()
@@ -102,17 +92,18 @@ pub fn cores_text(run: &RunFile, cell: &CellSummary) -> Option<String> {
             )
         })
         .unwrap_or_default();
-    Some(format!("used {cores:.2} cores{runnable}{wait}"))
+    Some(format!("used {cores:.2} cores{wait}"))
 }
 
 /// Why a CPU-bound cell cannot help, when its cores say so: `used 1.00
 /// cores, 47% of its time waiting on the GIL`. `None` when the bound
-/// allows a speedup, or the cores were not measured.
-pub fn cannot_help(
-    run: &RunFile,
-    cell: &CellSummary,
-    baseline: Option<&CellSummary>,
-) -> Option<String> {
+/// allows a speedup, the cores were not measured, or they cannot tell
+/// (no cell of the scenario got more cores than its baseline: [`cores_tell`]).
+pub fn cannot_help(run: &RunFile, cells: &[CellSummary], cell: &CellSummary) -> Option<String> {
+    if !cores_tell(cells, &cell.cell.scenario) {
+        return None;
+    }
+    let baseline = cells.iter().find(|b| b.cell == cell.cell.baseline());
     let bound = speedup_bound(cell, baseline)?;
     (bound < CANNOT_HELP_BELOW)
         .then(|| cores_text(run, cell))
@@ -252,10 +243,15 @@ pub fn measured_with(
                     if let Some(text) = cores_text(run, threads) {
                         evidence.push_str(&format!("; threads ×{} {text}", threads.cell.workers));
                     }
-                    if bound < CANNOT_HELP_BELOW {
+                    if bound >= CANNOT_HELP_BELOW {
+                        MeasuredKind::CpuBoundReleasesGil
+                    } else if cores_tell(cells, scenario) {
                         MeasuredKind::CpuBoundPython
                     } else {
-                        MeasuredKind::CpuBoundReleasesGil
+                        evidence.push_str(
+                            "; no cell got more cores than its sequential baseline (a busy machine): the cores cannot tell Python from native code here",
+                        );
+                        MeasuredKind::CpuBound
                     }
                 }
                 None => MeasuredKind::CpuBound,
@@ -335,12 +331,15 @@ mod tests {
     fn summary_with(threads_cores: f64, lock_wait: f64) -> (RunFile, Vec<CellSummary>) {
         let seq = cell("py", "sequential", 1);
         let threads = cell("py", "threads", 2);
-        let run = run_file(&[seq.clone(), threads.clone()]);
+        // The control: processes got the cores.
+        let processes = cell("py", "processes", 2);
+        let run = run_file(&[seq.clone(), threads.clone(), processes.clone()]);
         let mut trials = Vec::new();
         for round in 0..4 {
             for (key, work, cores, lock_wait) in [
                 (&seq, 1.0, 1.0, 0.0),
                 (&threads, 0.9, threads_cores, lock_wait),
+                (&processes, 0.55, 1.8, 0.0),
             ] {
                 let mut t = trial(trials.len() as u64, key, round, false, work);
                 let m = t.measurement.as_mut().unwrap();
@@ -363,10 +362,12 @@ mod tests {
     #[test]
     fn threads_on_one_core_cannot_help_and_say_why() {
         let (run, cells) = summary_with(1.0, 0.47);
-        let threads = cells.iter().find(|c| !c.cell.is_baseline()).unwrap();
-        let baseline = cells.iter().find(|c| c.cell.is_baseline());
+        let threads = cells
+            .iter()
+            .find(|c| c.cell.approach == Approach::Threads)
+            .unwrap();
         assert_eq!(
-            cannot_help(&run, threads, baseline).as_deref(),
+            cannot_help(&run, &cells, threads).as_deref(),
             Some("used 1.00 cores, 47% of its time waiting on the GIL")
         );
         let work = measured(&run, &cells, "cpu").unwrap();
@@ -377,8 +378,11 @@ mod tests {
     #[test]
     fn threads_using_more_than_a_core_on_a_gil_build_mean_native_code() {
         let (run, cells) = summary_with(1.74, 0.26);
-        let threads = cells.iter().find(|c| !c.cell.is_baseline()).unwrap();
-        assert_eq!(cannot_help(&run, threads, None), None);
+        let threads = cells
+            .iter()
+            .find(|c| c.cell.approach == Approach::Threads)
+            .unwrap();
+        assert_eq!(cannot_help(&run, &cells, threads), None);
         let work = measured(&run, &cells, "cpu").unwrap();
         assert_eq!(work.kind, MeasuredKind::CpuBoundReleasesGil);
         assert!(
@@ -394,5 +398,24 @@ mod tests {
         let ceiling = list_schedule_speedup(&tasks, 2).unwrap();
         assert!((ceiling - 0.509 / 0.268).abs() < 1e-9, "{ceiling}");
         assert_eq!(list_schedule_speedup(&[1.0; 16], 2), Some(2.0));
+    }
+
+    #[test]
+    fn on_a_saturated_machine_the_cores_decide_nothing() {
+        // Every cell got the same share of the cores: the processes too.
+        let (run, mut cells) = summary_with(1.0, 0.15);
+        for c in &mut cells {
+            if let Some(p) = c.work_parallelism.as_mut() {
+                p.median = 0.34;
+            }
+        }
+        let threads = cells
+            .iter()
+            .find(|c| c.cell.approach == Approach::Threads)
+            .unwrap();
+        assert_eq!(cannot_help(&run, &cells, threads), None);
+        let work = measured(&run, &cells, "cpu").unwrap();
+        assert_eq!(work.kind, MeasuredKind::CpuBound, "{work:?}");
+        assert!(work.evidence.contains("cannot tell"), "{work:?}");
     }
 }
