@@ -70,12 +70,14 @@ const DEFAULT: Preset = Preset {
 
 /// `--quick`: under 30 s in all; the budget counts measuring only, so it
 /// leaves room for the set-up (discovery, the twin's check, inspection).
+/// The lesson's two builds only (a newer default build is left out), the
+/// forced-GIL control with sequential and threads.
 const QUICK: Preset = Preset {
     name: "quick",
     scenarios: &[Scenario::Cpu],
     approaches: &[Approach::Sequential, Approach::Threads, Approach::Processes],
-    forced_gil_approaches: None,
-    other_approaches: None,
+    forced_gil_approaches: Some(&[Approach::Sequential, Approach::Threads]),
+    other_approaches: Some(&[]),
     llm_latency_ms: 20.0,
     scale: 0.2,
     warmup: 0,
@@ -240,6 +242,9 @@ pub fn build(
             }
         }
     }
+
+    // An interpreter the preset gave no cell is not part of the run.
+    interpreters.retain(|i| cells.iter().any(|c| c.interpreter == i.id));
 
     let (min_runs, max_runs) = match (args.runs, args.min_runs, args.max_runs) {
         (Some(runs), _, _) => (runs, runs),

@@ -307,6 +307,13 @@ fn a_newer_default_build_runs_only_what_compares_it_so_screening_fits() {
     // The lesson's builds run every approach.
     assert!(approaches_on("cpython-3.13.5t").contains(&Approach::Asyncio));
     assert!(approaches_on("cpython-3.13.5").contains(&Approach::Interpreters));
+    // --quick keeps to the lesson's two builds.
+    let quick = build(&args(&["--quick", "--no-twin"]), &found, None, 2).unwrap();
+    assert!(
+        quick.interpreters.iter().all(|i| i.id != "cpython-3.15.2"),
+        "{:?}",
+        quick.interpreters
+    );
     // Named with --python, it runs everything.
     let named = build(
         &args(&["--no-twin", "--python", "3.15", "--python", "3.13t"]),
