@@ -374,4 +374,58 @@ mod tests {
             .unwrap_or_default();
         assert!(matrix_row.contains("processes"), "{text}");
     }
+
+    #[test]
+    fn an_open_lesson_cell_and_the_set_up_are_said_apart() {
+        let sequential = cell("py", "sequential", 1);
+        let threads = cell("py", "threads", 2);
+        let mut run = run_file(&[sequential.clone(), threads.clone()]);
+        run.settings.preset = "quick".into();
+        run.time_spent = Some(crate::run::record::TimeSpent {
+            startup_s: 351.5,
+            screening_s: 18.0,
+            racing_s: BTreeMap::new(),
+            rounds: 3,
+        });
+        let mut trials = Vec::new();
+        // Threads all over the place: neither shown to help nor not to.
+        for (round, work) in [0.6, 1.3, 0.8].into_iter().enumerate() {
+            trials.push(trial(
+                2 * round as u64,
+                &sequential,
+                round as u32,
+                false,
+                1.0,
+            ));
+            trials.push(trial(
+                2 * round as u64 + 1,
+                &threads,
+                round as u32,
+                false,
+                work,
+            ));
+        }
+        let summary = summarize(&run, &trials, &BTreeMap::new(), &[]);
+        let mut out = Vec::new();
+        print_report(&mut out, &run, &summary, &trials, false).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("Still open (?) (--quick measures too little to settle the lesson"),
+            "{text}"
+        );
+        assert!(
+            text.contains("threads ×2 on cpu (CPU-bound) · GIL: CI "),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "Measuring: 18.0 s of the 100 s budget: 18.0 s screening, racing none (3 rounds)."
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("Set-up: 351.5 s before the first round"),
+            "{text}"
+        );
+    }
 }
