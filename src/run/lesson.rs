@@ -512,7 +512,16 @@ mod tests {
                 );
                 // Threads under the GIL take turns: one core.
                 if (scenario, interpreter, approach) == ("cpu", "py", "threads") {
-                    t.measurement.as_mut().unwrap().work_parallelism = Some(1.0);
+                    let m = t.measurement.as_mut().unwrap();
+                    m.work_parallelism = Some(1.0);
+                    m.thread_states = Some(crate::run::thread_states::StateShares {
+                        running: 0.52,
+                        core_wait: 0.0,
+                        lock_wait: 0.48,
+                        io_wait: 0.0,
+                        other: 0.0,
+                        thread_s: 1.0,
+                    });
                 }
                 trials.push(t);
             }
@@ -561,7 +570,9 @@ mod tests {
         );
         assert_eq!(
             lesson.by_cores,
-            ["threads ×2 on cpu (CPU-bound) · GIL: ✗ does not help: used 1.00 cores"]
+            [
+                "threads ×2 on cpu (CPU-bound) · GIL: ✗ does not help: used 1.00 cores, 48% of its time waiting on the GIL"
+            ]
         );
         assert_eq!(
             lesson.columns[0].measured.as_ref().map(|m| m.kind),

@@ -9,10 +9,12 @@
 //!   means, the cell cannot help, whatever a noisy wall-time ratio says: a
 //!   CPU-bound cell whose work phase used about one core. The wall-time ratio
 //!   stays the measure of *how much*; the bound decides only *whether*.
-//!   The cores decide only where they can tell: when some concurrent cell
-//!   of the scenario got more cores than its baseline during the run (a
-//!   saturated machine gives every cell the same share, and then nothing is
-//!   decided by the cores; [`cores_tell`]).
+//!   The cores decide only where they can tell: the cell's threads waited
+//!   on a lock for a third of their time or more (they take turns; the lock
+//!   wait says why) and some concurrent cell of the scenario got more cores
+//!   than its baseline during the run. A saturated machine gives every cell
+//!   the same share and turns lock waits into core waits: then nothing is
+//!   decided by the cores ([`cores_tell`], [`TAKING_TURNS_LOCK_WAIT`]).
 //!   Limit: I/O-bound work helps by overlapping waits, not by using cores
 //!   (its baseline uses a fraction of one), so the bound is applied to
 //!   CPU-bound work only.
@@ -37,6 +39,13 @@ use crate::vocabulary::{Approach, GilMode, WorkKind};
 /// A speedup bound below this cannot help (the lesson's threshold: a speedup
 /// "helps" when its CI is above it).
 pub const CANNOT_HELP_BELOW: f64 = 1.15;
+
+/// A cell whose threads spent at least this share of their time waiting
+/// on a lock while it used about one core takes turns (under the GIL: on
+/// the GIL; about 47-50% for two threads on a quiet machine). On a
+/// saturated machine threads wait for a core instead, the share falls (15%
+/// measured here) and the cores decide nothing.
+pub const TAKING_TURNS_LOCK_WAIT: f64 = 0.35;
 
 /// The cores a cell's work phase used: the median over its trials.
 pub fn cores_used(cell: &CellSummary) -> Option<f64> {
@@ -64,6 +73,16 @@ pub fn cores_tell(cells: &[CellSummary], scenario: &str) -> bool {
             speedup_bound(c, baseline)
         })
         .any(|bound| bound >= CANNOT_HELP_BELOW)
+}
+
+/// Whether a cell's threads waited on a lock for at least
+/// [`TAKING_TURNS_LOCK_WAIT`] of their time: the signature of threads taking
+/// turns, which tells a cell that cannot use a second core from one the
+/// machine did not give one.
+fn takes_turns(cell: &CellSummary) -> bool {
+    cell.thread_states
+        .as_ref()
+        .is_some_and(|s| s.lock_wait >= TAKING_TURNS_LOCK_WAIT)
 }
 
 /// What the lock-wait share is of: the GIL on a GIL build, a lock otherwise.
@@ -101,6 +120,9 @@ pub fn cores_text(run: &RunFile, cell: &CellSummary) -> Option<String> {
 /// (no cell of the scenario got more cores than its baseline: [`cores_tell`]).
 pub fn cannot_help(run: &RunFile, cells: &[CellSummary], cell: &CellSummary) -> Option<String> {
     if !cores_tell(cells, &cell.cell.scenario) {
+        return None;
+    }
+    if !takes_turns(cell) {
         return None;
     }
     let baseline = cells.iter().find(|b| b.cell == cell.cell.baseline());
@@ -245,11 +267,11 @@ pub fn measured_with(
                     }
                     if bound >= CANNOT_HELP_BELOW {
                         MeasuredKind::CpuBoundReleasesGil
-                    } else if cores_tell(cells, scenario) {
+                    } else if cores_tell(cells, scenario) && takes_turns(threads) {
                         MeasuredKind::CpuBoundPython
                     } else {
                         evidence.push_str(
-                            "; no cell got more cores than its sequential baseline (a busy machine): the cores cannot tell Python from native code here",
+                            "; the threads neither used more cores than sequential nor waited on the GIL for a third of their time (a busy machine): the cores cannot tell Python from native code here",
                         );
                         MeasuredKind::CpuBound
                     }
