@@ -245,24 +245,43 @@ fn the_advice_follows_a_run_where_free_threaded_threads_win() {
         &[0.45, 0.46, 0.44, 0.47, 0.45, 0.46],
     );
     let rec = &first_recommendation(&cells);
-    assert_eq!(rec["approach"], "threads");
+    assert_eq!(rec["approach"], "threads", "{rec:#}");
     assert_eq!(rec["interpreter"], "CPython 3.13.5t (free-threaded)");
     assert_eq!(rec["margin"]["runner_up"], "processes ×2 on CPython 3.13.5");
 }
 
 #[test]
-fn within_noise_the_simpler_approach_is_recommended() {
+fn gil_threads_are_not_recommended_for_cpu_bound_work_by_the_tie_rule() {
     let mut cells = processes_win();
     // Threads under the GIL as fast as processes, within noise (and a
-    // little slower by the median).
+    // little slower by the median): not measured faster, so not chosen.
     cells[1] = cpu(
         "cpython-3.13.5",
         "threads",
         2,
-        &[0.53, 0.52, 0.54, 0.51, 0.53, 0.52],
+        &[0.53, 0.53, 0.54, 0.52, 0.53, 0.53],
     );
     let rec = &first_recommendation(&cells);
-    assert_eq!(rec["approach"], "threads");
+    assert_eq!(rec["approach"], "processes", "{rec:#}");
+    assert_eq!(rec["tie"], true);
+    assert!(rec.get("undecided").is_none(), "{rec:#}");
+}
+
+#[test]
+fn within_noise_the_simpler_approach_is_recommended() {
+    let mut cells = processes_win();
+    // Free-threaded threads 1% slower than processes in every round:
+    // proven equivalent within the ±5% margin, and threads are the simpler
+    // approach.
+    cells[4] = cpu(
+        "cpython-3.13.5t",
+        "threads",
+        2,
+        &[0.52, 0.53, 0.51, 0.54, 0.52, 0.53].map(|w| w * 1.01),
+    );
+    let rec = &first_recommendation(&cells);
+    assert_eq!(rec["approach"], "threads", "{rec:#}");
+    assert_eq!(rec["interpreter"], "CPython 3.13.5t (free-threaded)");
     assert_eq!(rec["tie"], true);
     let reasons = rec["reasons"].to_string();
     assert!(

@@ -560,3 +560,78 @@ fn the_examples_run_as_the_readme_shows() {
     let interpreter = json["interpreters"][0]["id"].as_str().unwrap();
     assert_eq!(verdict(&json, interpreter, "processes")["safety"], "same");
 }
+
+/// Hashing a large buffer runs in C code that releases the GIL: on a GIL
+/// build its threads use more than one core, and the run reads it so
+/// (`run::mechanism`): the advice does not say that threads only take
+/// turns there, nor that they do not help.
+#[test]
+fn a_task_whose_work_releases_the_gil_is_read_as_such_on_a_gil_build() {
+    // Debian's default build: a GIL build.
+    let python = Path::new("/usr/bin/python3");
+    let target = format!("{}:digest", task_file("hashing.py").display());
+    let (output, _dir) = bench(
+        &target,
+        python,
+        &[
+            "--approach",
+            "threads,processes",
+            "--workers",
+            "2",
+            "--runs",
+            "3",
+            "--task-calls",
+            "24",
+        ],
+    );
+    let json = ok_json(&output);
+    let measured = &json["task"]["interpreters"][0]["measured"];
+    // Never read as Python taking turns. Where its threads got more cores
+    // than sequential, read as native code that releases the GIL; on a
+    // machine too busy to give them any (every trial its equal share), the
+    // cores cannot tell and the run says so.
+    assert_ne!(
+        measured["kind"], "cpu_bound_python",
+        "{:#}",
+        json["task"]["interpreters"][0]
+    );
+    let id = json["task"]["interpreters"][0]["check"]["interpreter"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let cores = |approach: &str| {
+        cell(&json, &id, approach)["work_parallelism"]["median"]
+            .as_f64()
+            .unwrap()
+    };
+    let told = cores("threads") >= 1.15 * cores("sequential");
+    if told {
+        assert_eq!(measured["kind"], "cpu_bound_releases_gil", "{measured:#}");
+    } else {
+        assert!(
+            measured["evidence"]
+                .as_str()
+                .unwrap()
+                .contains("cannot tell"),
+            "{measured:#}"
+        );
+    }
+    // Read from the threads' cores (or, on a busy machine, how many of
+    // them were runnable at once), not from a rule.
+    assert!(
+        measured["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("threads ×2"),
+        "{measured:#}"
+    );
+    let advice = json["advice"].to_string();
+    assert!(!advice.contains("only take turns"), "{advice}");
+    assert!(!advice.contains("does not help"), "{advice}");
+    if told {
+        assert!(
+            advice.contains("native code that releases the GIL"),
+            "{advice}"
+        );
+    }
+}

@@ -59,6 +59,10 @@ pub struct Recommendation {
     /// Whether other approaches were within noise of it (then the simpler
     /// one is recommended).
     pub tie: bool,
+    /// The run ended undecided: the recommendation is the leader so far,
+    /// not a decision (undecided is not a tie).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub undecided: bool,
     /// Margin over the runner-up (advice from a run).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub margin: Option<Margin>,
@@ -92,6 +96,7 @@ impl Recommendation {
             cell: None,
             headline: String::new(),
             tie: false,
+            undecided: false,
             margin: None,
             reasons: Vec::new(),
             costs: Vec::new(),

@@ -81,9 +81,10 @@ pub struct BenchArgs {
     #[arg(long, value_name = "PERCENT", value_parser = positive_f64, group = "plan")]
     pub margin: Option<f64>,
 
-    /// Time budget in seconds, counted from the start of `bench` (start-up
-    /// included): after the screening rounds, racing stops when the next round
-    /// would not fit [default: 110; --quick 25; --full 1800].
+    /// Measuring budget in seconds, from the first measured round (finding
+    /// and provisioning interpreters and the inspection are timed apart):
+    /// after the screening rounds, racing stops when the next round would
+    /// not fit [default: 110; --quick 20; --full 1800].
     #[arg(long, value_name = "SECONDS", value_parser = positive_f64, group = "plan")]
     pub budget: Option<f64>,
 

@@ -514,14 +514,24 @@ pub fn run(mut args: BenchArgs) -> Result<ExitCode> {
             "settings": run.settings,
             "interpreters": run.interpreters,
             "summary": summary,
+            "lesson": crate::run::lesson::lesson(run, summary).map(|mut lesson| {
+                lesson.add_ceilings(&loaded.trials);
+                lesson
+            }),
             "advice": crate::advise::for_run(&loaded),
             "task": crate::task::verdict::of_run(&loaded),
         });
         println!("{}", serde_json::to_string_pretty(&json)?);
     } else {
         let mut stdout = std::io::stdout().lock();
-        terminal::print_report(&mut stdout, run, summary, terminal::colour_stdout())
-            .context("cannot write the report")?;
+        terminal::print_report(
+            &mut stdout,
+            run,
+            summary,
+            &loaded.trials,
+            terminal::colour_stdout(),
+        )
+        .context("cannot write the report")?;
         if let Some(verdict) = crate::task::verdict::of_run(&loaded) {
             crate::task::report::print(&mut stdout, &verdict).context("cannot write the report")?;
         }

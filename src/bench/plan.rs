@@ -24,6 +24,10 @@ struct Preset {
     /// The approaches of the forced-GIL controls (a free-threaded build with
     /// `-X gil=1`); `None`: every approach.
     forced_gil_approaches: Option<&'static [Approach]>,
+    /// The approaches of the Python interpreters beyond the lesson's two
+    /// builds (the first free-threaded build and its default twin), e.g. a
+    /// newer default build found next to them; `None`: every approach.
+    other_approaches: Option<&'static [Approach]>,
     /// Latency of the built-in LLM endpoint, milliseconds.
     llm_latency_ms: f64,
     scale: f64,
@@ -44,14 +48,18 @@ struct Preset {
 /// free-threading comparisons need). Three screening rounds (no warmup: the
 /// median of paired rounds shrugs off a cold first trial) take about 86 s
 /// here with 3.13.5, 3.13.5t, its control, 3.15.2 and the twin; the rest of
-/// the budget races the cells that still decide a verdict (measured: 93-101 s
-/// in all, every scenario decided).
+/// the budget races the cells that still decide a verdict or the lesson
+/// (measured: 93-101 s in all, every scenario decided). The budget counts
+/// measuring only (set-up apart); a newer default build found next to the
+/// lesson's two builds (3.15 next to 3.13t and 3.13) runs sequential,
+/// threads and processes only, so that screening still fits in it.
 /// `mixed` does not fit: it is asked for with `--scenario` (or `--full`).
 const DEFAULT: Preset = Preset {
     name: "default",
     scenarios: &[Scenario::Cpu, Scenario::Shared, Scenario::Io],
     approaches: &Approach::ALL,
     forced_gil_approaches: Some(&[Approach::Sequential, Approach::Threads]),
+    other_approaches: Some(&[Approach::Sequential, Approach::Threads, Approach::Processes]),
     llm_latency_ms: 20.0,
     scale: 0.3,
     warmup: 0,
@@ -60,18 +68,22 @@ const DEFAULT: Preset = Preset {
     budget_s: 110.0,
 };
 
-/// `--quick`: under 30 s.
+/// `--quick`: under 30 s in all; the budget counts measuring only, so it
+/// leaves room for the set-up (discovery, the twin's check, inspection).
+/// The lesson's two builds only (a newer default build is left out), the
+/// forced-GIL control with sequential and threads.
 const QUICK: Preset = Preset {
     name: "quick",
     scenarios: &[Scenario::Cpu],
     approaches: &[Approach::Sequential, Approach::Threads, Approach::Processes],
-    forced_gil_approaches: None,
+    forced_gil_approaches: Some(&[Approach::Sequential, Approach::Threads]),
+    other_approaches: Some(&[]),
     llm_latency_ms: 20.0,
     scale: 0.2,
     warmup: 0,
     min_runs: 3,
     max_runs: 10,
-    budget_s: 25.0,
+    budget_s: 20.0,
 };
 
 /// `--full`: every interpreter, several worker counts, more trials.
@@ -80,6 +92,7 @@ const FULL: Preset = Preset {
     scenarios: &Scenario::ALL,
     approaches: &Approach::ALL,
     forced_gil_approaches: None,
+    other_approaches: None,
     llm_latency_ms: crate::llm::bench::BENCH_LATENCY_MS,
     scale: 1.0,
     warmup: 1,
@@ -184,6 +197,13 @@ pub fn build(
         interpreters.push(twin);
     }
 
+    // A newer default build (3.14, 3.15 installed next to 3.13t) runs only
+    // what compares it with the lesson's builds, so that screening still
+    // fits in the budget; named with --python, it runs everything.
+    let lesson_builds = lesson_builds(&interpreters);
+    let other_approaches = preset
+        .other_approaches
+        .filter(|_| args.approach.is_empty() && args.python.is_empty());
     let mut cells = Vec::new();
     for scenario in &scenarios {
         for interpreter in &interpreters {
@@ -195,6 +215,9 @@ pub fn build(
             let offered = |approach: Approach| match interpreter.kind {
                 InterpreterKind::Python if interpreter.gil_forced == Some(true) => {
                     control_approaches.is_none_or(|keep| keep.contains(&approach))
+                }
+                InterpreterKind::Python if !lesson_builds.contains(&interpreter.id) => {
+                    other_approaches.is_none_or(|keep| keep.contains(&approach))
                 }
                 InterpreterKind::Python => true,
                 InterpreterKind::Native => approach.native_in(*scenario),
@@ -219,6 +242,9 @@ pub fn build(
             }
         }
     }
+
+    // An interpreter the preset gave no cell is not part of the run.
+    interpreters.retain(|i| cells.iter().any(|c| c.interpreter == i.id));
 
     let (min_runs, max_runs) = match (args.runs, args.min_runs, args.max_runs) {
         (Some(runs), _, _) => (runs, runs),
@@ -268,6 +294,30 @@ pub fn build(
         interpreters,
         cells,
     })
+}
+
+/// The ids of the builds the lesson reads (`run::lesson`): the first
+/// free-threaded build run as built and its default twin, else the first
+/// default build.
+fn lesson_builds(interpreters: &[InterpreterRecord]) -> Vec<String> {
+    let python = |i: &&InterpreterRecord| i.kind == InterpreterKind::Python;
+    let free = interpreters
+        .iter()
+        .filter(python)
+        .find(|i| i.is_free_threaded_as_built());
+    let default = free
+        .and_then(|f| crate::run::record::default_twin_in(interpreters, f))
+        .or_else(|| {
+            interpreters
+                .iter()
+                .filter(python)
+                .find(|i| !i.free_threaded)
+        });
+    default
+        .into_iter()
+        .chain(free)
+        .map(|i| i.id.clone())
+        .collect()
 }
 
 /// The scale of a cell's trials: the native twin's is larger in the

@@ -11,8 +11,13 @@
 //!   slower nor equivalent, and (until their CI is within `target_rel_ci`)
 //!   the leader and the runner-up, each with its sequential baseline. A
 //!   scenario stops when nothing is left to decide, its contenders reach
-//!   `max_runs`, or the run's time budget (counted from the start of
-//!   `bench`) cannot fit another round.
+//!   `max_runs`, or the run's time budget cannot fit another round. The
+//!   cells the lesson reads (`run::lesson`) race the same way until each
+//!   helps or does not.
+//!
+//! The budget counts measuring only, from the first measured round:
+//! discovery, provisioning and inspection are timed apart (`startup_s`) and
+//! never shorten it. When screening alone cannot fit, the run says so.
 //!
 //! Each trial runs through a [`TrialExecutor`], is judged (`bench::judge`),
 //! and its record (`bench::trial_record`) is appended to `trials.jsonl`
@@ -190,6 +195,20 @@ impl RunState {
         self.time.startup_s += seconds;
     }
 
+    /// The time the screening trials still to run would take, from each
+    /// cell's last trial; `None` before every open cell ran once.
+    fn screening_estimate(&self, mandatory: u32) -> Option<f64> {
+        let open = self.cells.iter().filter(|(_, p)| p.done.is_none());
+        let mut total = 0.0;
+        for (_, p) in open {
+            if p.reps == 0 {
+                return None;
+            }
+            total += f64::from(mandatory.saturating_sub(p.reps)) * p.last_wall_s;
+        }
+        Some(total)
+    }
+
     /// The scenarios in plan order.
     fn scenarios(&self) -> Vec<String> {
         let mut seen = BTreeSet::new();
@@ -266,11 +285,16 @@ impl RunState {
                 self.cells[i].1.done.is_none() && self.cells[i].1.measured < max_runs
             })
         };
-        let contenders: Vec<CellKey> =
-            deciding_cells(verdict, &summary, run.settings.target_rel_ci)
-                .into_iter()
-                .filter(|c| below_max(c))
-                .collect();
+        // The verdict's deciding cells, and the lesson's open ones.
+        let mut deciding = deciding_cells(verdict, &summary, run.settings.target_rel_ci);
+        if let Some(lesson) = crate::run::lesson::lesson(run, &summary) {
+            for cell in lesson.open_cells().filter(|c| c.scenario == scenario) {
+                if !deciding.contains(cell) {
+                    deciding.push(cell.clone());
+                }
+            }
+        }
+        let contenders: Vec<CellKey> = deciding.into_iter().filter(|c| below_max(c)).collect();
         if contenders.is_empty() {
             return Err(self.final_stops(scenario, verdict));
         }
@@ -334,7 +358,10 @@ pub fn run(
 ) -> Result<()> {
     let settings = run.settings.clone();
     let mandatory = settings.warmup + settings.min_runs;
-    let spent_before_s = state.time.total_s();
+    // The budget is for measuring: set-up (discovery, provisioning,
+    // inspection) is timed apart and never shortens it.
+    let spent_before_s = state.time.measuring_s();
+    let mut overrun_said = false;
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(settings.seed ^ u64::from(state.next_round));
     while !state.complete() {
         for scenario in state.scenarios() {
@@ -343,6 +370,17 @@ pub fn run(
             }
             let screening = state.screening(&scenario, mandatory);
             let (stage, mut cells) = if !screening.is_empty() {
+                if !overrun_said
+                    && let Some(needed) = state.screening_estimate(mandatory)
+                    && spent_before_s + executor.elapsed().as_secs_f64() + needed
+                        > settings.budget_s
+                {
+                    overrun_said = true;
+                    progress.println(&format!(
+                        "note: screening alone needs about {needed:.0} s more, beyond the {:.0} s budget: every cell still gets its {mandatory} screening rounds, but nothing is left to race (fewer interpreters with --python, or scenarios with --scenario, leave time to decide)",
+                        settings.budget_s
+                    ));
+                }
                 (Stage::Screening, screening)
             } else {
                 match state.racing(run, &scenario) {
@@ -546,3 +584,6 @@ fn report_problem(progress: &Progress, record: &TrialRecord, name: &str) {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod noise_tests;

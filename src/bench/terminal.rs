@@ -243,16 +243,35 @@ pub fn print_report(
     out: &mut dyn Write,
     run: &RunFile,
     summary: &RunSummary,
+    trials: &[crate::run::record::TrialRecord],
     colour: bool,
 ) -> std::io::Result<()> {
-    if let Some(lesson) = lesson(run, summary) {
+    if let Some(mut lesson) = lesson(run, summary) {
+        lesson.add_ceilings(trials);
         writeln!(
             out,
-            "\nCPU-bound or I/O-bound? Speedup over sequential on the same interpreter, ×workers (✓ helps: its 95% CI above {HELPS_ABOVE}×; ✗ does not; ? unclear; ⚠ noise):"
+            "\nCPU-bound or I/O-bound? Speedup over sequential on the same interpreter, ×workers (✓ helps: its 95% CI above {HELPS_ABOVE}×; ✗ does not: its CI below, or, for CPU-bound work, its work phase used too few cores to be {HELPS_ABOVE}× faster; ? still open; ⚠ noise):"
         )?;
         writeln!(out, "{}", lesson_table(&lesson, colour))?;
         for conclusion in &lesson.conclusions {
             writeln!(out, "  - {conclusion}")?;
+        }
+        for line in &lesson.by_cores {
+            writeln!(out, "  - {line}")?;
+        }
+        for line in &lesson.ceilings {
+            writeln!(out, "  - Where the rest of the ideal went: {line}.")?;
+        }
+        if !lesson.open.is_empty() {
+            let quick = if run.settings.preset == "quick" {
+                " (--quick measures too little to settle the lesson: run `gil-lab bench`)"
+            } else {
+                ""
+            };
+            writeln!(out, "  Still open (?){quick}:")?;
+            for line in &lesson.open {
+                writeln!(out, "    {line}")?;
+            }
         }
     }
     for verdict in &summary.scenarios {
@@ -308,7 +327,8 @@ pub fn print_report(
         totals.trials, totals.measured, totals.warmups, totals.failed, totals.trial_time_s
     )?;
     if let Some(time) = &run.time_spent {
-        writeln!(out, "{}", format_time_spent(time))?;
+        writeln!(out, "{}", format_time_spent(time, run.settings.budget_s))?;
+        writeln!(out, "{}", crate::run::format::format_setup_time(time))?;
     }
     if let Some(drift) = &summary.drift {
         writeln!(out, "{}", format_drift(drift))?;
@@ -348,7 +368,7 @@ mod tests {
         }
         let summary = summarize(&run, &trials, &BTreeMap::new(), &[]);
         let mut out = Vec::new();
-        print_report(&mut out, &run, &summary, false).unwrap();
+        print_report(&mut out, &run, &summary, &[], false).unwrap();
         let text = String::from_utf8(out).unwrap();
         let row = text
             .lines()
@@ -363,5 +383,59 @@ mod tests {
             .find(|l| l.contains("×2 ✓ ⚠"))
             .unwrap_or_default();
         assert!(matrix_row.contains("processes"), "{text}");
+    }
+
+    #[test]
+    fn an_open_lesson_cell_and_the_set_up_are_said_apart() {
+        let sequential = cell("py", "sequential", 1);
+        let threads = cell("py", "threads", 2);
+        let mut run = run_file(&[sequential.clone(), threads.clone()]);
+        run.settings.preset = "quick".into();
+        run.time_spent = Some(crate::run::record::TimeSpent {
+            startup_s: 351.5,
+            screening_s: 18.0,
+            racing_s: BTreeMap::new(),
+            rounds: 3,
+        });
+        let mut trials = Vec::new();
+        // Threads all over the place: neither shown to help nor not to.
+        for (round, work) in [0.6, 1.3, 0.8].into_iter().enumerate() {
+            trials.push(trial(
+                2 * round as u64,
+                &sequential,
+                round as u32,
+                false,
+                1.0,
+            ));
+            trials.push(trial(
+                2 * round as u64 + 1,
+                &threads,
+                round as u32,
+                false,
+                work,
+            ));
+        }
+        let summary = summarize(&run, &trials, &BTreeMap::new(), &[]);
+        let mut out = Vec::new();
+        print_report(&mut out, &run, &summary, &trials, false).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("Still open (?) (--quick measures too little to settle the lesson"),
+            "{text}"
+        );
+        assert!(
+            text.contains("threads ×2 on cpu (CPU-bound) · GIL: CI "),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "Measuring: 18.0 s of the 100 s budget: 18.0 s screening, racing none (3 rounds)."
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("Set-up: 351.5 s before the first round"),
+            "{text}"
+        );
     }
 }

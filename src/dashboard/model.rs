@@ -353,7 +353,11 @@ pub fn build(loaded: &LoadedRun) -> anyhow::Result<Dashboard> {
         time_spent: run
             .time_spent
             .as_ref()
-            .map(crate::run::format::format_time_spent),
+            .map(|t| crate::run::format::format_time_spent(t, run.settings.budget_s)),
+        setup_time: run
+            .time_spent
+            .as_ref()
+            .map(crate::run::format::format_setup_time),
         drift: summary.drift.as_ref().map(crate::run::format::format_drift),
     };
 
@@ -436,7 +440,10 @@ pub fn build(loaded: &LoadedRun) -> anyhow::Result<Dashboard> {
             .collect(),
         title: format!("gil-lab run of {}", readable_time(&run.started_at)),
         run: info,
-        lesson: crate::run::lesson::lesson(run, summary),
+        lesson: crate::run::lesson::lesson(run, summary).map(|mut lesson| {
+            lesson.add_ceilings(&loaded.trials);
+            lesson
+        }),
         verdicts: verdict::verdicts(loaded, summary),
         interpreters: interpreter_views(loaded),
         scenarios,

@@ -46,8 +46,10 @@ pub struct RunInfo {
     /// The statistics were computed for this page from the trials so far
     /// (the run has not written its summary yet).
     pub provisional: bool,
-    /// Where the run's time went, in one line (finished runs).
+    /// The measuring time against the budget, in one line (finished runs).
     pub time_spent: Option<String>,
+    /// The set-up before the first round, apart from the budget, in one line.
+    pub setup_time: Option<String>,
     /// How much the machine's speed drifted, in one line.
     pub drift: Option<String>,
 }

@@ -55,24 +55,37 @@ pub fn describe(run: &RunFile, cell: &CellKey) -> String {
     }
 }
 
-/// `Time: 2.1 s start-up, 58.3 s screening, racing 12.0 s cpu + 20.3 s shared; 92.7 s in all (24 rounds).`
-pub fn format_time_spent(time: &TimeSpent) -> String {
+/// `Measuring: 92.7 s of the 110 s budget: 58.3 s screening, racing 12.0 s cpu + 20.3 s shared (24 rounds).`
+pub fn format_time_spent(time: &TimeSpent, budget_s: f64) -> String {
     let racing: Vec<String> = time
         .racing_s
         .iter()
         .map(|(scenario, s)| format!("{s:.1} s {scenario}"))
         .collect();
+    let overrun = if time.screening_s > budget_s && budget_s > 0.0 {
+        "; screening alone took longer than the budget: the plan is too large for this machine (fewer interpreters with --python, or scenarios with --scenario)"
+    } else {
+        ""
+    };
     format!(
-        "Time: {:.1} s start-up, {:.1} s screening, racing {}; {:.1} s in all ({} rounds).",
-        time.startup_s,
+        "Measuring: {:.1} s of the {budget_s:.0} s budget: {:.1} s screening, racing {} ({} rounds){overrun}.",
+        time.measuring_s(),
         time.screening_s,
         if racing.is_empty() {
             "none".to_string()
         } else {
             racing.join(" + ")
         },
-        time.total_s(),
         time.rounds
+    )
+}
+
+/// `Set-up: 2.1 s before the first round (...), not counted in the budget; 94.8 s in all.`
+pub fn format_setup_time(time: &TimeSpent) -> String {
+    format!(
+        "Set-up: {:.1} s before the first round (finding and provisioning interpreters, the twin's check, inspection), not counted in the budget; {:.1} s in all.",
+        time.startup_s,
+        time.total_s()
     )
 }
 

@@ -6,10 +6,19 @@
 //! default build and the free-threaded one), and one sentence per kind of
 //! work from those numbers. The terminal, the dashboard and the advice all
 //! show this one computation.
+//!
+//! Whether a cell helps is decided by its speedup's CI, or, for CPU-bound
+//! work, by the cores its work phase used (`run::mechanism`): a cell that
+//! used about one core cannot help whatever wall-time noise says. The run
+//! loop races the cells still open (`?`) like those of a verdict, and the
+//! lesson says which stay open when the run ends, and why.
 
 use serde::Serialize;
 
-use crate::run::record::{CellSummary, InterpreterKind, InterpreterRecord, RunFile, RunSummary};
+use crate::run::mechanism::{self, MeasuredWork};
+use crate::run::record::{
+    CellKey, CellSummary, InterpreterKind, InterpreterRecord, RunFile, RunSummary,
+};
 use crate::stats::Estimate;
 use crate::vocabulary::{Approach, GilMode, WorkKind};
 
@@ -54,11 +63,17 @@ pub struct LessonColumn {
     pub interpreter: String,
     /// `cpu (CPU-bound) · GIL`, `io (I/O-bound) · free-threaded`.
     pub label: String,
+    /// The kind of work as measured on this build (CPU-bound Python,
+    /// native code that releases the GIL, I/O-bound), with its figures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measured: Option<MeasuredWork>,
 }
 
 /// One measured speedup of the matrix.
 #[derive(Clone, Debug, Serialize)]
 pub struct LessonEntry {
+    /// The cell measured.
+    pub cell: CellKey,
     /// Speedup over sequential on the same interpreter, paired over rounds.
     pub speedup: Estimate,
     /// Whether it helps.
@@ -71,6 +86,14 @@ pub struct LessonEntry {
     pub text: String,
     /// The CI as text.
     pub ci_text: String,
+    /// When the cores used decided it rather than the CI: `used 1.00
+    /// cores, 47% of its time waiting on the GIL`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<String>,
+    /// When it is still open (`?`): why, `CI 0.45–1.33 straddles 1.15×
+    /// after 3 paired rounds; stopped: budget`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open: Option<String>,
 }
 
 /// One approach's row: an entry per column (`None`: not measured).
@@ -91,6 +114,74 @@ pub struct Lesson {
     pub rows: Vec<LessonRow>,
     /// One sentence per kind of work, from the numbers.
     pub conclusions: Vec<String>,
+    /// The cells still open (`?`), one line each: which and why.
+    pub open: Vec<String>,
+    /// The cells the cores used decided (✗ whatever the wall-time CI
+    /// said), one line each: `threads ×2 on cpu (CPU-bound) · GIL: ✗ does
+    /// not help: used 1.00 cores, 47% of its time waiting on the GIL`.
+    pub by_cores: Vec<String>,
+    /// Where the rest of the ideal went, per CPU-bound scenario: the
+    /// ceiling its task list puts on its workers ([`Lesson::add_ceilings`]).
+    pub ceilings: Vec<String>,
+}
+
+impl Lesson {
+    /// Adds, per CPU-bound scenario, the speedup its task list allows its
+    /// workers with no overhead at all (`mechanism::schedule_ceiling`, from
+    /// the default build's sequential trials), next to the best measured.
+    pub fn add_ceilings(&mut self, trials: &[crate::run::record::TrialRecord]) {
+        for column in self
+            .columns
+            .iter()
+            .filter(|c| c.kind == WorkKind::CpuBound && c.mode != GilMode::FreeThreaded)
+        {
+            let entries: Vec<(&Approach, &LessonEntry)> = self
+                .rows
+                .iter()
+                .flat_map(|r| {
+                    self.columns
+                        .iter()
+                        .zip(&r.entries)
+                        .filter(|(c, _)| c.scenario == column.scenario)
+                        .filter_map(move |(_, e)| Some((&r.approach, e.as_ref()?)))
+                })
+                .collect();
+            let Some(&(approach, best)) = entries
+                .iter()
+                .filter(|(_, e)| !e.noise)
+                .max_by(|a, b| a.1.speedup.point.total_cmp(&b.1.speedup.point))
+            else {
+                continue;
+            };
+            let sequential = best.cell.baseline();
+            let sequential = CellKey {
+                interpreter: column.interpreter.clone(),
+                ..sequential
+            };
+            let Some((tasks, ceiling)) =
+                mechanism::schedule_ceiling(trials, &sequential, best.workers)
+            else {
+                continue;
+            };
+            self.ceilings.push(format!(
+                "{}: {tasks} tasks of uneven length, {} workers each taking the next as it frees up: at most {ceiling:.2}× with no overhead at all (the last tasks run alone while the other workers idle); the best measured here is {} ({} ×{})",
+                column.scenario,
+                best.workers,
+                best.text,
+                approach,
+                best.workers
+            ));
+        }
+    }
+
+    /// The cells still open (`?`), to be raced.
+    pub fn open_cells(&self) -> impl Iterator<Item = &CellKey> {
+        self.rows
+            .iter()
+            .flat_map(|r| r.entries.iter().flatten())
+            .filter(|e| e.helps == Helps::Unclear)
+            .map(|e| &e.cell)
+    }
 }
 
 /// The interpreter standing for each build: the first free-threaded build
@@ -138,6 +229,7 @@ pub fn lesson(run: &RunFile, summary: &RunSummary) -> Option<Lesson> {
                     mode: b.gil_mode(),
                     interpreter: b.id.clone(),
                     label: format!("{scenario} ({}) · {build}", kind.words()),
+                    measured: mechanism::measured_on(run, &summary.cells, scenario, &b.id),
                 }
             })
         })
@@ -154,13 +246,39 @@ pub fn lesson(run: &RunFile, summary: &RunSummary) -> Option<Lesson> {
             })
             .max_by_key(|c| c.cell.workers)?;
         let speedup = cell.speedup?;
+        // For CPU-bound work the cores decide whether: one core cannot help.
+        // (The scenario's design says so, or the measurement does.)
+        let cpu_bound = column.kind == WorkKind::CpuBound
+            || column
+                .measured
+                .as_ref()
+                .is_some_and(|m| m.kind.work_kind() == WorkKind::CpuBound);
+        let decided_by = mechanism::cannot_help(run, &summary.cells, cell).filter(|_| cpu_bound);
+        let helps = if decided_by.is_some() {
+            Helps::No
+        } else {
+            Helps::of(&speedup)
+        };
+        let ci_text = format!("{:.2}–{:.2}", speedup.ci_low, speedup.ci_high);
+        let open = (helps == Helps::Unclear).then(|| {
+            format!(
+                "CI {ci_text} straddles {HELPS_ABOVE}× after {} paired rounds{}",
+                cell.paired_rounds,
+                cell.stop
+                    .map(|s| format!("; stopped: {}", s.word()))
+                    .unwrap_or_default()
+            )
+        });
         Some(LessonEntry {
+            cell: cell.cell.clone(),
             speedup,
-            helps: Helps::of(&speedup),
+            helps,
             workers: cell.cell.workers,
             noise: cell.speedup_flag.is_some(),
             text: format!("{:.2}×", speedup.point),
-            ci_text: format!("{:.2}–{:.2}", speedup.ci_low, speedup.ci_high),
+            ci_text,
+            decided_by,
+            open,
         })
     };
     let rows: Vec<LessonRow> = Approach::ALL
@@ -175,10 +293,34 @@ pub fn lesson(run: &RunFile, summary: &RunSummary) -> Option<Lesson> {
     if rows.is_empty() {
         return None;
     }
+    let lines = |what: fn(&LessonEntry) -> Option<String>| -> Vec<String> {
+        rows.iter()
+            .flat_map(|row| {
+                columns
+                    .iter()
+                    .zip(&row.entries)
+                    .filter_map(move |(column, e)| {
+                        let e = e.as_ref()?;
+                        Some(format!(
+                            "{} ×{} on {}: {}",
+                            row.approach,
+                            e.workers,
+                            column.label,
+                            what(e)?
+                        ))
+                    })
+            })
+            .collect()
+    };
+    let open = lines(|e| e.open.clone());
+    let by_cores = lines(|e| Some(format!("✗ does not help: {}", e.decided_by.as_ref()?)));
     let mut lesson = Lesson {
         columns,
         rows,
         conclusions: vec![],
+        open,
+        by_cores,
+        ceilings: vec![],
     };
     lesson.conclusions = [WorkKind::CpuBound, WorkKind::IoBound, WorkKind::Mixed]
         .into_iter()
@@ -301,12 +443,31 @@ fn conclusion(lesson: &Lesson, run: &RunFile, kind: WorkKind) -> Option<String> 
             Some(run.interpreter(id).map_or(id.clone(), |i| i.label.clone()))
         })
         .collect();
+    // The rule is about Python code: say where the measurement shows
+    // native code that lets go of the GIL instead.
+    let releasing: Vec<String> = lesson
+        .columns
+        .iter()
+        .filter(|c| c.kind == kind)
+        .filter_map(|c| {
+            let m = c.measured.as_ref()?;
+            m.kind.gil_threads_compute().then(|| {
+                format!(
+                    " Measured on `{}`: {} ({}), so threads on the GIL build can compute side by side.",
+                    c.scenario,
+                    m.kind.words(),
+                    m.evidence
+                )
+            })
+        })
+        .collect();
     Some(format!(
-        "{} work ({}): {} (speedups over sequential on {}).",
+        "{} work ({}): {} (speedups over sequential on {}).{}",
         kind.words(),
         scenarios.join(", "),
         clauses.join("; "),
-        labels.join(" and ")
+        labels.join(" and "),
+        releasing.concat()
     ))
 }
 
@@ -342,13 +503,27 @@ mod tests {
         for (scenario, interpreter, approach, workers, work) in plan {
             let key = in_scenario(cell(interpreter, approach, workers), scenario);
             for (round, jitter) in [0.0, 0.01, -0.01, 0.005].iter().enumerate() {
-                trials.push(trial(
+                let mut t = trial(
                     trials.len() as u64,
                     &key,
                     round as u32,
                     false,
                     work * (1.0 + jitter),
-                ));
+                );
+                // Threads under the GIL take turns: one core.
+                if (scenario, interpreter, approach) == ("cpu", "py", "threads") {
+                    let m = t.measurement.as_mut().unwrap();
+                    m.work_parallelism = Some(1.0);
+                    m.thread_states = Some(crate::run::thread_states::StateShares {
+                        running: 0.52,
+                        core_wait: 0.0,
+                        lock_wait: 0.48,
+                        io_wait: 0.0,
+                        other: 0.0,
+                        thread_s: 1.0,
+                    });
+                }
+                trials.push(t);
             }
             keys.push(key);
         }
@@ -393,6 +568,17 @@ mod tests {
                 Some(Helps::Yes)
             ]
         );
+        assert_eq!(
+            lesson.by_cores,
+            [
+                "threads ×2 on cpu (CPU-bound) · GIL: ✗ does not help: used 1.00 cores, 48% of its time waiting on the GIL"
+            ]
+        );
+        assert_eq!(
+            lesson.columns[0].measured.as_ref().map(|m| m.kind),
+            Some(crate::run::mechanism::MeasuredKind::CpuBoundPython)
+        );
+        assert!(lesson.open.is_empty(), "{:?}", lesson.open);
         assert_eq!(
             lesson.conclusions[0],
             "CPU-bound work (cpu): threads do not help under the GIL (0.99×) but help free-threaded (1.86×); processes help under the GIL (1.85×) (speedups over sequential on CPython 3.13.5 and CPython 3.13.5t)."

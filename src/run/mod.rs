@@ -19,7 +19,10 @@
 //!   the cells it stopped;
 //! - [`task`]: what a run of a team's own task records beyond its cells;
 //! - [`builds`]: whether the compared interpreters were built alike;
-//! - [`readiness`]: whether a dependency tree keeps the GIL off (`ready`).
+//! - [`readiness`]: whether a dependency tree keeps the GIL off (`ready`);
+//! - [`mechanism`]: the cores a work phase used, the bound they put on a
+//!   speedup, and the kind of work as measured;
+//! - [`lesson`]: the first lesson, CPU-bound against I/O-bound, decided.
 //!
 //! Dependencies point one way: this module uses the statistics (`stats`),
 //! the vocabulary, the protocol's types and the types it stores from
@@ -39,6 +42,7 @@ pub mod lesson;
 pub mod loaded;
 pub mod machine;
 pub mod memory_limit;
+pub mod mechanism;
 pub mod pairing;
 pub mod readiness;
 pub mod record;

@@ -492,7 +492,7 @@ pub struct RunFile {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct TimeSpent {
     /// Before the first trial: discovery, provisioning, the twin's check,
-    /// planning.
+    /// planning, inspection. Not counted in the budget.
     pub startup_s: f64,
     /// Screening rounds (every cell).
     pub screening_s: f64,
@@ -505,7 +505,12 @@ pub struct TimeSpent {
 impl TimeSpent {
     /// Everything together.
     pub fn total_s(&self) -> f64 {
-        self.startup_s + self.screening_s + self.racing_s.values().sum::<f64>()
+        self.startup_s + self.measuring_s()
+    }
+
+    /// The measuring rounds (screening and racing): what the budget counts.
+    pub fn measuring_s(&self) -> f64 {
+        self.screening_s + self.racing_s.values().sum::<f64>()
     }
 }
 
@@ -536,22 +541,31 @@ impl RunFile {
     /// single-thread cost, the lesson's GIL column): the same implementation
     /// and `major.minor`, the same patch level preferred.
     pub fn default_twin(&self, free_threaded: &InterpreterRecord) -> Option<&InterpreterRecord> {
-        let minor = |v: &str| v.split('.').take(2).collect::<Vec<_>>().join(".");
-        let candidates: Vec<&InterpreterRecord> = self
-            .interpreters
-            .iter()
-            .filter(|i| i.kind == InterpreterKind::Python && i.gil_mode() == GilMode::Gil)
-            .filter(|i| {
-                i.implementation == free_threaded.implementation
-                    && minor(&i.version) == minor(&free_threaded.version)
-            })
-            .collect();
-        candidates
-            .iter()
-            .find(|i| i.version == free_threaded.version)
-            .or_else(|| candidates.first())
-            .copied()
+        default_twin_in(&self.interpreters, free_threaded)
     }
+}
+
+/// The default build standing next to a free-threaded one among
+/// `interpreters` (see [`RunFile::default_twin`]): the same version, else the
+/// same minor version.
+pub fn default_twin_in<'a>(
+    interpreters: &'a [InterpreterRecord],
+    free_threaded: &InterpreterRecord,
+) -> Option<&'a InterpreterRecord> {
+    let minor = |v: &str| v.split('.').take(2).collect::<Vec<_>>().join(".");
+    let candidates: Vec<&InterpreterRecord> = interpreters
+        .iter()
+        .filter(|i| i.kind == InterpreterKind::Python && i.gil_mode() == GilMode::Gil)
+        .filter(|i| {
+            i.implementation == free_threaded.implementation
+                && minor(&i.version) == minor(&free_threaded.version)
+        })
+        .collect();
+    candidates
+        .iter()
+        .find(|i| i.version == free_threaded.version)
+        .or_else(|| candidates.first())
+        .copied()
 }
 
 #[cfg(test)]

@@ -26,6 +26,9 @@ pub fn print(out: &mut dyn Write, verdict: &TaskVerdict) -> std::io::Result<()> 
             continue;
         }
         let kind = match (interpreter.kind, interpreter.cpu_share) {
+            (_, _) if let Some(m) = &interpreter.measured => {
+                format!("{} ({})", m.words, m.evidence)
+            }
             (Some(kind), Some(share)) => format!(
                 "{} (CPU time ÷ wall time of the sequential cell: {share:.2})",
                 kind.words()

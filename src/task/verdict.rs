@@ -85,6 +85,11 @@ pub struct InterpreterVerdict {
     pub cpu_share: Option<f64>,
     /// The kind of work that makes.
     pub kind: Option<WorkKind>,
+    /// The kind of work as measured on this build, with its figures: on a
+    /// GIL build, CPU-bound Python (threads used about one core) or native
+    /// code that releases the GIL (they used more) (`run::mechanism`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measured: Option<crate::run::mechanism::MeasuredWork>,
     /// Per cell.
     pub cells: Vec<CellVerdict>,
 }
@@ -303,6 +308,15 @@ pub fn of_run(loaded: &LoadedRun) -> Option<TaskVerdict> {
             check: check.clone(),
             cpu_share: share,
             kind: share.map(WorkKind::of_cpu_share),
+            measured: cells.first().and_then(|c| {
+                crate::run::mechanism::measured_with(
+                    &loaded.run,
+                    &loaded.summary.cells,
+                    &c.scenario,
+                    &check.interpreter,
+                    share,
+                )
+            }),
             cells: cells
                 .iter()
                 .map(|c| cell_verdict(c, &of_cell(c), check, sequential_raised))

@@ -14,7 +14,7 @@ use crate::advise::advice::Recommendation;
 const FEW_TRIALS: usize = 4;
 
 /// The `--python` arguments of `bench` for these cells' interpreters.
-fn python_args(view: &RunView, cells: &[&CellKey]) -> String {
+pub(super) fn python_args(view: &RunView, cells: &[&CellKey]) -> String {
     let mut paths: BTreeSet<String> = BTreeSet::new();
     for cell in cells {
         if let Some(i) = view.interpreter(cell) {
@@ -48,6 +48,10 @@ pub(super) fn measure(
                 view.samples(&second.cell).len()
             ));
         }
+        if rec.undecided {
+            // `undecided` already put the command that settles it first.
+            return more_builds(view, scenario, rec);
+        }
         let approaches: BTreeSet<&str> =
             [pick.cell.approach.name(), second.cell.approach.name()].into();
         let workers: BTreeSet<u32> = [pick.cell.workers, second.cell.workers].into();
@@ -59,6 +63,11 @@ pub(super) fn measure(
             workers.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
         ));
     }
+    more_builds(view, scenario, rec);
+}
+
+/// Without a free-threaded build: how to measure one.
+fn more_builds(view: &RunView, scenario: &str, rec: &mut Recommendation) {
     let any_free_threaded = view.loaded.run.interpreters.iter().any(|i| i.free_threaded);
     if !any_free_threaded && scenario != "io" {
         rec.measure.push("gil-lab python install 3.13t".into());

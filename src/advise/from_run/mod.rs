@@ -1,8 +1,11 @@
 //! Advice from a run's measured numbers, per scenario, following the run's
 //! verdict (`run::verdict`: paired rounds, a winner, a tie within a margin,
-//! or undecided): the winner; else the simplest of the cells not proven
-//! slower than the leader (sequential < threads < asyncio < processes <
-//! subinterpreters < distributed), saying so. With its margin over the
+//! or undecided): the winner; in a tie, the simplest of the cells proven
+//! equivalent to the leader (sequential < threads < asyncio < processes <
+//! subinterpreters < distributed), saying so; when undecided, the leader so
+//! far, what is open and the command that settles it ([`undecided`]:
+//! undecided is not a tie). Threads on a GIL build are never recommended
+//! for CPU-bound Python work unless they were measured fastest. With its margin over the
 //! runner-up (the fastest cell of another approach) paired over rounds, and
 //! the costs beyond time: peak memory, orchestration, the free-threading
 //! single-thread cost, a GIL turned back on, digest failures, speedups
@@ -20,6 +23,7 @@ pub mod readiness;
 mod memory_fit;
 pub mod reasons;
 pub mod task;
+pub mod undecided;
 pub mod view;
 
 use crate::run::LoadedRun;
@@ -33,6 +37,7 @@ use measure::measure;
 use reasons::{
     alternatives, costs_against, free_threading_cost, lock_wait_evidence, warn_about_figures,
 };
+use undecided::{gil_threads_barred, undecided_headline, undecided_pick, undecided_reasons};
 use view::{RunView, median_of, ratio_text};
 
 /// How simple a cell's way of running is: approach first, then a default
@@ -113,7 +118,9 @@ fn for_scenario(view: &RunView, scenario: &str) -> Recommendation {
         .scenarios
         .iter()
         .find(|v| v.scenario == scenario && !v.standings.is_empty());
-    let decision = verdict.map_or(Decision::Undecided, |v| v.decision());
+    // (A summary stored without standings is judged here the same way:
+    // never a tie that was not proven.)
+    let decision = verdict.map(|v| v.decision());
     let margin_of = verdict.map_or(crate::run::verdict::DEFAULT_MARGIN, |v| v.margin);
     let open = |c: &&CellSummary| {
         if c.cell == fastest.cell {
@@ -140,16 +147,35 @@ fn for_scenario(view: &RunView, scenario: &str) -> Recommendation {
         }
     };
     let tied: Vec<&CellSummary> = candidates.iter().copied().filter(open).collect();
-    let pick = tied
-        .iter()
-        .copied()
-        .min_by(|a, b| {
-            simplicity(view, a)
-                .cmp(&simplicity(view, b))
-                .then(median_of(a).total_cmp(&median_of(b)))
-        })
-        .expect("the fastest is in its own tie");
-    rec.tie = tied.len() > 1;
+    let decision = decision.unwrap_or_else(|| {
+        let mut decision = Decision::Winner;
+        for c in tied.iter().filter(|c| c.cell != fastest.cell) {
+            let pairs = view.pairs(&c.cell, &fastest.cell);
+            match stats::standing(&pairs, margin_of) {
+                stats::Standing::Equivalent(_) => decision = Decision::Tie,
+                _ => return Decision::Undecided,
+            }
+        }
+        decision
+    });
+    let kind = crate::run::mechanism::measured(&view.loaded.run, &view.summary.cells, scenario);
+    let barred = |c: &CellSummary| gil_threads_barred(view, kind.as_ref(), c, fastest);
+    let pick = if decision == Decision::Undecided {
+        rec.undecided = true;
+        undecided_pick(&candidates, &tied, &barred).unwrap_or(fastest)
+    } else {
+        // The tie rule: the simplest of the cells proven equivalent.
+        tied.iter()
+            .copied()
+            .filter(|c| !barred(c))
+            .min_by(|a, b| {
+                simplicity(view, a)
+                    .cmp(&simplicity(view, b))
+                    .then(median_of(a).total_cmp(&median_of(b)))
+            })
+            .unwrap_or(fastest)
+    };
+    rec.tie = decision == Decision::Tie && tied.len() > 1;
     rec.approach = pick.cell.approach.to_string();
     rec.workers = Some(pick.cell.workers);
     rec.cell = Some(pick.cell.clone());
@@ -185,6 +211,9 @@ fn for_scenario(view: &RunView, scenario: &str) -> Recommendation {
             ratio_text(&s)
         ));
     }
+    if rec.undecided {
+        undecided_reasons(view, pick, fastest, &tied, kind.as_ref(), &mut rec);
+    }
     if rec.tie {
         let mut others: Vec<String> = tied
             .iter()
@@ -196,14 +225,10 @@ fn for_scenario(view: &RunView, scenario: &str) -> Recommendation {
             others.truncate(3);
             others.push(format!("{} more", count - 3));
         }
-        let how = if decision == Decision::Tie {
-            format!(
-                "equivalent within ±{:.0}% (paired rounds)",
-                margin_of * 100.0
-            )
-        } else {
-            "not separated (paired rounds; the run ended undecided)".to_string()
-        };
+        let how = format!(
+            "equivalent within ±{:.0}% (paired rounds)",
+            margin_of * 100.0
+        );
         rec.reasons.push(format!(
             "tie: {} and {} are {how}: the simpler approach is preferred (sequential < threads < asyncio < processes < subinterpreters < distributed; a default build before a free-threaded one; fewer workers)",
             others.join(", "),
@@ -273,10 +298,10 @@ fn headline(
     decision: Decision,
 ) -> String {
     let name = view.name(&pick.cell);
+    if decision == Decision::Undecided {
+        return undecided_headline(view, scenario, pick, rec);
+    }
     match (&rec.margin, rec.tie) {
-        (_, true) if decision == Decision::Undecided => format!(
-            "{scenario}: {name} (the run ended undecided: not separated from the fastest; the simpler approach is recommended)"
-        ),
         (_, true) => {
             format!("{scenario}: {name} (a tie; the simpler approach is recommended)")
         }

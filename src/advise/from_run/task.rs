@@ -1,24 +1,32 @@
-//! A task run's advice (`bench --task`): it starts from the measured kind
-//! of work, says which approaches are safe for this code (and which gave
+//! A task run's advice (`bench --task`): it starts from the kind of work
+//! as measured (on a GIL build: CPU-bound Python, or native code that
+//! releases the GIL, told apart by the cores its threads used), says which approaches are safe for this code (and which gave
 //! wrong results, never recommended), what the check before the trials
 //! found (interpreters left out, the GIL turned back on), and measures
 //! again with `--task` instead of `--scenario`.
 
+use crate::run::mechanism::MeasuredKind;
 use crate::run::record::RunFile;
 use crate::task::verdict::{TaskVerdict, WorkKind};
 
 use super::super::advice::Recommendation;
 
-/// What the kind of work suggests before any number.
-fn suggestion(kind: WorkKind) -> &'static str {
+/// What the measured kind of work means for the approaches.
+fn suggestion(kind: MeasuredKind) -> &'static str {
     match kind {
-        WorkKind::CpuBound => {
+        MeasuredKind::CpuBoundPython => {
             "computing in parallel needs free-threaded threads, processes or subinterpreters; with the GIL, threads and asyncio only take turns"
         }
-        WorkKind::IoBound => {
+        MeasuredKind::CpuBoundReleasesGil => {
+            "its work runs in native code that releases the GIL, so threads compute side by side even on a GIL build; processes add start-up and copies"
+        }
+        MeasuredKind::CpuBound => {
+            "computing in parallel needs threads on a free-threaded build, processes or subinterpreters; threads on a GIL build help only where the work releases the GIL (not measured on a GIL build here)"
+        }
+        MeasuredKind::IoBound => {
             "waiting overlaps under asyncio or threads on any build; processes only add start-up"
         }
-        WorkKind::Mixed => {
+        MeasuredKind::Mixed => {
             "the waiting overlaps under asyncio or threads, the computing needs free-threaded threads, processes or asyncio+threads on a free-threaded build"
         }
     }
@@ -29,12 +37,37 @@ pub fn amend(recommendations: &mut [Recommendation], verdict: &TaskVerdict, run:
     let Some(rec) = recommendations.iter_mut().find(|r| r.topic == verdict.name) else {
         return;
     };
-    if let Some(measured) = verdict
-        .interpreters
-        .iter()
-        .find(|i| i.kind.is_some() && i.check.excluded.is_none())
+    // Read on a GIL build first: there Python and native code differ.
+    let usable = || {
+        verdict
+            .interpreters
+            .iter()
+            .filter(|i| i.check.excluded.is_none())
+    };
+    let measured = usable()
+        .filter_map(|i| Some((i, i.measured.as_ref()?)))
+        .min_by_key(|(_, m)| {
+            !m.kind.gil_threads_compute() && m.kind != MeasuredKind::CpuBoundPython
+        });
+    if let Some((interpreter, work)) = measured {
+        rec.reasons.insert(
+            0,
+            format!(
+                "measured kind of work: {} on {} ({}): {}",
+                work.words,
+                interpreter.check.label,
+                work.evidence,
+                suggestion(work.kind)
+            ),
+        );
+    } else if let Some(measured) = usable().find(|i| i.kind.is_some())
         && let (Some(kind), Some(share)) = (measured.kind, measured.cpu_share)
     {
+        let kind = match kind {
+            WorkKind::CpuBound => MeasuredKind::CpuBound,
+            WorkKind::IoBound => MeasuredKind::IoBound,
+            WorkKind::Mixed => MeasuredKind::Mixed,
+        };
         rec.reasons.insert(
             0,
             format!(

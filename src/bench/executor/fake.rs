@@ -3,8 +3,11 @@
 //! without interpreters. It runs no process: it returns scripted
 //! [`TrialOutcome`]s whose stdout is a runner result JSON with the chosen
 //! work-phase time, digest and GIL state, and its clock advances by the wall
-//! time of the trials it pretends to run. The real process path is tested by
-//! `tests/trial.rs` and `tests/bench.rs`.
+//! time of the trials it pretends to run. A [`Scripted::Measured`] trial
+//! also comes with what the sampler would have seen: its worker threads'
+//! CPU time through the work phase (how many cores it used) and, for the
+//! rest of their time, a wait on a lock (under the GIL: the GIL). The real
+//! process path is tested by `tests/trial.rs` and `tests/bench.rs`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -14,8 +17,10 @@ use anyhow::{Result, bail};
 use crate::bench::executor::TrialExecutor;
 use crate::bench::sampler::SamplerReport;
 use crate::bench::trial::{TrialExit, TrialOutcome};
+use crate::protocol::result::TaskReport;
 use crate::protocol::{PROTOCOL_VERSION, Phases, RunnerReport, Runtime};
 use crate::run::record::{CellKey, PlannedCell};
+use crate::run::timeline::{Lane, LaneKind};
 
 /// The digest the scripted trials report unless told otherwise.
 pub const DIGEST: &str = "0123456789abcdef";
@@ -38,6 +43,17 @@ pub enum Scripted {
     },
     /// The runner exited with this status, printing nothing.
     Exit(i32),
+    /// A success (usual digest, GIL on) whose work phase used `cores`
+    /// cores spread evenly over `lanes` worker threads, each waiting on a
+    /// lock for the rest of its time.
+    Measured {
+        /// Its work-phase time, seconds.
+        work_s: f64,
+        /// Cores used during the work phase (tree CPU time ÷ wall time).
+        cores: f64,
+        /// Worker threads.
+        lanes: u32,
+    },
     /// The runner skipped the approach, for this reason.
     Skipped(String),
     /// The program could not be started.
@@ -112,6 +128,7 @@ impl TrialExecutor for FakeExecutor {
             cancel.store(true, Ordering::SeqCst);
         }
         let scripted = (self.script)(&planned.cell, n);
+        let mut sampler = SamplerReport::default();
         let (exit, work_s, stdout) = match scripted {
             Scripted::Success {
                 work_s,
@@ -120,8 +137,21 @@ impl TrialExecutor for FakeExecutor {
             } => (
                 TrialExit::Exited { code: 0 },
                 work_s,
-                runner_result(work_s, &digest, gil),
+                runner_result(work_s, &digest, gil, &[]),
             ),
+            Scripted::Measured {
+                work_s,
+                cores,
+                lanes,
+            } => {
+                sampler = sampled(work_s, cores, lanes);
+                let tids: Vec<u32> = sampler.lanes.iter().map(|l| l.tid).collect();
+                (
+                    TrialExit::Exited { code: 0 },
+                    work_s,
+                    runner_result(work_s, DIGEST, Some(true), &tids),
+                )
+            }
             Scripted::Exit(code) => (TrialExit::Exited { code }, 0.0, String::new()),
             Scripted::Skipped(reason) => (
                 TrialExit::Exited { code: 0 },
@@ -137,10 +167,14 @@ impl TrialExecutor for FakeExecutor {
         };
         let wall_s = work_s + OVERHEAD_S;
         self.clock_s += wall_s;
+        let cpu_s = match &sampler.lanes[..] {
+            [] => work_s,
+            lanes => lanes.iter().map(|l| l.cpu_s).sum(),
+        };
         Ok(TrialOutcome {
             exit,
             wall_s,
-            user_s: work_s,
+            user_s: cpu_s,
             sys_s: 0.0,
             voluntary_context_switches: 0,
             involuntary_context_switches: 0,
@@ -151,7 +185,7 @@ impl TrialExecutor for FakeExecutor {
             survivors: 0,
             stdout,
             stderr: String::new(),
-            sampler: SamplerReport::default(),
+            sampler,
             memory_limit: None,
         })
     }
@@ -161,8 +195,42 @@ impl TrialExecutor for FakeExecutor {
     }
 }
 
-/// What a runner prints after a successful trial (docs/trial-protocol.md).
-fn runner_result(work_s: f64, digest: &str, gil: Option<bool>) -> String {
+/// Samples of a work phase from 0 to `work_s` (20 intervals): `lanes`
+/// threads, each running `cores / lanes` of every interval and seen
+/// blocked on a lock for the rest.
+fn sampled(work_s: f64, cores: f64, lanes: u32) -> SamplerReport {
+    const INTERVALS: u32 = 20;
+    let interval_us = work_s * 1e6 / f64::from(INTERVALS);
+    let lanes = lanes.max(1);
+    let per_lane_us = (interval_us * cores / f64::from(lanes)).min(interval_us);
+    let lane = |n: u32| Lane {
+        pid: 1,
+        tid: 100 + n,
+        name: format!("worker-{n}"),
+        kind: LaneKind::Thread,
+        first_sample: 0,
+        cpu_us: std::iter::once(0)
+            .chain((0..INTERVALS).map(|_| per_lane_us as u32))
+            .collect(),
+        cpu_s: per_lane_us * f64::from(INTERVALS) / 1e6,
+        core_wait_us: vec![0; INTERVALS as usize + 1],
+        seen: "L".repeat(INTERVALS as usize + 1),
+    };
+    SamplerReport {
+        interval_s: interval_us / 1e6,
+        samples: INTERVALS + 1,
+        mean_interval_s: interval_us / 1e6,
+        sample_times_us: (0..=INTERVALS)
+            .map(|k| (f64::from(k) * interval_us) as u64)
+            .collect(),
+        lanes: (0..lanes).map(lane).collect(),
+        ..SamplerReport::default()
+    }
+}
+
+/// What a runner prints after a successful trial (docs/trial-protocol.md):
+/// with thread ids, one task per worker thread over the whole work phase.
+fn runner_result(work_s: f64, digest: &str, gil: Option<bool>, tids: &[u32]) -> String {
     let report = RunnerReport {
         protocol: PROTOCOL_VERSION,
         runtime: Runtime::default(),
@@ -178,7 +246,20 @@ fn runner_result(work_s: f64, digest: &str, gil: Option<bool>) -> String {
         },
         sharing: None,
         api: None,
-        tasks: vec![],
+        tasks: tids
+            .iter()
+            .enumerate()
+            .map(|(i, &tid)| TaskReport {
+                agent: "planner".into(),
+                index: i as u64,
+                worker: format!("thread-{i}"),
+                start: 0.0,
+                end: work_s,
+                tid: Some(tid),
+                result: vec![],
+                node: None,
+            })
+            .collect(),
         digest: digest.into(),
         llm_calls: vec![],
         orchestration: None,

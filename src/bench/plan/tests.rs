@@ -284,3 +284,48 @@ fn the_twin_runs_a_larger_scale_in_the_cpu_bound_scenarios_only() {
     let plan = build(&args(&["--native-scale", "2"]), &found(), Some(twin()), 2).unwrap();
     assert_eq!(plan.settings.native_scale, 2.0);
 }
+
+#[test]
+fn a_newer_default_build_runs_only_what_compares_it_so_screening_fits() {
+    let mut found = found();
+    found.push(python("cpython-3.15.2", "3.15.2", false));
+    let plan = build(&args(&["--no-twin"]), &found, None, 2).unwrap();
+    let approaches_on = |id: &str| -> Vec<Approach> {
+        let mut a: Vec<Approach> = plan
+            .cells
+            .iter()
+            .filter(|c| c.interpreter == id && c.scenario == "cpu")
+            .map(|c| c.approach)
+            .collect();
+        a.dedup();
+        a
+    };
+    assert_eq!(
+        approaches_on("cpython-3.15.2"),
+        [Approach::Sequential, Approach::Threads, Approach::Processes]
+    );
+    // The lesson's builds run every approach.
+    assert!(approaches_on("cpython-3.13.5t").contains(&Approach::Asyncio));
+    assert!(approaches_on("cpython-3.13.5").contains(&Approach::Interpreters));
+    // --quick keeps to the lesson's two builds.
+    let quick = build(&args(&["--quick", "--no-twin"]), &found, None, 2).unwrap();
+    assert!(
+        quick.interpreters.iter().all(|i| i.id != "cpython-3.15.2"),
+        "{:?}",
+        quick.interpreters
+    );
+    // Named with --python, it runs everything.
+    let named = build(
+        &args(&["--no-twin", "--python", "3.15", "--python", "3.13t"]),
+        &found,
+        None,
+        2,
+    )
+    .unwrap();
+    assert!(
+        named
+            .cells
+            .iter()
+            .any(|c| c.interpreter == "cpython-3.15.2" && c.approach == Approach::Asyncio)
+    );
+}
