@@ -21,6 +21,7 @@ pub mod paths;
 pub mod prng;
 pub mod protocol;
 pub mod run;
+pub mod service;
 pub mod shell;
 pub mod stats;
 pub mod task;

@@ -248,7 +248,7 @@ pub fn build(
             .margin
             .map_or(crate::run::verdict::DEFAULT_MARGIN, |p| p / 100.0),
         llm: crate::llm::bench::settings(
-            &scenarios,
+            &llm_scenarios(&scenarios, &args.scenario),
             args.llm_url.as_deref(),
             args.llm_model.as_deref(),
             args.llm_api_key_env.as_deref(),
@@ -265,6 +265,14 @@ pub fn build(
         interpreters,
         cells,
     })
+}
+
+/// The scenarios the endpoint is for: the planned ones, and `service`
+/// (which has no cells) when asked for.
+fn llm_scenarios(planned: &[Scenario], asked: &[Scenario]) -> Vec<Scenario> {
+    let mut all = planned.to_vec();
+    all.extend(asked.iter().filter(|&&s| s == Scenario::Service));
+    all
 }
 
 /// The scale of a cell's trials: the native twin's is larger in the

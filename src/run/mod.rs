@@ -37,6 +37,7 @@ pub mod loaded;
 pub mod machine;
 pub mod pairing;
 pub mod record;
+pub mod service;
 pub mod summary;
 pub mod task;
 pub mod thread_states;

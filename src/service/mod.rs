@@ -1,0 +1,228 @@
+//! The `service` scenario (`bench --scenario service`): agent requests
+//! arriving at fixed rates, open-loop, on each Python interpreter and
+//! approach. Per interpreter, a calibration (requests one after another)
+//! measures its one-core capacity; the ladder of rates is derived from it;
+//! each (interpreter, approach) runs the ladder in one runner process
+//! (`gil_lab.service.runner`), and [`figures`] turns the raw times into
+//! percentiles and the sustainable rate (`run::service`, `service.json`).
+//! docs/service.md.
+
+pub mod figures;
+pub mod render;
+
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+
+use crate::interpreters::child::{self, Finished};
+use crate::llm::bench::{EndpointKind, LlmSettings};
+use crate::protocol::service::{ServiceOutput, ServiceSpec};
+use crate::run::record::{InterpreterKind, InterpreterRecord};
+use crate::run::service::{ServiceCapacity, ServiceCell, ServiceRun, sustainable_rate};
+use crate::vocabulary::Approach;
+
+/// The ladder: multiples of an interpreter's one-core capacity (2 = two
+/// cores' worth, what free-threading or processes can reach here).
+pub const LADDER: [f64; 6] = [0.25, 0.5, 0.75, 1.0, 1.5, 2.0];
+/// The approaches a service runs.
+pub const APPROACHES: [Approach; 4] = [
+    Approach::Threads,
+    Approach::Processes,
+    Approach::Asyncio,
+    Approach::AsyncioThreads,
+];
+/// Requests of the calibration.
+const CALIBRATION_REQUESTS: u32 = 8;
+
+/// How the scenario runs.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The objective: p99 at most this many milliseconds (`--slo`).
+    pub slo_ms: f64,
+    /// Seconds of arrivals per level.
+    pub level_s: f64,
+    /// Seconds after the last arrival before a request counts as dropped.
+    pub drain_s: f64,
+    /// Workers serving (threads, processes, coroutines).
+    pub workers: u32,
+    /// Seeds the requests' tasks.
+    pub seed: u64,
+    /// Which approaches.
+    pub approaches: Vec<Approach>,
+    /// Tests only: request index and seconds its worker stalls.
+    pub stall: Option<(u32, f64)>,
+}
+
+impl Options {
+    /// The defaults for an objective.
+    pub fn new(slo_ms: f64, seed: u64) -> Options {
+        Options {
+            slo_ms,
+            level_s: 3.0,
+            drain_s: (4.0 * slo_ms / 1000.0).max(1.0),
+            workers: crate::llm::bench::LLM_WORKERS,
+            seed,
+            approaches: APPROACHES.to_vec(),
+            stall: None,
+        }
+    }
+}
+
+/// Runs the scenario on the Python interpreters (the forced-GIL controls
+/// are left out: a service picks a build as it runs by default). `say`
+/// hears the progress.
+pub fn run(
+    interpreters: &[InterpreterRecord],
+    llm: &LlmSettings,
+    options: &Options,
+    say: &dyn Fn(&str),
+) -> Result<ServiceRun> {
+    if options.slo_ms <= 0.0 {
+        bail!("--slo {}: the objective must be positive milliseconds, e.g. --slo 250", options.slo_ms);
+    }
+    let mut capacities = Vec::new();
+    let mut raws = Vec::new();
+    for interpreter in interpreters
+        .iter()
+        .filter(|i| i.kind == InterpreterKind::Python && i.gil_forced != Some(true))
+    {
+        say(&format!("service: calibrating {}", interpreter.label));
+        let calibration = match spawn(interpreter, &spec(llm, options, Approach::Threads, Some(CALIBRATION_REQUESTS), vec![]), 120)
+            .and_then(|out| out.calibration.context("the calibration reported nothing"))
+        {
+            Ok(c) => c,
+            Err(error) => {
+                say(&format!("warning: service: cannot calibrate {}: {error:#}", interpreter.label));
+                continue;
+            }
+        };
+        let one_core_rps = 1.0 / calibration.step_s.max(1e-6);
+        let rates: Vec<f64> = LADDER
+            .iter()
+            .map(|f| ((f * one_core_rps * 10.0).round() / 10.0).max(0.1))
+            .collect();
+        capacities.push(ServiceCapacity {
+            interpreter: interpreter.id.clone(),
+            label: interpreter.label.clone(),
+            step_ms: calibration.step_s * 1e3,
+            one_core_rps,
+            rates: rates.clone(),
+        });
+        for &approach in &options.approaches {
+            say(&format!(
+                "service: {approach} on {}, {} rates from {:.1} to {:.1} requests/s",
+                interpreter.label,
+                rates.len(),
+                rates[0],
+                rates[rates.len() - 1]
+            ));
+            let per_level = options.level_s + options.drain_s + 2.0;
+            let limit = 60 + (per_level * rates.len() as f64) as u64;
+            let outcome = spawn(interpreter, &spec(llm, options, approach, None, rates.clone()), limit);
+            raws.push((interpreter, approach, outcome));
+        }
+    }
+    // Digests are compared across every cell when the answers are gil-lab's own.
+    let reference = if llm.endpoint == EndpointKind::Builtin {
+        figures::reference_digests(
+            raws.iter()
+                .filter_map(|(_, _, o)| o.as_ref().ok())
+                .flat_map(|o| o.levels.iter()),
+        )
+    } else {
+        Default::default()
+    };
+    let cells = raws
+        .into_iter()
+        .map(|(interpreter, approach, outcome)| {
+            let (levels, error) = match outcome {
+                Ok(out) => (
+                    out.levels
+                        .iter()
+                        .map(|l| figures::level(l, &reference, options.slo_ms))
+                        .collect(),
+                    None,
+                ),
+                Err(error) => (Vec::new(), Some(format!("{error:#}"))),
+            };
+            ServiceCell {
+                interpreter: interpreter.id.clone(),
+                label: interpreter.label.clone(),
+                gil_mode: interpreter.gil_mode(),
+                approach,
+                workers: options.workers,
+                sustainable_rps: sustainable_rate(&levels),
+                levels,
+                error,
+            }
+        })
+        .collect();
+    Ok(ServiceRun {
+        slo_ms: options.slo_ms,
+        level_s: options.level_s,
+        drain_s: options.drain_s,
+        endpoint: match llm.endpoint {
+            EndpointKind::Builtin => "builtin".into(),
+            EndpointKind::External => "external".into(),
+        },
+        model_latency_ms: llm.server.as_ref().map(|s| s.latency.latency_ms),
+        capacities,
+        cells,
+    })
+}
+
+/// The spec of one runner.
+fn spec(
+    llm: &LlmSettings,
+    options: &Options,
+    approach: Approach,
+    calibrate: Option<u32>,
+    rates: Vec<f64>,
+) -> ServiceSpec {
+    ServiceSpec {
+        approach,
+        workers: options.workers,
+        seed: options.seed,
+        llm: llm.spec(),
+        calibrate,
+        rates,
+        level_s: options.level_s,
+        drain_s: options.drain_s,
+        slo_s: options.slo_ms / 1000.0,
+        stop_after_failures: 2,
+        stall: options.stall,
+    }
+}
+
+/// Runs `gil_lab.service.runner` with `spec` on `interpreter`.
+fn spawn(interpreter: &InterpreterRecord, spec: &ServiceSpec, limit_s: u64) -> Result<ServiceOutput> {
+    let mut command =
+        crate::embedded::module_command(&interpreter.path, &interpreter.flags, "gil_lab.service.runner")?;
+    command.arg(serde_json::to_string(spec).context("cannot write the service spec")?);
+    if let Some(name) = &spec.llm.api_key_env
+        && let Some(value) = std::env::var_os(name)
+    {
+        command.env(name, value);
+    }
+    let output = match child::run(command, Duration::from_secs(limit_s))
+        .with_context(|| format!("cannot start {}", interpreter.path.display()))?
+    {
+        Finished::Exited(_, output) => output,
+        Finished::TimedOut(_) => bail!("the service runner took longer than {limit_s} s and was stopped"),
+    };
+    let line = output
+        .stdout
+        .lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with('{'))
+        .with_context(|| format!("the service runner printed no result ({})", output.summary()))?;
+    let parsed: ServiceOutput =
+        serde_json::from_str(line).context("the service runner's result is not what gil-lab reads")?;
+    if parsed.result != "success" {
+        let why = parsed
+            .error
+            .map_or_else(|| "no reason given".into(), |e| format!("{}: {}", e.kind, e.message));
+        bail!("the service runner failed: {why}");
+    }
+    Ok(parsed)
+}
