@@ -172,7 +172,7 @@ pub fn run(
 }
 
 /// The spec of one runner.
-fn spec(
+pub fn spec(
     llm: &LlmSettings,
     options: &Options,
     approach: Approach,
@@ -194,8 +194,9 @@ fn spec(
     }
 }
 
-/// Runs `gil_lab.service.runner` with `spec` on `interpreter`.
-fn spawn(interpreter: &InterpreterRecord, spec: &ServiceSpec, limit_s: u64) -> Result<ServiceOutput> {
+/// Runs `gil_lab.service.runner` with `spec` on `interpreter`, stopped
+/// after `limit_s` seconds; an error when it fails.
+pub fn spawn(interpreter: &InterpreterRecord, spec: &ServiceSpec, limit_s: u64) -> Result<ServiceOutput> {
     let mut command =
         crate::embedded::module_command(&interpreter.path, &interpreter.flags, "gil_lab.service.runner")?;
     command.arg(serde_json::to_string(spec).context("cannot write the service spec")?);

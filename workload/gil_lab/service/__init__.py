@@ -1,7 +1,7 @@
 """The `service` scenario: agent requests arriving at a fixed rate, open-loop.
 
 A request is the `mixed` agent's work (a model call, then a reasoning step on
-the answer, twice), so its digest proves the work. Each request's arrival
+the answer), so its digest proves the work. Each request's arrival
 time is fixed before the level starts (arrival i at t0 + i / rate) and its
 latency counts from that time, whatever the workers were doing: a stalled
 worker's queue shows in the figures (no coordinated omission).

@@ -13,10 +13,13 @@ from typing import Any
 from ..agents import AGENT_NAMES
 from ..digest import digest, hex_digest
 from ..io_scenario import MAX_TOKENS, async_client, blocking_client, messages, text_hash
-from ..mixed_scenario import ROUNDS, step
+from ..mixed_scenario import step
 from ..prng import SplitMix64
 from ..scenarios import Task
 
+#: (model call, reasoning step) rounds per request: one, the `mixed`
+#: agent's unit of work (a request waits on the model once, then reasons).
+ROUNDS = 1
 #: A stall the spec asks for (tests): (request index, seconds) or None.
 _stall: tuple[int, float] | None = None
 
