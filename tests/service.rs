@@ -20,7 +20,11 @@ const STALL_S: f64 = 1.5;
 
 fn python() -> InterpreterRecord {
     let path = common::pyenv_versions().join("3.13.0/bin/python3.13");
-    assert!(path.is_file(), "pyenv's CPython 3.13.0 is missing: {}", path.display());
+    assert!(
+        path.is_file(),
+        "pyenv's CPython 3.13.0 is missing: {}",
+        path.display()
+    );
     InterpreterRecord {
         id: "cpython-3.13".into(),
         label: "CPython 3.13".into(),
@@ -74,7 +78,11 @@ fn requests_queued_behind_a_stalled_worker_count_their_wait_from_their_scheduled
     for request in level.requests.iter().filter(|r| r.index > 0) {
         assert!(request.ok, "{:?}", request.error);
         // It could not start before the one worker was free again...
-        assert!(request.start >= stall_end, "request {} started during the stall", request.index);
+        assert!(
+            request.start >= stall_end,
+            "request {} started during the stall",
+            request.index
+        );
         // ...and its latency counts from when it was due, not from then.
         let latency = request.end - request.scheduled;
         assert!(
@@ -96,9 +104,17 @@ fn a_rate_the_service_cannot_keep_up_with_is_reported_as_not_sustainable() {
     // The level ends 0.2 s after the last arrival, still inside the stall:
     // the requests behind it are dropped, not left out of the figures.
     let (level, _) = stalled(0.2);
-    assert!(level.dropped >= 7, "dropped {} of {}", level.dropped, level.scheduled);
+    assert!(
+        level.dropped >= 7,
+        "dropped {} of {}",
+        level.dropped,
+        level.scheduled
+    );
     let figures = figures::level(&level, &BTreeMap::new(), 250.0);
     assert!(!figures.meets_objective);
     let why = figures.why_not.unwrap_or_default();
-    assert!(why.contains("requests not done by the level's end"), "{why}");
+    assert!(
+        why.contains("requests not done by the level's end"),
+        "{why}"
+    );
 }

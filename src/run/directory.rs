@@ -10,8 +10,8 @@ use anyhow::{Context, Result, bail};
 
 use crate::protocol::inside::InsideFile;
 use crate::run::loaded::LoadedRun;
-use crate::run::service::ServiceRun;
 use crate::run::record::{RunFile, SCHEMA_VERSION, TrialRecord};
+use crate::run::service::ServiceRun;
 
 /// Name of the run file.
 pub const RUN_FILE: &str = "run.json";

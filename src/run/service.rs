@@ -200,13 +200,14 @@ impl ServiceRun {
         let capacity = self.capacity(&cell.interpreter)?.one_core_rps;
         cell.levels
             .iter()
-            .filter(|l| l.offered_rps <= capacity * 1.001)
-            .last()
+            .rfind(|l| l.offered_rps <= capacity * 1.001)
     }
 
     /// The capacity of an interpreter.
     pub fn capacity(&self, interpreter: &str) -> Option<&ServiceCapacity> {
-        self.capacities.iter().find(|c| c.interpreter == interpreter)
+        self.capacities
+            .iter()
+            .find(|c| c.interpreter == interpreter)
     }
 
     /// The lesson in one sentence with numbers: how long an answer waited
@@ -302,7 +303,12 @@ mod tests {
         // The served requests look fast, but the service fell behind.
         let behind = level(20.0, 90.0, 12);
         assert!(!behind.meets_objective);
-        assert!(behind.why_not.unwrap().contains("12 of 40 requests not done"));
+        assert!(
+            behind
+                .why_not
+                .unwrap()
+                .contains("12 of 40 requests not done")
+        );
     }
 
     #[test]

@@ -25,7 +25,7 @@ impl Recorder {
         if let Some(histogram) = self.0.as_mut() {
             let us = (ms.max(0.0) * 1000.0).round() as u64;
             // Within the bounds by construction; saturate rather than lose one.
-            let _ = histogram.saturating_record(us.clamp(1, MAX_US));
+            histogram.saturating_record(us.clamp(1, MAX_US));
         }
     }
 

@@ -78,7 +78,10 @@ pub fn run(
     say: &dyn Fn(&str),
 ) -> Result<ServiceRun> {
     if options.slo_ms <= 0.0 {
-        bail!("--slo {}: the objective must be positive milliseconds, e.g. --slo 250", options.slo_ms);
+        bail!(
+            "--slo {}: the objective must be positive milliseconds, e.g. --slo 250",
+            options.slo_ms
+        );
     }
     let mut capacities = Vec::new();
     let mut raws = Vec::new();
@@ -87,12 +90,25 @@ pub fn run(
         .filter(|i| i.kind == InterpreterKind::Python && i.gil_forced != Some(true))
     {
         say(&format!("service: calibrating {}", interpreter.label));
-        let calibration = match spawn(interpreter, &spec(llm, options, Approach::Threads, Some(CALIBRATION_REQUESTS), vec![]), 120)
-            .and_then(|out| out.calibration.context("the calibration reported nothing"))
+        let calibration = match spawn(
+            interpreter,
+            &spec(
+                llm,
+                options,
+                Approach::Threads,
+                Some(CALIBRATION_REQUESTS),
+                vec![],
+            ),
+            120,
+        )
+        .and_then(|out| out.calibration.context("the calibration reported nothing"))
         {
             Ok(c) => c,
             Err(error) => {
-                say(&format!("warning: service: cannot calibrate {}: {error:#}", interpreter.label));
+                say(&format!(
+                    "warning: service: cannot calibrate {}: {error:#}",
+                    interpreter.label
+                ));
                 continue;
             }
         };
@@ -118,7 +134,11 @@ pub fn run(
             ));
             let per_level = options.level_s + options.drain_s + 2.0;
             let limit = 60 + (per_level * rates.len() as f64) as u64;
-            let outcome = spawn(interpreter, &spec(llm, options, approach, None, rates.clone()), limit);
+            let outcome = spawn(
+                interpreter,
+                &spec(llm, options, approach, None, rates.clone()),
+                limit,
+            );
             raws.push((interpreter, approach, outcome));
         }
     }
@@ -196,9 +216,16 @@ pub fn spec(
 
 /// Runs `gil_lab.service.runner` with `spec` on `interpreter`, stopped
 /// after `limit_s` seconds; an error when it fails.
-pub fn spawn(interpreter: &InterpreterRecord, spec: &ServiceSpec, limit_s: u64) -> Result<ServiceOutput> {
-    let mut command =
-        crate::embedded::module_command(&interpreter.path, &interpreter.flags, "gil_lab.service.runner")?;
+pub fn spawn(
+    interpreter: &InterpreterRecord,
+    spec: &ServiceSpec,
+    limit_s: u64,
+) -> Result<ServiceOutput> {
+    let mut command = crate::embedded::module_command(
+        &interpreter.path,
+        &interpreter.flags,
+        "gil_lab.service.runner",
+    )?;
     command.arg(serde_json::to_string(spec).context("cannot write the service spec")?);
     if let Some(name) = &spec.llm.api_key_env
         && let Some(value) = std::env::var_os(name)
@@ -209,20 +236,28 @@ pub fn spawn(interpreter: &InterpreterRecord, spec: &ServiceSpec, limit_s: u64) 
         .with_context(|| format!("cannot start {}", interpreter.path.display()))?
     {
         Finished::Exited(_, output) => output,
-        Finished::TimedOut(_) => bail!("the service runner took longer than {limit_s} s and was stopped"),
+        Finished::TimedOut(_) => {
+            bail!("the service runner took longer than {limit_s} s and was stopped")
+        }
     };
     let line = output
         .stdout
         .lines()
         .rev()
         .find(|l| l.trim_start().starts_with('{'))
-        .with_context(|| format!("the service runner printed no result ({})", output.summary()))?;
-    let parsed: ServiceOutput =
-        serde_json::from_str(line).context("the service runner's result is not what gil-lab reads")?;
+        .with_context(|| {
+            format!(
+                "the service runner printed no result ({})",
+                output.summary()
+            )
+        })?;
+    let parsed: ServiceOutput = serde_json::from_str(line)
+        .context("the service runner's result is not what gil-lab reads")?;
     if parsed.result != "success" {
-        let why = parsed
-            .error
-            .map_or_else(|| "no reason given".into(), |e| format!("{}: {}", e.kind, e.message));
+        let why = parsed.error.map_or_else(
+            || "no reason given".into(),
+            |e| format!("{}: {}", e.kind, e.message),
+        );
         bail!("the service runner failed: {why}");
     }
     Ok(parsed)
