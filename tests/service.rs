@@ -58,6 +58,8 @@ fn stalled(drain_s: f64) -> (gil_lab::protocol::service::RawLevel, f64) {
     options.workers = 1;
     options.level_s = 0.8;
     options.drain_s = drain_s;
+    options.min_requests = 8;
+    options.repeat_marginal = false;
     options.stall = Some((0, STALL_S));
     let spec = service::spec(&llm, &options, Approach::Threads, None, vec![10.0]);
     let output = service::spawn(&python(), &spec, 120).expect("the service runner runs");

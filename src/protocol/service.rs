@@ -33,6 +33,13 @@ pub struct ServiceSpec {
     pub slo_s: f64,
     /// See `slo_s`.
     pub stop_after_failures: u32,
+    /// Arrivals per level at least, however low the rate (a level lasts
+    /// longer rather than report a p99 that is only its largest latency).
+    pub min_requests: u32,
+    /// A level over `slo_s` but not clearly (no drops, p99 at most twice
+    /// it) is run once more; both runs come back, one after the other, and
+    /// are judged pooled.
+    pub repeat_marginal: bool,
     /// Tests only: `[request index, seconds]`, that request's worker stalls.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stall: Option<(u32, f64)>,

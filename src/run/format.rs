@@ -64,8 +64,9 @@ pub fn format_time_spent(time: &TimeSpent) -> String {
         .collect();
     format!(
         "Time: {:.1} s start-up, {:.1} s screening, racing {}; {:.1} s in all ({} rounds).",
-        time.startup_s,
-        time.screening_s,
+        // + 0.0: an empty sum of f64 is -0.0, which would print as "-0.0".
+        time.startup_s + 0.0,
+        time.screening_s + 0.0,
         if racing.is_empty() {
             "none".to_string()
         } else {

@@ -12,6 +12,9 @@ use crate::vocabulary::{Approach, GilMode};
 
 /// Largest share of failed requests a sustainable level may have.
 pub const MAX_ERROR_SHARE: f64 = 0.01;
+/// Requests a level needs before its p99 is more than its largest latency
+/// (with fewer, the 99th percentile's rank is the last one).
+pub const P99_SAMPLES: u32 = 100;
 
 /// `service.json`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -68,6 +71,10 @@ pub struct ServiceCell {
     /// The highest rate meeting the objective, every lower one meeting it
     /// too; None: not even the lowest rate tried.
     pub sustainable_rps: Option<f64>,
+    /// Why the sustainable rate is not decided: a rate above a failing one
+    /// passed even after the failing one was repeated (None: decided).
+    #[serde(default)]
+    pub open: Option<String>,
     /// Why the cell has no levels (its runner failed).
     #[serde(default)]
     pub error: Option<String>,
@@ -102,6 +109,13 @@ pub struct ServiceLevel {
     pub answer_wait_ms: Spread,
     /// The reasoning steps.
     pub step_ms: Spread,
+    /// Runs of this rate pooled in these figures (2: it was just over the
+    /// objective and was run once more).
+    #[serde(default = "one")]
+    pub attempts: u32,
+    /// Fewer than [`P99_SAMPLES`] requests served: the p99 is the largest latency.
+    #[serde(default)]
+    pub p99_is_max: bool,
     /// Whether this level meets the objective.
     pub meets_objective: bool,
     /// Why not, in words.
@@ -163,8 +177,13 @@ pub fn judge(level: &ServiceLevel, slo_ms: f64) -> (bool, Option<String>) {
     }
 }
 
+fn one() -> u32 {
+    1
+}
+
 /// The highest offered rate of the levels meeting the objective from the
-/// lowest up (a pass above a failure is noise, not capacity).
+/// lowest up (a pass above a failure is not counted as capacity; see
+/// [`undecided`]).
 pub fn sustainable_rate(levels: &[ServiceLevel]) -> Option<f64> {
     levels
         .iter()
@@ -173,25 +192,89 @@ pub fn sustainable_rate(levels: &[ServiceLevel]) -> Option<f64> {
         .last()
 }
 
+/// Why the ladder has not decided the sustainable rate: a level passed
+/// above one that failed (pooled over its repeat). The rate is then at
+/// least the passing prefix's top, perhaps up to that higher pass: open,
+/// never a recommendation. None when the ladder is consistent.
+pub fn undecided(levels: &[ServiceLevel]) -> Option<String> {
+    let failed = levels.iter().position(|l| !l.meets_objective)?;
+    let passed = levels[failed..].iter().rfind(|l| l.meets_objective)?;
+    Some(format!(
+        "{:.1} req/s failed ({}) but {:.1} req/s passed: noise on this machine; between the two is undecided",
+        levels[failed].offered_rps,
+        levels[failed]
+            .why_not
+            .as_deref()
+            .unwrap_or("over the objective"),
+        passed.offered_rps
+    ))
+}
+
+/// What the scenario decides about which cell to run.
+#[derive(Debug)]
+pub enum ServiceChoice<'a> {
+    /// One cell sustains the highest rate, and no undecided cell could beat it.
+    Best(&'a ServiceCell),
+    /// These cells sustain the same highest rate (ladder resolution): not
+    /// decided between them by rate.
+    Level(Vec<&'a ServiceCell>),
+    /// An undecided cell might sustain more than the best decided one.
+    Open(&'a ServiceCell, &'a ServiceCell),
+    /// No Python cell sustains even its lowest rate.
+    Nothing,
+}
+
 impl ServiceRun {
-    /// The Python cell with the highest sustainable rate (the native twin is
-    /// a ceiling, not an option); ties go to the lower p99 at that rate.
+    /// Which Python cell sustains the highest rate (the native twin is a
+    /// ceiling, not an option): decided only when one cell is strictly
+    /// above every other and no cell with an undecided ladder could pass it.
+    pub fn choice(&self) -> ServiceChoice<'_> {
+        let python = || {
+            self.cells
+                .iter()
+                .filter(|c| c.gil_mode != GilMode::Native && c.error.is_none())
+        };
+        let top = python()
+            .filter(|c| c.open.is_none())
+            .filter_map(|c| c.sustainable_rps)
+            .fold(None, |best: Option<f64>, r| {
+                Some(best.map_or(r, |b| b.max(r)))
+            });
+        // An undecided cell's rate is at most its highest passing level.
+        let reach = |c: &ServiceCell| {
+            c.levels
+                .iter()
+                .filter(|l| l.meets_objective)
+                .map(|l| l.offered_rps)
+                .fold(0.0, f64::max)
+        };
+        let Some(top) = top else {
+            return match python().find(|c| c.open.is_some()) {
+                Some(open) => ServiceChoice::Open(open, open),
+                None => ServiceChoice::Nothing,
+            };
+        };
+        let best: Vec<&ServiceCell> = python()
+            .filter(|c| c.open.is_none() && c.sustainable_rps == Some(top))
+            .collect();
+        if let (Some(open), Some(first)) = (
+            python().find(|c| c.open.is_some() && reach(c) >= top),
+            best.first(),
+        ) {
+            return ServiceChoice::Open(first, open);
+        }
+        match best.as_slice() {
+            [one] => ServiceChoice::Best(one),
+            _ => ServiceChoice::Level(best),
+        }
+    }
+
+    /// The Python cell the scenario recommends, when it decided one.
     pub fn best(&self) -> Option<&ServiceCell> {
-        self.cells
-            .iter()
-            .filter(|c| c.gil_mode != GilMode::Native)
-            .filter(|c| c.sustainable_rps.is_some())
-            .max_by(|a, b| {
-                let key = |c: &ServiceCell| {
-                    (
-                        c.sustainable_rps.unwrap_or(0.0),
-                        -c.at_sustainable().map_or(f64::MAX, |l| l.latency_ms.p99),
-                    )
-                };
-                key(a)
-                    .partial_cmp(&key(b))
-                    .unwrap_or(std::cmp::Ordering::Equal)
-            })
+        match self.choice() {
+            ServiceChoice::Best(cell) => Some(cell),
+            _ => None,
+        }
     }
 
     /// A cell's level at the rate one core of its interpreter can reason
@@ -242,17 +325,35 @@ impl ServiceRun {
             ));
         }
         let mut sentence = format!("Service: {}", parts.join("; "));
-        if let Some(best) = self.best() {
-            sentence.push_str(&format!(
+        sentence.push_str(&match self.choice() {
+            ServiceChoice::Best(best) => format!(
                 "; the highest rate within p99 ≤ {:.0} ms: {} on {}, {:.1} requests/s.",
                 self.slo_ms,
                 best.approach,
                 best.label,
                 best.sustainable_rps.unwrap_or(0.0)
-            ));
-        } else {
-            sentence.push('.');
-        }
+            ),
+            ServiceChoice::Level(cells) => format!(
+                "; {} sustain the same rate within p99 ≤ {:.0} ms ({:.1} requests/s, the ladder's resolution): undecided between them.",
+                cells
+                    .iter()
+                    .map(|c| format!("{} on {}", c.approach, c.label))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                self.slo_ms,
+                cells[0].sustainable_rps.unwrap_or(0.0)
+            ),
+            ServiceChoice::Open(_, open) => format!(
+                "; which approach sustains the most is undecided: {} on {}: {}.",
+                open.approach,
+                open.label,
+                open.open.as_deref().unwrap_or("")
+            ),
+            ServiceChoice::Nothing => format!(
+                "; no approach met p99 ≤ {:.0} ms at its lowest rate.",
+                self.slo_ms
+            ),
+        });
         Some(sentence)
     }
 }
@@ -291,6 +392,8 @@ mod tests {
             model_ms: Spread::default(),
             answer_wait_ms: Spread::default(),
             step_ms: Spread::default(),
+            attempts: 1,
+            p99_is_max: false,
             meets_objective: false,
             why_not: None,
         };
@@ -321,5 +424,74 @@ mod tests {
         ];
         assert_eq!(sustainable_rate(&levels), Some(10.0));
         assert_eq!(sustainable_rate(&levels[2..]), None);
+        // 20 passed above a failure at 15: the ladder has not decided.
+        assert!(undecided(&levels).unwrap().contains("15.0 req/s failed"));
+        assert_eq!(undecided(&levels[..3]), None);
+    }
+
+    fn cell(approach: Approach, levels: Vec<ServiceLevel>) -> ServiceCell {
+        ServiceCell {
+            interpreter: "cpython".into(),
+            label: "CPython".into(),
+            gil_mode: GilMode::Gil,
+            approach,
+            workers: 4,
+            sustainable_rps: sustainable_rate(&levels),
+            open: undecided(&levels),
+            levels,
+            error: None,
+        }
+    }
+
+    fn run(cells: Vec<ServiceCell>) -> ServiceRun {
+        ServiceRun {
+            slo_ms: 250.0,
+            level_s: 3.0,
+            drain_s: 1.0,
+            endpoint: "builtin".into(),
+            model_latency_ms: None,
+            capacities: vec![],
+            cells,
+        }
+    }
+
+    #[test]
+    fn the_choice_is_decided_only_by_a_strictly_higher_consistent_ladder() {
+        let up_to = |top: usize| {
+            [5.0, 10.0, 15.0]
+                .iter()
+                .enumerate()
+                .map(|(i, &r)| level(r, if i < top { 100.0 } else { 900.0 }, 0))
+                .collect::<Vec<_>>()
+        };
+        let clear = run(vec![
+            cell(Approach::Threads, up_to(1)),
+            cell(Approach::Processes, up_to(2)),
+        ]);
+        assert!(
+            matches!(clear.choice(), ServiceChoice::Best(c) if c.approach == Approach::Processes)
+        );
+        let same = run(vec![
+            cell(Approach::Threads, up_to(2)),
+            cell(Approach::Processes, up_to(2)),
+        ]);
+        assert!(matches!(same.choice(), ServiceChoice::Level(cells) if cells.len() == 2));
+        assert!(same.best().is_none());
+        // Threads fail 10 but pass 15: they might sustain more than processes.
+        let noisy = vec![
+            level(5.0, 100.0, 0),
+            level(10.0, 400.0, 0),
+            level(15.0, 100.0, 0),
+        ];
+        let open = run(vec![
+            cell(Approach::Threads, noisy),
+            cell(Approach::Processes, up_to(2)),
+        ]);
+        assert!(
+            matches!(open.choice(), ServiceChoice::Open(_, c) if c.approach == Approach::Threads)
+        );
+        assert!(open.best().is_none());
+        let none = run(vec![cell(Approach::Threads, up_to(0))]);
+        assert!(matches!(none.choice(), ServiceChoice::Nothing));
     }
 }

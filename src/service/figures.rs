@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use hdrhistogram::Histogram;
 
 use crate::protocol::service::{RawLevel, RawRequest};
-use crate::run::service::{Percentiles, ServiceLevel, Spread, judge};
+use crate::run::service::{P99_SAMPLES, Percentiles, ServiceLevel, Spread, judge};
 
 /// Highest latency the histogram holds: an hour, in microseconds.
 const MAX_US: u64 = 3_600_000_000;
@@ -76,9 +76,29 @@ pub fn parts(request: &RawRequest) -> (f64, f64, f64, f64) {
     (queue * 1e3, model * 1e3, wait * 1e3, steps * 1e3)
 }
 
-/// The figures of one level; `reference` maps a request index to the digest
-/// most cells agree on (empty: digests are not compared).
+/// The runs of each rate: a marginal level run twice comes back as two raw
+/// levels with the same rate, one after the other.
+pub fn attempts(levels: &[RawLevel]) -> Vec<Vec<&RawLevel>> {
+    let mut grouped: Vec<Vec<&RawLevel>> = Vec::new();
+    for level in levels {
+        match grouped.last_mut() {
+            Some(last) if last.first().is_some_and(|l| l.rate == level.rate) => last.push(level),
+            _ => grouped.push(vec![level]),
+        }
+    }
+    grouped
+}
+
+/// The figures of one level run once; `reference` maps a request index to
+/// the digest most cells agree on (empty: digests are not compared).
 pub fn level(raw: &RawLevel, reference: &BTreeMap<u32, String>, slo_ms: f64) -> ServiceLevel {
+    pooled(&[raw], reference, slo_ms)
+}
+
+/// The figures of one rate from every run of it, pooled (one histogram of
+/// all their requests; drops and errors added up; throughput per run,
+/// averaged by requests served).
+pub fn pooled(tries: &[&RawLevel], reference: &BTreeMap<u32, String>, slo_ms: f64) -> ServiceLevel {
     let mut latency = Recorder::new();
     let (mut queue, mut model, mut wait, mut steps) = (
         Recorder::new(),
@@ -86,38 +106,45 @@ pub fn level(raw: &RawLevel, reference: &BTreeMap<u32, String>, slo_ms: f64) -> 
         Recorder::new(),
         Recorder::new(),
     );
-    let mut errors = 0;
-    let mut mismatches = 0;
-    let mut last_end = raw.first_arrival;
-    for request in &raw.requests {
-        if !request.ok {
-            errors += 1;
-            continue;
+    let (mut errors, mut mismatches, mut scheduled, mut dropped, mut completed) = (0, 0, 0, 0, 0);
+    let (mut served_s, mut rate) = (0.0, 0.0);
+    for raw in tries {
+        rate = raw.rate;
+        scheduled += raw.scheduled;
+        dropped += raw.dropped;
+        let mut last_end = raw.first_arrival;
+        let mut served = 0u32;
+        for request in &raw.requests {
+            if !request.ok {
+                errors += 1;
+                continue;
+            }
+            served += 1;
+            if let (Some(expected), Some(digest)) = (reference.get(&request.index), &request.digest)
+                && expected != digest
+            {
+                mismatches += 1;
+            }
+            latency.record((request.end - request.scheduled) * 1e3);
+            let (q, m, w, s) = parts(request);
+            queue.record(q);
+            model.record(m);
+            wait.record(w);
+            steps.record(s);
+            last_end = last_end.max(request.end);
         }
-        if let (Some(expected), Some(digest)) = (reference.get(&request.index), &request.digest)
-            && expected != digest
-        {
-            mismatches += 1;
-        }
-        latency.record((request.end - request.scheduled) * 1e3);
-        let (q, m, w, s) = parts(request);
-        queue.record(q);
-        model.record(m);
-        wait.record(w);
-        steps.record(s);
-        last_end = last_end.max(request.end);
+        completed += served;
+        served_s += last_end - raw.first_arrival;
     }
-    let completed = raw.requests.len() as u32 - errors;
-    let span = last_end - raw.first_arrival;
     let mut level = ServiceLevel {
-        offered_rps: raw.rate,
-        scheduled: raw.scheduled,
+        offered_rps: rate,
+        scheduled,
         completed,
         errors,
-        dropped: raw.dropped,
+        dropped,
         digest_mismatches: mismatches,
-        throughput_rps: if span > 0.0 {
-            f64::from(completed) / span
+        throughput_rps: if served_s > 0.0 {
+            f64::from(completed) / served_s
         } else {
             0.0
         },
@@ -126,6 +153,8 @@ pub fn level(raw: &RawLevel, reference: &BTreeMap<u32, String>, slo_ms: f64) -> 
         model_ms: model.spread(),
         answer_wait_ms: wait.spread(),
         step_ms: steps.spread(),
+        attempts: tries.len() as u32,
+        p99_is_max: completed < P99_SAMPLES,
         meets_objective: false,
         why_not: None,
     };
@@ -227,5 +256,35 @@ mod tests {
         let figures = level(&raw, &reference, 250.0);
         assert_eq!(figures.digest_mismatches, 1);
         assert!(!figures.meets_objective);
+    }
+
+    /// A marginal level run twice is judged on both runs pooled: one noisy
+    /// run (2 of 100 over the objective) with a clean repeat is 2 of 200,
+    /// within a p99; a level with fewer than 100 requests says its p99 is
+    /// its largest latency.
+    #[test]
+    fn a_repeated_level_is_judged_on_both_runs_pooled() {
+        let run = |rate: f64, slow: u32, n: u32| RawLevel {
+            rate,
+            scheduled: n,
+            first_arrival: 0.0,
+            deadline: 100.0,
+            dropped: 0,
+            requests: (0..n)
+                .map(|i| {
+                    let t = f64::from(i) * 0.1;
+                    request(i, t, t, t + if i < slow { 0.3 } else { 0.1 })
+                })
+                .collect(),
+        };
+        let raws = vec![run(10.0, 2, 100), run(10.0, 0, 100), run(20.0, 0, 50)];
+        let grouped = attempts(&raws);
+        assert_eq!(grouped.len(), 2);
+        assert!(!level(&raws[0], &BTreeMap::new(), 250.0).meets_objective);
+        let pooled_level = pooled(&grouped[0], &BTreeMap::new(), 250.0);
+        assert_eq!((pooled_level.attempts, pooled_level.completed), (2, 200));
+        assert!(pooled_level.meets_objective, "{:?}", pooled_level.why_not);
+        assert!(!pooled_level.p99_is_max);
+        assert!(pooled(&grouped[1], &BTreeMap::new(), 250.0).p99_is_max);
     }
 }

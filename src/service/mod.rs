@@ -18,12 +18,15 @@ use crate::interpreters::child::{self, Finished};
 use crate::llm::bench::{EndpointKind, LlmSettings};
 use crate::protocol::service::{ServiceOutput, ServiceSpec};
 use crate::run::record::{InterpreterKind, InterpreterRecord};
-use crate::run::service::{ServiceCapacity, ServiceCell, ServiceRun, sustainable_rate};
+use crate::run::service::{ServiceCapacity, ServiceCell, ServiceRun, sustainable_rate, undecided};
 use crate::vocabulary::Approach;
 
 /// The ladder: multiples of an interpreter's one-core capacity (2 = two
 /// cores' worth, what free-threading or processes can reach here).
-pub const LADDER: [f64; 6] = [0.25, 0.5, 0.75, 1.0, 1.5, 2.0];
+pub const LADDER: [f64; 5] = [0.5, 0.75, 1.0, 1.5, 2.0];
+/// Arrivals per level at least: with 100 or more, the p99 is not simply a
+/// level's largest latency (docs/service.md, "The verdict").
+pub const MIN_REQUESTS: u32 = 100;
 /// The approaches a service runs.
 pub const APPROACHES: [Approach; 4] = [
     Approach::Threads,
@@ -49,6 +52,10 @@ pub struct Options {
     pub seed: u64,
     /// Which approaches.
     pub approaches: Vec<Approach>,
+    /// Arrivals per level at least ([`MIN_REQUESTS`]).
+    pub min_requests: u32,
+    /// Whether a level just over the objective is run once more.
+    pub repeat_marginal: bool,
     /// Tests only: request index and seconds its worker stalls.
     pub stall: Option<(u32, f64)>,
 }
@@ -63,6 +70,8 @@ impl Options {
             workers: crate::llm::bench::LLM_WORKERS,
             seed,
             approaches: APPROACHES.to_vec(),
+            min_requests: MIN_REQUESTS,
+            repeat_marginal: true,
             stall: None,
         }
     }
@@ -132,8 +141,17 @@ pub fn run(
                 rates[0],
                 rates[rates.len() - 1]
             ));
-            let per_level = options.level_s + options.drain_s + 2.0;
-            let limit = 60 + (per_level * rates.len() as f64) as u64;
+            // Each level at most twice (a marginal one is repeated), each
+            // as long as its minimum of requests asks.
+            let per_level: f64 = rates
+                .iter()
+                .map(|r| {
+                    2.0 * (options.level_s.max(f64::from(options.min_requests) / r)
+                        + options.drain_s
+                        + 2.0)
+                })
+                .sum();
+            let limit = 60 + per_level as u64;
             let outcome = spawn(
                 interpreter,
                 &spec(llm, options, approach, None, rates.clone()),
@@ -157,9 +175,9 @@ pub fn run(
         .map(|(interpreter, approach, outcome)| {
             let (levels, error) = match outcome {
                 Ok(out) => (
-                    out.levels
+                    figures::attempts(&out.levels)
                         .iter()
-                        .map(|l| figures::level(l, &reference, options.slo_ms))
+                        .map(|tries| figures::pooled(tries, &reference, options.slo_ms))
                         .collect(),
                     None,
                 ),
@@ -172,6 +190,7 @@ pub fn run(
                 approach,
                 workers: options.workers,
                 sustainable_rps: sustainable_rate(&levels),
+                open: undecided(&levels),
                 levels,
                 error,
             }
@@ -210,6 +229,8 @@ pub fn spec(
         drain_s: options.drain_s,
         slo_s: options.slo_ms / 1000.0,
         stop_after_failures: 2,
+        min_requests: options.min_requests,
+        repeat_marginal: options.repeat_marginal,
         stall: options.stall,
     }
 }

@@ -18,14 +18,23 @@ fn ms(value: f64) -> String {
 
 fn percentiles(level: &ServiceLevel) -> String {
     let l = &level.latency_ms;
-    format!(
-        "{} / {} / {} / {} / {}",
+    let mut text = format!(
+        "{} / {} / {} / {} / {} ({} req",
         ms(l.p50),
         ms(l.p90),
         ms(l.p99),
         ms(l.p99_9),
-        ms(l.max)
-    )
+        ms(l.max),
+        level.completed
+    );
+    if level.attempts > 1 {
+        text.push_str(&format!(", {} runs pooled", level.attempts));
+    }
+    if level.p99_is_max {
+        text.push_str(", p99 = max");
+    }
+    text.push(')');
+    text
 }
 
 /// The table of a service run.
@@ -45,10 +54,14 @@ pub fn table(service: &ServiceRun) -> Table {
         ]);
     for cell in &service.cells {
         let at = cell.at_sustainable();
-        let sustainable = match (cell.sustainable_rps, &cell.error) {
-            (_, Some(error)) => format!("failed: {error}"),
-            (Some(rate), None) => format!("{rate:.1}"),
-            (None, None) => format!(
+        let sustainable = match (cell.sustainable_rps, &cell.error, &cell.open) {
+            (_, Some(error), _) => format!("failed: {error}"),
+            (rate, None, Some(why)) => format!(
+                "open: at least {}; {why}",
+                rate.map_or_else(|| "none".to_string(), |r| format!("{r:.1}"))
+            ),
+            (Some(rate), None, None) => format!("{rate:.1}"),
+            (None, None, None) => format!(
                 "none (below {:.1})",
                 cell.levels.first().map_or(0.0, |l| l.offered_rps)
             ),
@@ -105,7 +118,7 @@ pub fn print(out: &mut dyn Write, service: &ServiceRun) -> std::io::Result<()> {
         .collect();
     writeln!(
         out,
-        "Figures at the sustainable rate (else the lowest tried). Ladder: 0.25-2× each interpreter's one-core capacity ({}).",
+        "Figures at the sustainable rate (else the lowest tried). Ladder: 0.5-2× each interpreter's one-core capacity ({}).",
         capacities.join("; ")
     )?;
     if service.endpoint == "external" {

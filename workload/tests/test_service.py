@@ -6,7 +6,7 @@ from __future__ import annotations
 import unittest
 
 from gil_lab.scenarios import make_tasks
-from gil_lab.service import load, request
+from gil_lab.service import load, request, runner
 
 
 class ServiceTest(unittest.TestCase):
@@ -18,6 +18,24 @@ class ServiceTest(unittest.TestCase):
 
     def test_a_slow_rate_still_schedules_eight_requests(self) -> None:
         self.assertEqual(len(load.schedule(rate=1.0, level_s=2.0, start=0.0)), 8)
+
+    def test_a_level_holds_at_least_min_requests_however_slow_the_rate(self) -> None:
+        arrivals = load.schedule(rate=5.0, level_s=3.0, start=0.0, min_requests=100)
+        self.assertEqual(len(arrivals), 100)
+        self.assertAlmostEqual(arrivals[-1], 99 / 5.0)
+
+    def test_only_a_level_just_over_the_objective_is_marginal(self) -> None:
+        def level(latencies: list[float], dropped: int = 0) -> dict:
+            return {"dropped": dropped,
+                    "requests": [{"scheduled": 0.0, "end": x} for x in latencies]}
+        ok = level([0.1] * 100)
+        just_over = level([0.1] * 97 + [0.3] * 3)
+        far_over = level([0.1] * 97 + [0.6] * 3)
+        self.assertFalse(runner.marginal(ok, 0.25))
+        self.assertTrue(runner.marginal(just_over, 0.25))
+        self.assertFalse(runner.marginal(far_over, 0.25))
+        self.assertTrue(runner.broken(far_over, 0.25))
+        self.assertFalse(runner.marginal(level([0.3] * 100, dropped=2), 0.25))
 
     def test_request_tasks_are_the_usual_task_list(self) -> None:
         tasks = make_tasks(1.0, 7)

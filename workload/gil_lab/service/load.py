@@ -24,10 +24,11 @@ from . import request
 APPROACHES = ("threads", "processes", "asyncio", "asyncio+threads")
 
 
-def schedule(rate: float, level_s: float, start: float) -> list[float]:
+def schedule(rate: float, level_s: float, start: float, min_requests: int = 8) -> list[float]:
     """Arrival times: one every 1/rate seconds from `start` for `level_s`
-    seconds, at least 8 of them."""
-    count = max(8, round(rate * level_s))
+    seconds, at least `min_requests` of them (a level lasts longer at a low
+    rate rather than report a p99 that is only its largest latency)."""
+    count = max(min_requests, round(rate * level_s))
     return [start + i / rate for i in range(count)]
 
 
@@ -117,9 +118,10 @@ class Service:
             for future in [self.pool.submit(_hello) for _ in range(workers)]:
                 future.result()
 
-    def level(self, rate: float, level_s: float, drain_s: float, seed: int) -> dict[str, Any]:
+    def level(self, rate: float, level_s: float, drain_s: float, seed: int,
+              min_requests: int = 8) -> dict[str, Any]:
         """One level of the ladder: `rate` requests per second, open-loop."""
-        arrivals = schedule(rate, level_s, time.monotonic() + 0.05)
+        arrivals = schedule(rate, level_s, time.monotonic() + 0.05, min_requests)
         if self.pool is not None:
             done = run_pool(self.pool, arrivals, seed, drain_s)
         else:

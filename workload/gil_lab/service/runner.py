@@ -7,7 +7,10 @@ Spec: `approach` (threads, processes, asyncio, asyncio+threads), `workers`,
 `rates` (requests per second, the ladder), `level_s` (seconds of arrivals
 per level), `drain_s` (the wait for stragglers after the last arrival),
 `stop_after_failures` and `slo_s` (the ladder stops after that many levels
-in a row whose p99 is above 2 x slo_s or that dropped requests), and
+in a row whose p99 is above 2 x slo_s or that dropped requests),
+`min_requests` (arrivals per level at least, however low the rate),
+`repeat_marginal` (a level over slo_s but not clearly is run once more: two
+levels with the same rate follow each other, judged pooled), and
 `stall` (tests: `[request index, seconds]`, that request's worker sleeps).
 
 Result: `result` (`success` or `error`), `runtime`, `gil_enabled_end`,
@@ -44,6 +47,14 @@ def broken(level: dict[str, Any], slo_s: float) -> bool:
     return level["dropped"] > 0 or not latencies or p99(latencies) > 2 * slo_s
 
 
+def marginal(level: dict[str, Any], slo_s: float) -> bool:
+    """Over the objective but not clearly: nothing dropped and a p99 above
+    it by at most twice. Such a level is run once more (one noisy moment on
+    a shared machine must not decide), and gil-lab judges both runs pooled."""
+    latencies = [r["end"] - r["scheduled"] for r in level["requests"]]
+    return not broken(level, slo_s) and p99(latencies) > slo_s
+
+
 def run(spec: dict[str, Any]) -> dict[str, Any]:
     """Runs the spec; the result's fields besides `result` and `runtime`."""
     if spec.get("llm") is None:
@@ -57,12 +68,18 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
     service = load.Service(spec["approach"], int(spec.get("workers", 4)))
     levels = []
     failures = 0
+    slo_s = float(spec.get("slo_s", 0.25))
+    attempts = 2 if spec.get("repeat_marginal", False) else 1
     try:
         for rate in spec["rates"]:
-            level = service.level(float(rate), float(spec.get("level_s", 2.0)),
-                                  float(spec.get("drain_s", 1.0)), seed)
-            levels.append(level)
-            failures = failures + 1 if broken(level, float(spec.get("slo_s", 0.25))) else 0
+            for _ in range(attempts):
+                level = service.level(float(rate), float(spec.get("level_s", 2.0)),
+                                      float(spec.get("drain_s", 1.0)), seed,
+                                      int(spec.get("min_requests", 8)))
+                levels.append(level)
+                if not marginal(level, slo_s):
+                    break
+            failures = failures + 1 if broken(level, slo_s) else 0
             if failures >= int(spec.get("stop_after_failures", 2)):
                 break
     finally:
