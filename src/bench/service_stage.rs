@@ -11,6 +11,9 @@ use crate::run::directory;
 use crate::run::record::RunFile;
 use crate::vocabulary::{Approach, Scenario};
 
+/// Arrivals per level at least with `--quick`.
+const QUICK_MIN_REQUESTS: u32 = 20;
+
 /// Whether the run asked for the `service` scenario.
 pub(super) fn asked(args: &BenchArgs) -> bool {
     args.scenario.contains(&Scenario::Service)
@@ -33,6 +36,11 @@ pub(super) fn run(args: &BenchArgs, run: &RunFile, dir: &Path, interactive: bool
     }
     if let Some(&workers) = args.workers.first() {
         options.workers = workers;
+    }
+    if args.quick {
+        // A look, not a verdict: levels this short report p99 = max, and say so.
+        options.level_s = 1.0;
+        options.min_requests = QUICK_MIN_REQUESTS;
     }
     let say = |line: &str| {
         if interactive || line.starts_with("warning") {

@@ -75,6 +75,10 @@ pub struct Dashboard {
     /// Which approach and interpreter to use per scenario, from this run's
     /// numbers (the same advice as `gil-lab advise`).
     pub advice: crate::advise::Advice,
+    /// The `service` scenario (`service.json`): sustainable rates, the
+    /// latency-percentile charts and throughput-vs-p99 curves.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<super::service::ServiceSection>,
     /// A run of a team's own task (`bench --task`): the check on each
     /// interpreter, each cell's results against sequential, the safe
     /// approaches and the measured kind of work.
@@ -388,6 +392,15 @@ pub fn build(loaded: &LoadedRun) -> anyhow::Result<Dashboard> {
         });
     }
 
+    let service = match &loaded.service {
+        Some(service) => {
+            let (section, service_svgs) = super::service::section(service)?;
+            svgs.extend(service_svgs);
+            Some(section)
+        }
+        None => None,
+    };
+
     let warnings = summary
         .warnings
         .iter()
@@ -413,6 +426,7 @@ pub fn build(loaded: &LoadedRun) -> anyhow::Result<Dashboard> {
     let claims = claims::check(loaded, summary);
     Ok(Dashboard {
         advice,
+        service,
         task: crate::task::verdict::of_run(loaded),
         busy_machine: busy_machine(&run.machine, run.settings.usable_cores),
         state_legend: ThreadState::ALL

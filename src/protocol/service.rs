@@ -99,6 +99,18 @@ pub struct RawLevel {
     pub dropped: u32,
     /// The finished requests, by index.
     pub requests: Vec<RawRequest>,
+    /// CPU seconds of the runner and its worker processes during the level.
+    #[serde(default)]
+    pub cpu_s: Option<f64>,
+    /// Seconds the level took, first arrival to its end.
+    #[serde(default)]
+    pub wall_s: Option<f64>,
+    /// Peak resident bytes of the runner plus its worker processes.
+    #[serde(default)]
+    pub peak_rss_bytes: Option<u64>,
+    /// Processes serving (the runner and its pool's workers).
+    #[serde(default)]
+    pub processes: Option<u32>,
 }
 
 /// One finished request (CLOCK_MONOTONIC seconds).

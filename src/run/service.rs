@@ -116,6 +116,16 @@ pub struct ServiceLevel {
     /// Fewer than [`P99_SAMPLES`] requests served: the p99 is the largest latency.
     #[serde(default)]
     pub p99_is_max: bool,
+    /// Cores kept busy: CPU seconds of the runner and its workers ÷ the
+    /// level's seconds (what serving this rate costs in cores).
+    #[serde(default)]
+    pub cores: Option<f64>,
+    /// Peak resident memory of the runner plus its worker processes, bytes.
+    #[serde(default)]
+    pub peak_memory_bytes: Option<u64>,
+    /// Processes serving (1 unless `processes`).
+    #[serde(default)]
+    pub processes: Option<u32>,
     /// Whether this level meets the objective.
     pub meets_objective: bool,
     /// Why not, in words.
@@ -240,8 +250,12 @@ impl ServiceRun {
             .fold(None, |best: Option<f64>, r| {
                 Some(best.map_or(r, |b| b.max(r)))
             });
-        // An undecided cell's rate is at most its highest passing level.
+        // An undecided cell's rate is at most its highest passing level; a
+        // ladder that passed to its top has no upper bound.
         let reach = |c: &ServiceCell| {
+            if c.censored() {
+                return f64::INFINITY;
+            }
             c.levels
                 .iter()
                 .filter(|l| l.meets_objective)
@@ -257,10 +271,12 @@ impl ServiceRun {
         let best: Vec<&ServiceCell> = python()
             .filter(|c| c.open.is_none() && c.sustainable_rps == Some(top))
             .collect();
-        if let (Some(open), Some(first)) = (
-            python().find(|c| c.open.is_some() && reach(c) >= top),
-            best.first(),
-        ) {
+        let rival = python().find(|c| {
+            (c.open.is_some() || c.censored())
+                && reach(c) >= top
+                && !best.iter().any(|b| std::ptr::eq(*b, *c))
+        });
+        if let (Some(open), Some(first)) = (rival, best.first()) {
             return ServiceChoice::Open(first, open);
         }
         match best.as_slice() {
@@ -365,6 +381,14 @@ impl ServiceCell {
         self.levels.iter().find(|l| l.offered_rps == rate)
     }
 
+    /// Whether every level passed up to the ladder's top: the sustainable
+    /// rate is then only a lower bound ("at least").
+    pub fn censored(&self) -> bool {
+        self.open.is_none()
+            && !self.levels.is_empty()
+            && self.levels.iter().all(|l| l.meets_objective)
+    }
+
     /// The first level over the objective.
     pub fn first_failure(&self) -> Option<&ServiceLevel> {
         self.levels.iter().find(|l| !l.meets_objective)
@@ -394,6 +418,9 @@ mod tests {
             step_ms: Spread::default(),
             attempts: 1,
             p99_is_max: false,
+            cores: None,
+            peak_memory_bytes: None,
+            processes: None,
             meets_objective: false,
             why_not: None,
         };
@@ -491,6 +518,19 @@ mod tests {
             matches!(open.choice(), ServiceChoice::Open(_, c) if c.approach == Approach::Threads)
         );
         assert!(open.best().is_none());
+        // Threads passed every level up to 15: at least 15, perhaps more
+        // than processes' 10 — undecided; at the top of the choice, decided.
+        let capped = run(vec![
+            cell(Approach::Threads, up_to(3)),
+            cell(Approach::Processes, up_to(2)),
+        ]);
+        assert!(capped.cells[0].censored());
+        assert!(matches!(capped.choice(), ServiceChoice::Best(c) if c.approach == Approach::Threads));
+        let capped_low = run(vec![
+            cell(Approach::Threads, up_to(2)[..1].to_vec()),
+            cell(Approach::Processes, up_to(2)),
+        ]);
+        assert!(matches!(capped_low.choice(), ServiceChoice::Open(_, c) if c.approach == Approach::Threads));
         let none = run(vec![cell(Approach::Threads, up_to(0))]);
         assert!(matches!(none.choice(), ServiceChoice::Nothing));
     }

@@ -108,7 +108,14 @@ pub fn pooled(tries: &[&RawLevel], reference: &BTreeMap<u32, String>, slo_ms: f6
     );
     let (mut errors, mut mismatches, mut scheduled, mut dropped, mut completed) = (0, 0, 0, 0, 0);
     let (mut served_s, mut rate) = (0.0, 0.0);
+    let (mut cpu_s, mut wall_s, mut memory, mut processes) = (0.0, 0.0, None, None);
     for raw in tries {
+        if let (Some(cpu), Some(wall)) = (raw.cpu_s, raw.wall_s) {
+            cpu_s += cpu;
+            wall_s += wall;
+        }
+        memory = memory.max(raw.peak_rss_bytes);
+        processes = processes.max(raw.processes);
         rate = raw.rate;
         scheduled += raw.scheduled;
         dropped += raw.dropped;
@@ -155,6 +162,9 @@ pub fn pooled(tries: &[&RawLevel], reference: &BTreeMap<u32, String>, slo_ms: f6
         step_ms: steps.spread(),
         attempts: tries.len() as u32,
         p99_is_max: completed < P99_SAMPLES,
+        cores: (wall_s > 0.0).then(|| cpu_s / wall_s),
+        peak_memory_bytes: memory,
+        processes,
         meets_objective: false,
         why_not: None,
     };
@@ -231,6 +241,10 @@ mod tests {
             deadline: 10.0,
             dropped: 0,
             requests,
+            cpu_s: None,
+            wall_s: None,
+            peak_rss_bytes: None,
+            processes: None,
         };
         let figures = level(&raw, &BTreeMap::new(), 250.0);
         // Request 1 arrived at 50 ms and finished at 1.08 s: 1,030 ms.
@@ -250,6 +264,10 @@ mod tests {
             deadline: 5.0,
             dropped: 0,
             requests: vec![request(0, 0.0, 0.0, 0.1), request(1, 1.0, 1.0, 1.1)],
+            cpu_s: None,
+            wall_s: None,
+            peak_rss_bytes: None,
+            processes: None,
         };
         let reference = reference_digests([&raw, &raw, &raw].into_iter());
         raw.requests[1].digest = Some("ff".into());
@@ -276,6 +294,10 @@ mod tests {
                     request(i, t, t, t + if i < slow { 0.3 } else { 0.1 })
                 })
                 .collect(),
+            cpu_s: Some(5.0),
+            wall_s: Some(10.0),
+            peak_rss_bytes: Some(1 << 20),
+            processes: Some(1),
         };
         let raws = vec![run(10.0, 2, 100), run(10.0, 0, 100), run(20.0, 0, 50)];
         let grouped = attempts(&raws);
@@ -285,6 +307,7 @@ mod tests {
         assert_eq!((pooled_level.attempts, pooled_level.completed), (2, 200));
         assert!(pooled_level.meets_objective, "{:?}", pooled_level.why_not);
         assert!(!pooled_level.p99_is_max);
+        assert_eq!(pooled_level.cores, Some(0.5));
         assert!(pooled(&grouped[1], &BTreeMap::new(), 250.0).p99_is_max);
     }
 }

@@ -10,6 +10,7 @@
 pub mod figures;
 pub mod render;
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -36,6 +37,21 @@ pub const APPROACHES: [Approach; 4] = [
 ];
 /// Requests of the calibration.
 const CALIBRATION_REQUESTS: u32 = 8;
+/// Calibrations per interpreter, interleaved; the fastest counts.
+const CALIBRATION_ROUNDS: u32 = 3;
+/// A cell's ladder stops after this many levels in a row clearly over the
+/// objective (drops, or a p99 above twice it).
+const STOP_AFTER_BROKEN: u32 = 2;
+
+/// A cell's ladder while the scenario runs.
+struct Progress<'a> {
+    interpreter: &'a InterpreterRecord,
+    approach: Approach,
+    rates: Vec<f64>,
+    levels: Vec<crate::protocol::service::RawLevel>,
+    broken: u32,
+    error: Option<String>,
+}
 
 /// How the scenario runs.
 #[derive(Clone, Debug)]
@@ -92,36 +108,44 @@ pub fn run(
             options.slo_ms
         );
     }
-    let mut capacities = Vec::new();
-    let mut raws = Vec::new();
-    for interpreter in interpreters
+    let pythons: Vec<&InterpreterRecord> = interpreters
         .iter()
         .filter(|i| i.kind == InterpreterKind::Python && i.gil_forced != Some(true))
-    {
-        say(&format!("service: calibrating {}", interpreter.label));
-        let calibration = match spawn(
-            interpreter,
-            &spec(
+        .collect();
+    // Calibrations interleaved, several rounds: the machine's load drifts,
+    // and each interpreter keeps its least disturbed round (the fastest).
+    let mut best: Vec<Option<f64>> = vec![None; pythons.len()];
+    for round in 0..CALIBRATION_ROUNDS {
+        for (slot, interpreter) in best.iter_mut().zip(&pythons) {
+            say(&format!(
+                "service: calibrating {} ({}/{CALIBRATION_ROUNDS})",
+                interpreter.label,
+                round + 1
+            ));
+            let calibration_spec = spec(
                 llm,
                 options,
                 Approach::Threads,
                 Some(CALIBRATION_REQUESTS),
                 vec![],
-            ),
-            120,
-        )
-        .and_then(|out| out.calibration.context("the calibration reported nothing"))
-        {
-            Ok(c) => c,
-            Err(error) => {
-                say(&format!(
+            );
+            match spawn(interpreter, &calibration_spec, 120)
+                .and_then(|out| out.calibration.context("the calibration reported nothing"))
+            {
+                Ok(c) => *slot = Some(slot.map_or(c.step_s, |s| s.min(c.step_s))),
+                Err(error) => say(&format!(
                     "warning: service: cannot calibrate {}: {error:#}",
                     interpreter.label
-                ));
-                continue;
+                )),
             }
-        };
-        let one_core_rps = 1.0 / calibration.step_s.max(1e-6);
+        }
+    }
+    let mut capacities = Vec::new();
+    // (interpreter, approach, its ladder, raw levels so far, broken in a row, error)
+    let mut cells: Vec<Progress> = Vec::new();
+    for (interpreter, step_s) in pythons.iter().zip(&best) {
+        let Some(step_s) = *step_s else { continue };
+        let one_core_rps = 1.0 / step_s.max(1e-6);
         let rates: Vec<f64> = LADDER
             .iter()
             .map(|f| ((f * one_core_rps * 10.0).round() / 10.0).max(0.1))
@@ -129,43 +153,75 @@ pub fn run(
         capacities.push(ServiceCapacity {
             interpreter: interpreter.id.clone(),
             label: interpreter.label.clone(),
-            step_ms: calibration.step_s * 1e3,
+            step_ms: step_s * 1e3,
             one_core_rps,
             rates: rates.clone(),
         });
         for &approach in &options.approaches {
-            say(&format!(
-                "service: {approach} on {}, {} rates from {:.1} to {:.1} requests/s",
-                interpreter.label,
-                rates.len(),
-                rates[0],
-                rates[rates.len() - 1]
-            ));
-            // Each level at most twice (a marginal one is repeated), each
-            // as long as its minimum of requests asks.
-            let per_level: f64 = rates
-                .iter()
-                .map(|r| {
-                    2.0 * (options.level_s.max(f64::from(options.min_requests) / r)
-                        + options.drain_s
-                        + 2.0)
-                })
-                .sum();
-            let limit = 60 + per_level as u64;
-            let outcome = spawn(
+            cells.push(Progress {
                 interpreter,
-                &spec(llm, options, approach, None, rates.clone()),
-                limit,
-            );
-            raws.push((interpreter, approach, outcome));
+                approach,
+                rates: rates.clone(),
+                levels: Vec::new(),
+                broken: 0,
+                error: None,
+            });
         }
     }
+    // The ladders interleaved: step i of every cell, then step i + 1, so
+    // that cells compared ran next to each other (a cell stops after two
+    // levels in a row clearly over the objective).
+    for step in 0..LADDER.len() {
+        for cell in cells.iter_mut() {
+            if cell.error.is_some() || cell.broken >= STOP_AFTER_BROKEN {
+                continue;
+            }
+            let Some(&rate) = cell.rates.get(step) else {
+                continue;
+            };
+            say(&format!(
+                "service: {} on {}, {rate:.1} requests/s",
+                cell.approach, cell.interpreter.label
+            ));
+            let limit = 60
+                + (2.0 * (options.level_s.max(f64::from(options.min_requests) / rate)
+                    + options.drain_s
+                    + 2.0)) as u64;
+            match spawn(
+                cell.interpreter,
+                &spec(llm, options, cell.approach, None, vec![rate]),
+                limit,
+            ) {
+                Ok(out) => {
+                    let clearly_over = out.levels.last().is_none_or(|raw| {
+                        let figures = figures::level(raw, &BTreeMap::new(), options.slo_ms);
+                        figures.dropped > 0
+                            || figures.completed == 0
+                            || figures.latency_ms.p99 > 2.0 * options.slo_ms
+                    });
+                    cell.broken = if clearly_over { cell.broken + 1 } else { 0 };
+                    cell.levels.extend(out.levels);
+                }
+                Err(error) => cell.error = Some(format!("{error:#}")),
+            }
+        }
+    }
+    let raws: Vec<_> = cells
+        .into_iter()
+        .map(|c| {
+            let outcome = match c.error {
+                Some(error) => Err(error),
+                None => Ok(c.levels),
+            };
+            (c.interpreter, c.approach, outcome)
+        })
+        .collect();
     // Digests are compared across every cell when the answers are gil-lab's own.
     let reference = if llm.endpoint == EndpointKind::Builtin {
         figures::reference_digests(
             raws.iter()
                 .filter_map(|(_, _, o)| o.as_ref().ok())
-                .flat_map(|o| o.levels.iter()),
+                .flat_map(|levels| levels.iter()),
         )
     } else {
         Default::default()
@@ -174,14 +230,14 @@ pub fn run(
         .into_iter()
         .map(|(interpreter, approach, outcome)| {
             let (levels, error) = match outcome {
-                Ok(out) => (
-                    figures::attempts(&out.levels)
+                Ok(raw) => (
+                    figures::attempts(&raw)
                         .iter()
                         .map(|tries| figures::pooled(tries, &reference, options.slo_ms))
                         .collect(),
                     None,
                 ),
-                Err(error) => (Vec::new(), Some(format!("{error:#}"))),
+                Err(error) => (Vec::new(), Some(error)),
             };
             ServiceCell {
                 interpreter: interpreter.id.clone(),

@@ -60,6 +60,9 @@ pub fn table(service: &ServiceRun) -> Table {
                 "open: at least {}; {why}",
                 rate.map_or_else(|| "none".to_string(), |r| format!("{r:.1}"))
             ),
+            (Some(rate), None, None) if cell.censored() => {
+                format!("at least {rate:.1} (the ladder's top)")
+            }
             (Some(rate), None, None) => format!("{rate:.1}"),
             (None, None, None) => format!(
                 "none (below {:.1})",

@@ -16,6 +16,7 @@
 pub mod distribution;
 pub mod measure;
 pub mod reasons;
+pub mod service;
 pub mod task;
 pub mod view;
 
@@ -60,6 +61,9 @@ pub fn for_run(loaded: &LoadedRun) -> Advice {
         scenarios.iter().map(|s| for_scenario(&view, s)).collect();
     if let Some(verdict) = crate::task::verdict::of_run(loaded) {
         task::amend(&mut recommendations, &verdict, &loaded.run);
+    }
+    if let Some(run) = &loaded.service {
+        recommendations.push(service::recommend(run));
     }
     let facts = advice::cited_by(&recommendations);
     Advice {

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
+import resource
+import sys
 import time
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
@@ -41,6 +44,41 @@ def sleep_until(moment: float) -> None:
 
 def _hello() -> int:
     return 0
+
+
+def _proc_cpu_s(pid: int) -> float | None:
+    """CPU seconds (user + system) of process `pid` from /proc (None elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _proc_peak_rss(pid: int) -> int | None:
+    """Peak resident bytes (VmHWM) of process `pid` from /proc (None elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def usage(worker_pids: list[int]) -> tuple[float, int]:
+    """CPU seconds so far and peak resident bytes of this process and its
+    pool's worker processes (what a service costs: cores and memory)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = own.ru_utime + own.ru_stime
+    # ru_maxrss: kilobytes on Linux, bytes on macOS.
+    rss = own.ru_maxrss * (1 if sys.platform == "darwin" else 1024)
+    for pid in worker_pids:
+        cpu += _proc_cpu_s(pid) or 0.0
+        rss += _proc_peak_rss(pid) or 0
+    return cpu, rss
 
 
 def _collect(futures: list[Future], deadline: float) -> list[dict[str, Any]]:
@@ -122,6 +160,9 @@ class Service:
               min_requests: int = 8) -> dict[str, Any]:
         """One level of the ladder: `rate` requests per second, open-loop."""
         arrivals = schedule(rate, level_s, time.monotonic() + 0.05, min_requests)
+        pids = self.worker_pids()
+        cpu_before, _ = usage(pids)
+        began = time.monotonic()
         if self.pool is not None:
             done = run_pool(self.pool, arrivals, seed, drain_s)
         else:
@@ -131,11 +172,22 @@ class Service:
                 done = asyncio.run(_with_threads(runner, self.workers))
             else:
                 done = asyncio.run(runner)
+        cpu_after, peak_rss = usage(pids)
+        elapsed = time.monotonic() - began
         deadline = arrivals[-1] + drain_s
         finished = [r for r in done if r["end"] <= deadline]
         return {"rate": rate, "scheduled": len(arrivals), "first_arrival": arrivals[0],
                 "deadline": deadline, "requests": sorted(finished, key=lambda r: r["index"]),
-                "dropped": len(arrivals) - len(finished)}
+                "dropped": len(arrivals) - len(finished),
+                "cpu_s": cpu_after - cpu_before, "wall_s": elapsed,
+                "peak_rss_bytes": peak_rss, "processes": 1 + len(pids)}
+
+    def worker_pids(self) -> list[int]:
+        """The pool's worker processes (none for threads and event loops)."""
+        if self.approach != "processes":
+            return []
+        processes = getattr(self.pool, "_processes", None) or {}
+        return sorted(processes)
 
     def close(self) -> None:
         """Stops the pool (cancelling what is still queued)."""
