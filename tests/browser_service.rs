@@ -115,8 +115,18 @@ fn the_service_section_draws_its_charts_in_a_browser() {
     let levels = std::fs::read_to_string(artifacts().join("browser-service-trials.service.csv"))
         .expect("the service CSV beside --export-csv");
     let header = levels.lines().next().unwrap_or_default();
-    for column in ["offered_rps", "p50_ms", "p99_ms", "p99_9_ms", "max_ms", "answer_wait_p99_ms"] {
-        assert!(header.split(',').any(|c| c == column), "{column} in {header}");
+    for column in [
+        "offered_rps",
+        "p50_ms",
+        "p99_ms",
+        "p99_9_ms",
+        "max_ms",
+        "answer_wait_p99_ms",
+    ] {
+        assert!(
+            header.split(',').any(|c| c == column),
+            "{column} in {header}"
+        );
     }
     assert!(levels.lines().count() > 2, "{levels}");
 
@@ -138,7 +148,9 @@ fn the_service_section_draws_its_charts_in_a_browser() {
         .collect();
     assert_eq!(console, Vec::<String>::new());
     let dom = String::from_utf8_lossy(&output.stdout);
-    let start = dom.find("<section id=\"service\"").expect("a service section");
+    let start = dom
+        .find("<section id=\"service\"")
+        .expect("a service section");
     let section = &dom[start..start + dom[start..].find("</section>").unwrap()];
     let mut charts = 0;
     for (at, _) in section.match_indices("<figure class=\"chart") {
@@ -155,7 +167,12 @@ fn the_service_section_draws_its_charts_in_a_browser() {
     }
     // Per interpreter: the percentile chart and the throughput-vs-p99 curve.
     assert_eq!(charts, 2, "{section:.500}");
-    for text in ["Latency percentiles on", "Throughput vs p99 on", "threads", "asyncio"] {
+    for text in [
+        "Latency percentiles on",
+        "Throughput vs p99 on",
+        "threads",
+        "asyncio",
+    ] {
         assert!(section.contains(text), "{text} in the section");
     }
 

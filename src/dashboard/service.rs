@@ -109,7 +109,10 @@ fn row(cell: &ServiceCell) -> ServiceRow {
                 )
             },
         ),
-        answer_wait: at.map_or_else(|| "–".into(), |l| format!("{} ms", ms(l.answer_wait_ms.p99))),
+        answer_wait: at.map_or_else(
+            || "–".into(),
+            |l| format!("{} ms", ms(l.answer_wait_ms.p99)),
+        ),
         first_failure: cell.first_failure().map_or_else(
             || "none tried".into(),
             |l| {
@@ -452,10 +455,7 @@ fn curve_chart(
                         level.offered_rps,
                         level.throughput_rps,
                         ms(level.latency_ms.p99),
-                        level
-                            .why_not
-                            .as_deref()
-                            .unwrap_or("meets the objective")
+                        level.why_not.as_deref().unwrap_or("meets the objective")
                     ),
                 });
                 marks += 1;
@@ -479,6 +479,9 @@ mod tests {
 
     #[test]
     fn log_axis_ticks_step_one_two_five() {
-        assert_eq!(ticks(90.0, 2100.0), vec![100.0, 200.0, 500.0, 1000.0, 2000.0]);
+        assert_eq!(
+            ticks(90.0, 2100.0),
+            vec![100.0, 200.0, 500.0, 1000.0, 2000.0]
+        );
     }
 }

@@ -525,12 +525,16 @@ mod tests {
             cell(Approach::Processes, up_to(2)),
         ]);
         assert!(capped.cells[0].censored());
-        assert!(matches!(capped.choice(), ServiceChoice::Best(c) if c.approach == Approach::Threads));
+        assert!(
+            matches!(capped.choice(), ServiceChoice::Best(c) if c.approach == Approach::Threads)
+        );
         let capped_low = run(vec![
             cell(Approach::Threads, up_to(2)[..1].to_vec()),
             cell(Approach::Processes, up_to(2)),
         ]);
-        assert!(matches!(capped_low.choice(), ServiceChoice::Open(_, c) if c.approach == Approach::Threads));
+        assert!(
+            matches!(capped_low.choice(), ServiceChoice::Open(_, c) if c.approach == Approach::Threads)
+        );
         let none = run(vec![cell(Approach::Threads, up_to(0))]);
         assert!(matches!(none.choice(), ServiceChoice::Nothing));
     }

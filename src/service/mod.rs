@@ -184,9 +184,10 @@ pub fn run(
                 cell.approach, cell.interpreter.label
             ));
             let limit = 60
-                + (2.0 * (options.level_s.max(f64::from(options.min_requests) / rate)
-                    + options.drain_s
-                    + 2.0)) as u64;
+                + (2.0
+                    * (options.level_s.max(f64::from(options.min_requests) / rate)
+                        + options.drain_s
+                        + 2.0)) as u64;
             match spawn(
                 cell.interpreter,
                 &spec(llm, options, cell.approach, None, vec![rate]),

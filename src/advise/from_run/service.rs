@@ -27,7 +27,11 @@ fn costs(cell: &ServiceCell) -> Vec<String> {
             "{} peak memory across {} process{}",
             format_bytes(bytes),
             level.processes.unwrap_or(1),
-            if level.processes.unwrap_or(1) == 1 { "" } else { "es" }
+            if level.processes.unwrap_or(1) == 1 {
+                ""
+            } else {
+                "es"
+            }
         ));
     }
     costs.push(format!(
@@ -112,9 +116,8 @@ pub fn recommend(service: &ServiceRun) -> Recommendation {
         });
     }
     if service.endpoint == "external" {
-        rec.warnings.push(
-            "the model is a real server: its own queueing is part of every latency".into(),
-        );
+        rec.warnings
+            .push("the model is a real server: its own queueing is part of every latency".into());
     }
     rec.measure.push(format!(
         "gil-lab bench --scenario service --slo {:.0}   # again, on an idle machine",
