@@ -120,3 +120,51 @@ fn a_rate_the_service_cannot_keep_up_with_is_reported_as_not_sustainable() {
         "{why}"
     );
 }
+
+/// The native twin's service mode (`gil-lab twin service`) serves the same
+/// requests as the Python runner: same spec in, same result shape out, and
+/// for every request index the same digest (the same work was done).
+#[test]
+fn the_native_twin_serves_the_same_requests_as_the_python_runner() {
+    let (_server, llm) = endpoint();
+    let mut options = Options::new(5000.0, 11);
+    options.workers = 2;
+    options.level_s = 0.5;
+    options.drain_s = 10.0;
+    options.min_requests = 8;
+    options.repeat_marginal = false;
+    let spec = service::spec(&llm, &options, Approach::Threads, None, vec![16.0]);
+    let twin = InterpreterRecord {
+        id: "native".into(),
+        label: "native twin".into(),
+        kind: InterpreterKind::Native,
+        path: std::path::PathBuf::from(env!("CARGO_BIN_EXE_gil-lab")),
+        flags: vec![],
+        implementation: "native".into(),
+        version: "twin".into(),
+        free_threaded: true,
+        gil_forced: None,
+        facts: None,
+    };
+    let native = service::spawn(&twin, &spec, 120).expect("the twin's service mode runs");
+    let python = service::spawn(&python(), &spec, 120).expect("the Python runner runs");
+    let digests = |levels: &[gil_lab::protocol::service::RawLevel]| -> BTreeMap<u32, String> {
+        levels
+            .iter()
+            .flat_map(|l| l.requests.iter())
+            .filter_map(|r| Some((r.index, r.digest.clone()?)))
+            .collect()
+    };
+    let (native, python) = (digests(&native.levels), digests(&python.levels));
+    assert_eq!(native.len(), 8, "a 10 s drain leaves none behind");
+    assert_eq!(native, python);
+    let calibration = service::spawn(
+        &twin,
+        &service::spec(&llm, &options, Approach::Threads, Some(4), vec![]),
+        60,
+    )
+    .expect("the twin calibrates")
+    .calibration
+    .expect("a calibration");
+    assert_eq!(calibration.requests, 4);
+}

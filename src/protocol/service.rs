@@ -9,7 +9,7 @@ use super::LlmSpec;
 use crate::vocabulary::Approach;
 
 /// One service run of one cell: a calibration or a ladder of rates.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ServiceSpec {
     /// threads, processes, asyncio or asyncio+threads.
     pub approach: Approach,
@@ -46,7 +46,7 @@ pub struct ServiceSpec {
 }
 
 /// The runner's answer.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ServiceOutput {
     /// `success` or `error`.
     pub result: String,
@@ -65,7 +65,7 @@ pub struct ServiceOutput {
 }
 
 /// A failure of the runner.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RawError {
     /// The exception's name.
     pub kind: String,
@@ -74,7 +74,7 @@ pub struct RawError {
 }
 
 /// Requests served one after another.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Calibration {
     /// How many.
     pub requests: u32,
@@ -85,7 +85,7 @@ pub struct Calibration {
 }
 
 /// One level of the ladder as run.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RawLevel {
     /// Offered requests per second.
     pub rate: f64,
@@ -114,7 +114,7 @@ pub struct RawLevel {
 }
 
 /// One finished request (CLOCK_MONOTONIC seconds).
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RawRequest {
     /// Its number (its task).
     pub index: u32,
@@ -140,7 +140,7 @@ pub struct RawRequest {
 }
 
 /// One (model call, reasoning step) round of a request.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RawRound {
     /// The call started.
     pub call_start: f64,

@@ -340,6 +340,19 @@ impl ServiceRun {
                 level.answer_wait_ms.p99, cell.label
             ));
         }
+        if let Some(twin) = self.cells.iter().find(|c| c.gil_mode == GilMode::Native) {
+            parts.push(format!(
+                "the native twin (no interpreter, the ceiling) sustained {}",
+                match (twin.sustainable_rps, &twin.open) {
+                    (_, Some(_)) => "an undecided rate".to_string(),
+                    (Some(rate), None) if twin.censored() => {
+                        format!("at least {rate:.1} requests/s")
+                    }
+                    (Some(rate), None) => format!("{rate:.1} requests/s"),
+                    (None, None) => "none of its rates".to_string(),
+                }
+            ));
+        }
         let mut sentence = format!("Service: {}", parts.join("; "));
         sentence.push_str(&match self.choice() {
             ServiceChoice::Best(best) => format!(

@@ -25,6 +25,9 @@ use crate::vocabulary::Approach;
 /// The ladder: multiples of an interpreter's one-core capacity (2 = two
 /// cores' worth, what free-threading or processes can reach here).
 pub const LADDER: [f64; 5] = [0.5, 0.75, 1.0, 1.5, 2.0];
+/// The native twin's ladder: multiples of the fastest Python build's
+/// one-core capacity (the twin serves with threads and no GIL).
+pub const NATIVE_LADDER: [f64; 5] = [0.5, 1.0, 2.0, 4.0, 8.0];
 /// Arrivals per level at least: with 100 or more, the p99 is not simply a
 /// level's largest latency (docs/service.md, "The verdict").
 pub const MIN_REQUESTS: u32 = 100;
@@ -94,8 +97,9 @@ impl Options {
 }
 
 /// Runs the scenario on the Python interpreters (the forced-GIL controls
-/// are left out: a service picks a build as it runs by default). `say`
-/// hears the progress.
+/// are left out: a service picks a build as it runs by default) and on the
+/// native twin, the ceiling, when `interpreters` has it (threads only, at
+/// the Python builds' rates). `say` hears the progress.
 pub fn run(
     interpreters: &[InterpreterRecord],
     llm: &LlmSettings,
@@ -108,9 +112,16 @@ pub fn run(
             options.slo_ms
         );
     }
+    // The Python builds, then the native twin (the ceiling) when the run has it.
     let pythons: Vec<&InterpreterRecord> = interpreters
         .iter()
         .filter(|i| i.kind == InterpreterKind::Python && i.gil_forced != Some(true))
+        .chain(
+            interpreters
+                .iter()
+                .filter(|i| i.kind == InterpreterKind::Native)
+                .take(1),
+        )
         .collect();
     // Calibrations interleaved, several rounds: the machine's load drifts,
     // and each interpreter keeps its least disturbed round (the fastest).
@@ -143,12 +154,25 @@ pub fn run(
     let mut capacities = Vec::new();
     // (interpreter, approach, its ladder, raw levels so far, broken in a row, error)
     let mut cells: Vec<Progress> = Vec::new();
+    // The twin's ladder is in the Python builds' rates (its own capacity is
+    // far above what they reach): where they fail, does the ceiling hold?
+    let fastest_python = pythons
+        .iter()
+        .zip(&best)
+        .filter(|(i, _)| i.kind == InterpreterKind::Python)
+        .filter_map(|(_, s)| s.map(|s| 1.0 / s.max(1e-6)))
+        .fold(None, |a: Option<f64>, r| Some(a.map_or(r, |a| a.max(r))));
     for (interpreter, step_s) in pythons.iter().zip(&best) {
         let Some(step_s) = *step_s else { continue };
         let one_core_rps = 1.0 / step_s.max(1e-6);
-        let rates: Vec<f64> = LADDER
+        let native = interpreter.kind == InterpreterKind::Native;
+        let (ladder, base): (&[f64], f64) = match (native, fastest_python) {
+            (true, Some(python)) => (&NATIVE_LADDER, python),
+            _ => (&LADDER, one_core_rps),
+        };
+        let rates: Vec<f64> = ladder
             .iter()
-            .map(|f| ((f * one_core_rps * 10.0).round() / 10.0).max(0.1))
+            .map(|f| ((f * base * 10.0).round() / 10.0).max(0.1))
             .collect();
         capacities.push(ServiceCapacity {
             interpreter: interpreter.id.clone(),
@@ -157,7 +181,12 @@ pub fn run(
             one_core_rps,
             rates: rates.clone(),
         });
-        for &approach in &options.approaches {
+        let approaches = if native {
+            vec![Approach::Threads]
+        } else {
+            options.approaches.clone()
+        };
+        for approach in approaches {
             cells.push(Progress {
                 interpreter,
                 approach,
@@ -171,7 +200,7 @@ pub fn run(
     // The ladders interleaved: step i of every cell, then step i + 1, so
     // that cells compared ran next to each other (a cell stops after two
     // levels in a row clearly over the objective).
-    for step in 0..LADDER.len() {
+    for step in 0..LADDER.len().max(NATIVE_LADDER.len()) {
         for cell in cells.iter_mut() {
             if cell.error.is_some() || cell.broken >= STOP_AFTER_BROKEN {
                 continue;
@@ -299,11 +328,17 @@ pub fn spawn(
     spec: &ServiceSpec,
     limit_s: u64,
 ) -> Result<ServiceOutput> {
-    let mut command = crate::embedded::module_command(
-        &interpreter.path,
-        &interpreter.flags,
-        "gil_lab.service.runner",
-    )?;
+    let mut command = if interpreter.kind == InterpreterKind::Native {
+        let mut twin = std::process::Command::new(&interpreter.path);
+        twin.args(["twin", "service"]);
+        twin
+    } else {
+        crate::embedded::module_command(
+            &interpreter.path,
+            &interpreter.flags,
+            "gil_lab.service.runner",
+        )?
+    };
     command.arg(serde_json::to_string(spec).context("cannot write the service spec")?);
     if let Some(name) = &spec.llm.api_key_env
         && let Some(value) = std::env::var_os(name)

@@ -37,6 +37,12 @@ class ServiceTest(unittest.TestCase):
         self.assertTrue(runner.broken(far_over, 0.25))
         self.assertFalse(runner.marginal(level([0.3] * 100, dropped=2), 0.25))
 
+    def test_a_level_s_cost_counts_this_process(self) -> None:
+        cpu, rss = load.usage([])
+        self.assertGreater(rss, 0)
+        sum(i * i for i in range(200_000))
+        self.assertGreater(load.usage([])[0], cpu)
+
     def test_request_tasks_are_the_usual_task_list(self) -> None:
         tasks = make_tasks(1.0, 7)
         for index in (0, 1, 5, 31):
