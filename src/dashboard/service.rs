@@ -159,20 +159,31 @@ fn choice_text(service: &ServiceRun) -> String {
 
 /// The section and its charts' SVGs by chart id.
 pub fn section(service: &ServiceRun) -> Result<(ServiceSection, Vec<(String, String)>)> {
+    // One pair of charts per Python build, the native twin (the ceiling)
+    // drawn on each; a run of the twin alone gets its own pair.
+    let twin: Vec<&ServiceCell> = service
+        .cells
+        .iter()
+        .filter(|c| c.gil_mode == GilMode::Native && !c.levels.is_empty())
+        .collect();
     let mut interpreters: Vec<(&str, &str)> = Vec::new();
     for cell in &service.cells {
-        if !interpreters.iter().any(|(id, _)| *id == cell.interpreter) {
+        let python = cell.gil_mode != GilMode::Native || twin.len() == service.cells.len();
+        if python && !interpreters.iter().any(|(id, _)| *id == cell.interpreter) {
             interpreters.push((&cell.interpreter, &cell.label));
         }
     }
     let mut charts = Vec::new();
     let mut svgs = Vec::new();
     for (id, label) in interpreters {
-        let cells: Vec<&ServiceCell> = service
+        let mut cells: Vec<&ServiceCell> = service
             .cells
             .iter()
             .filter(|c| c.interpreter == id && !c.levels.is_empty())
             .collect();
+        if cells.iter().all(|c| c.gil_mode != GilMode::Native) {
+            cells.extend(&twin);
+        }
         if cells.is_empty() {
             continue;
         }
@@ -201,7 +212,11 @@ fn legend(cells: &[&ServiceCell]) -> Vec<LegendEntry> {
     let mut legend: Vec<LegendEntry> = cells
         .iter()
         .map(|c| LegendEntry {
-            label: c.approach.to_string(),
+            label: if c.gil_mode == GilMode::Native {
+                format!("native twin ({})", c.approach)
+            } else {
+                c.approach.to_string()
+            },
             color: css(color_of(c)),
             shape: "circle".into(),
         })
@@ -253,13 +268,27 @@ fn percentile_chart(
 ) -> Result<(Chart, String)> {
     let chart_id = format!("service-{id}-percentiles");
     let title = format!("Latency percentiles on {label}");
-    let series: Vec<(&ServiceCell, &ServiceLevel)> = cells
+    let mut series: Vec<(&ServiceCell, &ServiceLevel)> = cells
         .iter()
+        .filter(|c| c.gil_mode != GilMode::Native)
         .filter_map(|c| Some((*c, service.at_one_core(c).or(c.levels.first())?)))
         .collect();
     let rate = series.first().map_or(0.0, |(_, l)| l.offered_rps);
+    // The twin at its rate nearest to the builds' (its ladder is in their rates).
+    for twin in cells.iter().filter(|c| c.gil_mode == GilMode::Native) {
+        if let Some(level) = twin.levels.iter().min_by(|a, b| {
+            (a.offered_rps - rate)
+                .abs()
+                .total_cmp(&(b.offered_rps - rate).abs())
+        }) {
+            series.push((twin, level));
+        }
+    }
+    if series.iter().all(|(c, _)| c.gil_mode == GilMode::Native) {
+        series.truncate(1);
+    }
     let caption = format!(
-        "Each approach at {rate:.1} requests/s (what one core of {label} can reason through; open-loop, latency from each request's scheduled arrival). A line per approach from the median to the slowest request; log scale. Red dashed: the objective, p99 ≤ {:.0} ms. Hover a point for exact values.",
+        "Each approach at {rate:.1} requests/s (what one core of {label} can reason through; open-loop, latency from each request's scheduled arrival). A line per approach from the median to the slowest request; log scale; black: the native twin (threads, no interpreter), the ceiling, at its nearest rate. Red dashed: the objective, p99 ≤ {:.0} ms. Hover a point for exact values.",
         service.slo_ms
     );
     let (lo, hi) = latency_range(
