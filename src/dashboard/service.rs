@@ -79,10 +79,8 @@ fn row(cell: &ServiceCell) -> ServiceRow {
     let at = cell.at_sustainable();
     let sustainable = match (&cell.error, &cell.open, cell.sustainable_rps) {
         (Some(error), _, _) => format!("failed: {error}"),
-        (None, Some(why), rate) => format!(
-            "open (at least {}): {why}",
-            rate.map_or_else(|| "none".into(), |r| format!("{r:.1} req/s"))
-        ),
+        (None, Some(why), Some(rate)) => format!("open (at least {rate:.1} req/s): {why}"),
+        (None, Some(why), None) => format!("open: {why}"),
         (None, None, Some(rate)) if cell.censored() => {
             format!("at least {rate:.1} req/s (the ladder's top)")
         }
@@ -145,7 +143,7 @@ fn choice_text(service: &ServiceRun) -> String {
             cells.first().and_then(|c| c.sustainable_rps).unwrap_or(0.0)
         ),
         ServiceChoice::Open(_, cell) => format!(
-            "Undecided: {} on {} might sustain more: {}.",
+            "Undecided: {} on {}: {}.",
             cell.approach,
             cell.label,
             cell.open.as_deref().unwrap_or("")

@@ -56,10 +56,8 @@ pub fn table(service: &ServiceRun) -> Table {
         let at = cell.at_sustainable();
         let sustainable = match (cell.sustainable_rps, &cell.error, &cell.open) {
             (_, Some(error), _) => format!("failed: {error}"),
-            (rate, None, Some(why)) => format!(
-                "open: at least {}; {why}",
-                rate.map_or_else(|| "none".to_string(), |r| format!("{r:.1}"))
-            ),
+            (Some(rate), None, Some(why)) => format!("open: at least {rate:.1}; {why}"),
+            (None, None, Some(why)) => format!("open: {why}"),
             (Some(rate), None, None) if cell.censored() => {
                 format!("at least {rate:.1} (the ladder's top)")
             }

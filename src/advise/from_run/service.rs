@@ -50,10 +50,8 @@ fn name(cell: &ServiceCell) -> String {
 fn rate_text(cell: &ServiceCell) -> String {
     match (cell.sustainable_rps, &cell.open, &cell.error) {
         (_, _, Some(error)) => format!("failed: {error}"),
-        (rate, Some(why), None) => format!(
-            "undecided (at least {}): {why}",
-            rate.map_or_else(|| "none".into(), |r| format!("{r:.1} req/s"))
-        ),
+        (Some(rate), Some(why), None) => format!("undecided (at least {rate:.1} req/s): {why}"),
+        (None, Some(why), None) => format!("undecided: {why}"),
         (Some(rate), None, None) if cell.censored() => {
             format!("at least {rate:.1} req/s (passed to the ladder's top)")
         }
@@ -65,6 +63,8 @@ fn rate_text(cell: &ServiceCell) -> String {
 /// The recommendation for the run's service scenario.
 pub fn recommend(service: &ServiceRun) -> Recommendation {
     let mut rec = Recommendation::new("service");
+    // "none": no recommendation, only the headline (what advise prints).
+    rec.approach = "none".into();
     let objective = format!("p99 ≤ {:.0} ms", service.slo_ms);
     let chosen = match service.choice() {
         ServiceChoice::Best(cell) => {
@@ -80,7 +80,6 @@ pub fn recommend(service: &ServiceRun) -> Recommendation {
             Some(cell)
         }
         ServiceChoice::Level(cells) => {
-            rec.tie = true;
             rec.headline = format!(
                 "For a service: undecided — {} sustain the same rate within {objective} at the ladder's resolution; their costs differ (below).",
                 cells.iter().map(|c| name(c)).collect::<Vec<_>>().join(", ")
@@ -93,7 +92,7 @@ pub fn recommend(service: &ServiceRun) -> Recommendation {
         }
         ServiceChoice::Open(_, cell) => {
             rec.headline = format!(
-                "For a service: undecided — {} might sustain more than the best decided cell: {}.",
+                "For a service: undecided — {}: {}.",
                 name(cell),
                 rate_text(cell)
             );
@@ -124,4 +123,80 @@ pub fn recommend(service: &ServiceRun) -> Recommendation {
         service.slo_ms
     ));
     rec
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn level(rate: f64, meets: bool) -> serde_json::Value {
+        let p = json!({"p50": 100.0, "p99": 200.0});
+        json!({
+            "offered_rps": rate, "scheduled": 100, "completed": 100, "errors": 0,
+            "dropped": 0, "digest_mismatches": 0, "throughput_rps": rate,
+            "latency_ms": {"p50": 100.0, "p90": 150.0, "p99": 200.0, "p99_9": 210.0, "max": 220.0},
+            "queue_ms": p, "model_ms": p, "answer_wait_ms": p, "step_ms": p,
+            "cores": 0.8, "peak_memory_bytes": 104857600u64, "processes": 5,
+            "meets_objective": meets
+        })
+    }
+
+    fn run(cells: Vec<(&str, Option<f64>, Vec<serde_json::Value>)>) -> ServiceRun {
+        let cells: Vec<serde_json::Value> = cells
+            .into_iter()
+            .map(|(approach, rate, levels)| {
+                json!({"interpreter": "cpython-3.13", "label": "CPython 3.13",
+                       "gil_mode": "gil", "approach": approach, "workers": 4,
+                       "levels": levels, "sustainable_rps": rate})
+            })
+            .collect();
+        serde_json::from_value(json!({"slo_ms": 500.0, "level_s": 3.0, "drain_s": 2.0,
+            "endpoint": "builtin", "capacities": [], "cells": cells}))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_decided_service_is_recommended_with_its_cost_an_undecided_one_is_not() {
+        let decided = recommend(&run(vec![
+            (
+                "processes",
+                Some(10.0),
+                vec![level(5.0, true), level(10.0, true), level(20.0, false)],
+            ),
+            (
+                "threads",
+                Some(5.0),
+                vec![level(5.0, true), level(10.0, false)],
+            ),
+        ]));
+        assert_eq!(decided.approach, "processes");
+        assert!(
+            decided.costs.iter().any(|c| c.contains("0.80 cores")),
+            "{:?}",
+            decided.costs
+        );
+        assert!(
+            decided
+                .costs
+                .iter()
+                .any(|c| c.contains("100.0 MiB") && c.contains("5 processes")),
+            "{:?}",
+            decided.costs
+        );
+        let same = recommend(&run(vec![
+            (
+                "processes",
+                Some(5.0),
+                vec![level(5.0, true), level(10.0, false)],
+            ),
+            (
+                "threads",
+                Some(5.0),
+                vec![level(5.0, true), level(10.0, false)],
+            ),
+        ]));
+        assert_eq!(same.approach, "none");
+        assert!(same.headline.contains("undecided"), "{}", same.headline);
+    }
 }
