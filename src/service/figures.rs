@@ -172,6 +172,30 @@ pub fn pooled(tries: &[&RawLevel], reference: &BTreeMap<u32, String>, slo_ms: f6
     level
 }
 
+/// Share of its CPU demand below which a failing level was starved.
+const STARVED_SHARE: f64 = 0.5;
+
+/// Says so in a failing level's `why_not` when it kept far fewer cores busy
+/// than its work needs (rate × calibrated seconds of reasoning per request,
+/// at most one core: what any approach gets on an idle machine, even under
+/// the GIL): other programs held the CPU, and the failure says more about
+/// the machine than about the approach. The verdict itself is unchanged.
+pub fn note_starved(level: &mut ServiceLevel, step_s: f64) {
+    let demand = (level.offered_rps * step_s).min(1.0);
+    if let (false, Some(cores)) = (level.meets_objective, level.cores)
+        && demand > 0.0
+        && cores < STARVED_SHARE * demand
+    {
+        let note = format!(
+            "starved: {cores:.2} cores busy for a demand of {demand:.2} (other programs held the CPU)"
+        );
+        level.why_not = Some(match level.why_not.take() {
+            Some(why) => format!("{why}; {note}"),
+            None => note,
+        });
+    }
+}
+
 /// Per request index, the digest most runs agree on.
 pub fn reference_digests<'a>(levels: impl Iterator<Item = &'a RawLevel>) -> BTreeMap<u32, String> {
     let mut votes: BTreeMap<u32, BTreeMap<&str, usize>> = BTreeMap::new();
@@ -309,5 +333,28 @@ mod tests {
         assert!(!pooled_level.p99_is_max);
         assert_eq!(pooled_level.cores, Some(0.5));
         assert!(pooled(&grouped[1], &BTreeMap::new(), 250.0).p99_is_max);
+    }
+
+    #[test]
+    fn a_failing_level_that_got_far_less_cpu_than_it_needs_says_it_was_starved() {
+        let raw = RawLevel {
+            rate: 10.0,
+            scheduled: 1,
+            first_arrival: 0.0,
+            deadline: 5.0,
+            dropped: 0,
+            requests: vec![request(0, 0.0, 0.0, 1.0)],
+            cpu_s: Some(0.2),
+            wall_s: Some(1.0),
+            peak_rss_bytes: None,
+            processes: None,
+        };
+        let mut failing = level(&raw, &BTreeMap::new(), 250.0);
+        // 10 requests/s × 80 ms = 0.8 cores needed, 0.2 got.
+        note_starved(&mut failing, 0.08);
+        assert!(failing.why_not.unwrap().contains("starved: 0.20 cores"));
+        let mut passing = level(&raw, &BTreeMap::new(), 5000.0);
+        note_starved(&mut passing, 0.08);
+        assert_eq!(passing.why_not, None);
     }
 }

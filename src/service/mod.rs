@@ -259,11 +259,19 @@ pub fn run(
     let cells = raws
         .into_iter()
         .map(|(interpreter, approach, outcome)| {
+            let step_s = capacities
+                .iter()
+                .find(|c| c.interpreter == interpreter.id)
+                .map_or(0.0, |c| c.step_ms / 1e3);
             let (levels, error) = match outcome {
                 Ok(raw) => (
                     figures::attempts(&raw)
                         .iter()
-                        .map(|tries| figures::pooled(tries, &reference, options.slo_ms))
+                        .map(|tries| {
+                            let mut level = figures::pooled(tries, &reference, options.slo_ms);
+                            figures::note_starved(&mut level, step_s);
+                            level
+                        })
                         .collect(),
                     None,
                 ),
