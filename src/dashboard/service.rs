@@ -146,7 +146,7 @@ fn choice_text(service: &ServiceRun) -> String {
             "Undecided: {} on {}: {}.",
             cell.approach,
             cell.label,
-            cell.open.as_deref().unwrap_or("")
+            cell.why_undecided()
         ),
         ServiceChoice::Nothing => format!(
             "No approach met p99 ≤ {:.0} ms even at its lowest rate.",

@@ -250,18 +250,6 @@ impl ServiceRun {
             .fold(None, |best: Option<f64>, r| {
                 Some(best.map_or(r, |b| b.max(r)))
             });
-        // An undecided cell's rate is at most its highest passing level; a
-        // ladder that passed to its top has no upper bound.
-        let reach = |c: &ServiceCell| {
-            if c.censored() {
-                return f64::INFINITY;
-            }
-            c.levels
-                .iter()
-                .filter(|l| l.meets_objective)
-                .map(|l| l.offered_rps)
-                .fold(0.0, f64::max)
-        };
         let Some(top) = top else {
             return match python().find(|c| c.open.is_some()) {
                 Some(open) => ServiceChoice::Open(open, open),
@@ -271,11 +259,11 @@ impl ServiceRun {
         let best: Vec<&ServiceCell> = python()
             .filter(|c| c.open.is_none() && c.sustainable_rps == Some(top))
             .collect();
-        let rival = python().find(|c| {
-            (c.open.is_some() || c.censored())
-                && reach(c) >= top
-                && !best.iter().any(|b| std::ptr::eq(*b, *c))
-        });
+        // Another cell whose ladder has not excluded `top` (its first failure
+        // above its highest pass is above it: the ladders differ) might
+        // sustain as much: undecided.
+        let rival = python()
+            .find(|c| c.upper_rps() > top * 1.001 && !best.iter().any(|b| std::ptr::eq(*b, *c)));
         if let (Some(open), Some(first)) = (rival, best.first()) {
             return ServiceChoice::Open(first, open);
         }
@@ -376,7 +364,7 @@ impl ServiceRun {
                 "; which approach sustains the most is undecided: {} on {}: {}.",
                 open.approach,
                 open.label,
-                open.open.as_deref().unwrap_or("")
+                open.why_undecided()
             ),
             ServiceChoice::Nothing => format!(
                 "; no approach met p99 ≤ {:.0} ms at its lowest rate.",
@@ -392,6 +380,35 @@ impl ServiceCell {
     pub fn at_sustainable(&self) -> Option<&ServiceLevel> {
         let rate = self.sustainable_rps?;
         self.levels.iter().find(|l| l.offered_rps == rate)
+    }
+
+    /// The rate the ladder has shown this cell cannot sustain: the first
+    /// failing level above its highest passing one (infinite when its top
+    /// level passed; the lowest rate when none passed).
+    pub fn upper_rps(&self) -> f64 {
+        let highest_pass = self.levels.iter().rposition(|l| l.meets_objective);
+        let from = highest_pass.map_or(0, |i| i + 1);
+        self.levels[from..]
+            .iter()
+            .find(|l| !l.meets_objective)
+            .map_or(f64::INFINITY, |l| l.offered_rps)
+    }
+
+    /// Why this cell leaves the choice undecided, in words.
+    pub fn why_undecided(&self) -> String {
+        if let Some(why) = &self.open {
+            return why.clone();
+        }
+        let upper = self.upper_rps();
+        match (self.sustainable_rps, upper.is_finite()) {
+            (Some(rate), true) => format!(
+                "it sustained {rate:.1} req/s and first failed at {upper:.1} req/s, so it might sustain up to just below {upper:.1} (its ladder's rates differ)"
+            ),
+            (Some(rate), false) => {
+                format!("it passed every rate up to its ladder's top, {rate:.1} req/s")
+            }
+            (None, _) => "its ladder has decided nothing".into(),
+        }
     }
 
     /// Whether every level passed up to the ladder's top: the sustainable
@@ -547,6 +564,26 @@ mod tests {
         ]);
         assert!(
             matches!(capped_low.choice(), ServiceChoice::Open(_, c) if c.approach == Approach::Threads)
+        );
+        // Ladders in different rates: processes passed 10 and failed 30;
+        // threads passed 20 and failed 40. Processes might sustain 20 too.
+        let apart = run(vec![
+            cell(
+                Approach::Threads,
+                vec![level(20.0, 100.0, 0), level(40.0, 900.0, 0)],
+            ),
+            cell(
+                Approach::Processes,
+                vec![level(10.0, 100.0, 0), level(30.0, 900.0, 0)],
+            ),
+        ]);
+        assert!(
+            matches!(apart.choice(), ServiceChoice::Open(_, c) if c.approach == Approach::Processes)
+        );
+        assert!(
+            apart.cells[1]
+                .why_undecided()
+                .contains("first failed at 30.0")
         );
         let none = run(vec![cell(Approach::Threads, up_to(0))]);
         assert!(matches!(none.choice(), ServiceChoice::Nothing));

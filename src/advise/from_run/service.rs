@@ -94,7 +94,7 @@ pub fn recommend(service: &ServiceRun) -> Recommendation {
             rec.headline = format!(
                 "For a service: undecided — {}: {}.",
                 name(cell),
-                rate_text(cell)
+                cell.why_undecided()
             );
             None
         }
