@@ -398,15 +398,21 @@ fn curve_chart(
     let chart_id = format!("service-{id}-curve");
     let title = format!("Throughput vs p99 on {label}");
     let caption = format!(
-        "Each approach's ladder of offered rates: requests served per second against the p99 latency (log scale). Filled: the level met the objective (p99 ≤ {:.0} ms, red dashed, nothing dropped); hollow: it did not. A curve that turns up sharply has hit its capacity: more offered load only queues. Hover a point for the offered rate and why a level failed.",
+        "Each approach's ladder of offered rates: requests served per second against the p99 latency (both axes log scale; black: the native twin, the ceiling). Filled: the level met the objective (p99 ≤ {:.0} ms, red dashed, nothing dropped); hollow: it did not. A curve that turns up sharply has hit its capacity: more offered load only queues. Hover a point for the offered rate and why a level failed.",
         service.slo_ms
     );
     let levels = || cells.iter().flat_map(|c| c.levels.iter());
     let (lo, hi) = latency_range(levels().map(|l| l.latency_ms.p99), service.slo_ms);
+    // Log scale on both axes: the twin's rates are many times the builds'.
     let right = levels()
         .map(|l| l.throughput_rps.max(l.offered_rps))
         .fold(1.0, f64::max)
-        * 1.08;
+        * 1.15;
+    let left = levels()
+        .map(|l| l.throughput_rps)
+        .filter(|t| *t > 0.0)
+        .fold(right, f64::min)
+        / 1.3;
     let (width, height) = (WIDTH, 400u32);
     let mut svg = String::new();
     let mut hits = Vec::new();
@@ -419,7 +425,9 @@ fn curve_chart(
             .x_label_area_size(50)
             .y_label_area_size(80)
             .build_cartesian_2d(
-                0f64..right,
+                (left..right)
+                    .log_scale()
+                    .with_key_points(ticks(left, right)),
                 (lo..hi).log_scale().with_key_points(ticks(lo, hi)),
             )
             .map_err(draw_error)?;
@@ -427,7 +435,7 @@ fn curve_chart(
             .configure_mesh()
             .y_label_formatter(&|y| format!("{} ms", ms(*y)))
             .x_label_formatter(&|x| format!("{x:.0}"))
-            .x_desc("throughput achieved (requests/s)")
+            .x_desc("throughput achieved (requests/s, log scale)")
             .y_desc("p99 latency (ms, log scale)")
             .label_style((FONT, LABEL_SIZE))
             .axis_desc_style((FONT, DESC_SIZE))
@@ -438,7 +446,7 @@ fn curve_chart(
             .map_err(draw_error)?;
         chart
             .draw_series(DashedLineSeries::new(
-                [(0.0, service.slo_ms), (right, service.slo_ms)],
+                [(left, service.slo_ms), (right, service.slo_ms)],
                 8,
                 5,
                 SLO_COLOR.stroke_width(2),
@@ -449,7 +457,7 @@ fn curve_chart(
             let points: Vec<(f64, f64, &ServiceLevel)> = cell
                 .levels
                 .iter()
-                .map(|l| (l.throughput_rps, l.latency_ms.p99.max(lo), l))
+                .map(|l| (l.throughput_rps.max(left), l.latency_ms.p99.max(lo), l))
                 .collect();
             chart
                 .draw_series(LineSeries::new(
