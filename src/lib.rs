@@ -24,6 +24,7 @@ pub mod prng;
 pub mod protocol;
 pub mod ready;
 pub mod run;
+pub mod service;
 pub mod shell;
 pub mod stats;
 pub mod task;

@@ -38,6 +38,11 @@ pub enum Scenario {
     Io,
     /// Each task alternates model calls with reasoning steps on the answers.
     Mixed,
+    /// Agent requests arriving at fixed rates, open-loop (`--scenario
+    /// service`): latency percentiles and the sustainable rate within
+    /// `--slo` (docs/service.md). It has no cells of its own (not in
+    /// [`Scenario::ALL`]): `bench` runs it after the other scenarios.
+    Service,
     /// A team's own function (`bench --task`): the kind of a task's trial
     /// spec. Its cells are named after the task, not `task`; it is no
     /// built-in scenario (not in [`Scenario::ALL`], not a `--scenario`).
@@ -61,6 +66,7 @@ impl Scenario {
             Scenario::Shared => "shared",
             Scenario::Io => "io",
             Scenario::Mixed => "mixed",
+            Scenario::Service => "service",
             Scenario::Task => "task",
         }
     }
@@ -78,7 +84,7 @@ impl Scenario {
     /// Tasks call the LLM endpoint: the run needs one, and the native twin
     /// adds its event-loop approaches.
     pub fn uses_llm(self) -> bool {
-        matches!(self, Scenario::Io | Scenario::Mixed)
+        matches!(self, Scenario::Io | Scenario::Mixed | Scenario::Service)
     }
 }
 

@@ -159,6 +159,13 @@ pub struct BenchArgs {
     #[arg(long)]
     pub no_inspect: bool,
 
+    /// The `service` scenario's latency objective: p99 at most MS
+    /// milliseconds; the highest arrival rate meeting it is the sustainable
+    /// rate (docs/service.md). The default, 500 ms, is about four times
+    /// what one request (a model call and a reasoning step) takes alone.
+    #[arg(long, value_name = "MS", default_value_t = 500.0)]
+    pub slo: f64,
+
     /// Print the run's summary as JSON on stdout instead of the tables.
     #[arg(long)]
     pub json: bool,

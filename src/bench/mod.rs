@@ -19,6 +19,7 @@ mod ray_cells;
 mod reference;
 pub mod run_loop;
 pub mod sampler;
+mod service_stage;
 pub mod terminal;
 pub mod trial;
 mod trial_record;
@@ -390,6 +391,12 @@ fn memory_limit(mb: Option<u64>, interactive: bool) -> Result<Option<Enforcer>> 
 /// Runs `gil-lab bench`.
 pub fn run(mut args: BenchArgs) -> Result<ExitCode> {
     let started = std::time::Instant::now();
+    if !(args.slo > 0.0 && args.slo.is_finite()) {
+        bail!(
+            "--slo {}: the objective is a positive number of milliseconds, e.g. --slo 250",
+            args.slo
+        );
+    }
     crate::choice::resolve_python_paths(&mut args.python)?;
     let machine = MachineInfo::collect();
     let cancel = interrupt::install()?;
@@ -480,9 +487,16 @@ pub fn run(mut args: BenchArgs) -> Result<ExitCode> {
     ));
     run_dir.write_run(&run)?;
     outcome?;
+    if service_stage::asked(&args) && !interrupted {
+        service_stage::run(&args, &run, run_dir.path(), interactive);
+    }
     // Every view below renders the run as just stored.
     let mut loaded = LoadedRun::new(run_dir.path().to_path_buf(), run, trials);
     loaded.inside = directory::read_inside(run_dir.path()).unwrap_or_else(|error| {
+        eprintln!("warning: {error:#}");
+        None
+    });
+    loaded.service = directory::read_service(run_dir.path()).unwrap_or_else(|error| {
         eprintln!("warning: {error:#}");
         None
     });
@@ -520,6 +534,7 @@ pub fn run(mut args: BenchArgs) -> Result<ExitCode> {
             }),
             "advice": crate::advise::for_run(&loaded),
             "task": crate::task::verdict::of_run(&loaded),
+            "service": loaded.service,
         });
         println!("{}", serde_json::to_string_pretty(&json)?);
     } else {
@@ -532,6 +547,10 @@ pub fn run(mut args: BenchArgs) -> Result<ExitCode> {
             terminal::colour_stdout(),
         )
         .context("cannot write the report")?;
+        if let Some(service) = &loaded.service {
+            crate::service::render::print(&mut stdout, service)
+                .context("cannot write the report")?;
+        }
         if let Some(verdict) = crate::task::verdict::of_run(&loaded) {
             crate::task::report::print(&mut stdout, &verdict).context("cannot write the report")?;
         }
@@ -546,7 +565,8 @@ pub fn run(mut args: BenchArgs) -> Result<ExitCode> {
         );
         return Ok(ExitCode::from(interrupt::EXIT_INTERRUPTED));
     }
-    if let Some(failures) = nothing_succeeded(&loaded.trials) {
+    let only_service = loaded.run.plan.is_empty() && loaded.service.is_some();
+    if let Some(failures) = nothing_succeeded(&loaded.trials).filter(|_| !only_service) {
         eprintln!(
             "error: no trial of the run succeeded ({failures}); every record is in {}",
             run_dir.path().display()

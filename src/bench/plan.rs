@@ -274,7 +274,7 @@ pub fn build(
             .margin
             .map_or(crate::run::verdict::DEFAULT_MARGIN, |p| p / 100.0),
         llm: crate::llm::bench::settings(
-            &scenarios,
+            &llm_scenarios(&scenarios, &args.scenario),
             args.llm_url.as_deref(),
             args.llm_model.as_deref(),
             args.llm_api_key_env.as_deref(),
@@ -318,6 +318,14 @@ fn lesson_builds(interpreters: &[InterpreterRecord]) -> Vec<String> {
         .chain(free)
         .map(|i| i.id.clone())
         .collect()
+}
+
+/// The scenarios the endpoint is for: the planned ones, and `service`
+/// (which has no cells) when asked for.
+fn llm_scenarios(planned: &[Scenario], asked: &[Scenario]) -> Vec<Scenario> {
+    let mut all = planned.to_vec();
+    all.extend(asked.iter().filter(|&&s| s == Scenario::Service));
+    all
 }
 
 /// The scale of a cell's trials: the native twin's is larger in the

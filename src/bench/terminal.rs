@@ -324,7 +324,12 @@ pub fn print_report(
     writeln!(
         out,
         "\n{} trials ({} measured, {} warmup, {} failed), {:.1} s of trials.",
-        totals.trials, totals.measured, totals.warmups, totals.failed, totals.trial_time_s
+        totals.trials,
+        totals.measured,
+        totals.warmups,
+        totals.failed,
+        // + 0.0: an empty sum of f64 is -0.0 (a run of the service scenario alone).
+        totals.trial_time_s + 0.0
     )?;
     if let Some(time) = &run.time_spent {
         writeln!(out, "{}", format_time_spent(time, run.settings.budget_s))?;

@@ -10,6 +10,7 @@
 //!
 //! Dependencies point one way: this file only re-exports; [`report`] and
 //! [`serve`] use [`model`], which builds the page from [`verdict`],
+//! [`service`] (the `service` scenario's section),
 //! [`claims`] (with [`inside`], the claims' cost seen from inside CPython,
 //! and its [`bytecode`] listing),
 //! [`charts`] (with [`bars`]) and [`timeline`] (with
@@ -25,6 +26,7 @@ pub mod inside;
 pub mod model;
 pub mod report;
 pub mod serve;
+pub mod service;
 pub mod swimlanes;
 pub mod timeline;
 pub mod trial_timeline;

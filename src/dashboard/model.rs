@@ -78,6 +78,10 @@ pub struct Dashboard {
     /// Per scenario (the recommendation's topic), the id of the recommended
     /// cell's row in the cells table, from the advice's cell key.
     pub advice_links: BTreeMap<String, String>,
+    /// The `service` scenario (`service.json`): sustainable rates, the
+    /// latency-percentile charts and throughput-vs-p99 curves.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<super::service::ServiceSection>,
     /// A run of a team's own task (`bench --task`): the check on each
     /// interpreter, each cell's results against sequential, the safe
     /// approaches and the measured kind of work.
@@ -397,6 +401,15 @@ pub fn build(loaded: &LoadedRun) -> anyhow::Result<Dashboard> {
         });
     }
 
+    let service = match &loaded.service {
+        Some(service) => {
+            let (section, service_svgs) = super::service::section(service)?;
+            svgs.extend(service_svgs);
+            Some(section)
+        }
+        None => None,
+    };
+
     let warnings = summary
         .warnings
         .iter()
@@ -428,6 +441,7 @@ pub fn build(loaded: &LoadedRun) -> anyhow::Result<Dashboard> {
     Ok(Dashboard {
         advice,
         advice_links,
+        service,
         task: crate::task::verdict::of_run(loaded),
         busy_machine: busy_machine(&run.machine, run.settings.usable_cores),
         state_legend: ThreadState::ALL

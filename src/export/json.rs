@@ -35,6 +35,10 @@ struct JsonExport<'a> {
     /// Its verdicts: per cell, results against sequential; safe approaches.
     #[serde(skip_serializing_if = "Option::is_none")]
     task_verdict: Option<crate::task::verdict::TaskVerdict>,
+    /// The `service` scenario (`service.json`): per cell, latency
+    /// percentiles per arrival rate and the sustainable rate (docs/service.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    service: Option<&'a crate::run::service::ServiceRun>,
 }
 
 /// The raw samples of one cell.
@@ -84,6 +88,7 @@ impl Exporter for JsonExporter {
             samples: samples(run, summary),
             task: file.task.as_ref(),
             task_verdict: crate::task::verdict::of_run(run),
+            service: run.service.as_ref(),
         };
         let mut bytes =
             serde_json::to_vec_pretty(&document).context("cannot serialise the summary")?;

@@ -180,6 +180,9 @@ impl Exporter for MarkdownExporter {
                 );
             }
         }
+        if let Some(service) = &run.service {
+            service_section(&mut out, service);
+        }
         Ok(out.into_bytes())
     }
 }
@@ -259,6 +262,59 @@ fn inside_section(out: &mut String, inside: &crate::protocol::inside::InsideFile
             cell_text(&unit.name),
             shares.join(" | ")
         );
+    }
+}
+
+/// The `service` scenario: per cell and rate, the latency percentiles and
+/// whether the rate meets the objective; then the lesson.
+fn service_section(out: &mut String, service: &crate::run::service::ServiceRun) {
+    let _ = writeln!(
+        out,
+        "\n## Service (open-loop, objective p99 ≤ {:.0} ms)\n",
+        service.slo_ms
+    );
+    out.push_str("| interpreter | approach | offered req/s | throughput req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | dropped | errors | answer wait p99 ms | meets |\n");
+    out.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+    for cell in &service.cells {
+        for level in &cell.levels {
+            let l = &level.latency_ms;
+            let _ = writeln!(
+                out,
+                "| {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {} | {} | {:.1} | {} |",
+                cell_text(&cell.label),
+                cell.approach,
+                level.offered_rps,
+                level.throughput_rps,
+                l.p50,
+                l.p90,
+                l.p99,
+                l.p99_9,
+                l.max,
+                level.dropped,
+                level.errors,
+                level.answer_wait_ms.p99,
+                match &level.why_not {
+                    None => "yes".to_string(),
+                    Some(why) => format!("no: {}", cell_text(why)),
+                }
+            );
+        }
+    }
+    out.push('\n');
+    for cell in &service.cells {
+        let rate = cell.sustainable_rps.map_or_else(
+            || "none of the rates tried".to_string(),
+            |r| format!("{r:.1} req/s"),
+        );
+        let _ = writeln!(
+            out,
+            "- sustainable rate, {} on {}: {rate}",
+            cell.approach,
+            cell_text(&cell.label)
+        );
+    }
+    if let Some(lesson) = service.lesson() {
+        let _ = writeln!(out, "\n{lesson}");
     }
 }
 

@@ -9,6 +9,7 @@ mod csv;
 mod json;
 mod markdown;
 mod pyperf;
+mod service_csv;
 pub mod trace;
 
 use std::path::{Path, PathBuf};
@@ -95,6 +96,19 @@ impl ExportManager {
                     path.display()
                 )
             })?;
+            // The service levels do not fit one row per trial: their own CSV, beside.
+            if *format == ExportFormat::Csv
+                && let Some(service) = &run.service
+            {
+                let beside = service_csv::path_beside(path);
+                let bytes = service_csv::serialize(service)?;
+                std::fs::write(&beside, bytes).with_context(|| {
+                    format!(
+                        "cannot write the service CSV to {} (beside --export-csv): choose a writable path",
+                        beside.display()
+                    )
+                })?;
+            }
         }
         Ok(())
     }

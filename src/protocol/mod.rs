@@ -6,6 +6,7 @@
 
 pub mod inside;
 pub mod result;
+pub mod service;
 pub mod spec;
 pub mod task;
 

@@ -11,6 +11,7 @@ use anyhow::{Context, Result, bail};
 use crate::protocol::inside::InsideFile;
 use crate::run::loaded::LoadedRun;
 use crate::run::record::{RunFile, SCHEMA_VERSION, TrialRecord};
+use crate::run::service::ServiceRun;
 
 /// Name of the run file.
 pub const RUN_FILE: &str = "run.json";
@@ -18,6 +19,8 @@ pub const RUN_FILE: &str = "run.json";
 pub const TRIALS_FILE: &str = "trials.jsonl";
 /// The interpreters' inspections (`inside.json`), when the run made them.
 pub const INSIDE_FILE: &str = "inside.json";
+/// The `service` scenario's results.
+pub const SERVICE_FILE: &str = "service.json";
 
 /// An open run directory, ready to append trials.
 pub struct RunDir {
@@ -133,6 +136,27 @@ pub fn read_inside(dir: &Path) -> Result<Option<InsideFile>> {
     })
 }
 
+/// Writes `service.json`: the `service` scenario (docs/service.md).
+pub fn write_service(dir: &Path, service: &ServiceRun) -> Result<()> {
+    write_json(dir, SERVICE_FILE, service)
+}
+
+/// Reads `service.json`: None when the run had no `service` scenario.
+pub fn read_service(dir: &Path) -> Result<Option<ServiceRun>> {
+    let path = dir.join(SERVICE_FILE);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text).map(Some).with_context(|| {
+        format!(
+            "{} is damaged: delete it to view the run without it",
+            path.display()
+        )
+    })
+}
+
 /// Writes `name` in `dir` as pretty JSON, through a staging file renamed
 /// into place (a reader never sees half a file).
 fn write_json<T: serde::Serialize>(dir: &Path, name: &str, value: &T) -> Result<()> {
@@ -155,6 +179,7 @@ fn write_json<T: serde::Serialize>(dir: &Path, name: &str, value: &T) -> Result<
 pub fn load(dir: &Path) -> Result<LoadedRun> {
     let mut loaded = LoadedRun::new(dir.to_path_buf(), read_run_file(dir)?, read_trials(dir)?);
     loaded.inside = read_inside(dir)?;
+    loaded.service = read_service(dir)?;
     Ok(loaded)
 }
 

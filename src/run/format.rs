@@ -69,8 +69,9 @@ pub fn format_time_spent(time: &TimeSpent, budget_s: f64) -> String {
     };
     format!(
         "Measuring: {:.1} s of the {budget_s:.0} s budget: {:.1} s screening, racing {} ({} rounds){overrun}.",
-        time.measuring_s(),
-        time.screening_s,
+        // + 0.0: an empty sum of f64 is -0.0, which would print as "-0.0".
+        time.measuring_s() + 0.0,
+        time.screening_s + 0.0,
         if racing.is_empty() {
             "none".to_string()
         } else {

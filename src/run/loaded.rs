@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use super::analysis::summarize;
 use super::record::{RunFile, RunSummary, TrialRecord};
+use super::service::ServiceRun;
 use crate::protocol::inside::InsideFile;
 
 /// Where a [`LoadedRun`]'s summary comes from.
@@ -35,6 +36,8 @@ pub struct LoadedRun {
     pub summary_source: SummarySource,
     /// `inside.json`: the interpreters' inspections, when the run made them.
     pub inside: Option<InsideFile>,
+    /// `service.json`: the `service` scenario, when the run had it.
+    pub service: Option<ServiceRun>,
 }
 
 impl LoadedRun {
@@ -54,6 +57,7 @@ impl LoadedRun {
             summary,
             summary_source,
             inside: None,
+            service: None,
         }
     }
 

@@ -18,7 +18,7 @@ const CALLS_PER_TASK: u32 = 2;
 /// (call, reasoning step) rounds per `mixed` task (`mixed_scenario.ROUNDS`).
 const ROUNDS: u32 = 2;
 /// `max_tokens` of every call (`io_scenario.MAX_TOKENS`).
-const MAX_TOKENS: u32 = 16;
+pub const MAX_TOKENS: u32 = 16;
 /// First backoff delay and its cap, as in `llm_client.py`.
 const BASE_BACKOFF_S: f64 = 0.05;
 const MAX_BACKOFF_S: f64 = 5.0;
@@ -33,7 +33,7 @@ pub fn client(spec: &LlmSpec) -> Result<reqwest::Client> {
 }
 
 /// The prompt of call `call` of `task` (`io_scenario.messages`).
-fn messages(task: &Task, call: u32, previous: u64) -> Value {
+pub fn messages(task: &Task, call: u32, previous: u64) -> Value {
     json!([
         {"role": "system", "content": format!("You are the {} agent of gil-lab.", task.agent.name())},
         {"role": "user", "content": format!(
@@ -63,6 +63,17 @@ fn retry_delay(attempt: u32, headers: Option<&reqwest::header::HeaderMap>) -> Du
 /// One chat completion with retries on 429, 5xx and connection errors; the
 /// answer's text.
 async fn chat(client: &reqwest::Client, spec: &LlmSpec, messages: Value) -> Result<String> {
+    Ok(chat_stamped(client, spec, messages).await?.0)
+}
+
+/// [`chat`] with the built-in endpoint's `x-gil-lab-sent` stamp (when it
+/// sent the answer, CLOCK_MONOTONIC seconds): the `service` mode splits a
+/// request's time there.
+pub async fn chat_stamped(
+    client: &reqwest::Client,
+    spec: &LlmSpec,
+    messages: Value,
+) -> Result<(String, Option<f64>)> {
     let body = json!({"model": spec.model, "messages": messages, "max_tokens": MAX_TOKENS, "stream": false})
         .to_string();
     let url = format!("{}/chat/completions", spec.url);
@@ -88,10 +99,17 @@ async fn chat(client: &reqwest::Client, spec: &LlmSpec, messages: Value) -> Resu
                     Ok(bytes) if status.is_success() => {
                         let answer: Value = serde_json::from_slice(&bytes)
                             .context("the LLM endpoint's answer is not JSON")?;
-                        return Ok(answer["choices"][0]["message"]["content"]
-                            .as_str()
-                            .unwrap_or_default()
-                            .to_string());
+                        let sent = headers
+                            .get("x-gil-lab-sent")
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(|v| v.parse::<f64>().ok());
+                        return Ok((
+                            answer["choices"][0]["message"]["content"]
+                                .as_str()
+                                .unwrap_or_default()
+                                .to_string(),
+                            sent,
+                        ));
                     }
                     Ok(bytes) => {
                         problem = format!(

@@ -23,6 +23,7 @@ mod llm_task;
 mod process_pool;
 
 mod scenario;
+mod service;
 mod task;
 mod trial;
 
@@ -53,6 +54,13 @@ pub enum TwinCommand {
         #[arg(num_args = 0.., allow_hyphen_values = true)]
         spec: Vec<String>,
     },
+    /// One cell of the `service` scenario with native threads: the spec
+    /// and result of `python -m gil_lab.service.runner` (docs/service.md).
+    Service {
+        /// The service spec (JSON).
+        #[arg(num_args = 0.., allow_hyphen_values = true)]
+        spec: Vec<String>,
+    },
     /// Serve tasks to a `twin run` parent as one of its worker processes
     /// (task indices on stdin, one JSON result per line on stdout).
     Worker {
@@ -67,6 +75,7 @@ pub fn run(command: TwinCommand) -> Result<ExitCode> {
     match command {
         TwinCommand::Run { spec } => run_trial(&spec),
         TwinCommand::Worker { spec } => process_pool::serve(&spec),
+        TwinCommand::Service { spec } => service::serve(&spec),
     }
 }
 

@@ -32,6 +32,9 @@ from typing import Any
 #: Environment variable through which the runner hands the spec's `llm`
 #: object to every worker (threads, processes and subinterpreters alike).
 CONFIG_ENV = "GIL_LAB_LLM"
+#: The built-in endpoint's response header: CLOCK_MONOTONIC seconds when it
+#: sent the answer (the `service` scenario's model time ends there).
+SENT_HEADER = "x-gil-lab-sent"
 #: First backoff delay, seconds; doubled per attempt up to MAX_BACKOFF_S.
 BASE_BACKOFF_S = 0.05
 MAX_BACKOFF_S = 5.0
@@ -134,12 +137,25 @@ class CallRecord:
     completion_tokens: int | None = None
     #: Why it failed.
     error: str | None = None
+    #: When the server sent the answer (`time.monotonic()` seconds, the
+    #: built-in endpoint's `x-gil-lab-sent` header; None from other servers).
+    sent: float | None = None
 
     def to_json(self, clock_t0: float) -> dict[str, Any]:
         """The record with times relative to the runner's `clock_t0`."""
         return {"start": self.start - clock_t0, "end": self.end - clock_t0, "ok": self.ok,
                 "status": self.status, "attempts": self.attempts,
                 "completion_tokens": self.completion_tokens, "error": self.error}
+
+
+def sent_at(value: str | None) -> float | None:
+    """The `x-gil-lab-sent` header as monotonic seconds (None if absent or bad)."""
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
 
 
 def request_body(model: str, messages: list[dict[str, str]], max_tokens: int) -> bytes:
@@ -241,8 +257,9 @@ class BlockingClient:
                 with self.opener.open(request, timeout=self.config.timeout_s) as response:
                     status = response.status
                     answer = parse_answer(response.read())
+                    sent = sent_at(response.headers.get(SENT_HEADER))
                 return answer, CallRecord(start, time.monotonic(), True, status, attempts,
-                                          answer.completion_tokens)
+                                          answer.completion_tokens, sent=sent)
             except urllib.error.HTTPError as error:
                 status = error.code
                 headers = dict(error.headers.items()) if error.headers else {}
@@ -380,7 +397,8 @@ class AsyncClient(BlockingClient):
                 if status == 200:
                     answer = parse_answer(data)
                     return answer, CallRecord(start, time.monotonic(), True, status, attempts,
-                                              answer.completion_tokens)
+                                              answer.completion_tokens,
+                                              sent=sent_at(headers.get(SENT_HEADER)))
                 problem = error_message(status, data)
             except (OSError, asyncio.TimeoutError, ValueError) as error:
                 status = None

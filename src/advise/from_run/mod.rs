@@ -19,9 +19,10 @@
 
 pub mod distribution;
 pub mod measure;
-pub mod readiness;
 mod memory_fit;
+pub mod readiness;
 pub mod reasons;
+pub mod service;
 pub mod task;
 pub mod undecided;
 pub mod view;
@@ -68,6 +69,9 @@ pub fn for_run(loaded: &LoadedRun) -> Advice {
         scenarios.iter().map(|s| for_scenario(&view, s)).collect();
     if let Some(verdict) = crate::task::verdict::of_run(loaded) {
         task::amend(&mut recommendations, &verdict, &loaded.run);
+    }
+    if let Some(run) = &loaded.service {
+        recommendations.push(service::recommend(run));
     }
     let facts = advice::cited_by(&recommendations);
     Advice {

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
@@ -104,7 +104,30 @@ pub(super) async fn chat_completions(
         }],
         "usage": usage(&completion),
     });
-    axum::Json(body).into_response()
+    let mut response = axum::Json(body).into_response();
+    // When the answer left: the `service` scenario splits a request's time
+    // at this stamp (the model's own time before, the agent's wait after).
+    if let Ok(sent) = HeaderValue::from_str(&format!("{:.6}", monotonic_s())) {
+        response.headers_mut().insert(SENT_HEADER, sent);
+    }
+    response
+}
+
+/// The response header carrying when the endpoint sent a (non-streamed)
+/// answer: CLOCK_MONOTONIC seconds, the clock of Python's `time.monotonic()`.
+pub const SENT_HEADER: &str = "x-gil-lab-sent";
+
+/// CLOCK_MONOTONIC now, in seconds.
+fn monotonic_s() -> f64 {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `now` is a valid timespec; CLOCK_MONOTONIC exists on Linux and macOS.
+    unsafe {
+        libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now);
+    }
+    now.tv_sec as f64 + now.tv_nsec as f64 / 1e9
 }
 
 pub(super) async fn models(State(state): State<Arc<AppState>>) -> Response {

@@ -1,0 +1,188 @@
+//! The `service` scenario's dashboard section in a real browser: a real
+//! short run (`bench --quick --scenario service` on pyenv's CPython 3.13.0,
+//! threads and asyncio, against the built-in endpoint) is rendered by
+//! `gil-lab report` and loaded offline in headless Chromium (Debian's
+//! `chromium`). The section must be there, log nothing to the console, and
+//! every service chart must draw marks; the screenshot is kept under
+//! `target/test-artifacts/` for a person to look at. No assertion is on a
+//! timing: which levels pass is the machine's business.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use wait_timeout::ChildExt;
+
+fn artifacts() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-artifacts");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn chromium() -> PathBuf {
+    for name in ["chromium", "chromium-browser"] {
+        for dir in std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()) {
+            let path = dir.join(name);
+            if path.is_file() {
+                return path;
+            }
+        }
+    }
+    panic!("no chromium on PATH: install the Debian package `chromium` (scripts/test does)");
+}
+
+/// Headless Chromium on `url` with `extra` switches, offline (a proxy that
+/// does not exist), killed after two minutes.
+fn headless(url: &str, extra: &[&str]) -> Output {
+    let profile = tempfile::tempdir().unwrap();
+    let mut child = Command::new(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--hide-scrollbars",
+            "--proxy-server=http://127.0.0.1:9",
+            "--enable-logging=stderr",
+            "--v=0",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(extra)
+        .arg(url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("chromium starts");
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut stdout, &mut buf).ok();
+        buf
+    });
+    let err = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut stderr, &mut buf).ok();
+        buf
+    });
+    let status = match child.wait_timeout(Duration::from_secs(120)).unwrap() {
+        Some(status) => status,
+        None => {
+            child.kill().ok();
+            child.wait().unwrap();
+            panic!("chromium did not finish {url} within 2 minutes");
+        }
+    };
+    Output {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
+}
+
+#[test]
+fn the_service_section_draws_its_charts_in_a_browser() {
+    let python = common::pyenv_versions().join("3.13.0/bin/python3.13");
+    assert!(python.is_file(), "pyenv's CPython 3.13.0 is missing");
+    let dir = artifacts().join("browser-service-run");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+    let csv = artifacts().join("browser-service-trials.csv");
+    let output = common::gil_lab()
+        .args(["bench", "--quick", "--scenario", "service", "--no-inspect"])
+        .args(["--approach", "threads,asyncio", "--slo", "1000", "--python"])
+        .arg(&python)
+        .arg("--export-csv")
+        .arg(&csv)
+        .arg("--output")
+        .arg(&dir)
+        .timeout(Duration::from_secs(600))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "bench --scenario service failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("Service (open-loop arrivals"), "{stdout}");
+    assert!(!stdout.contains("-0.0 s"), "{stdout}");
+    // The CSV of service levels sits beside the trials' CSV, percentiles in it.
+    let levels = std::fs::read_to_string(artifacts().join("browser-service-trials.service.csv"))
+        .expect("the service CSV beside --export-csv");
+    let header = levels.lines().next().unwrap_or_default();
+    for column in [
+        "offered_rps",
+        "p50_ms",
+        "p99_ms",
+        "p99_9_ms",
+        "max_ms",
+        "answer_wait_p99_ms",
+    ] {
+        assert!(
+            header.split(',').any(|c| c == column),
+            "{column} in {header}"
+        );
+    }
+    assert!(levels.lines().count() > 2, "{levels}");
+
+    let report = artifacts().join("service-report.html");
+    common::gil_lab()
+        .arg("report")
+        .arg(&dir)
+        .arg("-o")
+        .arg(&report)
+        .assert()
+        .success();
+    let url = format!("file://{}", report.display());
+    let output = headless(&url, &["--dump-dom"]);
+    assert!(output.status.success(), "chromium failed: {output:?}");
+    let console: Vec<String> = String::from_utf8_lossy(&output.stderr)
+        .lines()
+        .filter(|l| l.contains(":CONSOLE"))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(console, Vec::<String>::new());
+    let dom = String::from_utf8_lossy(&output.stdout);
+    let start = dom
+        .find("<section id=\"service\"")
+        .expect("a service section");
+    let section = &dom[start..start + dom[start..].find("</section>").unwrap()];
+    let mut charts = 0;
+    for (at, _) in section.match_indices("<figure class=\"chart") {
+        let figure = &section[at..at + section[at..].find("</figure>").unwrap()];
+        let marks: usize = figure
+            .split("data-marks=\"")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .and_then(|s| s.parse().ok())
+            .unwrap();
+        assert!(marks > 0, "a service chart without marks: {figure:.200}");
+        assert!(figure.contains("<circle"), "a service chart drew no points");
+        charts += 1;
+    }
+    // Per interpreter: the percentile chart and the throughput-vs-p99 curve.
+    assert_eq!(charts, 2, "{section:.500}");
+    for text in [
+        "Latency percentiles on",
+        "Throughput vs p99 on",
+        "threads",
+        "asyncio",
+    ] {
+        assert!(section.contains(text), "{text} in the section");
+    }
+
+    let png = artifacts().join("service.png");
+    let _ = std::fs::remove_file(&png);
+    let shot = format!("--screenshot={}", png.display());
+    let output = headless(&url, &["--window-size=1300,2400", &shot]);
+    assert!(output.status.success(), "screenshot failed: {output:?}");
+    assert!(
+        std::fs::metadata(&png).unwrap().len() > 20_000,
+        "the screenshot is blank"
+    );
+}
