@@ -90,7 +90,17 @@ fn a_worker_killed_with_sigkill_fails_its_trial_and_the_bench_goes_on() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("run");
     let seed = unique_seed();
-    let mut command = cpu_bench(&dir, seed, "processes", "1.5", "2", &["--warmup", "0"]);
+    // A budget nothing reaches: the killed trial's replacement round runs
+    // however slow the machine is today (the default budget could end the
+    // run first on a loaded machine, and the count below would depend on it).
+    let mut command = cpu_bench(
+        &dir,
+        seed,
+        "processes",
+        "1.5",
+        "2",
+        &["--warmup", "0", "--budget", "3600"],
+    );
     let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -85,8 +85,7 @@ fn headless(url: &str, extra: &[&str]) -> Output {
 
 #[test]
 fn the_service_section_draws_its_charts_in_a_browser() {
-    let python = common::pyenv_versions().join("3.13.0/bin/python3.13");
-    assert!(python.is_file(), "pyenv's CPython 3.13.0 is missing");
+    let python = common::default_python();
     let dir = artifacts().join("browser-service-run");
     if dir.exists() {
         std::fs::remove_dir_all(&dir).unwrap();

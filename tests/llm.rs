@@ -357,20 +357,11 @@ fn the_api_key_is_required_when_configured() {
     );
 }
 
-/// A CPython 3.12 or newer default build of this machine (pyenv's or the
-/// system's), for the end-to-end tests.
+/// A CPython 3.12 or newer default build for the end-to-end tests: the
+/// provisioned default 3.13 (present on every machine the test command set
+/// up, with or without pyenv).
 fn python() -> PathBuf {
-    let candidates = [
-        "/root/.pyenv/versions/3.12.1/bin/python3.12",
-        "/root/.pyenv/versions/3.13.0/bin/python3.13",
-        "/usr/bin/python3.13",
-        "/usr/bin/python3.12",
-    ];
-    candidates
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.is_file())
-        .expect("a CPython 3.12+ for the end-to-end tests")
+    common::default_python()
 }
 
 fn python_dir() -> PathBuf {

@@ -19,12 +19,7 @@ use gil_lab::vocabulary::Approach;
 const STALL_S: f64 = 1.5;
 
 fn python() -> InterpreterRecord {
-    let path = common::pyenv_versions().join("3.13.0/bin/python3.13");
-    assert!(
-        path.is_file(),
-        "pyenv's CPython 3.13.0 is missing: {}",
-        path.display()
-    );
+    let path = common::default_python();
     InterpreterRecord {
         id: "cpython-3.13".into(),
         label: "CPython 3.13".into(),

@@ -243,8 +243,12 @@ pub fn build(
         }
     }
 
-    // An interpreter the preset gave no cell is not part of the run.
-    interpreters.retain(|i| cells.iter().any(|c| c.interpreter == i.id));
+    // An interpreter the preset gave no cell is not part of the run, unless
+    // the `service` scenario (which has no cells: its stage serves every
+    // interpreter of the run) was asked for.
+    if !args.scenario.contains(&Scenario::Service) {
+        interpreters.retain(|i| cells.iter().any(|c| c.interpreter == i.id));
+    }
 
     let (min_runs, max_runs) = match (args.runs, args.min_runs, args.max_runs) {
         (Some(runs), _, _) => (runs, runs),
