@@ -193,7 +193,13 @@ fn report_of_a_real_run_opens_offline_without_errors() {
         .assert()
         .success();
     let size = std::fs::metadata(&report).unwrap().len();
-    assert!(size < 2 * 1024 * 1024, "the report is {size} bytes");
+    // The timelines are drawn over a fixed number of time groups per lane
+    // (dashboard::timeline), but how many state segments a group holds
+    // depends on how the machine interleaved the threads: 1.4 MB on a quiet
+    // machine, 2.1-2.3 MB on one loaded with other builds. The bound is one
+    // that load cannot reach, and still catches a page that embeds raw
+    // samples or repeats itself.
+    assert!(size < 4 * 1024 * 1024, "the report is {size} bytes");
     let url = format!("file://{}", report.display());
     // A proxy that does not exist: any attempt to fetch something from a
     // network fails and is logged as a console error.
