@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod bench_run;
+pub mod browser;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
