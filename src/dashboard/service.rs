@@ -13,8 +13,8 @@ use serde::Serialize;
 use crate::run::service::{ServiceCell, ServiceChoice, ServiceLevel, ServiceRun};
 
 use super::drawing::{
-    Chart, DESC_SIZE, FONT, HitArea, LABEL_SIZE, LegendEntry, NATIVE_COLOR, WIDTH, approach_color,
-    css, draw_error, drawn, with_hit_areas,
+    BOLD_LINE, Chart, DESC_SIZE, FONT, HitArea, LABEL_SIZE, LIGHT_LINE, LegendEntry, NATIVE_COLOR,
+    WIDTH, approach_color, css, draw_error, draw_svg, drawn,
 };
 use super::views::GilMode;
 
@@ -294,13 +294,9 @@ fn percentile_chart(
         service.slo_ms,
     );
     let (width, height) = (WIDTH, 400u32);
-    let mut svg = String::new();
-    let mut hits = Vec::new();
-    let mut marks = 0;
-    {
-        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
-        root.fill(&WHITE).map_err(draw_error)?;
-        let mut chart = ChartBuilder::on(&root)
+    let (svg, marks) = draw_svg((width, height), |root, hits| {
+        let mut marks = 0;
+        let mut chart = ChartBuilder::on(root)
             .margin(12)
             .x_label_area_size(50)
             .y_label_area_size(80)
@@ -326,8 +322,8 @@ fn percentile_chart(
             .label_style((FONT, LABEL_SIZE))
             .axis_desc_style((FONT, DESC_SIZE))
             .max_light_lines(0)
-            .light_line_style(RGBColor(241, 245, 249))
-            .bold_line_style(RGBColor(226, 232, 240))
+            .light_line_style(LIGHT_LINE)
+            .bold_line_style(BOLD_LINE)
             .draw()
             .map_err(draw_error)?;
         chart
@@ -376,16 +372,9 @@ fn percentile_chart(
                 marks += 1;
             }
         }
-        root.present().map_err(draw_error)?;
-    }
-    Ok(drawn(
-        chart_id,
-        &title,
-        &caption,
-        legend(cells),
-        marks,
-        with_hit_areas(svg, &hits)?,
-    ))
+        Ok(marks)
+    })?;
+    Ok(drawn(chart_id, &title, &caption, legend(cells), marks, svg))
 }
 
 /// Each approach's ladder: throughput achieved against p99.
@@ -414,13 +403,9 @@ fn curve_chart(
         .fold(right, f64::min)
         / 1.3;
     let (width, height) = (WIDTH, 400u32);
-    let mut svg = String::new();
-    let mut hits = Vec::new();
-    let mut marks = 0;
-    {
-        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
-        root.fill(&WHITE).map_err(draw_error)?;
-        let mut chart = ChartBuilder::on(&root)
+    let (svg, marks) = draw_svg((width, height), |root, hits| {
+        let mut marks = 0;
+        let mut chart = ChartBuilder::on(root)
             .margin(12)
             .x_label_area_size(50)
             .y_label_area_size(80)
@@ -440,8 +425,8 @@ fn curve_chart(
             .label_style((FONT, LABEL_SIZE))
             .axis_desc_style((FONT, DESC_SIZE))
             .max_light_lines(0)
-            .light_line_style(RGBColor(241, 245, 249))
-            .bold_line_style(RGBColor(226, 232, 240))
+            .light_line_style(LIGHT_LINE)
+            .bold_line_style(BOLD_LINE)
             .draw()
             .map_err(draw_error)?;
         chart
@@ -496,16 +481,9 @@ fn curve_chart(
                 marks += 1;
             }
         }
-        root.present().map_err(draw_error)?;
-    }
-    Ok(drawn(
-        chart_id,
-        &title,
-        &caption,
-        legend(cells),
-        marks,
-        with_hit_areas(svg, &hits)?,
-    ))
+        Ok(marks)
+    })?;
+    Ok(drawn(chart_id, &title, &caption, legend(cells), marks, svg))
 }
 
 #[cfg(test)]
