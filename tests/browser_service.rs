@@ -33,12 +33,7 @@ fn the_service_section_draws_its_charts_in_a_browser() {
         .timeout(Duration::from_secs(600))
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "bench --scenario service failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stdout = common::assert_success(&output, "bench --scenario service");
     assert!(stdout.contains("Service (open-loop arrivals"), "{stdout}");
     assert!(!stdout.contains("-0.0 s"), "{stdout}");
     // The CSV of service levels sits beside the trials' CSV, percentiles in it.

@@ -56,12 +56,7 @@ fn all_six_lessons_run_non_interactively_with_the_figures_of_their_experiments()
         .timeout(Duration::from_secs(1800))
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    common::assert_success(&output, "learn");
     let progress = progress(dir.path());
     let lessons = progress["lessons"].as_array().unwrap();
     let numbers: Vec<u64> = lessons

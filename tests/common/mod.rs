@@ -167,6 +167,19 @@ pub fn last_line(output: &Output) -> Option<String> {
         .map(|line| line.trim().to_owned())
 }
 
+/// Asserts that a command succeeded (panicking with `what`, its exit status,
+/// stdout and stderr otherwise) and returns its stdout.
+pub fn assert_success(output: &Output, what: &str) -> String {
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{what} failed ({}):\n{stdout}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
 /// A command's stdout parsed as JSON (panics with the output otherwise).
 pub fn stdout_json(output: &Output) -> serde_json::Value {
     serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
