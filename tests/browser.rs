@@ -12,22 +12,12 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use common::browser::{OFFLINE, artifacts, console_messages, headless};
+use common::browser::{artifacts, console_messages, headless, offline_dom};
 
-/// Saves a screenshot of `url` (1300 px wide, `height` tall) as a test
-/// artifact, and checks that it is not blank.
+/// A screenshot of `url` kept as the test artifact `name` (see
+/// `common::browser::screenshot`).
 fn screenshot(url: &str, name: &str, height: u32) {
-    let png = artifacts().join(name);
-    let _ = std::fs::remove_file(&png);
-    let shot = format!("--screenshot={}", png.display());
-    let size = format!("--window-size=1300,{height}");
-    let output = headless(url, &[&size, &shot]);
-    assert!(output.status.success(), "screenshot failed: {output:?}");
-    // A blank page compresses to a few kilobytes; a drawn one does not.
-    assert!(
-        std::fs::metadata(&png).unwrap().len() > 20_000,
-        "{name} is blank"
-    );
+    common::browser::screenshot(url, name, height, &[]);
 }
 
 /// Checks that every chart of a DOM has marks: its `data-marks` is positive
@@ -89,11 +79,7 @@ fn real_run() -> &'static Path {
             .timeout(Duration::from_secs(600))
             .output()
             .unwrap();
-        assert!(
-            output.status.success(),
-            "bench --quick failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        common::assert_success(&output, "bench --quick");
         dir
     })
 }
@@ -112,11 +98,7 @@ fn report_of_a_real_run_opens_offline_without_errors() {
     let size = std::fs::metadata(&report).unwrap().len();
     assert!(size < 2 * 1024 * 1024, "the report is {size} bytes");
     let url = format!("file://{}", report.display());
-    let offline = [OFFLINE, "--dump-dom"];
-    let output = headless(&url, &offline);
-    assert!(output.status.success(), "chromium failed: {output:?}");
-    assert_eq!(console_messages(&output), Vec::<String>::new());
-    let dom = String::from_utf8_lossy(&output.stdout);
+    let dom = offline_dom(&url);
     for section in [
         "lesson",
         "verdict",
@@ -446,16 +428,9 @@ fn report_of_a_task_run_shows_its_verdicts() {
         .timeout(Duration::from_secs(600))
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "bench --task failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    common::assert_success(&output, "bench --task");
     let url = format!("file://{}", dir.join("report.html").display());
-    let output = headless(&url, &[OFFLINE, "--dump-dom"]);
-    assert!(output.status.success(), "chromium failed: {output:?}");
-    assert_eq!(console_messages(&output), Vec::<String>::new());
-    let dom = String::from_utf8_lossy(&output.stdout);
+    let dom = offline_dom(&url);
     for section in [
         "verdict",
         "task",
@@ -568,16 +543,9 @@ fn report_of_a_task_run_states_the_readiness_of_its_requirements() {
         .timeout(Duration::from_secs(3600))
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "bench --task failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    common::assert_success(&output, "bench --task");
     let url = format!("file://{}", dir.join("report.html").display());
-    let output = headless(&url, &[OFFLINE, "--dump-dom"]);
-    assert!(output.status.success(), "chromium failed: {output:?}");
-    assert_eq!(console_messages(&output), Vec::<String>::new());
-    let dom = String::from_utf8_lossy(&output.stdout);
+    let dom = offline_dom(&url);
     assert!(dom.contains("id=\"task-readiness\""), "no readiness block");
     let block = &dom[dom.find("id=\"task-readiness\"").unwrap()..];
     let block = &block[..block.find("</div>").unwrap_or(block.len())];

@@ -11,7 +11,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::browser::{OFFLINE, artifacts, console_messages, headless};
+use common::browser::{OFFLINE, artifacts, offline_dom, screenshot};
 
 #[test]
 fn the_service_section_draws_its_charts_in_a_browser() {
@@ -64,10 +64,7 @@ fn the_service_section_draws_its_charts_in_a_browser() {
         .assert()
         .success();
     let url = format!("file://{}", report.display());
-    let output = headless(&url, &[OFFLINE, "--dump-dom"]);
-    assert!(output.status.success(), "chromium failed: {output:?}");
-    assert_eq!(console_messages(&output), Vec::<String>::new());
-    let dom = String::from_utf8_lossy(&output.stdout);
+    let dom = offline_dom(&url);
     let start = dom
         .find("<section id=\"service\"")
         .expect("a service section");
@@ -96,13 +93,5 @@ fn the_service_section_draws_its_charts_in_a_browser() {
         assert!(section.contains(text), "{text} in the section");
     }
 
-    let png = artifacts().join("service.png");
-    let _ = std::fs::remove_file(&png);
-    let shot = format!("--screenshot={}", png.display());
-    let output = headless(&url, &[OFFLINE, "--window-size=1300,2400", &shot]);
-    assert!(output.status.success(), "screenshot failed: {output:?}");
-    assert!(
-        std::fs::metadata(&png).unwrap().len() > 20_000,
-        "the screenshot is blank"
-    );
+    screenshot(&url, "service.png", 2400, &[OFFLINE]);
 }

@@ -97,3 +97,32 @@ pub fn headless(url: &str, extra: &[&str]) -> Output {
         stderr: err.join().unwrap(),
     }
 }
+
+/// The DOM of `url` loaded offline (see [`OFFLINE`]) in headless Chromium,
+/// after checking that Chromium succeeded and that the page logged nothing
+/// to the console.
+pub fn offline_dom(url: &str) -> String {
+    let output = headless(url, &[OFFLINE, "--dump-dom"]);
+    assert!(output.status.success(), "chromium failed: {output:?}");
+    assert_eq!(console_messages(&output), Vec::<String>::new());
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Saves a screenshot of `url` (1300 px wide, `height` tall, with the
+/// `extra` switches) as the test artifact `name`, and checks that it is not
+/// blank.
+pub fn screenshot(url: &str, name: &str, height: u32, extra: &[&str]) {
+    let png = artifacts().join(name);
+    let _ = std::fs::remove_file(&png);
+    let shot = format!("--screenshot={}", png.display());
+    let size = format!("--window-size=1300,{height}");
+    let mut switches = extra.to_vec();
+    switches.extend([size.as_str(), shot.as_str()]);
+    let output = headless(url, &switches);
+    assert!(output.status.success(), "screenshot failed: {output:?}");
+    // A blank page compresses to a few kilobytes; a drawn one does not.
+    assert!(
+        std::fs::metadata(&png).unwrap().len() > 20_000,
+        "{name} is blank"
+    );
+}
