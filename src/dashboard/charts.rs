@@ -205,7 +205,6 @@ fn speedup_chart(
                 }
                 .map_err(draw_error)?;
                 marks += 1;
-                let (px, py) = chart.backend_coord(&(x, y));
                 let mut text = format!(
                     "{}: speedup {}",
                     describe(&loaded.run, &c.cell),
@@ -217,13 +216,7 @@ fn speedup_chart(
                 if let Some(e) = &c.efficiency {
                     text.push_str(&format!("; efficiency {:.0}%", e.point * 100.0));
                 }
-                hits.push(HitArea {
-                    x: px - 9,
-                    y: py - 9,
-                    w: 18,
-                    h: 18,
-                    text,
-                });
+                hits.push(HitArea::around_point(chart.backend_coord(&(x, y)), text));
             }
         }
         Ok(marks)

@@ -68,6 +68,19 @@ pub struct HitArea {
     pub text: String,
 }
 
+impl HitArea {
+    /// The hover square (18 px) over a point drawn at pixel `(x, y)`.
+    pub fn around_point((x, y): (i32, i32), text: String) -> HitArea {
+        HitArea {
+            x: x - 9,
+            y: y - 9,
+            w: 18,
+            h: 18,
+            text,
+        }
+    }
+}
+
 /// The colour of an approach, the same on every chart.
 pub fn approach_color(approach: Approach) -> RGBColor {
     match approach {

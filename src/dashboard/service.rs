@@ -326,14 +326,7 @@ fn percentile_chart(
             .bold_line_style(BOLD_LINE)
             .draw()
             .map_err(draw_error)?;
-        chart
-            .draw_series(DashedLineSeries::new(
-                [(-0.3, service.slo_ms), (4.3, service.slo_ms)],
-                8,
-                5,
-                SLO_COLOR.stroke_width(2),
-            ))
-            .map_err(draw_error)?;
+        draw_objective(&mut chart, (-0.3, 4.3), service.slo_ms)?;
         for (cell, level) in &series {
             let color = color_of(cell);
             let points: Vec<(f64, f64)> = percentiles_of(level)
@@ -348,27 +341,21 @@ fn percentile_chart(
                 .draw_series(points.iter().map(|&p| Circle::new(p, 5, color.filled())))
                 .map_err(draw_error)?;
             for (i, &(x, y)) in points.iter().enumerate() {
-                let (px, py) = chart.backend_coord(&(x, y));
-                hits.push(HitArea {
-                    x: px - 9,
-                    y: py - 9,
-                    w: 18,
-                    h: 18,
-                    text: format!(
-                        "{} on {}, {:.1} req/s: {} {} ms ({} requests{})",
-                        cell.approach,
-                        cell.label,
-                        level.offered_rps,
-                        PERCENTILES[i],
-                        ms(y),
-                        level.completed,
-                        if level.p99_is_max {
-                            "; fewer than 100: p99 = max"
-                        } else {
-                            ""
-                        }
-                    ),
-                });
+                let text = format!(
+                    "{} on {}, {:.1} req/s: {} {} ms ({} requests{})",
+                    cell.approach,
+                    cell.label,
+                    level.offered_rps,
+                    PERCENTILES[i],
+                    ms(y),
+                    level.completed,
+                    if level.p99_is_max {
+                        "; fewer than 100: p99 = max"
+                    } else {
+                        ""
+                    }
+                );
+                hits.push(HitArea::around_point(chart.backend_coord(&(x, y)), text));
                 marks += 1;
             }
         }
@@ -429,14 +416,7 @@ fn curve_chart(
             .bold_line_style(BOLD_LINE)
             .draw()
             .map_err(draw_error)?;
-        chart
-            .draw_series(DashedLineSeries::new(
-                [(left, service.slo_ms), (right, service.slo_ms)],
-                8,
-                5,
-                SLO_COLOR.stroke_width(2),
-            ))
-            .map_err(draw_error)?;
+        draw_objective(&mut chart, (left, right), service.slo_ms)?;
         for cell in cells {
             let color = color_of(cell);
             let points: Vec<(f64, f64, &ServiceLevel)> = cell
@@ -462,28 +442,44 @@ fn curve_chart(
                 chart
                     .draw_series([Circle::new((x, y), 6, color.stroke_width(2))])
                     .map_err(draw_error)?;
-                let (px, py) = chart.backend_coord(&(x, y));
-                hits.push(HitArea {
-                    x: px - 9,
-                    y: py - 9,
-                    w: 18,
-                    h: 18,
-                    text: format!(
-                        "{} on {}: offered {:.1} req/s, served {:.1} req/s, p99 {} ms; {}",
-                        cell.approach,
-                        cell.label,
-                        level.offered_rps,
-                        level.throughput_rps,
-                        ms(level.latency_ms.p99),
-                        level.why_not.as_deref().unwrap_or("meets the objective")
-                    ),
-                });
+                let text = format!(
+                    "{} on {}: offered {:.1} req/s, served {:.1} req/s, p99 {} ms; {}",
+                    cell.approach,
+                    cell.label,
+                    level.offered_rps,
+                    level.throughput_rps,
+                    ms(level.latency_ms.p99),
+                    level.why_not.as_deref().unwrap_or("meets the objective")
+                );
+                hits.push(HitArea::around_point(chart.backend_coord(&(x, y)), text));
                 marks += 1;
             }
         }
         Ok(marks)
     })?;
     Ok(drawn(chart_id, &title, &caption, legend(cells), marks, svg))
+}
+
+/// The objective (p99 at most `slo_ms`) as a red dashed line across a
+/// chart, from `left` to `right` on its x axis.
+fn draw_objective<X, Y>(
+    chart: &mut ChartContext<'_, SVGBackend<'_>, Cartesian2d<X, Y>>,
+    (left, right): (f64, f64),
+    slo_ms: f64,
+) -> Result<()>
+where
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    chart
+        .draw_series(DashedLineSeries::new(
+            [(left, slo_ms), (right, slo_ms)],
+            8,
+            5,
+            SLO_COLOR.stroke_width(2),
+        ))
+        .map_err(draw_error)?;
+    Ok(())
 }
 
 #[cfg(test)]
