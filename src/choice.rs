@@ -263,6 +263,24 @@ pub fn choose_interpreters(
 /// takes every usable one; ids made unique. Shared by `inspect` and
 /// `ready`.
 pub fn discover_and_choose(python: &[String], every: bool) -> Result<Vec<InterpreterRecord>> {
+    let (selectors, found) = discover_selected(python)?;
+    let records: Vec<InterpreterRecord> =
+        found.interpreters.iter().map(interpreter_record).collect();
+    let mut chosen = choose_interpreters(&records, &selectors, every)?;
+    if chosen.is_empty() {
+        bail!(
+            "no usable Python interpreter found: see `gil-lab python list`, or `gil-lab python install 3.13t`"
+        );
+    }
+    unique_ids(&mut chosen);
+    Ok(chosen)
+}
+
+/// Parses the `--python` selectors (paths or versions, paths resolved) and
+/// discovers the interpreters, the selectors' paths among them. The start
+/// of [`discover_and_choose`] and of `learn`'s laboratory, which chooses
+/// among the same interpreters by its own rules.
+pub fn discover_selected(python: &[String]) -> Result<(Vec<Selector>, discovery::Discovery)> {
     let mut selectors_text = python.to_vec();
     resolve_python_paths(&mut selectors_text)?;
     let selectors = selectors_text
@@ -278,16 +296,7 @@ pub fn discover_and_choose(python: &[String], every: bool) -> Result<Vec<Interpr
         explicit,
         ..discovery::Options::default()
     })?;
-    let records: Vec<InterpreterRecord> =
-        found.interpreters.iter().map(interpreter_record).collect();
-    let mut chosen = choose_interpreters(&records, &selectors, every)?;
-    if chosen.is_empty() {
-        bail!(
-            "no usable Python interpreter found: see `gil-lab python list`, or `gil-lab python install 3.13t`"
-        );
-    }
-    unique_ids(&mut chosen);
-    Ok(chosen)
+    Ok((selectors, found))
 }
 
 /// Removes interpreters that are the same real file started the same way.

@@ -8,109 +8,16 @@ mod common;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use wait_timeout::ChildExt;
+use common::browser::{artifacts, console_messages, headless, offline_dom};
 
-/// Where screenshots and the report are kept for a person to look at.
-fn artifacts() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-artifacts");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// The Chromium executable (Debian's `chromium`).
-fn chromium() -> PathBuf {
-    for name in ["chromium", "chromium-browser"] {
-        for dir in std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()) {
-            let path = dir.join(name);
-            if path.is_file() {
-                return path;
-            }
-        }
-    }
-    panic!("no chromium on PATH: install the Debian package `chromium` (scripts/test does)");
-}
-
-/// Runs headless Chromium on `url` with `extra` switches (a fresh profile,
-/// no network services, console messages logged to stderr), killed after
-/// two minutes.
-fn headless(url: &str, extra: &[&str]) -> Output {
-    let profile = tempfile::tempdir().unwrap();
-    let mut child = Command::new(chromium())
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--hide-scrollbars",
-            "--enable-logging=stderr",
-            "--v=0",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .args(extra)
-        .arg(url)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("chromium starts");
-    // Read both pipes while it runs so that a full pipe cannot block it.
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        std::io::Read::read_to_end(&mut stdout, &mut buf).ok();
-        buf
-    });
-    let err = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        std::io::Read::read_to_end(&mut stderr, &mut buf).ok();
-        buf
-    });
-    let status = match child.wait_timeout(Duration::from_secs(120)).unwrap() {
-        Some(status) => status,
-        None => {
-            child.kill().ok();
-            child.wait().unwrap();
-            panic!("chromium did not finish {url} within 2 minutes");
-        }
-    };
-    Output {
-        status,
-        stdout: out.join().unwrap(),
-        stderr: err.join().unwrap(),
-    }
-}
-
-/// Saves a screenshot of `url` (1300 px wide, `height` tall) as a test
-/// artifact, and checks that it is not blank.
+/// A screenshot of `url` kept as the test artifact `name` (see
+/// `common::browser::screenshot`).
 fn screenshot(url: &str, name: &str, height: u32) {
-    let png = artifacts().join(name);
-    let _ = std::fs::remove_file(&png);
-    let shot = format!("--screenshot={}", png.display());
-    let size = format!("--window-size=1300,{height}");
-    let output = headless(url, &[&size, &shot]);
-    assert!(output.status.success(), "screenshot failed: {output:?}");
-    // A blank page compresses to a few kilobytes; a drawn one does not.
-    assert!(
-        std::fs::metadata(&png).unwrap().len() > 20_000,
-        "{name} is blank"
-    );
-}
-
-/// What the page wrote to the console (Chromium logs it as `CONSOLE` lines).
-fn console_messages(output: &Output) -> Vec<String> {
-    String::from_utf8_lossy(&output.stderr)
-        .lines()
-        .filter(|l| l.contains(":CONSOLE"))
-        .map(str::to_owned)
-        .collect()
+    common::browser::screenshot(url, name, height, &[]);
 }
 
 /// Checks that every chart of a DOM has marks: its `data-marks` is positive
@@ -172,11 +79,7 @@ fn real_run() -> &'static Path {
             .timeout(Duration::from_secs(600))
             .output()
             .unwrap();
-        assert!(
-            output.status.success(),
-            "bench --quick failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        common::assert_success(&output, "bench --quick");
         dir
     })
 }
@@ -201,13 +104,7 @@ fn report_of_a_real_run_opens_offline_without_errors() {
     // samples or repeats itself.
     assert!(size < 4 * 1024 * 1024, "the report is {size} bytes");
     let url = format!("file://{}", report.display());
-    // A proxy that does not exist: any attempt to fetch something from a
-    // network fails and is logged as a console error.
-    let offline = ["--proxy-server=http://127.0.0.1:9", "--dump-dom"];
-    let output = headless(&url, &offline);
-    assert!(output.status.success(), "chromium failed: {output:?}");
-    assert_eq!(console_messages(&output), Vec::<String>::new());
-    let dom = String::from_utf8_lossy(&output.stdout);
+    let dom = offline_dom(&url);
     for section in [
         "lesson",
         "verdict",
@@ -537,16 +434,9 @@ fn report_of_a_task_run_shows_its_verdicts() {
         .timeout(Duration::from_secs(600))
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "bench --task failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    common::assert_success(&output, "bench --task");
     let url = format!("file://{}", dir.join("report.html").display());
-    let output = headless(&url, &["--proxy-server=http://127.0.0.1:9", "--dump-dom"]);
-    assert!(output.status.success(), "chromium failed: {output:?}");
-    assert_eq!(console_messages(&output), Vec::<String>::new());
-    let dom = String::from_utf8_lossy(&output.stdout);
+    let dom = offline_dom(&url);
     for section in [
         "verdict",
         "task",
@@ -659,16 +549,9 @@ fn report_of_a_task_run_states_the_readiness_of_its_requirements() {
         .timeout(Duration::from_secs(3600))
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "bench --task failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    common::assert_success(&output, "bench --task");
     let url = format!("file://{}", dir.join("report.html").display());
-    let output = headless(&url, &["--proxy-server=http://127.0.0.1:9", "--dump-dom"]);
-    assert!(output.status.success(), "chromium failed: {output:?}");
-    assert_eq!(console_messages(&output), Vec::<String>::new());
-    let dom = String::from_utf8_lossy(&output.stdout);
+    let dom = offline_dom(&url);
     assert!(dom.contains("id=\"task-readiness\""), "no readiness block");
     let block = &dom[dom.find("id=\"task-readiness\"").unwrap()..];
     let block = &block[..block.find("</div>").unwrap_or(block.len())];

@@ -9,79 +9,9 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use wait_timeout::ChildExt;
-
-fn artifacts() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-artifacts");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn chromium() -> PathBuf {
-    for name in ["chromium", "chromium-browser"] {
-        for dir in std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()) {
-            let path = dir.join(name);
-            if path.is_file() {
-                return path;
-            }
-        }
-    }
-    panic!("no chromium on PATH: install the Debian package `chromium` (scripts/test does)");
-}
-
-/// Headless Chromium on `url` with `extra` switches, offline (a proxy that
-/// does not exist), killed after two minutes.
-fn headless(url: &str, extra: &[&str]) -> Output {
-    let profile = tempfile::tempdir().unwrap();
-    let mut child = Command::new(chromium())
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--hide-scrollbars",
-            "--proxy-server=http://127.0.0.1:9",
-            "--enable-logging=stderr",
-            "--v=0",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .args(extra)
-        .arg(url)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("chromium starts");
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        std::io::Read::read_to_end(&mut stdout, &mut buf).ok();
-        buf
-    });
-    let err = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        std::io::Read::read_to_end(&mut stderr, &mut buf).ok();
-        buf
-    });
-    let status = match child.wait_timeout(Duration::from_secs(120)).unwrap() {
-        Some(status) => status,
-        None => {
-            child.kill().ok();
-            child.wait().unwrap();
-            panic!("chromium did not finish {url} within 2 minutes");
-        }
-    };
-    Output {
-        status,
-        stdout: out.join().unwrap(),
-        stderr: err.join().unwrap(),
-    }
-}
+use common::browser::{OFFLINE, artifacts, offline_dom, screenshot};
 
 #[test]
 fn the_service_section_draws_its_charts_in_a_browser() {
@@ -102,12 +32,7 @@ fn the_service_section_draws_its_charts_in_a_browser() {
         .timeout(Duration::from_secs(600))
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "bench --scenario service failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stdout = common::assert_success(&output, "bench --scenario service");
     assert!(stdout.contains("Service (open-loop arrivals"), "{stdout}");
     assert!(!stdout.contains("-0.0 s"), "{stdout}");
     // The CSV of service levels sits beside the trials' CSV, percentiles in it.
@@ -138,15 +63,7 @@ fn the_service_section_draws_its_charts_in_a_browser() {
         .assert()
         .success();
     let url = format!("file://{}", report.display());
-    let output = headless(&url, &["--dump-dom"]);
-    assert!(output.status.success(), "chromium failed: {output:?}");
-    let console: Vec<String> = String::from_utf8_lossy(&output.stderr)
-        .lines()
-        .filter(|l| l.contains(":CONSOLE"))
-        .map(str::to_owned)
-        .collect();
-    assert_eq!(console, Vec::<String>::new());
-    let dom = String::from_utf8_lossy(&output.stdout);
+    let dom = offline_dom(&url);
     let start = dom
         .find("<section id=\"service\"")
         .expect("a service section");
@@ -175,13 +92,5 @@ fn the_service_section_draws_its_charts_in_a_browser() {
         assert!(section.contains(text), "{text} in the section");
     }
 
-    let png = artifacts().join("service.png");
-    let _ = std::fs::remove_file(&png);
-    let shot = format!("--screenshot={}", png.display());
-    let output = headless(&url, &["--window-size=1300,2400", &shot]);
-    assert!(output.status.success(), "screenshot failed: {output:?}");
-    assert!(
-        std::fs::metadata(&png).unwrap().len() > 20_000,
-        "the screenshot is blank"
-    );
+    screenshot(&url, "service.png", 2400, &[OFFLINE]);
 }

@@ -64,11 +64,7 @@ fn small_run(dir: &Path) {
         .timeout(Duration::from_secs(600))
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "bench failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    common::assert_success(&output, "bench");
 }
 
 /// The column of the interpreter labelled `label` in the section's tables.
@@ -132,11 +128,7 @@ fn inside_cpython_section_shows_the_cost_next_to_both_builds_specialisation() {
         .timeout(Duration::from_secs(600))
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "inspect --run failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    common::assert_success(&output, "inspect --run");
     assert!(dir.join("inside.json").is_file());
 
     let html = report(&dir);

@@ -56,12 +56,7 @@ fn all_six_lessons_run_non_interactively_with_the_figures_of_their_experiments()
         .timeout(Duration::from_secs(1800))
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    common::assert_success(&output, "learn");
     let progress = progress(dir.path());
     let lessons = progress["lessons"].as_array().unwrap();
     let numbers: Vec<u64> = lessons
@@ -178,21 +173,17 @@ fn all_six_lessons_run_non_interactively_with_the_figures_of_their_experiments()
     assert!(page.contains("<svg"), "lesson 3's swimlanes are drawn");
     assert!(!page.contains("Not run yet"));
     // A screenshot for a person to look at.
-    let artifacts = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-artifacts");
-    std::fs::create_dir_all(&artifacts).unwrap();
+    let artifacts = common::browser::artifacts();
     std::fs::copy(dir.path().join("learn.html"), artifacts.join("learn.html")).unwrap();
     let shot = artifacts.join("learn.png");
-    let status = Command::new("chromium")
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
+    let url = format!("file://{}", artifacts.join("learn.html").display());
+    let status = common::browser::headless(
+        &url,
+        &[
             "--window-size=1300,6000",
-        ])
-        .arg(format!("--screenshot={}", shot.display()))
-        .arg(format!("file://{}", artifacts.join("learn.html").display()))
-        .output()
-        .unwrap();
+            &format!("--screenshot={}", shot.display()),
+        ],
+    );
     assert!(status.status.success() && shot.is_file(), "{status:?}");
 }
 

@@ -225,12 +225,7 @@ fn bench_on_3_14_and_3_13t_runs_every_approach_and_says_the_builds_differ() {
         .env("NO_COLOR", "1")
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = common::assert_success(&output, "bench");
     // Next to the comparison, in the terminal and in the advice.
     assert!(stdout.contains("Builds differ: CPython 3.14."), "{stdout}");
     assert!(stdout.contains("builds differ: "), "{stdout}");

@@ -13,9 +13,9 @@ use crate::run::format::{format_bytes, format_seconds};
 use crate::run::record::{CellSummary, Orchestration};
 
 use super::drawing::{
-    Chart, DESC_SIZE, FONT, HitArea, LABEL_SIZE, LegendEntry, NATIVE_COLOR, NOTHING_YET, WIDTH,
-    approach_color, cell_color, css, draw_error, drawn, empty_chart, is_native, label_of,
-    with_hit_areas,
+    BOLD_LINE, Chart, DESC_SIZE, FONT, HitArea, LABEL_SIZE, LIGHT_LINE, LegendEntry, NATIVE_COLOR,
+    NOTHING_YET, WIDTH, approach_color, cell_color, css, draw_error, draw_svg, drawn, empty_chart,
+    is_native, label_of,
 };
 use super::views::{median_estimate, seconds_text};
 
@@ -56,13 +56,9 @@ fn horizontal_bars(
     let labels: Vec<String> = bars.iter().map(|b| b.label.clone()).collect();
     // Row r (from the top) sits in segment n - 1 - r.
     let row_of = |segment: i32| (n - 1 - segment) as usize;
-    let mut svg = String::new();
-    let mut hits = Vec::new();
-    let mut marks = 0;
-    {
-        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
-        root.fill(&WHITE).map_err(draw_error)?;
-        let mut chart = ChartBuilder::on(&root)
+    let (svg, marks) = draw_svg((width, height), |root, hits| {
+        let mut marks = 0;
+        let mut chart = ChartBuilder::on(root)
             .margin(12)
             .x_label_area_size(50)
             .y_label_area_size(label_width)
@@ -82,8 +78,8 @@ fn horizontal_bars(
             .label_style((FONT, LABEL_SIZE))
             .axis_desc_style((FONT, DESC_SIZE))
             .max_light_lines(2)
-            .light_line_style(RGBColor(241, 245, 249))
-            .bold_line_style(RGBColor(226, 232, 240))
+            .light_line_style(LIGHT_LINE)
+            .bold_line_style(BOLD_LINE)
             .draw()
             .map_err(draw_error)?;
         for (r, bar) in bars.iter().enumerate() {
@@ -124,9 +120,9 @@ fn horizontal_bars(
                 text: bar.tooltip.clone(),
             });
         }
-        root.present().map_err(draw_error)?;
-    }
-    Ok((with_hit_areas(svg, &hits)?, marks))
+        Ok(marks)
+    })?;
+    Ok((svg, marks))
 }
 
 /// `threads ×2 · CPython 3.13.5t`.

@@ -24,8 +24,8 @@ use crate::vocabulary::Approach;
 
 use super::bars;
 use super::drawing::{
-    Chart, DESC_SIZE, FONT, HitArea, LABEL_SIZE, LegendEntry, NOTHING_YET, WIDTH, cell_color, css,
-    draw_error, drawn, empty_chart, label_of, mode_of, with_hit_areas,
+    BOLD_LINE, Chart, DESC_SIZE, FONT, HitArea, LABEL_SIZE, LIGHT_LINE, LegendEntry, NOTHING_YET,
+    WIDTH, cell_color, css, draw_error, draw_svg, drawn, empty_chart, label_of, mode_of,
 };
 use super::views::{GilMode, ratio_text};
 
@@ -109,13 +109,9 @@ fn speedup_chart(
     };
 
     let (width, height) = (WIDTH, 420u32);
-    let mut svg = String::new();
-    let mut hits = Vec::new();
-    let mut marks = 0;
-    {
-        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
-        root.fill(&WHITE).map_err(draw_error)?;
-        let mut chart = ChartBuilder::on(&root)
+    let (svg, marks) = draw_svg((width, height), |root, hits| {
+        let mut marks = 0;
+        let mut chart = ChartBuilder::on(root)
             .margin(12)
             .x_label_area_size(50)
             .y_label_area_size(70)
@@ -137,8 +133,8 @@ fn speedup_chart(
             .label_style((FONT, LABEL_SIZE))
             .axis_desc_style((FONT, DESC_SIZE))
             .max_light_lines(2)
-            .light_line_style(RGBColor(241, 245, 249))
-            .bold_line_style(RGBColor(226, 232, 240))
+            .light_line_style(LIGHT_LINE)
+            .bold_line_style(BOLD_LINE)
             .draw()
             .map_err(draw_error)?;
         let grey = RGBColor(148, 163, 184);
@@ -209,7 +205,6 @@ fn speedup_chart(
                 }
                 .map_err(draw_error)?;
                 marks += 1;
-                let (px, py) = chart.backend_coord(&(x, y));
                 let mut text = format!(
                     "{}: speedup {}",
                     describe(&loaded.run, &c.cell),
@@ -221,17 +216,11 @@ fn speedup_chart(
                 if let Some(e) = &c.efficiency {
                     text.push_str(&format!("; efficiency {:.0}%", e.point * 100.0));
                 }
-                hits.push(HitArea {
-                    x: px - 9,
-                    y: py - 9,
-                    w: 18,
-                    h: 18,
-                    text,
-                });
+                hits.push(HitArea::around_point(chart.backend_coord(&(x, y)), text));
             }
         }
-        root.present().map_err(draw_error)?;
-    }
+        Ok(marks)
+    })?;
     let mut legend: Vec<LegendEntry> = series
         .iter()
         .map(|(approach, interpreter)| {
@@ -251,12 +240,5 @@ fn speedup_chart(
         color: "#94a3b8".into(),
         shape: "line".into(),
     });
-    Ok(drawn(
-        id,
-        title,
-        caption,
-        legend,
-        marks,
-        with_hit_areas(svg, &hits)?,
-    ))
+    Ok(drawn(id, title, caption, legend, marks, svg))
 }

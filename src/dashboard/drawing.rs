@@ -6,6 +6,7 @@
 
 use anyhow::{Result, anyhow};
 use minijinja::{AutoEscape, Environment, context};
+use plotters::coord::Shift;
 use plotters::prelude::*;
 use serde::Serialize;
 
@@ -67,6 +68,19 @@ pub struct HitArea {
     pub text: String,
 }
 
+impl HitArea {
+    /// The hover square (18 px) over a point drawn at pixel `(x, y)`.
+    pub fn around_point((x, y): (i32, i32), text: String) -> HitArea {
+        HitArea {
+            x: x - 9,
+            y: y - 9,
+            w: 18,
+            h: 18,
+            text,
+        }
+    }
+}
+
 /// The colour of an approach, the same on every chart.
 pub fn approach_color(approach: Approach) -> RGBColor {
     match approach {
@@ -91,6 +105,30 @@ pub fn css(color: RGBColor) -> String {
 /// A drawing error as an error for humans.
 pub fn draw_error(err: impl std::fmt::Display) -> anyhow::Error {
     anyhow!("cannot draw a chart: {err}")
+}
+
+/// The grid's light lines, the same on every chart.
+pub const LIGHT_LINE: RGBColor = RGBColor(241, 245, 249);
+/// The grid's bold lines, the same on every chart.
+pub const BOLD_LINE: RGBColor = RGBColor(226, 232, 240);
+
+/// The canvas every chart is drawn on: a white `width`×`height` SVG that
+/// `draw` fills, pushing its hover areas and returning how many marks it
+/// drew. Returns the SVG with the hover areas on top, and that count.
+pub fn draw_svg(
+    (width, height): (u32, u32),
+    draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>, &mut Vec<HitArea>) -> Result<usize>,
+) -> Result<(String, usize)> {
+    let mut svg = String::new();
+    let mut hits = Vec::new();
+    let marks;
+    {
+        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(draw_error)?;
+        marks = draw(&root, &mut hits)?;
+        root.present().map_err(draw_error)?;
+    }
+    Ok((with_hit_areas(svg, &hits)?, marks))
 }
 
 /// Puts the hover areas on top of a `plotters` SVG.

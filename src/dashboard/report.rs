@@ -143,6 +143,7 @@ pub enum Page {
 const TEMPLATES: &[(&str, &str)] = &[
     ("report.html", include_str!("templates/report.html")),
     ("body.html", include_str!("templates/body.html")),
+    ("chart.html", include_str!("templates/chart.html")),
     ("style.css", include_str!("templates/style.css")),
     ("report.js", include_str!("templates/report.js")),
     ("index.html", include_str!("templates/index.html")),

@@ -13,8 +13,8 @@ use serde::Serialize;
 use crate::run::service::{ServiceCell, ServiceChoice, ServiceLevel, ServiceRun};
 
 use super::drawing::{
-    Chart, DESC_SIZE, FONT, HitArea, LABEL_SIZE, LegendEntry, NATIVE_COLOR, WIDTH, approach_color,
-    css, draw_error, drawn, with_hit_areas,
+    BOLD_LINE, Chart, DESC_SIZE, FONT, HitArea, LABEL_SIZE, LIGHT_LINE, LegendEntry, NATIVE_COLOR,
+    WIDTH, approach_color, css, draw_error, draw_svg, drawn,
 };
 use super::views::GilMode;
 
@@ -294,13 +294,9 @@ fn percentile_chart(
         service.slo_ms,
     );
     let (width, height) = (WIDTH, 400u32);
-    let mut svg = String::new();
-    let mut hits = Vec::new();
-    let mut marks = 0;
-    {
-        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
-        root.fill(&WHITE).map_err(draw_error)?;
-        let mut chart = ChartBuilder::on(&root)
+    let (svg, marks) = draw_svg((width, height), |root, hits| {
+        let mut marks = 0;
+        let mut chart = ChartBuilder::on(root)
             .margin(12)
             .x_label_area_size(50)
             .y_label_area_size(80)
@@ -326,18 +322,11 @@ fn percentile_chart(
             .label_style((FONT, LABEL_SIZE))
             .axis_desc_style((FONT, DESC_SIZE))
             .max_light_lines(0)
-            .light_line_style(RGBColor(241, 245, 249))
-            .bold_line_style(RGBColor(226, 232, 240))
+            .light_line_style(LIGHT_LINE)
+            .bold_line_style(BOLD_LINE)
             .draw()
             .map_err(draw_error)?;
-        chart
-            .draw_series(DashedLineSeries::new(
-                [(-0.3, service.slo_ms), (4.3, service.slo_ms)],
-                8,
-                5,
-                SLO_COLOR.stroke_width(2),
-            ))
-            .map_err(draw_error)?;
+        draw_objective(&mut chart, (-0.3, 4.3), service.slo_ms)?;
         for (cell, level) in &series {
             let color = color_of(cell);
             let points: Vec<(f64, f64)> = percentiles_of(level)
@@ -352,40 +341,27 @@ fn percentile_chart(
                 .draw_series(points.iter().map(|&p| Circle::new(p, 5, color.filled())))
                 .map_err(draw_error)?;
             for (i, &(x, y)) in points.iter().enumerate() {
-                let (px, py) = chart.backend_coord(&(x, y));
-                hits.push(HitArea {
-                    x: px - 9,
-                    y: py - 9,
-                    w: 18,
-                    h: 18,
-                    text: format!(
-                        "{} on {}, {:.1} req/s: {} {} ms ({} requests{})",
-                        cell.approach,
-                        cell.label,
-                        level.offered_rps,
-                        PERCENTILES[i],
-                        ms(y),
-                        level.completed,
-                        if level.p99_is_max {
-                            "; fewer than 100: p99 = max"
-                        } else {
-                            ""
-                        }
-                    ),
-                });
+                let text = format!(
+                    "{} on {}, {:.1} req/s: {} {} ms ({} requests{})",
+                    cell.approach,
+                    cell.label,
+                    level.offered_rps,
+                    PERCENTILES[i],
+                    ms(y),
+                    level.completed,
+                    if level.p99_is_max {
+                        "; fewer than 100: p99 = max"
+                    } else {
+                        ""
+                    }
+                );
+                hits.push(HitArea::around_point(chart.backend_coord(&(x, y)), text));
                 marks += 1;
             }
         }
-        root.present().map_err(draw_error)?;
-    }
-    Ok(drawn(
-        chart_id,
-        &title,
-        &caption,
-        legend(cells),
-        marks,
-        with_hit_areas(svg, &hits)?,
-    ))
+        Ok(marks)
+    })?;
+    Ok(drawn(chart_id, &title, &caption, legend(cells), marks, svg))
 }
 
 /// Each approach's ladder: throughput achieved against p99.
@@ -414,13 +390,9 @@ fn curve_chart(
         .fold(right, f64::min)
         / 1.3;
     let (width, height) = (WIDTH, 400u32);
-    let mut svg = String::new();
-    let mut hits = Vec::new();
-    let mut marks = 0;
-    {
-        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
-        root.fill(&WHITE).map_err(draw_error)?;
-        let mut chart = ChartBuilder::on(&root)
+    let (svg, marks) = draw_svg((width, height), |root, hits| {
+        let mut marks = 0;
+        let mut chart = ChartBuilder::on(root)
             .margin(12)
             .x_label_area_size(50)
             .y_label_area_size(80)
@@ -440,18 +412,11 @@ fn curve_chart(
             .label_style((FONT, LABEL_SIZE))
             .axis_desc_style((FONT, DESC_SIZE))
             .max_light_lines(0)
-            .light_line_style(RGBColor(241, 245, 249))
-            .bold_line_style(RGBColor(226, 232, 240))
+            .light_line_style(LIGHT_LINE)
+            .bold_line_style(BOLD_LINE)
             .draw()
             .map_err(draw_error)?;
-        chart
-            .draw_series(DashedLineSeries::new(
-                [(left, service.slo_ms), (right, service.slo_ms)],
-                8,
-                5,
-                SLO_COLOR.stroke_width(2),
-            ))
-            .map_err(draw_error)?;
+        draw_objective(&mut chart, (left, right), service.slo_ms)?;
         for cell in cells {
             let color = color_of(cell);
             let points: Vec<(f64, f64, &ServiceLevel)> = cell
@@ -477,35 +442,44 @@ fn curve_chart(
                 chart
                     .draw_series([Circle::new((x, y), 6, color.stroke_width(2))])
                     .map_err(draw_error)?;
-                let (px, py) = chart.backend_coord(&(x, y));
-                hits.push(HitArea {
-                    x: px - 9,
-                    y: py - 9,
-                    w: 18,
-                    h: 18,
-                    text: format!(
-                        "{} on {}: offered {:.1} req/s, served {:.1} req/s, p99 {} ms; {}",
-                        cell.approach,
-                        cell.label,
-                        level.offered_rps,
-                        level.throughput_rps,
-                        ms(level.latency_ms.p99),
-                        level.why_not.as_deref().unwrap_or("meets the objective")
-                    ),
-                });
+                let text = format!(
+                    "{} on {}: offered {:.1} req/s, served {:.1} req/s, p99 {} ms; {}",
+                    cell.approach,
+                    cell.label,
+                    level.offered_rps,
+                    level.throughput_rps,
+                    ms(level.latency_ms.p99),
+                    level.why_not.as_deref().unwrap_or("meets the objective")
+                );
+                hits.push(HitArea::around_point(chart.backend_coord(&(x, y)), text));
                 marks += 1;
             }
         }
-        root.present().map_err(draw_error)?;
-    }
-    Ok(drawn(
-        chart_id,
-        &title,
-        &caption,
-        legend(cells),
-        marks,
-        with_hit_areas(svg, &hits)?,
-    ))
+        Ok(marks)
+    })?;
+    Ok(drawn(chart_id, &title, &caption, legend(cells), marks, svg))
+}
+
+/// The objective (p99 at most `slo_ms`) as a red dashed line across a
+/// chart, from `left` to `right` on its x axis.
+fn draw_objective<X, Y>(
+    chart: &mut ChartContext<'_, SVGBackend<'_>, Cartesian2d<X, Y>>,
+    (left, right): (f64, f64),
+    slo_ms: f64,
+) -> Result<()>
+where
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    chart
+        .draw_series(DashedLineSeries::new(
+            [(left, slo_ms), (right, slo_ms)],
+            8,
+            5,
+            SLO_COLOR.stroke_width(2),
+        ))
+        .map_err(draw_error)?;
+    Ok(())
 }
 
 #[cfg(test)]

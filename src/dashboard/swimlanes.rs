@@ -13,7 +13,9 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use crate::run::format::format_seconds;
 use crate::run::thread_states::ThreadState;
 
-use super::drawing::{DESC_SIZE, FONT, HitArea, LABEL_SIZE, draw_error, with_hit_areas};
+use super::drawing::{
+    BOLD_LINE, DESC_SIZE, FONT, HitArea, LABEL_SIZE, LIGHT_LINE, draw_error, draw_svg,
+};
 use super::trial_timeline::Prepared;
 
 /// Lane colours: the main process blue, worker processes in turn.
@@ -55,12 +57,9 @@ pub fn draw(p: &Prepared, x_max: f64, cores: u32, shown: Shown) -> Result<String
     let height = 84 + 34 * lanes as u32 + 60;
     let width = 680;
     let y_top = lanes as f64 + 0.25 + STRIP + 0.1;
-    let mut svg = String::new();
-    let mut hits = Vec::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
-        root.fill(&WHITE).map_err(draw_error)?;
-        let mut chart = ChartBuilder::on(&root)
+    // The lanes are not counted as marks: only the SVG is returned.
+    let (svg, _) = draw_svg((width, height), |root, hits| {
+        let mut chart = ChartBuilder::on(root)
             .margin(10)
             .x_label_area_size(44)
             .y_label_area_size(170)
@@ -76,8 +75,8 @@ pub fn draw(p: &Prepared, x_max: f64, cores: u32, shown: Shown) -> Result<String
             .x_desc("time since the trial started")
             .label_style((FONT, LABEL_SIZE - 2))
             .axis_desc_style((FONT, DESC_SIZE - 2))
-            .light_line_style(RGBColor(241, 245, 249))
-            .bold_line_style(RGBColor(226, 232, 240))
+            .light_line_style(LIGHT_LINE)
+            .bold_line_style(BOLD_LINE)
             .draw()
             .map_err(draw_error)?;
         let label_style = TextStyle::from((FONT, LABEL_SIZE - 1).into_font())
@@ -239,7 +238,7 @@ pub fn draw(p: &Prepared, x_max: f64, cores: u32, shown: Shown) -> Result<String
                 ),
             });
         }
-        root.present().map_err(draw_error)?;
-    }
-    with_hit_areas(svg, &hits)
+        Ok(0)
+    })?;
+    Ok(svg)
 }

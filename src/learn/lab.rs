@@ -12,9 +12,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 
 use super::lessons::Page;
-use crate::choice::{self, Selector};
+use crate::choice;
 use crate::interpreters::child::{self, Finished};
-use crate::interpreters::discovery;
 use crate::interpreters::{Interpreter, supported};
 use crate::run::LoadedRun;
 use crate::run::record::{CellSummary, InterpreterRecord};
@@ -45,21 +44,7 @@ impl Lab {
     /// Finds the interpreters: `selectors` (`--python`) choose the default
     /// and free-threaded builds; lesson 2 looks at every CPython minor found.
     pub fn new(dir: PathBuf, selectors: &[String], quick: bool) -> Result<Lab> {
-        let mut selectors_text = selectors.to_vec();
-        choice::resolve_python_paths(&mut selectors_text)?;
-        let parsed = selectors_text
-            .iter()
-            .map(|s| Selector::parse(s))
-            .collect::<Result<Vec<_>>>()?;
-        let explicit = selectors_text
-            .iter()
-            .filter(|s| s.contains('/'))
-            .map(PathBuf::from)
-            .collect();
-        let found = discovery::discover(&discovery::Options {
-            explicit,
-            ..discovery::Options::default()
-        })?;
+        let (parsed, found) = choice::discover_selected(selectors)?;
         let usable: Vec<Interpreter> = found
             .interpreters
             .into_iter()

@@ -362,6 +362,13 @@ pub fn versions(
 
 /// pip's reason: its first `ERROR:` line, else its last line.
 pub fn reason(stderr: &str) -> Option<String> {
+    reason_marked(stderr, &["ERROR:", "error:"])
+}
+
+/// An installer's reason: the first non-blank line of `stderr` that starts
+/// with one of `markers`, else its last non-blank line (trimmed). Shared with
+/// `task`, whose installer may be uv (which marks errors with `×` too).
+pub fn reason_marked(stderr: &str, markers: &[&str]) -> Option<String> {
     let lines: Vec<&str> = stderr
         .lines()
         .map(str::trim)
@@ -369,7 +376,7 @@ pub fn reason(stderr: &str) -> Option<String> {
         .collect();
     lines
         .iter()
-        .find(|l| l.starts_with("ERROR:") || l.starts_with("error:"))
+        .find(|l| markers.iter().any(|m| l.starts_with(m)))
         .or(lines.last())
         .map(|l| l.to_string())
 }

@@ -122,18 +122,7 @@ pub fn write_inside(dir: &Path, inside: &InsideFile) -> Result<()> {
 /// Reads `inside.json`: None when the run has none (made with `--no-inspect`
 /// or before gil-lab inspected interpreters), an error when it is damaged.
 pub fn read_inside(dir: &Path) -> Result<Option<InsideFile>> {
-    let path = dir.join(INSIDE_FILE);
-    if !path.exists() {
-        return Ok(None);
-    }
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    serde_json::from_str(&text).map(Some).with_context(|| {
-        format!(
-            "{} is damaged: delete it to view the run without it",
-            path.display()
-        )
-    })
+    read_optional_json(dir, INSIDE_FILE)
 }
 
 /// Writes `service.json`: the `service` scenario (docs/service.md).
@@ -143,7 +132,13 @@ pub fn write_service(dir: &Path, service: &ServiceRun) -> Result<()> {
 
 /// Reads `service.json`: None when the run had no `service` scenario.
 pub fn read_service(dir: &Path) -> Result<Option<ServiceRun>> {
-    let path = dir.join(SERVICE_FILE);
+    read_optional_json(dir, SERVICE_FILE)
+}
+
+/// Reads the optional file `name` of a run directory: None when it is not
+/// there, an error that says how to do without it when it is damaged.
+fn read_optional_json<T: serde::de::DeserializeOwned>(dir: &Path, name: &str) -> Result<Option<T>> {
+    let path = dir.join(name);
     if !path.exists() {
         return Ok(None);
     }

@@ -1,6 +1,6 @@
 //! Records for unit tests of the modules that read them (test builds only):
-//! a cell, a run planning cells on one default build, a successful trial,
-//! two builds' inspections of a task.
+//! a cell, a run planning cells on one default build (and its free-threaded
+//! build), a successful trial, two builds' inspections of a task.
 
 use std::collections::BTreeMap;
 
@@ -17,6 +17,16 @@ pub fn cell(interpreter: &str, approach: &str, workers: u32) -> CellKey {
         approach: Approach::from_name(approach).expect("an approach's name"),
         workers,
     }
+}
+
+/// Adds a free-threaded build `pyt` (`CPython 3.13.5t`) next to the
+/// default build `py` of [`run_file`].
+pub fn with_free_threaded(run: &mut RunFile) {
+    let mut free = run.interpreters[0].clone();
+    free.id = "pyt".into();
+    free.label = "CPython 3.13.5t".into();
+    free.free_threaded = true;
+    run.interpreters.push(free);
 }
 
 /// A run planning `cells` on one default build, 2 usable cores.

@@ -528,11 +528,7 @@ mod tests {
             keys.push(key);
         }
         let mut run = run_file(&keys);
-        let mut free = run.interpreters[0].clone();
-        free.id = "pyt".into();
-        free.label = "CPython 3.13.5t".into();
-        free.free_threaded = true;
-        run.interpreters.push(free);
+        crate::run::fixtures::with_free_threaded(&mut run);
         let summary = summarize(&run, &trials, &BTreeMap::new(), &[]);
         let lesson = lesson(&run, &summary).unwrap();
         let columns: Vec<(&str, GilMode)> = lesson

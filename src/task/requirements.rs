@@ -99,16 +99,7 @@ fn finish(command: Command) -> std::result::Result<(), String> {
 /// pip's (or uv's) reason: its first `ERROR:` / `error:` line, or the last
 /// line of its output.
 fn reason(stderr: &str) -> Option<String> {
-    let lines: Vec<&str> = stderr
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
-    lines
-        .iter()
-        .find(|l| l.starts_with("ERROR:") || l.starts_with("error:") || l.starts_with("×"))
-        .or(lines.last())
-        .map(|l| l.to_string())
+    crate::ready::pip::reason_marked(stderr, &["ERROR:", "error:", "×"])
 }
 
 /// An executable on PATH.
@@ -133,5 +124,10 @@ mod tests {
         );
         assert_eq!(reason("a\nlast\n").unwrap(), "last");
         assert_eq!(reason(""), None);
+        // uv marks its error with `×`, before its hints.
+        assert_eq!(
+            reason("  × No solution found\n  hint: pin fewer\n").unwrap(),
+            "× No solution found"
+        );
     }
 }

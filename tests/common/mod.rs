@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod bench_run;
+pub mod browser;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -164,6 +165,19 @@ pub fn last_line(output: &Output) -> Option<String> {
         .rev()
         .find(|line| !line.trim().is_empty())
         .map(|line| line.trim().to_owned())
+}
+
+/// Asserts that a command succeeded (panicking with `what`, its exit status,
+/// stdout and stderr otherwise) and returns its stdout.
+pub fn assert_success(output: &Output, what: &str) -> String {
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{what} failed ({}):\n{stdout}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
 }
 
 /// A command's stdout parsed as JSON (panics with the output otherwise).

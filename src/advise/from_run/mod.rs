@@ -321,18 +321,9 @@ fn headline(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::run::fixtures::{cell, run_file, trial};
+    use crate::run::fixtures::{cell, run_file, trial, with_free_threaded};
     use crate::run::record::{CellKey, FailureKind};
     use crate::run::record::{Failure, TrialRecord, TrialStatus};
-
-    /// A free-threaded build next to the fixture's default build `py`.
-    fn with_free_threaded(run: &mut crate::run::record::RunFile) {
-        let mut ft = run.interpreters[0].clone();
-        ft.id = "pyt".into();
-        ft.label = "CPython 3.13.5t".into();
-        ft.free_threaded = true;
-        run.interpreters.push(ft);
-    }
 
     fn loaded(cells: &[(CellKey, &[f64])], free_threaded: bool) -> LoadedRun {
         let keys: Vec<CellKey> = cells.iter().map(|(c, _)| c.clone()).collect();

@@ -73,11 +73,7 @@ fn noisy_run(budget_s: f64) -> RunFile {
     let cells = cells();
     let keys: Vec<CellKey> = cells.iter().map(|c| c.0.clone()).collect();
     let mut run = run_file(&keys);
-    let mut free = run.interpreters[0].clone();
-    free.id = "pyt".into();
-    free.label = "CPython 3.13.5t".into();
-    free.free_threaded = true;
-    run.interpreters.push(free);
+    crate::run::fixtures::with_free_threaded(&mut run);
     run.settings.warmup = 0;
     run.settings.min_runs = 3;
     run.settings.max_runs = 20;
